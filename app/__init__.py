@@ -1,0 +1,3 @@
+"""SmolSight: local, private scene descriptions for blind and low-vision people."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,241 @@
+"""The `smolsight` command: the desktop app by default, and headless tools as subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+
+EXIT_OK = 0
+EXIT_INPUT = 1  # a file or value the user gave can't be used
+EXIT_USAGE = 2  # argparse's own code for bad flags
+EXIT_MODEL = 3  # the model or backend can't be loaded
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"smolsight: {message}", file=sys.stderr)
+    return code
+
+
+def _add_engine_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--backend", choices=["auto", "mlx", "transformers"], help="inference engine (default: auto)"
+    )
+    g.add_argument("--model", metavar="ID_OR_DIR", help="hub id or local model folder")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="transformers device")
+    g.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], help="transformers dtype")
+    g.add_argument("--offline", action="store_true", help="never download; use the cache or a folder")
+    g.add_argument("--config", type=Path, metavar="FILE", help="settings file (default: the per-user one)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="smolsight",
+        description="SmolSight: local, private scene descriptions for blind and low-vision people, "
+        "using SmolVLM2. With no command, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"smolsight {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    _add_engine_flags(gui)
+    gui.add_argument("--source", help="start with this source: webcam[:INDEX], a video or an image file")
+
+    describe = sub.add_parser("describe", help="describe an image, or a short video as a clip")
+    describe.add_argument("path", type=Path, help="an image or video file")
+    describe.add_argument("--prompt", default=None, help="what to ask (default: describe the scene briefly)")
+    describe.add_argument(
+        "--max-tokens", type=int, default=None, metavar="N", help="longest answer in tokens"
+    )
+    describe.add_argument("--temperature", type=float, default=None, help="0 = deterministic (default)")
+    describe.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    describe.add_argument("--split-images", action="store_true", help="tile the image for fine detail (slow)")
+    describe.add_argument("--fps", type=float, default=1.0, help="video sampling rate (default 1)")
+    describe.add_argument("--max-frames", type=int, default=16, help="most video frames to use (≤ 64)")
+    describe.add_argument("--stats", action="store_true", help="print timing figures on stderr")
+    _add_engine_flags(describe)
+
+    download = sub.add_parser("download", help="download the model once, with a progress bar")
+    download.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
+    download.add_argument("--backend", choices=["auto", "mlx", "transformers"], default="auto")
+
+    build = sub.add_parser("build-test-model", help="write a random SmolVLM2 folder (tests, benchmarks)")
+    build.add_argument("out", type=Path, help="folder to write")
+    build.add_argument("--real-size", action="store_true", help="the real 500M architecture (≈2 GB)")
+
+    config = sub.add_parser("config", help="show the settings file and its values")
+    config.add_argument("--config", type=Path, metavar="FILE")
+    return parser
+
+
+def load_cli_settings(args: argparse.Namespace, **extra: Any) -> Any:
+    """Settings from the file, with the command line's flags on top."""
+    from app.config import apply_overrides, load_settings
+
+    settings = load_settings(getattr(args, "config", None))
+    overrides: dict[str, Any] = {
+        "backend": getattr(args, "backend", None),
+        "model": getattr(args, "model", None),
+        "device": getattr(args, "device", None),
+        "dtype": getattr(args, "dtype", None),
+    }
+    if getattr(args, "offline", False):
+        overrides["allow_download"] = False
+    overrides.update(extra)
+    return apply_overrides(settings, overrides)
+
+
+def engine_from_settings(settings: Any) -> Any:
+    """A not-yet-loaded backend built from settings."""
+    from app.inference.factory import create_backend
+
+    return create_backend(
+        settings.backend,
+        model=settings.model,
+        device=settings.device,
+        dtype=settings.dtype,
+        allow_download=settings.allow_download,
+    )
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    """Describe one image or a short clip and print the answer."""
+    from app.capture.media import MediaError, load_media
+    from app.inference.base import BackendError
+    from app.inference.types import GenerationRequest
+    from app.narration.prompts import DEFAULT_CLIP_PROMPT, DEFAULT_IMAGE_PROMPT
+
+    settings = load_cli_settings(args, max_tokens=args.max_tokens, temperature=args.temperature)
+    if not 1 <= args.max_frames <= 64:
+        return _fail("--max-frames must be between 1 and 64", EXIT_INPUT)
+    if not 0.05 <= args.fps <= 30:
+        return _fail("--fps must be between 0.05 and 30", EXIT_INPUT)
+    try:
+        frames = load_media(args.path, fps=args.fps, max_frames=args.max_frames)
+    except MediaError as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    prompt = args.prompt or (DEFAULT_CLIP_PROMPT if len(frames) > 1 else DEFAULT_IMAGE_PROMPT)
+    request = GenerationRequest(
+        prompt=prompt,
+        frames=tuple(frames),
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        split_images=args.split_images or settings.split_images,
+    )
+    backend = engine_from_settings(settings)
+    try:
+        backend.load()
+        pieces: list[str] = []
+        stats = None
+        for chunk in backend.stream(request):
+            text = chunk.text.lstrip() if not pieces else chunk.text
+            pieces.append(text)
+            stats = chunk.stats
+            if args.stream and text:
+                print(text, end="", flush=True)
+    except BackendError as exc:
+        return _fail(str(exc), EXIT_MODEL)
+    finally:
+        backend.close()
+    if args.stream:
+        print()
+    else:
+        print("".join(pieces).strip())
+    if args.stats and stats is not None:
+        ttft = stats.time_to_first_token_s
+        print(
+            f"[{backend.info.backend} {backend.info.device} {backend.info.dtype}] "
+            f"prompt {stats.prompt_tokens} tokens, first token "
+            f"{'-' if ttft is None else f'{ttft:.2f} s'}, {stats.generated_tokens} tokens in "
+            f"{stats.total_s:.2f} s",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """Fetch the model into the cache with a progress bar."""
+    from app.inference.factory import choose_backend
+    from app.inference.models import ModelUnavailable, default_model, download_model
+
+    model = args.model or default_model(choose_backend(args.backend))
+    print(f"Downloading {model} …", file=sys.stderr)
+    try:
+        folder = download_model(model)
+    except ModelUnavailable as exc:
+        return _fail(str(exc), EXIT_MODEL)
+    print(folder)
+    return EXIT_OK
+
+
+def cmd_build_test_model(args: argparse.Namespace) -> int:
+    """Write a random-weight SmolVLM2 model folder."""
+    from app.devtools.model_builder import build_model
+
+    print(build_model(args.out, real_size=args.real_size))
+    return EXIT_OK
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print where the settings live and what they are."""
+    import json
+
+    from app.config import default_config_path, load_settings
+
+    path = args.config or default_config_path()
+    settings = load_settings(path)
+    print(f"# {path}{'' if path.exists() else ' (not written yet: defaults)'}")
+    print(json.dumps(settings.model_dump(), indent=2))
+    return EXIT_OK
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    """Open the desktop app."""
+    from app.ui.main_window import run_app
+
+    settings = load_cli_settings(args)
+    code: int = run_app(
+        settings, source=getattr(args, "source", None), config_path=getattr(args, "config", None)
+    )
+    return code
+
+
+COMMANDS = {
+    "describe": cmd_describe,
+    "download": cmd_download,
+    "build-test-model": cmd_build_test_model,
+    "config": cmd_config,
+    "gui": cmd_gui,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the process exit code."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "gui"
+    if args.command is None:
+        args = parser.parse_args(["gui", *(argv or [])])
+    from app.config import ConfigError
+
+    try:
+        return COMMANDS[command](args)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

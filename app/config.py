@@ -1,0 +1,99 @@
+"""Typed settings: defaults, the JSON settings file, validation with messages that name the key."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_ENV = "SMOLSIGHT_CONFIG"  # a settings file to use instead of the per-user one
+
+
+class ConfigError(ValueError):
+    """The settings file can't be read or holds a bad value; the message says which."""
+
+
+class Settings(BaseModel):
+    """Everything a user can set. CLI flags override the file; the file overrides defaults."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    model: str | None = Field(
+        default=None, description="Hub id or local folder; empty: the backend's default SmolVLM2."
+    )
+    backend: Literal["auto", "mlx", "transformers"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    max_tokens: int = Field(default=64, ge=1, le=2048)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Longest wait for one answer.")
+    image_size: int = Field(default=512, ge=224, le=2048, description="Live frames: longest edge in px.")
+    split_images: bool = Field(default=False, description="Tile images (slow; for small print).")
+    allow_download: bool = True
+
+
+def default_config_path() -> Path:
+    """The per-user settings file (platform conventions), or $SMOLSIGHT_CONFIG."""
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("SmolSight", appauthor=False)) / "settings.json"
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(whole file)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{source}: '{key}': {message}")
+    return "\n".join(lines)
+
+
+def settings_from_dict(data: dict[str, Any], *, source: str = "settings") -> Settings:
+    """Validate a mapping into `Settings`, naming every bad key."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the settings file; a missing file means defaults."""
+    path = path or default_config_path()
+    if not path.exists():
+        return Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: can't be read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must hold a JSON object of settings")
+    return settings_from_dict(data, source=str(path))
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the settings atomically (a crash never leaves a half-written file)."""
+    path = path or default_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(settings.model_dump(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    """A copy with the non-None `overrides` (from CLI flags) applied and validated."""
+    data = settings.model_dump()
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return settings_from_dict(data, source="command line")

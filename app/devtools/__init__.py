@@ -1,0 +1,1 @@
+"""Developer tools shipped with the app: the local model builder."""

@@ -1,0 +1,229 @@
+"""Build random-weight SmolVLM2 model folders locally, for tests and benchmarks.
+
+No model hub is needed: the tokenizer is trained offline with the `tokenizers` library and
+holds SmolVLM's special tokens and chat template; the processor files are shaped like the
+real SmolVLM2-500M-Video-Instruct ones, so our normal loading code (transformers and
+mlx-vlm) reads the folder exactly as it reads a downloaded model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CHAT_TEMPLATE", "ModelSize", "build_model"]
+
+# The chat template SmolVLM2 ships (the video-aware variant transformers uses as its default).
+CHAT_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{message['role'] | capitalize}}"
+    "{% if message['content'] is string %}{{': ' + message['content']}}{% else %}"
+    "{% if message['content'][0]['type'] == 'image' %}{{':'}}{% else %}{{': '}}{% endif %}"
+    "{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}"
+    "{% elif line['type'] == 'image' %}{{ '<image>' }}{% elif line['type'] == 'video' %}"
+    "{{ '<video>' }}{% endif %}{% endfor %}{% endif %}<end_of_utterance>\n{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}"
+)
+
+SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<fake_token_around_image>",
+    "<image>",
+    "<global-img>",
+    "<end_of_utterance>",
+    *[f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)],
+]
+
+# A small English corpus for the offline tokenizer: words a narrator uses, so decoded
+# random output still looks like words.
+_CORPUS = """
+A person is sitting at a wooden table with a white mug and a laptop. There is probably a
+window on the left. The room is bright. I can't tell what the text says. A red car drives
+along a street with trees and houses. Two people are walking a dog in a park. The camera
+shows a kitchen with a sink, a kettle and some cups on the counter. A cat sleeps on a sofa.
+The scene changed: a door opened and someone came in. On the right there is a bookshelf.
+In the centre, a bottle of water stands next to a phone. It is dark; the picture is blurry.
+You are provided the following series of frames from a video. Frame from 00:01.
+Describe what you see in one short sentence. What colour is the mug? Answer briefly.
+The sky is blue, the grass is green, the sign is yellow and the letters are black.
+One two three four five six seven eight nine ten eleven twelve sixteen sixty four.
+"""
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """Dimensions of a built model."""
+
+    vision_hidden: int
+    vision_layers: int
+    vision_heads: int
+    vision_mlp: int
+    text_hidden: int
+    text_layers: int
+    text_heads: int
+    text_kv_heads: int
+    text_mlp: int
+    vocab_size: int | None  # None: as many as the trained tokenizer has
+
+
+TINY = ModelSize(32, 2, 2, 64, 64, 2, 4, 2, 128, None)
+# SmolVLM2-500M-Video-Instruct: SigLIP-B/16 @ 512 px + SmolLM2-360M (see ARCHITECTURE.md).
+REAL_500M = ModelSize(768, 12, 12, 3072, 960, 32, 15, 5, 2560, 49280)
+
+
+def _train_tokenizer(vocab_size: int) -> object:
+    """Train a byte-level BPE tokenizer offline; return a `PreTrainedTokenizerFast`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator([_CORPUS] * 4, trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<|im_start|>",
+        eos_token="<end_of_utterance>",
+        pad_token="<|im_end|>",
+        unk_token="<|endoftext|>",
+        additional_special_tokens=SPECIAL_TOKENS[3:],
+        model_max_length=8192,
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def _write_real_processor_layout(out_dir: Path) -> None:
+    """Rewrite the processor files in the layout the real SmolVLM2 repository ships.
+
+    The hub repository keeps the image settings (with `video_sampling`) in
+    `preprocessor_config.json`, only `image_seq_len` in `processor_config.json`, and the chat
+    template in `chat_template.json`; readers other than the newest transformers (mlx-vlm,
+    older transformers) expect that layout.
+    """
+    combined = json.loads((out_dir / "processor_config.json").read_text())
+    image = dict(combined["image_processor"])
+    image["processor_class"] = "SmolVLMProcessor"
+    image["video_sampling"] = {"fps": 1, "max_frames": 64, "video_size": {"longest_edge": 512}}
+    (out_dir / "preprocessor_config.json").write_text(json.dumps(image, indent=2))
+    (out_dir / "processor_config.json").write_text(
+        json.dumps(
+            {"image_seq_len": combined["image_seq_len"], "processor_class": "SmolVLMProcessor"}, indent=2
+        )
+    )
+    (out_dir / "chat_template.json").write_text(json.dumps({"chat_template": CHAT_TEMPLATE}))
+    (out_dir / "chat_template.jinja").unlink(missing_ok=True)
+
+
+def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0) -> Path:
+    """Write a random SmolVLM2 model folder to `out_dir` and return it.
+
+    `real_size=False` gives a tiny model (a few MB, loads in about a second) with the real
+    image geometry (512 px tiles, 16 px patches, scale factor 4 → 64 image tokens);
+    `real_size=True` gives the real 500M architecture with random weights, for benchmarks.
+    """
+    import torch
+    from transformers import (
+        LlamaConfig,
+        SmolVLMConfig,
+        SmolVLMForConditionalGeneration,
+        SmolVLMImageProcessor,
+        SmolVLMProcessor,
+        SmolVLMVideoProcessor,
+    )
+    from transformers.models.smolvlm.configuration_smolvlm import SmolVLMVisionConfig
+
+    size = REAL_500M if real_size else TINY
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+
+    tokenizer = _train_tokenizer(1200)
+    vocab = len(tokenizer)  # type: ignore[arg-type]
+    vocab_size = max(vocab, size.vocab_size or 0)
+    image_token_id = tokenizer.convert_tokens_to_ids("<image>")  # type: ignore[attr-defined]
+    eou_id = tokenizer.convert_tokens_to_ids("<end_of_utterance>")  # type: ignore[attr-defined]
+    pad_id = tokenizer.convert_tokens_to_ids("<|im_end|>")  # type: ignore[attr-defined]
+    bos_id = tokenizer.convert_tokens_to_ids("<|im_start|>")  # type: ignore[attr-defined]
+
+    vision = SmolVLMVisionConfig(
+        hidden_size=size.vision_hidden,
+        intermediate_size=size.vision_mlp,
+        num_hidden_layers=size.vision_layers,
+        num_attention_heads=size.vision_heads,
+        image_size=512,
+        patch_size=16,
+    )
+    text = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=size.text_hidden,
+        intermediate_size=size.text_mlp,
+        num_hidden_layers=size.text_layers,
+        num_attention_heads=size.text_heads,
+        num_key_value_heads=size.text_kv_heads,
+        max_position_embeddings=8192,
+        rope_theta=100000.0,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=False,
+        bos_token_id=bos_id,
+        eos_token_id=eou_id,
+        pad_token_id=pad_id,
+    )
+    config = SmolVLMConfig(
+        vision_config=vision.to_dict(),
+        text_config=text.to_dict(),
+        scale_factor=4,
+        image_token_id=image_token_id,
+        tie_word_embeddings=False,
+        pad_token_id=pad_id,
+    )
+    # Untied output head, as the published checkpoint stores it (mlx-vlm requires
+    # `lm_head.weight`; with it the parameter count matches the real ~507 M).
+    model = SmolVLMForConditionalGeneration(config)
+    model.generation_config.eos_token_id = eou_id
+    model.generation_config.pad_token_id = pad_id
+    model.generation_config.bos_token_id = bos_id
+    model.save_pretrained(out_dir)
+
+    image_processor = SmolVLMImageProcessor(
+        do_convert_rgb=True,
+        do_image_splitting=True,
+        do_normalize=True,
+        do_pad=True,
+        do_rescale=True,
+        do_resize=True,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+        max_image_size={"longest_edge": 512},
+        resample=1,
+        rescale_factor=1 / 255,
+        size={"longest_edge": 2048},
+    )
+    video_processor = SmolVLMVideoProcessor(
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+        resample=1,
+        rescale_factor=1 / 255,
+        size={"longest_edge": 512},
+        video_sampling={"fps": 1, "max_frames": 64, "video_size": {"longest_edge": 512}},
+    )
+    processor = SmolVLMProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        image_seq_len=64,
+        chat_template=CHAT_TEMPLATE,
+    )
+    processor.save_pretrained(out_dir)
+    _write_real_processor_layout(out_dir)
+    marker = {"built_by": "smolsight", "real_size": real_size, "seed": seed}
+    (out_dir / "smolsight_random_model.json").write_text(json.dumps(marker, indent=2))
+    return out_dir

@@ -1,0 +1,1 @@
+"""The engine: backends, prompts, requests, model resolution."""

@@ -1,0 +1,116 @@
+"""Where models come from: hub ids, local folders, the download cache, and clear errors offline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from app.inference.base import BackendError
+
+DEFAULT_MODELS = {
+    "transformers": "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
+    "mlx": "mlx-community/SmolVLM2-500M-Video-Instruct-mlx",
+}
+# Files a usable model folder must have (weights are checked separately: one or more shards).
+_REQUIRED = ("config.json",)
+
+
+class ModelUnavailable(BackendError):
+    """The model is neither a usable local folder nor in the cache, and can't be downloaded."""
+
+
+def default_model(backend: str) -> str:
+    """The hub id we use for `backend` when the user names none."""
+    return DEFAULT_MODELS.get(backend, DEFAULT_MODELS["transformers"])
+
+
+def looks_like_path(model: str) -> bool:
+    """Whether the user meant a folder rather than a hub id like `owner/name`."""
+    if model.startswith(("/", ".", "~")) or "\\" in model or (len(model) > 1 and model[1] == ":"):
+        return True
+    return model.count("/") != 1 or Path(model).exists()
+
+
+def check_model_folder(folder: Path) -> Path:
+    """Return `folder` if it holds a model, else raise with what is missing."""
+    if not folder.is_dir():
+        raise ModelUnavailable(f"Model folder not found: {folder}")
+    missing = [name for name in _REQUIRED if not (folder / name).is_file()]
+    if missing:
+        raise ModelUnavailable(
+            f"{folder} is not a model folder: it has no {', '.join(missing)}. "
+            "Pass the folder that holds config.json and the .safetensors weights."
+        )
+    if not any(folder.glob("*.safetensors")):
+        raise ModelUnavailable(f"{folder} has no model weights (*.safetensors).")
+    return folder
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _unavailable(model: str, reason: str) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"The model '{model}' is not on this computer and could not be downloaded ({reason}). "
+        f"Connect to the internet once and run `smolsight download {model}`, "
+        "or pass --model with a folder that holds a downloaded copy."
+    )
+
+
+def resolve_model(
+    model: str,
+    *,
+    allow_download: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Turn a hub id or folder into a local folder, downloading once if allowed.
+
+    The download goes to the Hugging Face cache (shared with other tools), so it happens
+    once per machine. `progress(done_bytes, total_bytes)` is called during a download.
+    """
+    if looks_like_path(model):
+        return check_model_folder(Path(model).expanduser().resolve())
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:  # pragma: no cover - a dependency
+        raise ModelUnavailable(f"huggingface_hub is not installed: {exc}") from exc
+    try:
+        return Path(snapshot_download(model, local_files_only=True))
+    except Exception:
+        pass  # not cached (or a partial cache): download below
+    if not allow_download or _offline():
+        raise _unavailable(model, "offline mode is on" if _offline() else "downloads are turned off")
+    return download_model(model, progress=progress)
+
+
+def download_model(model: str, *, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Download `model` from the hub into the cache with a progress bar; return its folder."""
+    from huggingface_hub import snapshot_download
+
+    kwargs: dict[str, object] = {}
+    if progress is not None:
+        kwargs["tqdm_class"] = _progress_tqdm(progress)
+    try:
+        folder = Path(snapshot_download(model, **kwargs))  # type: ignore[arg-type]
+    except Exception as exc:
+        reason = type(exc).__name__
+        text = str(exc).strip().splitlines()
+        if text:
+            reason += f": {text[0][:160]}"
+        raise _unavailable(model, reason) from exc
+    return check_model_folder(folder)
+
+
+def _progress_tqdm(progress: Callable[[int, int], None]) -> type:
+    """A tqdm class that reports byte progress to a callback (for the GUI's progress bar)."""
+    from tqdm.auto import tqdm
+
+    class _Reporting(tqdm):  # type: ignore[misc]
+        def update(self, n: float | None = 1) -> bool | None:
+            result: bool | None = super().update(n)
+            progress(int(self.n), int(self.total or 0))
+            return result
+
+    return _Reporting

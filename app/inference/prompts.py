@@ -1,0 +1,74 @@
+r"""The one place that turns a request into SmolVLM2's prompt text, for every backend.
+
+Both backends receive the same words: the chat frame `<|im_start|>User:…<end_of_utterance>\n
+Assistant:`, one `<image>` placeholder per frame (the processor expands each into its image
+tokens), and for clips the video wording the SmolVLM2 processor itself writes ("You are
+provided the following series of N frames from a H:MM:SS [H:MM:SS] video." and "Frame from
+MM:SS:" before each frame). We decode frames ourselves, so we write that wording ourselves.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.inference.types import ChatTurn, GenerationRequest
+
+IMAGE_TOKEN = "<image>"
+END_OF_UTTERANCE = "<end_of_utterance>"
+BOS = "<|im_start|>"
+
+VIDEO_INTRO = "You are provided the following series of {count} frames from a {duration} [H:MM:SS] video.\n"
+FRAME_STAMP = "\nFrame from {stamp}:"
+MEDIA_OUTRO = "\n\n"
+
+
+def _number_words(n: int) -> str:
+    """Spell a frame count as the SmolVLM2 processor does (num2words)."""
+    from num2words import num2words
+
+    return str(num2words(n))
+
+
+def format_clock(seconds: float) -> str:
+    """MM:SS as used before each frame of a clip (minutes keep counting past 59)."""
+    s = max(0, int(seconds))
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def video_block(timestamps: list[float]) -> str:
+    """The clip wording with one `<image>` per frame, as the SmolVLM2 processor writes it.
+
+    Timestamps are relative to the clip start; the duration is the last timestamp, rounded
+    down to whole seconds, as in the processor when the clip length is the last frame time.
+    """
+    start = timestamps[0] if timestamps else 0.0
+    rel = [t - start for t in timestamps]
+    duration = str(timedelta(seconds=int(rel[-1]) if rel else 0))
+    text = VIDEO_INTRO.format(count=_number_words(len(rel)), duration=duration)
+    for t in rel:
+        text += FRAME_STAMP.format(stamp=format_clock(t)) + IMAGE_TOKEN
+    return text + MEDIA_OUTRO
+
+
+def _turn(role: str, body: str, *, starts_with_media: bool = False) -> str:
+    """One chat turn in SmolVLM2's template (no space after the colon before media)."""
+    sep = ":" if starts_with_media else ": "
+    return f"{role.capitalize()}{sep}{body}{END_OF_UTTERANCE}\n"
+
+
+def render_prompt(request: GenerationRequest) -> str:
+    """The full prompt text for `request`, ending with `Assistant:`."""
+    parts: list[str] = [BOS]
+    turns: list[ChatTurn] = []
+    if request.system:
+        turns.append(ChatTurn("system", request.system))
+    turns.extend(request.history)
+    for turn in turns:
+        parts.append(_turn(turn.role, turn.text))
+    if request.is_video:
+        media = video_block([f.timestamp for f in request.frames])
+    else:
+        media = IMAGE_TOKEN * len(request.frames)
+    parts.append(_turn("user", media + request.prompt, starts_with_media=bool(media)))
+    parts.append("Assistant:")
+    return "".join(parts)

@@ -1,0 +1,142 @@
+"""Plain data that crosses the engine boundary: frames, requests, streamed chunks, statistics."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Union
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+ImageLike = Union[np.ndarray, "Image.Image"]
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One picture and when it was taken, in seconds from the start of its source.
+
+    `image` is an RGB `uint8` array of shape (height, width, 3), or a PIL image.
+    """
+
+    image: ImageLike
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One earlier turn of a conversation, as text (images belong to the final request)."""
+
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything a backend needs to answer once.
+
+    `frames` go with the final user turn: one frame is a picture; several frames are a clip
+    and get SmolVLM2's video prompt with a timestamp before each frame (unless
+    `as_video=False`). `history` holds earlier turns (system, user, assistant) as text.
+    `split_images` turns on the processor's tiling (up to 16 tiles + 1 global view): much
+    slower, only for fine detail such as small print. Live frames use one 512 px tile.
+    """
+
+    prompt: str
+    frames: tuple[Frame, ...] = ()
+    history: tuple[ChatTurn, ...] = ()
+    system: str | None = None
+    max_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    split_images: bool = False
+    as_video: bool | None = None
+
+    def __post_init__(self) -> None:
+        """Reject values no backend can honour, with a message naming the field."""
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"temperature must be between 0 and 2, got {self.temperature}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if len(self.frames) > MAX_FRAMES:
+            raise ValueError(f"at most {MAX_FRAMES} frames per request, got {len(self.frames)}")
+
+    @property
+    def is_video(self) -> bool:
+        """Whether the frames are presented as a timestamped clip."""
+        if self.as_video is not None:
+            return self.as_video and len(self.frames) > 0
+        return len(self.frames) > 1
+
+
+MAX_FRAMES = 64  # SmolVLM2's video limit
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """Timing and size figures of one generation, updated with every streamed chunk.
+
+    Times are seconds. `preprocess_s` covers image resizing and the processor;
+    `time_to_first_token_s` runs from the start of the call (preprocessing included) to the
+    first generated token. `peak_memory_bytes` is the backend's own figure where it has one
+    (MLX's allocator, CUDA's), else the process's peak resident memory.
+    """
+
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    preprocess_s: float = 0.0
+    time_to_first_token_s: float | None = None
+    prefill_tokens_per_s: float | None = None
+    decode_tokens_per_s: float | None = None
+    total_s: float = 0.0
+    peak_memory_bytes: int | None = None
+    finish_reason: FinishReason | None = None
+
+
+@dataclass(frozen=True)
+class GenerationChunk:
+    """A piece of generated text and the figures so far; the last chunk has `finish_reason`."""
+
+    text: str
+    stats: GenerationStats
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What is loaded and where, for status lines and `/health`."""
+
+    backend: str
+    model: str
+    device: str
+    dtype: str
+
+
+class CancelToken:
+    """Cooperative cancellation: set by anyone, checked by the backend once per token."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the running generation to stop after its current token."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether cancel() was called."""
+        return self._event.is_set()
+
+
+@dataclass
+class GenerationResult:
+    """The text and final figures of a finished stream (see `collect`)."""
+
+    text: str = ""
+    stats: GenerationStats = field(default_factory=GenerationStats)

@@ -1,0 +1,1 @@
+"""Qt widgets: the desktop app (the only package that imports QtWidgets)."""
