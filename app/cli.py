@@ -153,6 +153,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         ttft = stats.time_to_first_token_s
         print(
             f"[{backend.info.backend} {backend.info.device} {backend.info.dtype}] "
+            f"{len(frames)} frame{'s' if len(frames) != 1 else ''}, "
             f"prompt {stats.prompt_tokens} tokens, first token "
             f"{'-' if ttft is None else f'{ttft:.2f} s'}, {stats.generated_tokens} tokens in "
             f"{stats.total_s:.2f} s",

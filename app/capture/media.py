@@ -99,9 +99,8 @@ def sample_video(
     import cv2
 
     info = probe_video(path)
-    end = info.duration if end_s is None or info.duration == 0 else min(end_s, info.duration)
-    if info.duration == 0:
-        end = end_s if end_s is not None else float("inf")
+    last = (info.frame_count - 1) / info.fps if info.frame_count > 0 else float("inf")
+    end = last if end_s is None else min(end_s, last)
     span = max(end - start_s, 0.0)
     step = 1.0 / fps
     if math.isfinite(span) and span / step + 1 > max_frames:

@@ -51,7 +51,7 @@ def video_block(timestamps: list[float]) -> str:
 
 
 def _turn(role: str, body: str, *, starts_with_media: bool = False) -> str:
-    """One chat turn in SmolVLM2's template (no space after the colon before media)."""
+    """One chat turn in SmolVLM2's template (no space after the colon before an image)."""
     sep = ":" if starts_with_media else ": "
     return f"{role.capitalize()}{sep}{body}{END_OF_UTTERANCE}\n"
 
@@ -69,6 +69,8 @@ def render_prompt(request: GenerationRequest) -> str:
         media = video_block([f.timestamp for f in request.frames])
     else:
         media = IMAGE_TOKEN * len(request.frames)
-    parts.append(_turn("user", media + request.prompt, starts_with_media=bool(media)))
+    # The official template writes "User:<image>" but "User: <video>"; keep both as it does.
+    starts_with_image = bool(request.frames) and not request.is_video
+    parts.append(_turn("user", media + request.prompt, starts_with_media=starts_with_image))
     parts.append("Assistant:")
     return "".join(parts)

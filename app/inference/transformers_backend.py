@@ -138,7 +138,7 @@ class TransformersBackend:
         self._device = pick_device(self._device_request)
         self._dtype = pick_dtype(self._device, self._dtype_request)
         try:
-            self._processor = AutoProcessor.from_pretrained(self.folder)
+            self._processor = _processor_class(self.folder, AutoProcessor).from_pretrained(self.folder)
             model = AutoModelForImageTextToText.from_pretrained(self.folder, dtype=self._dtype)
         except (OSError, ValueError, KeyError) as exc:
             raise BackendError(f"Could not load the model from {self.folder}: {exc}") from exc
@@ -249,6 +249,26 @@ class TransformersBackend:
         """Drop the model so its memory can be freed."""
         self._model = None
         self._processor = None
+
+
+def _processor_class(folder: Path, fallback: Any) -> Any:
+    """Transformers' own SmolVLM processor class for SmolVLM folders.
+
+    mlx-vlm replaces `AutoProcessor.from_pretrained` process-wide with one that returns its
+    MLX processor (MLX arrays, not tensors) once it has been imported; naming the class
+    keeps this backend working when both backends live in one process.
+    """
+    import json
+
+    try:
+        model_type = json.loads((folder / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError):
+        model_type = None
+    if model_type == "smolvlm":
+        from transformers import SmolVLMProcessor
+
+        return SmolVLMProcessor
+    return fallback
 
 
 def _sample(logits: Any, temperature: float, top_p: float, generator: Any) -> int:

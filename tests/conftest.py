@@ -1,0 +1,54 @@
+"""Shared fixtures: a locally built tiny SmolVLM2, isolated settings, leak guards."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Settings and caches of the developer's machine never leak into tests.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own settings file and an empty model cache."""
+    monkeypatch.setenv("SMOLSIGHT_CONFIG", str(tmp_path / "settings.json"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread of ours running."""
+    before = set(threading.enumerate())
+    yield
+    leftover = [
+        t
+        for t in threading.enumerate()
+        if t not in before and t.is_alive() and not t.daemon and t.name.startswith("smolsight")
+    ]
+    assert not leftover, f"threads still running after the test: {[t.name for t in leftover]}"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random SmolVLM2 folder built once per test session."""
+    from app.devtools.model_builder import build_model
+
+    return build_model(tmp_path_factory.mktemp("models") / "tiny-smolvlm2")
+
+
+def mlx_installed() -> bool:
+    """Whether the MLX path can be tested here."""
+    from app.inference.mlx_backend import mlx_available
+
+    return mlx_available()
+
+
+needs_mlx = pytest.mark.skipif(not mlx_installed(), reason="mlx and mlx-vlm are not installed")

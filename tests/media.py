@@ -1,0 +1,51 @@
+"""Real media files for tests, written with OpenCV and Pillow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def write_video(
+    path: Path,
+    scenes: list[tuple[tuple[int, int, int], float]],
+    *,
+    fps: float = 10.0,
+    size: tuple[int, int] = (160, 120),
+    moving_square: bool = True,
+) -> Path:
+    """Write an MP4 of solid-colour scenes (RGB, seconds), each with a moving white square."""
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    assert writer.isOpened(), "OpenCV could not open a video writer"
+    n = 0
+    for rgb, seconds in scenes:
+        for _ in range(round(seconds * fps)):
+            frame = np.zeros((h, w, 3), np.uint8)
+            frame[:] = rgb[::-1]  # OpenCV writes BGR
+            if moving_square:
+                x = (n * 3) % (w - 20)
+                frame[40:60, x : x + 20] = 255
+            writer.write(frame)
+            n += 1
+    writer.release()
+    return path
+
+
+def photo() -> np.ndarray:
+    """A 640×480 RGB test picture with some structure (gradient and shapes)."""
+    y, x = np.mgrid[0:480, 0:640]
+    img = np.stack([(x * 255 // 640), (y * 255 // 480), np.full_like(x, 90)], axis=2).astype(np.uint8)
+    cv2.circle(img, (320, 240), 80, (250, 30, 30), -1)
+    cv2.rectangle(img, (40, 40), (160, 120), (20, 200, 20), -1)
+    return img
+
+
+def write_photo(path: Path) -> Path:
+    """Save `photo()` to `path` (format from the suffix)."""
+    from PIL import Image
+
+    Image.fromarray(photo()).save(path)
+    return path
