@@ -63,6 +63,31 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--stats", action="store_true", help="print timing figures on stderr")
     _add_engine_flags(describe)
 
+    narrate = sub.add_parser("narrate", help="narrate a camera or video in the terminal, line by line")
+    narrate.add_argument(
+        "--source",
+        default="webcam",
+        help="webcam, webcam:INDEX, sample, or a video/image file (default: webcam)",
+    )
+    narrate.add_argument(
+        "--mode",
+        choices=["continuous", "describe", "what_happened", "ask"],
+        default="continuous",
+        help="continuous narration (default), one description, the last seconds as a clip, or a question",
+    )
+    narrate.add_argument("--question", help="the question for --mode ask")
+    narrate.add_argument("--verbosity", choices=["brief", "normal", "detailed"], default="brief")
+    narrate.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    narrate.add_argument(
+        "--interval", type=float, default=3.0, metavar="K", help="at most one description every K s"
+    )
+    narrate.add_argument("--threshold", type=float, default=12.0, help="scene-change threshold (grey levels)")
+    narrate.add_argument("--fps", type=float, default=1.0, help="frames sampled per second (0.2–4)")
+    narrate.add_argument("--fast", action="store_true", help="read video files as fast as possible")
+    narrate.add_argument("--loop", action="store_true", help="loop video files")
+    narrate.add_argument("--speak", action="store_true", help="also speak new descriptions aloud")
+    _add_engine_flags(narrate)
+
     download = sub.add_parser("download", help="download the model once, with a progress bar")
     download.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
     download.add_argument("--backend", choices=["auto", "mlx", "transformers"], default="auto")
@@ -162,6 +187,18 @@ def cmd_describe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_narrate(args: argparse.Namespace) -> int:
+    """Narrate a source in the terminal."""
+    from app.live.narrate_cli import run_narrate
+
+    if not 0.2 <= args.fps <= 4:
+        return _fail("--fps must be between 0.2 and 4", EXIT_INPUT)
+    if args.duration is not None and args.duration <= 0:
+        return _fail("--duration must be more than 0 seconds", EXIT_INPUT)
+    settings = load_cli_settings(args)
+    return run_narrate(args, settings, lambda: engine_from_settings(settings))
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     """Fetch the model into the cache with a progress bar."""
     from app.inference.factory import choose_backend
@@ -211,6 +248,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "describe": cmd_describe,
+    "narrate": cmd_narrate,
     "download": cmd_download,
     "build-test-model": cmd_build_test_model,
     "config": cmd_config,

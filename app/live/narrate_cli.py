@@ -1,0 +1,211 @@
+"""`smolsight narrate`: live narration in a terminal, one timestamped line per description."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import sys
+from typing import Any, TextIO
+
+from PySide6.QtCore import QCoreApplication, QTimer
+
+from app.capture.media import MediaError, probe_video
+from app.capture.sources import CameraSource, CaptureEvent, VideoFileSource, parse_source
+from app.inference.prompts import format_clock
+from app.inference.types import BackendInfo
+from app.inference.worker import InferenceEngine
+from app.live.session import LiveSession, NarrationEvent
+from app.narration.policy import Narrator, NarratorSettings
+
+MODES = ("continuous", "describe", "what_happened", "ask")
+
+
+class TerminalNarration:
+    """Prints narration events and decides when the run is over."""
+
+    def __init__(
+        self,
+        session: LiveSession,
+        source: Any,
+        *,
+        mode: str,
+        question: str,
+        out: TextIO,
+        err: TextIO,
+        speaker: Any = None,
+    ) -> None:
+        self.session = session
+        self.source = source
+        self.mode = mode
+        self.question = question
+        self.out = out
+        self.err = err
+        self.speaker = speaker
+        self.exit_code = 0
+        self.one_shot_sent = False
+        self.started = False
+        session.narration.connect(self._on_narration)
+        session.capture_event.connect(self._on_capture_event)
+        session.model_ready.connect(self._on_ready)
+        session.model_failed.connect(self._on_model_failed)
+        session.error.connect(self._on_error)
+
+    def _on_ready(self, info: BackendInfo) -> None:
+        print(f"Model ready: {info.model} ({info.backend}, {info.device}, {info.dtype}).", file=self.err)
+        self.session.continuous = self.mode == "continuous"
+        if not self.started:
+            # Start a file only now, so it is not half over before the model can see it.
+            self.session.set_source(self.source)
+            self.started = True
+        if self.mode != "continuous":
+            QTimer.singleShot(1500 if self.mode == "describe" else 0, self._one_shot)
+
+    def _one_shot(self) -> None:
+        if self.one_shot_sent:
+            return
+        if self.mode == "describe":
+            job = self.session.describe_now()
+        elif self.mode == "ask":
+            job = self.session.ask(self.question)
+        else:
+            job = None  # what_happened waits for the buffer: sent at the end
+        if job is None and self.mode != "what_happened":
+            QTimer.singleShot(200, self._one_shot)  # no frame yet
+            return
+        self.one_shot_sent = self.mode != "what_happened"
+
+    def _on_narration(self, event: NarrationEvent) -> None:
+        text = event.description.text or "(no answer)"
+        if event.verdict.reason == "unchanged":
+            print(f"[{format_clock(event.source_time)}] (unchanged) {text}", file=self.out, flush=True)
+        else:
+            print(f"[{format_clock(event.source_time)}] {text}", file=self.out, flush=True)
+            if self.speaker is not None and event.verdict.announce:
+                self.speaker.say(text)
+        if self.mode != "continuous":
+            QCoreApplication.quit()
+
+    def _on_capture_event(self, event: CaptureEvent) -> None:
+        if event.is_error:
+            print(f"smolsight: {event.message}", file=self.err, flush=True)
+            self.exit_code = 1
+            QCoreApplication.quit()
+        elif event.kind == "end_of_file":
+            print(event.message, file=self.err, flush=True)
+            if self.mode == "what_happened":
+                self.finish_what_happened()
+            elif self.mode == "continuous":
+                # let a running description finish, then stop
+                QTimer.singleShot(0, self._quit_when_idle)
+
+    def finish_what_happened(self) -> None:
+        """Ask about the buffered clip (end of file or duration reached)."""
+        if not self.one_shot_sent:
+            self.one_shot_sent = True
+            if self.session.what_just_happened() is None:
+                QCoreApplication.quit()
+
+    def _quit_when_idle(self) -> None:
+        if self.session.engine.worker.busy or self.session.pending_jobs:
+            QTimer.singleShot(100, self._quit_when_idle)
+        else:
+            QCoreApplication.quit()
+
+    def _on_model_failed(self, message: str) -> None:
+        print(f"smolsight: {message}", file=self.err, flush=True)
+        self.exit_code = 3
+        QCoreApplication.quit()
+
+    def _on_error(self, message: str) -> None:
+        print(f"smolsight: {message}", file=self.err, flush=True)
+
+
+def run_narrate(args: Any, settings: Any, backend_factory: Any) -> int:
+    """Run narration until the duration passes, the file ends, or Ctrl-C."""
+    if args.mode == "ask" and not (args.question or "").strip():
+        print("smolsight: --mode ask needs --question", file=sys.stderr)
+        return 1
+    try:
+        source = parse_source(args.source, realtime=not args.fast, loop=args.loop)
+        if isinstance(source, VideoFileSource):
+            probe_video(source.path)  # a bad file is reported now, not after the model loads
+    except MediaError as exc:
+        print(f"smolsight: {exc}", file=sys.stderr)
+        return 1
+    if isinstance(source, CameraSource):
+        # Open the camera before loading the model: a missing camera is reported at once.
+        source.start()
+        try:
+            first = source.events.get(timeout=15)
+        except queue.Empty:
+            first = None
+        if first is None or first.is_error:
+            source.stop()
+            message = first.message if first else f"{source.name} did not respond within 15 s."
+            print(f"smolsight: {message}", file=sys.stderr)
+            return 1
+    app = QCoreApplication.instance() or QCoreApplication([])
+    narrator = Narrator(
+        NarratorSettings(
+            verbosity=args.verbosity,
+            min_interval_s=args.interval,
+            change_threshold=args.threshold,
+            memory=True,
+        )
+    )
+    engine = InferenceEngine(backend_factory)
+    session = LiveSession(engine, narrator, buffer_fps=args.fps)
+    speaker = None
+    if args.speak:
+        from app.live.speech import make_speaker
+
+        speaker = make_speaker(err=sys.stderr)
+    term = TerminalNarration(
+        session,
+        source,
+        mode=args.mode,
+        question=args.question or "",
+        out=sys.stdout,
+        err=sys.stderr,
+        speaker=speaker,
+    )
+    print(f"Loading the model and opening {source.name} … (Ctrl-C stops)", file=sys.stderr)
+    session.start()
+    if isinstance(source, CameraSource):
+        session.set_source(source)  # a camera shows problems at once and narration starts when ready
+        term.started = True
+    interrupted = False
+
+    def on_sigint(*_: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+        QCoreApplication.quit()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    # Python runs signal handlers only between bytecodes: a timer gives it the chance.
+    keepalive = QTimer()
+    keepalive.timeout.connect(lambda: None)
+    keepalive.start(100)
+    if args.duration:
+        # The duration counts from when the model is ready and the source starts.
+        def arm_duration(_info: object) -> None:
+            ms = int(args.duration * 1000)
+            if args.mode == "what_happened":
+                QTimer.singleShot(ms, term.finish_what_happened)
+            else:
+                QTimer.singleShot(ms, term._quit_when_idle)
+
+        session.model_ready.connect(arm_duration)
+    try:
+        app.exec()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        keepalive.stop()
+        stopped = session.shutdown(timeout=10.0)
+    if interrupted:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    if not stopped:
+        print("smolsight: the model thread did not stop in time", file=sys.stderr)
+        return 1
+    return term.exit_code

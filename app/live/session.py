@@ -1,0 +1,215 @@
+"""Live narration: ties a frame source, the 1 FPS buffer, the narrator and the model thread.
+
+Shared by the desktop app and `smolsight narrate`. QtCore only: a timer on the owning
+thread polls the newest frame and the source's events, so no frame ever queues up and the
+owning thread never blocks.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from app.capture.buffer import FrameBuffer, LatestFrame
+from app.capture.sources import CaptureEvent, FrameSource
+from app.inference.types import Frame, GenerationRequest
+from app.inference.worker import Description, InferenceEngine
+from app.narration.policy import Ask, Narrator, Verdict
+
+
+@dataclass(frozen=True)
+class NarrationEvent:
+    """A finished description and whether it should be announced."""
+
+    description: Description
+    verdict: Verdict
+    source_time: float  # seconds into the source of the newest frame it describes
+
+
+class LiveSession(QObject):
+    """Continuous narration plus the user's commands over one source at a time."""
+
+    narration = Signal(object)  # NarrationEvent
+    partial = Signal(str)  # the answer so far (for live captions)
+    capture_event = Signal(object)  # CaptureEvent
+    error = Signal(str)  # the model failed on a request
+    model_ready = Signal(object)  # BackendInfo
+    model_failed = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(
+        self,
+        engine: InferenceEngine,
+        narrator: Narrator | None = None,
+        *,
+        buffer_fps: float = 1.0,
+        buffer_size: int = 16,
+        poll_ms: int = 50,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.narrator = narrator or Narrator()
+        self.buffer = FrameBuffer(fps=buffer_fps, capacity=buffer_size)
+        self.latest = LatestFrame()
+        self.source: FrameSource | None = None
+        self.continuous = True
+        self.model_is_ready = False
+        self._last_seq = 0
+        self._asks: dict[int, Ask] = {}
+        self.jobs_submitted = 0
+        self.jobs_dropped = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self._on_tick)
+        w = engine.signals
+        w.finished.connect(self._on_finished)
+        w.partial.connect(self._on_partial)
+        w.failed.connect(self._on_failed)
+        w.dropped.connect(self._on_dropped)
+        w.ready.connect(self._on_ready)
+        w.load_failed.connect(self.model_failed)
+        w.job_started.connect(self._on_job_started)
+
+    # --- sources -------------------------------------------------------------------------
+    def set_source(self, source: FrameSource) -> None:
+        """Stop the current source and start `source`; history of the old one is dropped."""
+        self.stop_source()
+        self.latest = source.latest
+        self.buffer.clear()
+        self.narrator.reset()
+        self._last_seq = 0
+        self.source = source
+        source.start()
+        self._timer.start()
+
+    def stop_source(self) -> None:
+        """Stop reading frames (the model thread keeps running)."""
+        if self.source is not None:
+            self.source.stop()
+            self._drain_events()
+            self.source = None
+
+    def start(self) -> None:
+        """Start the model thread and polling."""
+        self.engine.start()
+        self._timer.start()
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Stop source, polling and model thread; True when everything stopped in time."""
+        self._timer.stop()
+        self.stop_source()
+        return self.engine.shutdown(timeout)
+
+    # --- the user's commands ---------------------------------------------------------------
+    def current_frame(self) -> Frame | None:
+        """The newest frame from the source."""
+        frame, _ = self.latest.get()
+        return frame
+
+    def describe_now(self) -> int | None:
+        """Describe the current frame now (interrupts narration); None without a frame."""
+        frame = self.current_frame()
+        if frame is None:
+            return None
+        return self._submit(self.narrator.describe_now(frame))
+
+    def what_just_happened(self, seconds: float | None = None) -> int | None:
+        """Describe the last few seconds as a clip; None without frames."""
+        frames = self.buffer.clip(seconds or self.narrator.settings.clip_seconds)
+        if not frames:
+            frame = self.current_frame()
+            frames = [frame] if frame is not None else []
+        if not frames:
+            return None
+        return self._submit(self.narrator.what_just_happened(frames))
+
+    def ask(self, question: str, *, with_frame: bool = True) -> int | None:
+        """Answer the user's question about the scene, using the scene log as memory."""
+        if not question.strip():
+            return None
+        frame = self.current_frame() if with_frame else None
+        return self._submit(self.narrator.ask(question, frame))
+
+    def cancel(self) -> None:
+        """Stop the running answer."""
+        self.engine.cancel()
+
+    @property
+    def pending_jobs(self) -> int:
+        """Requests submitted whose answers have not arrived yet."""
+        return len(self._asks)
+
+    def _submit(self, ask: Ask) -> int:
+        request = GenerationRequest(prompt=ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens)
+        job = self.engine.submit(request, mode=ask.mode, priority=ask.priority, tag=ask)
+        self._asks[job] = ask
+        self.jobs_submitted += 1
+        return job
+
+    # --- polling and results -----------------------------------------------------------------
+    def _drain_events(self) -> None:
+        if self.source is None:
+            return
+        while True:
+            try:
+                event: CaptureEvent = self.source.events.get_nowait()
+            except queue.Empty:
+                return
+            self.capture_event.emit(event)
+
+    @Slot()
+    def _on_tick(self) -> None:
+        self._drain_events()
+        frame, seq = self.latest.get()
+        if frame is None or seq == self._last_seq:
+            return
+        self._last_seq = seq
+        if not self.buffer.offer(frame):
+            return
+        if self.continuous and self.model_is_ready:
+            ask = self.narrator.on_sampled_frame(frame)
+            if ask is not None:
+                self._submit(ask)
+
+    @Slot(object)
+    def _on_ready(self, info: object) -> None:
+        self.model_is_ready = True
+        self.model_ready.emit(info)
+
+    @Slot(int)
+    def _on_job_started(self, _job: int) -> None:
+        self.busy_changed.emit(True)
+
+    @Slot(int, str)
+    def _on_partial(self, job: int, text: str) -> None:
+        if job in self._asks:
+            self.partial.emit(text)
+
+    @Slot(int)
+    def _on_dropped(self, job: int) -> None:
+        if self._asks.pop(job, None) is not None:
+            self.jobs_dropped += 1
+
+    @Slot(int, str)
+    def _on_failed(self, job: int, message: str) -> None:
+        self._asks.pop(job, None)
+        self.busy_changed.emit(False)
+        self.error.emit(message)
+
+    @Slot(object)
+    def _on_finished(self, description: Description) -> None:
+        ask = self._asks.pop(description.job_id, None)
+        self.busy_changed.emit(False)
+        if ask is None:
+            return
+        when = description.frame_times[-1] if description.frame_times else self._now()
+        if description.finish_reason == "cancelled" and ask.priority == "auto":
+            return  # interrupted narration is stale; the user's request follows
+        verdict = self.narrator.on_answer(ask, description.text, when)
+        self.narration.emit(NarrationEvent(description, verdict, when))
+
+    def _now(self) -> float:
+        frame = self.current_frame()
+        return frame.timestamp if frame is not None else 0.0

@@ -1,0 +1,268 @@
+"""Narration policy: when to ask the model, what to ask, and what is worth saying aloud.
+
+Plain Python, no Qt: the change gate skips the model while the scene is unchanged, the
+de-duplicator keeps repeated descriptions from being announced, and the scene log gives
+follow-up questions a memory of what was seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from app.inference.prompts import format_clock
+from app.inference.types import Frame
+from app.narration.prompts import Verbosity, clip_prompt, describe_prompt, question_prompt, style
+
+Mode = Literal["continuous", "describe", "what_happened", "ask"]
+Priority = Literal["auto", "user"]
+
+
+class ChangeGate:
+    """A cheap scene-change test: mean absolute difference of tiny grey thumbnails.
+
+    Frames are shrunk to 32×24 grey (area averaging hides sensor noise and small motion);
+    a difference of `threshold` grey levels (0–255) from the last frame the model saw
+    counts as a change. Costs well under a millisecond per frame.
+    """
+
+    def __init__(self, threshold: float = 12.0) -> None:
+        self.threshold = threshold
+        self._reference: np.ndarray | None = None
+        self.skipped = 0
+        self.passed = 0
+
+    @staticmethod
+    def signature(frame: Frame) -> np.ndarray:
+        """The 32×24 grey thumbnail of a frame, as float32."""
+        import cv2
+
+        from app.inference.base import to_rgb_array
+
+        rgb = to_rgb_array(frame.image)
+        small = cv2.resize(rgb, (32, 24), interpolation=cv2.INTER_AREA)
+        return np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), dtype=np.float32)
+
+    def difference(self, frame: Frame) -> float:
+        """How different `frame` is from the reference (inf when there is none)."""
+        if self._reference is None:
+            return float("inf")
+        return float(np.mean(np.abs(self.signature(frame) - self._reference)))
+
+    def check(self, frame: Frame) -> bool:
+        """Whether the scene changed; counts skipped frames. Does not move the reference."""
+        changed = self.difference(frame) >= self.threshold
+        if changed:
+            self.passed += 1
+        else:
+            self.skipped += 1
+        return changed
+
+    def accept(self, frame: Frame) -> None:
+        """Make `frame` the reference (the model is about to see it)."""
+        self._reference = self.signature(frame)
+
+    def reset(self) -> None:
+        """Forget the reference: the next frame counts as a change."""
+        self._reference = None
+
+
+_HEDGES = re.compile(
+    r"\b(probably|maybe|perhaps|likely|possibly|i think|it seems|there is|there are|i see)\b"
+)
+_ARTICLES = re.compile(r"\b(a|an|the|some)\b")
+
+
+def normalize(text: str) -> str:
+    """Lowercase words without punctuation, hedges or articles, for comparing meaning."""
+    text = text.lower()
+    text = _HEDGES.sub(" ", text)
+    text = _ARTICLES.sub(" ", text)
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+class Deduper:
+    """Says whether a description repeats one of the last few (fuzzy, on normalized text)."""
+
+    def __init__(self, *, similarity: float = 80.0, window: int = 5) -> None:
+        self.similarity = similarity
+        self._recent: deque[str] = deque(maxlen=window)
+
+    def score(self, text: str) -> float:
+        """Highest similarity (0–100) to a recent description."""
+        from rapidfuzz import fuzz
+
+        norm = normalize(text)
+        if not norm:
+            return 100.0  # empty text says nothing new
+        return max((fuzz.token_sort_ratio(norm, old) for old in self._recent), default=0.0)
+
+    def is_repeat(self, text: str) -> bool:
+        """Whether `text` says the same as a recent description."""
+        return self.score(text) >= self.similarity
+
+    def remember(self, text: str) -> None:
+        """Add a description to the recent ones."""
+        self._recent.append(normalize(text))
+
+    def clear(self) -> None:
+        """Forget recent descriptions."""
+        self._recent.clear()
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of the scene log."""
+
+    time: float  # source time in seconds
+    kind: Literal["description", "question", "answer"]
+    text: str
+
+
+class SceneLog:
+    """What was seen and said, newest last; the memory behind follow-up questions."""
+
+    def __init__(self, *, capacity: int = 100, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._entries: deque[LogEntry] = deque(maxlen=capacity)
+
+    def add(self, time: float, kind: Literal["description", "question", "answer"], text: str) -> None:
+        """Record an entry (ignored when memory is turned off)."""
+        if self.enabled and text.strip():
+            self._entries.append(LogEntry(time, kind, text.strip()))
+
+    def recent(self, count: int = 8) -> list[LogEntry]:
+        """The last `count` entries, oldest first."""
+        return list(self._entries)[-count:]
+
+    def as_context(self, count: int = 8) -> str:
+        """The recent log as plain lines for a prompt ('' when empty or disabled)."""
+        entries = self.recent(count) if self.enabled else []
+        if not entries:
+            return ""
+        names = {"description": "Seen", "question": "Asked", "answer": "Answered"}
+        lines = [f"[{format_clock(e.time)}] {names[e.kind]}: {e.text}" for e in entries]
+        return "Notes about this scene so far, oldest first:\n" + "\n".join(lines) + "\n\n"
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the narrator wants the model to do: prompt, frames, length, and why."""
+
+    mode: Mode
+    prompt: str
+    frames: tuple[Frame, ...]
+    max_tokens: int
+    priority: Priority
+    question: str = ""
+
+
+@dataclass
+class NarratorSettings:
+    """Policy knobs; the UI and CLI change these."""
+
+    verbosity: Verbosity = "brief"
+    min_interval_s: float = 3.0  # continuous mode: at most one description every K seconds
+    change_threshold: float = 12.0
+    clip_seconds: float = 5.0
+    memory: bool = True
+    preset: str = "scene"
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a finished description: announce it, or show it as unchanged."""
+
+    announce: bool
+    reason: Literal["new", "unchanged", "answer", "empty"]
+
+
+@dataclass
+class Narrator:
+    """Turns frames and user commands into model asks, and answers into announcements."""
+
+    settings: NarratorSettings = field(default_factory=NarratorSettings)
+    gate: ChangeGate = field(default_factory=ChangeGate)
+    dedup: Deduper = field(default_factory=Deduper)
+    log: SceneLog = field(default_factory=SceneLog)
+    _last_auto_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self.gate.threshold = self.settings.change_threshold
+        self.log.enabled = self.settings.memory
+
+    def on_sampled_frame(self, frame: Frame) -> Ask | None:
+        """Continuous mode: an ask when the scene changed and the interval has passed."""
+        if self._last_auto_at is not None and frame.timestamp - self._last_auto_at < 0:
+            self._last_auto_at = None  # the source restarted
+        if (
+            self._last_auto_at is not None
+            and frame.timestamp - self._last_auto_at < self.settings.min_interval_s
+        ):
+            return None
+        if not self.gate.check(frame):
+            return None
+        self.gate.accept(frame)
+        self._last_auto_at = frame.timestamp
+        s = self.settings
+        return Ask(
+            "continuous", describe_prompt(s.verbosity, s.preset, s.target), (frame,), self._tokens(), "auto"
+        )
+
+    def describe_now(self, frame: Frame) -> Ask:
+        """The user asked for a description of the current frame."""
+        self.gate.accept(frame)
+        s = self.settings
+        return Ask(
+            "describe", describe_prompt(s.verbosity, s.preset, s.target), (frame,), self._tokens(), "user"
+        )
+
+    def what_just_happened(self, frames: list[Frame]) -> Ask:
+        """The user asked what happened over the recent clip."""
+        return Ask(
+            "what_happened", clip_prompt(self.settings.verbosity), tuple(frames), self._tokens(2), "user"
+        )
+
+    def ask(self, question: str, frame: Frame | None) -> Ask:
+        """The user's own question, with the scene log as memory and the current frame if any."""
+        context = self.log.as_context()
+        prompt = context + question_prompt(question, self.settings.verbosity)
+        frames = (frame,) if frame is not None else ()
+        return Ask("ask", prompt, frames, self._tokens(2), "user", question=question.strip())
+
+    def _tokens(self, factor: int = 1) -> int:
+        return style(self.settings.verbosity).max_tokens * factor
+
+    def on_answer(self, ask: Ask, text: str, time: float) -> Verdict:
+        """Log the answer and decide whether it is worth announcing."""
+        text = text.strip()
+        if not text:
+            return Verdict(False, "empty")
+        if ask.mode == "ask":
+            self.log.add(time, "question", ask.question)
+            self.log.add(time, "answer", text)
+            return Verdict(True, "answer")
+        self.log.add(time, "description", text)
+        if ask.mode == "continuous" and self.dedup.is_repeat(text):
+            return Verdict(False, "unchanged")
+        self.dedup.remember(text)
+        return Verdict(True, "new")
+
+    def reset(self) -> None:
+        """A new source: forget the reference frame, recent texts and timing (keep the log)."""
+        self.gate.reset()
+        self.dedup.clear()
+        self._last_auto_at = None

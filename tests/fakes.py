@@ -1,0 +1,105 @@
+"""Hand-written fakes injected through constructors (no patching of internals)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from app.inference.base import StatsClock
+from app.inference.prompts import render_prompt
+from app.inference.types import BackendInfo, CancelToken, GenerationChunk, GenerationRequest
+
+
+@dataclass
+class Call:
+    """What the fake backend was asked."""
+
+    prompt: str
+    frame_times: tuple[float, ...]
+    thread: int
+    cancelled: bool = False
+
+
+@dataclass
+class FakeBackend:
+    """A backend with a fixed, slow per-call cost that answers with `answer(request)`.
+
+    The cost is spread over `tokens` steps; the cancel token is checked at each step, like
+    the real backends do per generated token.
+    """
+
+    answer: Callable[[GenerationRequest], str] = lambda request: "A red mug on a wooden desk."
+    seconds_per_call: float = 0.2
+    tokens: int = 8
+    calls: list[Call] = field(default_factory=list)
+    load_thread: int | None = None
+    closed: bool = False
+    loaded: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def info(self) -> BackendInfo:
+        return BackendInfo("fake", "fake-model", "cpu", "float32")
+
+    def load(self) -> None:
+        self.load_thread = threading.get_ident()
+        self.loaded.set()
+
+    def warm_up(self) -> None:
+        pass
+
+    def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        return len(render_prompt(request).split())
+
+    def stream(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationChunk]:
+        call = Call(render_prompt(request), tuple(f.timestamp for f in request.frames), threading.get_ident())
+        self.calls.append(call)
+        clock = StatsClock()
+        clock.preprocessed(len(call.prompt.split()))
+        words = self.answer(request).split(" ")
+        per_step = self.seconds_per_call / self.tokens
+        pieces = [w + " " for w in words]
+        for i in range(self.tokens):
+            if cancel is not None and cancel.cancelled:
+                call.cancelled = True
+                yield GenerationChunk("", clock.stats(finish="cancelled"))
+                return
+            time.sleep(per_step)
+            clock.token()
+            if i < len(pieces):
+                yield GenerationChunk(pieces[i], clock.stats())
+        rest = "".join(pieces[self.tokens :])
+        yield GenerationChunk(rest, clock.stats(finish="stop"))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+SCENE = "A red mug stands on a wooden desk next to a blue laptop."
+
+
+def memory_only_answer(request: GenerationRequest) -> str:
+    """Answer like a model that can use only the words in its prompt.
+
+    With frames it describes the scene; without frames it can answer a follow-up only if
+    the scene's description is in the prompt (the scene log). Else: "I can't tell."
+    """
+    if request.frames:
+        return SCENE
+    prompt = request.prompt
+    notes, _, question = prompt.rpartition("\n\n")
+    q = question.lower()
+    if "colour" in q or "color" in q:
+        m = re.search(r"(\w+) mug", notes)
+        return f"The mug was {m.group(1)}." if m else "I can't tell."
+    if "on what" in q or "stand on" in q:
+        m = re.search(r"on an? (\w+ \w+)", notes)
+        return f"It stood on a {m.group(1)}." if m else "I can't tell."
+    if "next to" in q:
+        m = re.search(r"next to an? (\w+ \w+)", notes)
+        return f"Next to it was a {m.group(1)}." if m else "I can't tell."
+    return "I can't tell."

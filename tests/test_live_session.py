@@ -1,0 +1,110 @@
+"""Live narration over real video files written by OpenCV, with a slow fake backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.capture.sources import ImageSource, VideoFileSource
+from app.inference.worker import InferenceEngine
+from app.live.session import LiveSession, NarrationEvent
+from app.narration.policy import Narrator, NarratorSettings
+from tests.fakes import FakeBackend, memory_only_answer
+from tests.media import write_photo, write_video
+
+_sessions: list[LiveSession] = []
+
+
+@pytest.fixture(autouse=True)
+def _shut_down_sessions() -> Iterator[None]:
+    """Even a failing test must not leave the model thread running."""
+    yield
+    while _sessions:
+        assert _sessions.pop().shutdown(timeout=5)
+
+
+def make_session(
+    qtbot: QtBot, backend: FakeBackend, *, memory: bool = True, **settings: float
+) -> LiveSession:
+    engine = InferenceEngine(lambda: backend)
+    narrator = Narrator(NarratorSettings(min_interval_s=settings.get("interval", 0.5), memory=memory))
+    session = LiveSession(engine, narrator, buffer_fps=settings.get("fps", 2.0), poll_ms=20)
+    _sessions.append(session)
+    with qtbot.waitSignal(session.model_ready, timeout=5000):
+        session.start()
+    return session
+
+
+def run_until_end(qtbot: QtBot, session: LiveSession, source: VideoFileSource) -> list[NarrationEvent]:
+    events: list[NarrationEvent] = []
+    session.narration.connect(events.append)
+    with qtbot.waitSignal(
+        session.capture_event, timeout=10000, check_params_cb=lambda e: e.kind == "end_of_file"
+    ):
+        session.set_source(source)
+    qtbot.waitUntil(lambda: session.pending_jobs == 0, timeout=5000)
+    return events
+
+
+def test_unchanged_scene_triggers_no_model_calls(qtbot: QtBot, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "still.mp4", [((90, 90, 90), 6.0)], moving_square=False)
+    backend = FakeBackend(seconds_per_call=0.1)
+    session = make_session(qtbot, backend)
+    events = run_until_end(qtbot, session, VideoFileSource(video, speed=4.0))
+    assert len(backend.calls) == 1  # the first look at the scene, then nothing
+    assert len(events) == 1
+    assert session.narrator.gate.skipped >= 5
+
+
+def test_a_scene_change_triggers_one_call_and_a_repeat_is_not_announced(qtbot: QtBot, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 3.0), ((30, 30, 200), 3.0)])
+    backend = FakeBackend(seconds_per_call=0.1)  # says the same words for both scenes
+    session = make_session(qtbot, backend)
+    events = run_until_end(qtbot, session, VideoFileSource(video, speed=2.0))
+    assert len(backend.calls) == 2
+    assert backend.calls[1].frame_times[0] == pytest.approx(3.0, abs=0.6)
+    assert [e.verdict.reason for e in events] == ["new", "unchanged"]
+    assert [e.verdict.announce for e in events] == [True, False]
+
+
+def test_while_the_model_is_busy_stale_frames_are_dropped(qtbot: QtBot, tmp_path: Path) -> None:
+    # A new scene every second, a model that needs 1.5 s: requests must not pile up.
+    colours = [((30, 30, 30) if i % 2 else (220, 220, 220), 1.0) for i in range(7)]
+    video = write_video(tmp_path / "busy.mp4", colours, moving_square=False)
+    backend = FakeBackend(seconds_per_call=1.5)
+    session = make_session(qtbot, backend, interval=0.0, fps=1.0)
+    events = run_until_end(qtbot, session, VideoFileSource(video))
+    times = [e.description.frame_times[0] for e in events]
+    assert times == sorted(times)  # in order
+    assert session.jobs_dropped >= 1
+    assert len(backend.calls) < 7
+
+
+@pytest.mark.parametrize(("memory", "expected_score"), [(True, 3), (False, 0)])
+def test_follow_up_questions_are_answered_from_the_scene_log(
+    qtbot: QtBot, tmp_path: Path, memory: bool, expected_score: int
+) -> None:
+    """The seed's context protocol: describe, then three questions without the image."""
+    backend = FakeBackend(answer=memory_only_answer, seconds_per_call=0.05)
+    session = make_session(qtbot, backend, memory=memory)
+    session.continuous = False
+    with qtbot.waitSignal(session.capture_event, timeout=5000):
+        session.set_source(ImageSource(write_photo(tmp_path / "desk.png")))
+    qtbot.waitUntil(lambda: session.current_frame() is not None, timeout=2000)
+    with qtbot.waitSignal(session.narration, timeout=5000):
+        session.describe_now()
+    answers = []
+    for question, expected in [
+        ("What colour was the mug?", "red"),
+        ("On what did the mug stand?", "wooden desk"),
+        ("What was next to the mug?", "blue laptop"),
+    ]:
+        with qtbot.waitSignal(session.narration, timeout=5000) as got:
+            session.ask(question, with_frame=False)
+        event: NarrationEvent = got.args[0]
+        answers.append(expected in event.description.text)
+        assert backend.calls[-1].frame_times == ()  # no image in the follow-up
+    assert sum(answers) == expected_score
