@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     narrate.add_argument(
         "--interval", type=float, default=3.0, metavar="K", help="at most one description every K s"
     )
-    narrate.add_argument("--threshold", type=float, default=12.0, help="scene-change threshold (grey levels)")
+    narrate.add_argument(
+        "--threshold", type=float, default=20.0, help="scene-change score (0-100) that triggers a description"
+    )
     narrate.add_argument("--fps", type=float, default=1.0, help="frames sampled per second (0.2–4)")
     narrate.add_argument("--fast", action="store_true", help="read video files as fast as possible")
     narrate.add_argument("--loop", action="store_true", help="loop video files")

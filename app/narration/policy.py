@@ -23,35 +23,44 @@ Priority = Literal["auto", "user"]
 
 
 class ChangeGate:
-    """A cheap scene-change test: mean absolute difference of tiny grey thumbnails.
+    """A cheap scene-change test that ignores sensor noise and small camera motion.
 
-    Frames are shrunk to 32×24 grey (area averaging hides sensor noise and small motion);
-    a difference of `threshold` grey levels (0–255) from the last frame the model saw
-    counts as a change. Costs well under a millisecond per frame.
+    The change score (0–100) is the larger of two measures against the last frame the
+    model saw: the distance between coarse colour histograms (a new scene or a new
+    object of another colour; unaffected by panning) and the mean difference of 16×9 grey
+    thumbnails in percent (something moved or the light changed a lot). A score of
+    `threshold` or more counts as a change. Costs well under a millisecond per frame.
     """
 
-    def __init__(self, threshold: float = 12.0) -> None:
+    def __init__(self, threshold: float = 20.0) -> None:
         self.threshold = threshold
-        self._reference: np.ndarray | None = None
+        self._reference: tuple[np.ndarray, np.ndarray] | None = None
         self.skipped = 0
         self.passed = 0
 
     @staticmethod
-    def signature(frame: Frame) -> np.ndarray:
-        """The 32×24 grey thumbnail of a frame, as float32."""
+    def signature(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """(16×9 grey thumbnail as float32, normalized 4×4×4 colour histogram)."""
         import cv2
 
         from app.inference.base import to_rgb_array
 
         rgb = to_rgb_array(frame.image)
-        small = cv2.resize(rgb, (32, 24), interpolation=cv2.INTER_AREA)
-        return np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), dtype=np.float32)
+        small = cv2.resize(rgb, (64, 36), interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(cv2.resize(small, (16, 9), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        # RGB rather than hue: hue is noise for the near-grey pixels most rooms are full of.
+        hist = cv2.calcHist([small], [0, 1, 2], None, [4, 4, 4], [0, 256, 0, 256, 0, 256]).ravel()
+        return np.asarray(grey, np.float32), hist / max(float(hist.sum()), 1.0)
 
     def difference(self, frame: Frame) -> float:
-        """How different `frame` is from the reference (inf when there is none)."""
+        """The change score of `frame` against the reference (inf when there is none)."""
         if self._reference is None:
             return float("inf")
-        return float(np.mean(np.abs(self.signature(frame) - self._reference)))
+        grey, hist = self.signature(frame)
+        ref_grey, ref_hist = self._reference
+        colour = float(np.abs(hist - ref_hist).sum()) * 50.0  # half the L1 distance, in %
+        light = float(np.mean(np.abs(grey - ref_grey))) / 2.55
+        return max(colour, light)
 
     def check(self, frame: Frame) -> bool:
         """Whether the scene changed; counts skipped frames. Does not move the reference."""
@@ -175,7 +184,7 @@ class NarratorSettings:
 
     verbosity: Verbosity = "brief"
     min_interval_s: float = 3.0  # continuous mode: at most one description every K seconds
-    change_threshold: float = 12.0
+    change_threshold: float = 20.0
     clip_seconds: float = 5.0
     memory: bool = True
     preset: str = "scene"
