@@ -18,7 +18,7 @@ def write_video(
 ) -> Path:
     """Write an MP4 of solid-colour scenes (RGB, seconds), each with a moving white square."""
     w, h = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     assert writer.isOpened(), "OpenCV could not open a video writer"
     n = 0
     for rgb, seconds in scenes:

@@ -52,7 +52,7 @@ def write_sample_video(out: Path) -> Path:
     import cv2
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
     if not writer.isOpened():
         raise RuntimeError("OpenCV cannot write MP4 files here")
     per_scene = int(SCENE_SECONDS * FPS)
