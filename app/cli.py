@@ -262,10 +262,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit code."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `smolsight --model DIR` means `smolsight gui --model DIR`: the app is the default.
+    if not argv or (argv[0].startswith("-") and argv[0] not in {"-h", "--help", "--version"}):
+        argv = ["gui", *argv]
     args = parser.parse_args(argv)
-    command = args.command or "gui"
-    if args.command is None:
-        args = parser.parse_args(["gui", *(argv or [])])
+    command = args.command
     from app.config import ConfigError
 
     try:

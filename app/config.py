@@ -34,6 +34,30 @@ class Settings(BaseModel):
     split_images: bool = Field(default=False, description="Tile images (slow; for small print).")
     allow_download: bool = True
 
+    # Live narration
+    verbosity: Literal["brief", "normal", "detailed"] = "brief"
+    narration_interval_s: float = Field(default=3.0, ge=0.0, le=600, description="At most one every K s.")
+    change_threshold: float = Field(default=20.0, ge=1.0, le=100.0, description="Scene-change score 0-100.")
+    buffer_fps: float = Field(default=1.0, ge=0.2, le=4.0)
+    buffer_frames: int = Field(default=16, ge=1, le=64)
+    clip_seconds: float = Field(default=5.0, ge=1.0, le=64.0, description="'What just happened' span.")
+    camera_index: int = Field(default=0, ge=0, le=63)
+    memory: bool = Field(default=True, description="Keep a scene log for follow-up questions.")
+
+    # Output
+    output: Literal["speech", "screen_reader", "text"] = Field(
+        default="speech", description="Speak, send to the screen reader, or show text only."
+    )
+    voice: str = ""
+    speech_rate: float = Field(default=0.3, ge=-1.0, le=1.0)
+    speech_volume: float = Field(default=1.0, ge=0.0, le=1.0)
+    muted: bool = False
+
+    # Appearance and history
+    theme: Literal["system", "light", "dark", "high_contrast"] = "system"
+    caption_font_pt: int = Field(default=28, ge=10, le=96)
+    keep_history: bool = True
+
 
 def default_config_path() -> Path:
     """The per-user settings file (platform conventions), or $SMOLSIGHT_CONFIG."""

@@ -52,6 +52,18 @@ class Speaker(QObject):
         """Speech rate from -1 (slow) to 1 (fast)."""
         self._tts.setRate(max(-1.0, min(1.0, rate)))
 
+    def voice_names(self) -> list[str]:
+        """Names of the voices the engine offers for the current language."""
+        return [v.name() for v in self._tts.availableVoices()]
+
+    def set_voice(self, name: str) -> bool:
+        """Use the voice called `name`; False if there is none."""
+        for voice in self._tts.availableVoices():
+            if voice.name() == name:
+                self._tts.setVoice(voice)
+                return True
+        return False
+
     def set_volume(self, volume: float) -> None:
         """Volume from 0 to 1."""
         self._tts.setVolume(max(0.0, min(1.0, volume)))

@@ -1,0 +1,68 @@
+"""The description history the user can review, copy and export (text, Markdown, JSON)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from app.inference.prompts import format_clock
+
+EXPORT_FORMATS = {".txt": "Plain text", ".md": "Markdown", ".json": "JSON"}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One description or answer as the user saw it."""
+
+    source_time: float  # seconds into the source
+    wall_time: str  # ISO 8601, local time
+    mode: str
+    text: str
+    question: str = ""
+    source: str = ""
+
+    def line(self) -> str:
+        """One readable line: '[00:12] text' or '[00:12] Q: … A: …'."""
+        stamp = f"[{format_clock(self.source_time)}]"
+        if self.question:
+            return f"{stamp} Q: {self.question} A: {self.text}"
+        return f"{stamp} {self.text}"
+
+
+def now_iso() -> str:
+    """The local time now, to the second."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def export_text(entries: list[HistoryEntry]) -> str:
+    """One line per entry."""
+    return "".join(e.line() + "\n" for e in entries)
+
+
+def export_markdown(entries: list[HistoryEntry], title: str = "SmolSight descriptions") -> str:
+    """A Markdown list with times, questions in bold."""
+    lines = [f"# {title}", ""]
+    for e in entries:
+        stamp = format_clock(e.source_time)
+        if e.question:
+            lines.append(f"- **{stamp}** — **Q:** {e.question}  \n  **A:** {e.text}")
+        else:
+            lines.append(f"- **{stamp}** — {e.text}")
+    return "\n".join(lines) + "\n"
+
+
+def export_json(entries: list[HistoryEntry]) -> str:
+    """A JSON document with every field."""
+    return json.dumps({"entries": [asdict(e) for e in entries]}, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_export(entries: list[HistoryEntry], path: Path) -> Path:
+    """Write `entries` in the format named by the file suffix (.txt, .md, .json)."""
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format '{suffix or path.name}': use .txt, .md or .json")
+    text = {".txt": export_text, ".md": export_markdown, ".json": export_json}[suffix](entries)
+    path.write_text(text, encoding="utf-8")
+    return path

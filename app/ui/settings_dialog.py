@@ -1,0 +1,195 @@
+"""The settings dialog: every setting in one keyboard-friendly form, validated before saving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.config import ConfigError, Settings, settings_from_dict
+from app.ui.theme import THEMES
+
+OUTPUTS = {
+    "speech": "Speak (SmolSight's own voice)",
+    "screen_reader": "Send to my screen reader",
+    "text": "Text only",
+}
+VERBOSITY = {"brief": "Brief (one sentence)", "normal": "Normal", "detailed": "Detailed"}
+BACKENDS = {"auto": "Automatic", "mlx": "MLX (Apple Silicon)", "transformers": "PyTorch (transformers)"}
+DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)"}
+
+
+def _combo(items: dict[str, str], current: str, name: str) -> QComboBox:
+    box = QComboBox()
+    for key, label in items.items():
+        box.addItem(label, key)
+    box.setCurrentIndex(max(0, box.findData(current)))
+    box.setAccessibleName(name)
+    return box
+
+
+def _labelled(form: QFormLayout, text: str, widget: QWidget, description: str = "") -> None:
+    label = QLabel(text)
+    label.setBuddy(widget)
+    if not widget.accessibleName():
+        widget.setAccessibleName(text.replace("&", "").rstrip(":"))
+    if description:
+        widget.setAccessibleDescription(description)
+        widget.setToolTip(description)
+    form.addRow(label, widget)
+
+
+class SettingsDialog(QDialog):
+    """Edit a copy of the settings; `result_settings` holds the validated result on OK."""
+
+    def __init__(self, settings: Settings, *, voices: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SmolSight settings")
+        self.setAccessibleName("Settings")
+        self.result_settings: Settings | None = None
+        s = settings
+        form = QFormLayout()
+
+        self.model = QLineEdit(s.model or "")
+        self.model.setPlaceholderText("Default: SmolVLM2-500M-Video-Instruct")
+        browse = QPushButton("&Browse…")
+        browse.setAccessibleName("Choose a model folder")
+        browse.clicked.connect(self._browse_model)
+        row = QHBoxLayout()
+        row.addWidget(self.model)
+        row.addWidget(browse)
+        holder = QWidget()
+        holder.setLayout(row)
+        holder.setAccessibleName("Model")
+        self.model.setAccessibleName("Model: hub id or folder")
+        model_label = QLabel("&Model:")
+        model_label.setBuddy(self.model)
+        form.addRow(model_label, holder)
+        self.backend = _combo(BACKENDS, s.backend, "Inference engine")
+        _labelled(form, "&Engine:", self.backend)
+        self.device = _combo(DEVICES, s.device, "Device")
+        _labelled(form, "&Device:", self.device)
+        self.camera = QSpinBox()
+        self.camera.setRange(0, 63)
+        self.camera.setValue(s.camera_index)
+        _labelled(form, "&Camera number:", self.camera, "0 is the first camera")
+
+        self.verbosity = _combo(VERBOSITY, s.verbosity, "Verbosity")
+        _labelled(form, "&Verbosity:", self.verbosity)
+        self.interval = QDoubleSpinBox()
+        self.interval.setRange(0, 600)
+        self.interval.setSuffix(" s")
+        self.interval.setValue(s.narration_interval_s)
+        _labelled(form, "At most one description every:", self.interval)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(1, 100)
+        self.threshold.setValue(s.change_threshold)
+        _labelled(
+            form, "Scene-change &sensitivity:", self.threshold, "Lower describes smaller changes (1-100)"
+        )
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(0.2, 4.0)
+        self.fps.setSingleStep(0.2)
+        self.fps.setSuffix(" frames/s")
+        self.fps.setValue(s.buffer_fps)
+        _labelled(form, "&Frame rate looked at:", self.fps)
+        self.memory = QCheckBox("Remember the scene for follow-up questions")
+        self.memory.setChecked(s.memory)
+        form.addRow(self.memory)
+
+        self.output = _combo(OUTPUTS, s.output, "Output")
+        _labelled(form, "&Output:", self.output)
+        self.voice = QComboBox()
+        self.voice.addItem("System default", "")
+        for v in voices:
+            self.voice.addItem(v, v)
+        self.voice.setCurrentIndex(max(0, self.voice.findData(s.voice)))
+        _labelled(form, "Vo&ice:", self.voice)
+        self.rate = QSlider()
+        self.rate.setOrientation(self.rate.orientation().Horizontal)
+        self.rate.setRange(-10, 10)
+        self.rate.setValue(round(s.speech_rate * 10))
+        _labelled(form, "Speech &rate:", self.rate, "From slow (left) to very fast (right)")
+        self.volume = QSlider()
+        self.volume.setOrientation(self.volume.orientation().Horizontal)
+        self.volume.setRange(0, 10)
+        self.volume.setValue(round(s.speech_volume * 10))
+        _labelled(form, "Vo&lume:", self.volume)
+
+        self.theme = _combo(THEMES, s.theme, "Theme")
+        _labelled(form, "&Theme:", self.theme)
+        self.font_pt = QSpinBox()
+        self.font_pt.setRange(10, 96)
+        self.font_pt.setSuffix(" pt")
+        self.font_pt.setValue(s.caption_font_pt)
+        _labelled(form, "Caption text si&ze:", self.font_pt)
+        self.keep_history = QCheckBox("&Keep a history of descriptions")
+        self.keep_history.setChecked(s.keep_history)
+        form.addRow(self.keep_history)
+
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setAccessibleName("Settings error")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self._base = s
+
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        if folder:
+            self.model.setText(folder)
+
+    def values(self) -> dict[str, Any]:
+        """The form's values as a settings mapping."""
+        data = self._base.model_dump()
+        data.update(
+            model=self.model.text().strip() or None,
+            backend=self.backend.currentData(),
+            device=self.device.currentData(),
+            camera_index=self.camera.value(),
+            verbosity=self.verbosity.currentData(),
+            narration_interval_s=self.interval.value(),
+            change_threshold=self.threshold.value(),
+            buffer_fps=round(self.fps.value(), 2),
+            memory=self.memory.isChecked(),
+            output=self.output.currentData(),
+            voice=self.voice.currentData(),
+            speech_rate=self.rate.value() / 10,
+            speech_volume=self.volume.value() / 10,
+            theme=self.theme.currentData(),
+            caption_font_pt=self.font_pt.value(),
+            keep_history=self.keep_history.isChecked(),
+        )
+        return data
+
+    def _on_accept(self) -> None:
+        try:
+            self.result_settings = settings_from_dict(self.values(), source="settings")
+        except ConfigError as exc:
+            self.error.setText(str(exc))
+            self.error.setFocus()
+            return
+        self.accept()
