@@ -1,3 +1,9 @@
 """SmolSight: local, private scene descriptions for blind and low-vision people."""
 
+import os
+
+# OpenCV prints driver noise (probing camera indices, FFmpeg internals) to stderr; SmolSight
+# reports every capture problem in plain words itself. Users can still set their own level.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+
 __version__ = "0.1.0"

@@ -111,6 +111,7 @@ class SettingsDialog(QDialog):
         _labelled(form, "&Frame rate looked at:", self.fps)
         self.memory = QCheckBox("Remember the scene for follow-up questions")
         self.memory.setChecked(s.memory)
+        self.memory.setAccessibleName("Remember the scene for follow-up questions")
         form.addRow(self.memory)
 
         self.output = _combo(OUTPUTS, s.output, "Output")
@@ -141,6 +142,7 @@ class SettingsDialog(QDialog):
         _labelled(form, "Caption text si&ze:", self.font_pt)
         self.keep_history = QCheckBox("&Keep a history of descriptions")
         self.keep_history.setChecked(s.keep_history)
+        self.keep_history.setAccessibleName("Keep a history of descriptions")
         form.addRow(self.keep_history)
 
         self.error = QLabel("")
@@ -149,6 +151,8 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        for button in buttons.buttons():
+            button.setAccessibleName(button.text().replace("&", ""))
         buttons.accepted.connect(self._on_accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

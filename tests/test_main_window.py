@@ -1,0 +1,279 @@
+"""The real main window, driven with pytest-qt, a slow fake backend and Qt's mock speech engine."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QLineEdit,
+    QMessageBox,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from app.config import Settings, load_settings
+from app.live.speech import Speaker
+from app.ui.main_window import MainWindow
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.video_view import VideoView
+from tests.fakes import FakeBackend
+from tests.media import write_video
+
+
+@pytest.fixture
+def no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Modal dialogs return at once (they would block the test)."""
+    monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(QMessageBox, "about", lambda *a, **k: None)
+
+
+def open_window(
+    qtbot: QtBot, tmp_path: Path, *, backend: FakeBackend | None = None, source: str | None = None, **settings: object
+) -> MainWindow:
+    backend = backend or FakeBackend(seconds_per_call=0.2)
+    speaker = Speaker(engine="mock")
+    window = MainWindow(
+        settings=Settings(**settings),  # type: ignore[arg-type]
+        backend_factory=lambda: backend,
+        speaker=speaker,
+        config_path=tmp_path / "settings.json",
+        initial_source=source,
+        camera_names=lambda: [],
+    )
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
+    return window
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> Iterator[MainWindow]:
+    w = open_window(qtbot, tmp_path)
+    w.session.continuous = False  # the tests press the buttons themselves
+    yield w
+    w.close()
+    assert not w.session.engine.model_thread.isRunning()
+
+
+def test_describe_now_updates_caption_history_and_speech(qtbot: QtBot, window: MainWindow) -> None:
+    window.video.setFocus()
+    QTest.keyClick(window.video, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=5000)
+    text = "A red mug on a wooden desk."
+    assert window.caption.text() == text
+    assert window.history_list.item(0).text().endswith(text)
+    assert window.speaker is not None and window.speaker.history[-1] == text
+    assert ("speech", text, True) in window.announcer.sent  # the user's own request interrupts
+    assert "first word" in window.latency_label.text()
+
+
+def test_screen_reader_output_never_speaks_the_same_text(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> None:
+    w = open_window(qtbot, tmp_path, output="screen_reader")
+    w.session.continuous = False
+    spoken_before = list(w.speaker.history)  # type: ignore[union-attr]
+    w.describe_now()
+    qtbot.waitUntil(lambda: w.history_list.count() == 1, timeout=5000)
+    assert [c for c, _, _ in w.announcer.sent] == ["screen_reader"] * len(w.announcer.sent)
+    assert w.speaker.history == spoken_before  # type: ignore[union-attr]
+    w.close()
+
+
+def test_speech_policy_polite_narration_and_interrupting_answers(qtbot: QtBot) -> None:
+    speaker = Speaker(engine="mock")
+    speaker.say("A long first description of the whole room and everything in it.")
+    qtbot.waitUntil(speaker.speaking, timeout=2000)
+    speaker.say("An older routine description.")
+    speaker.say("A newer routine description.")  # replaces the older one, not yet spoken
+    assert speaker.pending == "A newer routine description."
+    speaker.say("Your answer: the mug is red.", interrupt=True)
+    assert speaker.history[-1] == "Your answer: the mug is red." and speaker.pending is None
+    speaker.say("Routine after the answer.")
+    qtbot.waitUntil(lambda: speaker.history[-1] == "Routine after the answer.", timeout=10000)
+    assert "An older routine description." not in speaker.history
+    speaker.stop()
+
+
+def test_dropping_a_video_file_opens_it(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "street.mp4", [((10, 120, 200), 2.0)])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(video))])
+    enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+    assert "street.mp4" in window.source_label.text()
+    qtbot.waitUntil(lambda: window.video.frames_shown > 0 and window.session.current_frame() is not None, timeout=5000)
+
+
+def test_dropping_something_else_is_refused(window: MainWindow, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()
+
+
+def test_every_shortcut_triggers_its_action(qtbot: QtBot, window: MainWindow) -> None:
+    fired: list[str] = []
+    for name, action in window.actions_by_name.items():
+        action.triggered.connect(lambda _c=False, n=name: fired.append(n))
+    with_keys = {n: a for n, a in window.actions_by_name.items() if not a.shortcut().isEmpty() and n != "quit"}
+    assert len(with_keys) >= 20
+    for name, action in with_keys.items():
+        window.activateWindow()
+        window.video.setFocus()
+        QTest.keySequence(window, action.shortcut())
+        assert fired and fired[-1] == name, f"{action.shortcut().toString()} did not trigger {name}"
+    # Space describes when the picture has focus; Ctrl+Q quits. (Ctrl+K chose a camera: none here.)
+    window.open_source("sample")
+    qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
+    window.video.setFocus()
+    before = window.session.jobs_submitted
+    QTest.keyClick(window.video, Qt.Key.Key_Space)
+    assert window.session.jobs_submitted == before + 1
+    QTest.keySequence(window, QKeySequence("Ctrl+Q"))
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
+def test_every_interactive_widget_has_an_accessible_name(window: MainWindow) -> None:
+    def unnamed(root: QWidget) -> list[str]:
+        interactive = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QAbstractSlider, QAbstractSpinBox, VideoView)
+        return [
+            f"{type(w).__name__}({getattr(w, 'text', lambda: '')()})"
+            for w in root.findChildren(QWidget)
+            if isinstance(w, interactive) and not w.accessibleName().strip() and w.isVisibleTo(root)
+            and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox))  # Qt's internal parts
+        ]
+
+    assert unnamed(window) == []
+    dialog = SettingsDialog(window.settings, voices=["Anne"], parent=window)
+    assert unnamed(dialog) == []
+    dialog.deleteLater()
+
+
+def test_closing_the_window_leaves_no_thread_running(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> None:
+    backend = FakeBackend(seconds_per_call=5.0, tokens=50)
+    w = open_window(qtbot, tmp_path, backend=backend)
+    w.describe_now()
+    qtbot.waitUntil(lambda: backend.calls != [], timeout=3000)
+    source = w.session.source
+    start = time.monotonic()
+    w.close()
+    assert time.monotonic() - start < 2.0
+    assert not w.session.engine.model_thread.isRunning()
+    assert source is not None and not source.running
+
+
+def test_gui_thread_never_blocks_while_the_model_works(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> None:
+    video = write_video(tmp_path / "busy.mp4", [((30, 30, 30) if i % 2 else (220, 220, 220), 1.0) for i in range(6)])
+    backend = FakeBackend(seconds_per_call=1.2, tokens=24)
+    w = open_window(qtbot, tmp_path, backend=backend, source=str(video), narration_interval_s=0.0)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    w.describe_now()
+    qtbot.wait(4000)
+    timer.stop()
+    assert len(backend.calls) >= 2  # the model really was busy
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert max(gaps) < 0.1, f"the GUI thread was blocked for {max(gaps) * 1000:.0f} ms"
+    assert w.video.frames_shown > 20  # the picture kept moving
+    w.close()
+
+
+def test_settings_dialog_saves_and_applies(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    def accept(dialog: SettingsDialog) -> QDialog.DialogCode:
+        dialog.font_pt.setValue(40)
+        dialog.verbosity.setCurrentIndex(dialog.verbosity.findData("detailed"))
+        dialog.theme.setCurrentIndex(dialog.theme.findData("high_contrast"))
+        dialog._on_accept()
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", accept)
+    window.open_settings()
+    saved = load_settings(window.config_path)
+    assert (saved.caption_font_pt, saved.verbosity, saved.theme) == (40, "detailed", "high_contrast")
+    assert window.session.narrator.settings.verbosity == "detailed"
+    assert "40pt" in QApplication.instance().styleSheet()  # type: ignore[union-attr]
+
+
+def test_history_exports_and_can_be_switched_off(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    window.describe_now()
+    qtbot.waitUntil(lambda: len(window.history) == 1, timeout=5000)
+    assert window.export_history(tmp_path / "h.json")
+    data = json.loads((tmp_path / "h.json").read_text())
+    assert data["entries"][0]["text"] == "A red mug on a wooden desk."
+    assert window.export_history(tmp_path / "h.md")
+    assert "A red mug" in (tmp_path / "h.md").read_text()
+    assert not window.export_history(tmp_path / "h.docx")
+    assert "Unknown export format" in window.errors[-1]
+    window.keep_history_box.setChecked(False)
+    assert window.history_list.count() == 0
+    window.describe_now()
+    qtbot.waitUntil(lambda: window.caption_status.text().startswith("At "), timeout=5000)
+    assert window.history_list.count() == 0
+
+
+def test_a_missing_camera_is_reported_and_the_app_stays_usable(qtbot: QtBot, window: MainWindow) -> None:
+    window.open_source("webcam:9")
+    qtbot.waitUntil(lambda: any("Camera 9 could not be opened" in e for e in window.errors), timeout=5000)
+    assert window.open_source("sample")
+    qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
+    window.describe_now()
+    qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=5000)
+
+
+def test_a_question_is_answered_and_logged(qtbot: QtBot, window: MainWindow) -> None:
+    window.question.setText("What colour is the mug?")
+    QTest.keyClick(window.question, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=5000)
+    assert window.history[0].question == "What colour is the mug?"
+    assert "Q: What colour is the mug?" in window.history_list.item(0).text()
+
+
+def test_the_app_narrates_the_sample_video_with_the_tiny_model(qtbot: QtBot, tmp_path: Path, tiny_model: Path, no_dialogs: None) -> None:
+    """`smolsight --model <tiny>`: the real window, the real engine, the bundled sample video."""
+    from app.cli import engine_from_settings
+
+    settings = Settings(model=str(tiny_model), backend="transformers")
+    window = MainWindow(
+        settings=settings,
+        backend_factory=lambda: engine_from_settings(settings),
+        speaker=Speaker(engine="mock"),
+        config_path=tmp_path / "s.json",
+        camera_names=lambda: [],
+    )
+    qtbot.addWidget(window)
+    window.show()
+    events = []
+    window.session.narration.connect(events.append)
+    try:
+        assert window.source_label.text().startswith("Sample video (no camera needed)")
+        qtbot.waitUntil(lambda: len(events) >= 1, timeout=120_000)
+        assert window.model_label.text().startswith("Model: ")
+        assert "transformers" in window.model_label.text()
+    finally:
+        window.close()
+    assert not window.session.engine.model_thread.isRunning()
