@@ -21,13 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.capture.media import sample_video  # noqa: E402
-from app.capture.sources import SAMPLE_VIDEO  # noqa: E402
-from app.inference.base import collect  # noqa: E402
-from app.inference.factory import create_backend  # noqa: E402
-from app.inference.types import Frame, GenerationRequest  # noqa: E402
-from app.narration.policy import ChangeGate  # noqa: E402
-from app.narration.prompts import describe_prompt  # noqa: E402
+from app.capture.media import sample_video
+from app.capture.sources import SAMPLE_VIDEO
+from app.inference.base import collect
+from app.inference.factory import create_backend
+from app.inference.types import Frame, GenerationRequest
+from app.narration.policy import ChangeGate
+from app.narration.prompts import describe_prompt
 
 CACHE = ROOT / ".cache" / "models" / "smolvlm2-500m-random"
 

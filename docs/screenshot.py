@@ -16,14 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
-from app.config import Settings  # noqa: E402
-from app.devtools.sample_video import SCENE_SECONDS  # noqa: E402
-from app.inference.base import StatsClock  # noqa: E402
-from app.inference.types import BackendInfo, CancelToken, GenerationChunk, GenerationRequest  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
+from app.config import Settings
+from app.devtools.sample_video import SCENE_SECONDS
+from app.inference.base import StatsClock
+from app.inference.types import BackendInfo, CancelToken, GenerationChunk, GenerationRequest
+from app.ui.main_window import MainWindow
 
 SCRIPT = [
     "A cup of coffee on a saucer, with a spoon, on a wooden table.",
@@ -51,7 +51,9 @@ class ScriptedBackend:
     def close(self) -> None:
         pass
 
-    def stream(self, request: GenerationRequest, cancel: CancelToken | None = None) -> Iterator[GenerationChunk]:
+    def stream(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationChunk]:
         clock = StatsClock()
         clock.preprocessed(92)
         t = request.frames[-1].timestamp if request.frames else 0.0
@@ -66,7 +68,9 @@ class ScriptedBackend:
 def main() -> int:
     app = QApplication(sys.argv[:1])
     settings = Settings(output="text", narration_interval_s=1.0, caption_font_pt=26)
-    window = MainWindow(settings=settings, backend_factory=ScriptedBackend, speaker=None, config_path=Path("/tmp/x.json"))
+    window = MainWindow(
+        settings=settings, backend_factory=ScriptedBackend, speaker=None, config_path=Path("/tmp/x.json")
+    )
     window.resize(1400, 860)
     window.show()
     QTimer.singleShot(9000, lambda: window.question.setText("What colour is the rocket?"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -45,7 +46,12 @@ def no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def open_window(
-    qtbot: QtBot, tmp_path: Path, *, backend: FakeBackend | None = None, source: str | None = None, **settings: object
+    qtbot: QtBot,
+    tmp_path: Path,
+    *,
+    backend: FakeBackend | None = None,
+    source: str | None = None,
+    **settings: object,
 ) -> MainWindow:
     backend = backend or FakeBackend(seconds_per_call=0.2)
     speaker = Speaker(engine="mock")
@@ -85,7 +91,9 @@ def test_describe_now_updates_caption_history_and_speech(qtbot: QtBot, window: M
     assert "first word" in window.latency_label.text()
 
 
-def test_screen_reader_output_never_speaks_the_same_text(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> None:
+def test_screen_reader_output_never_speaks_the_same_text(
+    qtbot: QtBot, tmp_path: Path, no_dialogs: None
+) -> None:
     w = open_window(qtbot, tmp_path, output="screen_reader")
     w.session.continuous = False
     spoken_before = list(w.speaker.history)  # type: ignore[union-attr]
@@ -115,20 +123,40 @@ def test_dropping_a_video_file_opens_it(qtbot: QtBot, window: MainWindow, tmp_pa
     video = write_video(tmp_path / "street.mp4", [((10, 120, 200), 2.0)])
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(video))])
-    enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, drop)
     assert "street.mp4" in window.source_label.text()
-    qtbot.waitUntil(lambda: window.video.frames_shown > 0 and window.session.current_frame() is not None, timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.video.frames_shown > 0 and window.session.current_frame() is not None, timeout=5000
+    )
 
 
 def test_dropping_something_else_is_refused(window: MainWindow, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
-    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()
 
@@ -137,7 +165,9 @@ def test_every_shortcut_triggers_its_action(qtbot: QtBot, window: MainWindow) ->
     fired: list[str] = []
     for name, action in window.actions_by_name.items():
         action.triggered.connect(lambda _c=False, n=name: fired.append(n))
-    with_keys = {n: a for n, a in window.actions_by_name.items() if not a.shortcut().isEmpty() and n != "quit"}
+    with_keys = {
+        n: a for n, a in window.actions_by_name.items() if not a.shortcut().isEmpty() and n != "quit"
+    }
     assert len(with_keys) >= 20
     for name, action in with_keys.items():
         window.activateWindow()
@@ -157,11 +187,21 @@ def test_every_shortcut_triggers_its_action(qtbot: QtBot, window: MainWindow) ->
 
 def test_every_interactive_widget_has_an_accessible_name(window: MainWindow) -> None:
     def unnamed(root: QWidget) -> list[str]:
-        interactive = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QAbstractSlider, QAbstractSpinBox, VideoView)
+        interactive = (
+            QAbstractButton,
+            QLineEdit,
+            QComboBox,
+            QAbstractItemView,
+            QAbstractSlider,
+            QAbstractSpinBox,
+            VideoView,
+        )
         return [
             f"{type(w).__name__}({getattr(w, 'text', lambda: '')()})"
             for w in root.findChildren(QWidget)
-            if isinstance(w, interactive) and not w.accessibleName().strip() and w.isVisibleTo(root)
+            if isinstance(w, interactive)
+            and not w.accessibleName().strip()
+            and w.isVisibleTo(root)
             and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox))  # Qt's internal parts
         ]
 
@@ -184,8 +224,12 @@ def test_closing_the_window_leaves_no_thread_running(qtbot: QtBot, tmp_path: Pat
     assert source is not None and not source.running
 
 
-def test_gui_thread_never_blocks_while_the_model_works(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> None:
-    video = write_video(tmp_path / "busy.mp4", [((30, 30, 30) if i % 2 else (220, 220, 220), 1.0) for i in range(6)])
+def test_gui_thread_never_blocks_while_the_model_works(
+    qtbot: QtBot, tmp_path: Path, no_dialogs: None
+) -> None:
+    video = write_video(
+        tmp_path / "busy.mp4", [((30, 30, 30) if i % 2 else (220, 220, 220), 1.0) for i in range(6)]
+    )
     backend = FakeBackend(seconds_per_call=1.2, tokens=24)
     w = open_window(qtbot, tmp_path, backend=backend, source=str(video), narration_interval_s=0.0)
     ticks: list[float] = []
@@ -197,13 +241,15 @@ def test_gui_thread_never_blocks_while_the_model_works(qtbot: QtBot, tmp_path: P
     qtbot.wait(4000)
     timer.stop()
     assert len(backend.calls) >= 2  # the model really was busy
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert max(gaps) < 0.1, f"the GUI thread was blocked for {max(gaps) * 1000:.0f} ms"
     assert w.video.frames_shown > 20  # the picture kept moving
     w.close()
 
 
-def test_settings_dialog_saves_and_applies(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_dialog_saves_and_applies(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def accept(dialog: SettingsDialog) -> QDialog.DialogCode:
         dialog.font_pt.setValue(40)
         dialog.verbosity.setCurrentIndex(dialog.verbosity.findData("detailed"))
@@ -253,7 +299,9 @@ def test_a_question_is_answered_and_logged(qtbot: QtBot, window: MainWindow) -> 
     assert "Q: What colour is the mug?" in window.history_list.item(0).text()
 
 
-def test_the_app_narrates_the_sample_video_with_the_tiny_model(qtbot: QtBot, tmp_path: Path, tiny_model: Path, no_dialogs: None) -> None:
+def test_the_app_narrates_the_sample_video_with_the_tiny_model(
+    qtbot: QtBot, tmp_path: Path, tiny_model: Path, no_dialogs: None
+) -> None:
     """`smolsight --model <tiny>`: the real window, the real engine, the bundled sample video."""
     from app.cli import engine_from_settings
 
