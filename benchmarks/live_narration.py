@@ -18,8 +18,6 @@ import statistics
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from app.capture.media import sample_video
 from app.capture.sources import SAMPLE_VIDEO
 from app.inference.base import collect
@@ -28,6 +26,7 @@ from app.inference.types import Frame, GenerationRequest
 from app.narration.policy import ChangeGate
 from app.narration.prompts import describe_prompt
 
+ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "models" / "smolvlm2-500m-random"
 
 

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
