@@ -90,6 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     narrate.add_argument("--speak", action="store_true", help="also speak new descriptions aloud")
     _add_engine_flags(narrate)
 
+    summ = sub.add_parser("summarize", help="describe a video scene by scene, with a summary and exports")
+    summ.add_argument("path", type=Path, help="a video file")
+    summ.add_argument(
+        "--detail",
+        choices=["line", "sentence", "paragraph"],
+        default="sentence",
+        help="one line, one sentence per scene (default), or a paragraph per scene",
+    )
+    summ.add_argument(
+        "--export", default="vtt,srt,md,json", help="formats to write: any of vtt,srt,md,json (default: all)"
+    )
+    summ.add_argument("--out", type=Path, help="folder for the files (default: next to the video)")
+    summ.add_argument("--fps", type=float, default=1.0, help="frames looked at per second (default 1)")
+    summ.add_argument("--max-segment", type=float, default=30.0, metavar="S", help="longest scene in seconds")
+    summ.add_argument(
+        "--frames-per-segment", type=int, default=8, metavar="N", help="frames the model sees per scene"
+    )
+    _add_engine_flags(summ)
+
     download = sub.add_parser("download", help="download the model once, with a progress bar")
     download.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
     download.add_argument("--backend", choices=["auto", "mlx", "transformers"], default="auto")
@@ -201,6 +220,100 @@ def cmd_narrate(args: argparse.Namespace) -> int:
     return run_narrate(args, settings, lambda: engine_from_settings(settings))
 
 
+def cmd_summarize(args: argparse.Namespace) -> int:
+    """Summarize a video with a progress bar; Ctrl-C keeps the finished scenes."""
+    import signal
+
+    from app.capture.media import MediaError, probe_video
+    from app.inference.base import BackendError
+    from app.inference.types import CancelToken
+    from app.video.export import FORMATS, export
+    from app.video.segments import SegmentSettings
+    from app.video.summarize import SummarySettings, summarize
+
+    formats = [f.strip().lower() for f in args.export.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        return _fail(f"--export takes vtt, srt, md and/or json, not '{args.export}'", EXIT_INPUT)
+    try:
+        cutting = SegmentSettings(fps=args.fps, max_segment_s=args.max_segment)
+        options = SummarySettings(
+            detail=args.detail, frames_per_segment=args.frames_per_segment, segments=cutting
+        )
+        probe_video(args.path)
+    except (MediaError, ValueError) as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    settings = load_cli_settings(args)
+    backend = engine_from_settings(settings)
+    cancel = CancelToken()
+
+    def on_sigint(*_: object) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\nStopping after the current scene (Ctrl-C again to quit at once)…", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    bar = ProgressLine(sys.stderr)
+    try:
+        print(f"Loading the model for {args.path.name} …", file=sys.stderr)
+        backend.load()
+        result = summarize(args.path, backend, options, progress=bar.update, cancel=cancel)
+    except BackendError as exc:
+        return _fail(str(exc), EXIT_MODEL)
+    except MediaError as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+        backend.close()
+    out_dir = args.out or args.path.parent
+    try:
+        paths = export(result, out_dir, formats)
+    except OSError as exc:
+        return _fail(f"could not write the results to {out_dir}: {exc.strerror or exc}", EXIT_INPUT)
+    if result.summary:
+        print(result.summary)
+    from app.inference.prompts import format_clock
+
+    for seg in result.segments:
+        text = seg.description or f"(not described: {seg.error})"
+        print(f"[{format_clock(seg.start)}-{format_clock(seg.end)}] {text}")
+    failed = sum(1 for seg in result.segments if seg.error)
+    note = " (PARTIAL: stopped early)" if result.partial else ""
+    print(f"{len(result.segments)} scenes in {result.seconds:.0f} s{note}; wrote:", file=sys.stderr)
+    for p in paths:
+        print(f"  {p}", file=sys.stderr)
+    if failed:
+        print(f"{failed} scene(s) could not be described; see the files.", file=sys.stderr)
+    return EXIT_INTERRUPTED if result.partial else EXIT_OK
+
+
+class ProgressLine:
+    """A one-line progress bar with ETA on a terminal; plain lines otherwise."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.last = ""
+
+    def update(self, p: Any) -> None:
+        """Show a `Progress`."""
+        filled = int(p.fraction * 24)
+        eta = "" if p.eta_s is None else f"  ETA {int(p.eta_s // 60)}:{int(p.eta_s % 60):02d}"
+        line = f"[{'#' * filled}{'.' * (24 - filled)}] {p.fraction:4.0%}{eta}  {p.message}"
+        if self.tty:
+            print("\r" + line.ljust(len(self.last)), end="", file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+        self.last = line
+
+    def close(self) -> None:
+        """End the progress line."""
+        if self.tty and self.last:
+            print(file=self.stream)
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     """Fetch the model into the cache with a progress bar."""
     from app.inference.factory import choose_backend
@@ -251,6 +364,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "describe": cmd_describe,
     "narrate": cmd_narrate,
+    "summarize": cmd_summarize,
     "download": cmd_download,
     "build-test-model": cmd_build_test_model,
     "config": cmd_config,

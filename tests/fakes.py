@@ -38,6 +38,9 @@ class FakeBackend:
     load_thread: int | None = None
     closed: bool = False
     loaded: threading.Event = field(default_factory=threading.Event)
+    download_steps: tuple[tuple[int, int], ...] = ()  # (done, total) reported during load
+    load_seconds: float = 0.0
+    on_download_progress: Callable[[int, int], None] | None = None
 
     @property
     def info(self) -> BackendInfo:
@@ -45,6 +48,10 @@ class FakeBackend:
 
     def load(self) -> None:
         self.load_thread = threading.get_ident()
+        for done, total in self.download_steps:
+            if self.on_download_progress is not None:
+                self.on_download_progress(done, total)
+        time.sleep(self.load_seconds)
         self.loaded.set()
 
     def warm_up(self) -> None:

@@ -73,3 +73,30 @@ def test_cli_reports_an_unreadable_file(tiny_model: Path, tmp_path: Path) -> Non
     done = narrate("--source", str(bad), "--model", str(tiny_model), "--duration", "5")
     assert done.returncode == 1
     assert "holiday.mp4" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_stops_cleanly_on_ctrl_c(tiny_model: Path) -> None:
+    import signal
+    import time
+
+    exe = Path(sys.executable).with_name("smolsight")
+    proc = subprocess.Popen(
+        [str(exe), "narrate", "--source", "sample", "--model", str(tiny_model)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # wait until narration is running
+            if line.startswith("Model ready"):
+                break
+        time.sleep(1.0)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert time.monotonic() - start < 15
+    assert "Stopped." in err and "Traceback" not in err

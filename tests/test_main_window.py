@@ -325,3 +325,23 @@ def test_the_app_narrates_the_sample_video_with_the_tiny_model(
     finally:
         window.close()
     assert not window.session.engine.model_thread.isRunning()
+
+
+def test_first_run_download_shows_progress(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> None:
+    backend = FakeBackend(
+        download_steps=((0, 2_000_000_000), (1_000_000_000, 2_000_000_000)), load_seconds=1.0
+    )
+    window = MainWindow(
+        settings=Settings(),
+        backend_factory=lambda: backend,
+        speaker=Speaker(engine="mock"),
+        config_path=tmp_path / "s.json",
+        camera_names=lambda: [],
+    )
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: "Downloading the model" in window.model_label.text(), timeout=5000)
+    assert window.progress.maximum() == 1000 and window.progress.value() == 500
+    assert "1000 of 2000 MB" in window.model_label.text()
+    qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
+    assert not window.progress.isVisible()
+    window.close()

@@ -77,9 +77,9 @@ def test_clip_prompt_tokenizes_exactly_like_the_processors_video_path(processor)
 def test_video_block_wording_and_timestamps() -> None:
     text = video_block([10.0, 11.0, 72.5])
     assert text.startswith(
-        "You are provided the following series of three frames from a 0:01:02 [H:MM:SS] video.\n"
+        "You are provided the following series of three frames from a 0:01:12 [H:MM:SS] video.\n"
     )
-    assert "\nFrame from 00:00:<image>\nFrame from 00:01:<image>\nFrame from 01:02:<image>" in text
+    assert "\nFrame from 00:10:<image>\nFrame from 00:11:<image>\nFrame from 01:12:<image>" in text
     assert format_clock(3725) == "62:05"
 
 

@@ -68,7 +68,10 @@ def probe_video(path: Path) -> VideoInfo:
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
-            raise MediaError(f"{path} is not a video file SmolSight can open (unknown format or codec)")
+            raise MediaError(
+                f"{path} can't be opened as a video: it may be damaged or incomplete, "
+                "or its format or codec is not supported"
+            )
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)

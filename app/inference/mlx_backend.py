@@ -8,7 +8,7 @@ generate from any other, with a clear error instead of MLX's "There is no Stream
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class MLXBackend:
         self._processor: Any = None
         self._device = "?"
         self.folder: Path | None = None
+        # Set by the model thread to report first-run download progress (bytes done, total).
+        self.on_download_progress: Callable[[int, int], None] | None = None
         self.load_thread: int | None = None
         self.last_stream_thread: int | None = None
 
@@ -70,7 +72,9 @@ class MLXBackend:
                 f"The MLX backend needs the packages mlx and mlx-vlm ({exc}). "
                 "On Apple Silicon they install with SmolSight; elsewhere use --backend transformers."
             ) from exc
-        self.folder = resolve_model(self._model_name, allow_download=self._allow_download)
+        self.folder = resolve_model(
+            self._model_name, allow_download=self._allow_download, progress=self.on_download_progress
+        )
         try:
             self._model, self._processor = load(str(self.folder))
         except (OSError, ValueError, KeyError) as exc:

@@ -38,14 +38,13 @@ def format_clock(seconds: float) -> str:
 def video_block(timestamps: list[float]) -> str:
     """The clip wording with one `<image>` per frame, as the SmolVLM2 processor writes it.
 
-    Timestamps are relative to the clip start; the duration is the last timestamp, rounded
-    down to whole seconds, as in the processor when the clip length is the last frame time.
+    Timestamps are seconds into the source (a scene at 1:40 of a film reads "Frame from
+    01:40"), as the processor writes them for frames sampled from a whole video; the stated
+    length is the last frame's time, rounded down to whole seconds.
     """
-    start = timestamps[0] if timestamps else 0.0
-    rel = [t - start for t in timestamps]
-    duration = str(timedelta(seconds=int(rel[-1]) if rel else 0))
-    text = VIDEO_INTRO.format(count=_number_words(len(rel)), duration=duration)
-    for t in rel:
+    duration = str(timedelta(seconds=int(timestamps[-1]) if timestamps else 0))
+    text = VIDEO_INTRO.format(count=_number_words(len(timestamps)), duration=duration)
+    for t in timestamps:
         text += FRAME_STAMP.format(stamp=format_clock(t)) + IMAGE_TOKEN
     return text + MEDIA_OUTRO
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,8 @@ class TransformersBackend:
         self._eos_ids: set[int] = set()
         self._cache_kw = "past_key_values"
         self.folder: Path | None = None
+        # Set by the model thread to report first-run download progress (bytes done, total).
+        self.on_download_progress: Callable[[int, int], None] | None = None
 
     @property
     def info(self) -> BackendInfo:
@@ -134,7 +136,9 @@ class TransformersBackend:
         hf_logging.disable_progress_bar()
         if self._threads:
             torch.set_num_threads(self._threads)
-        self.folder = resolve_model(self._model_name, allow_download=self._allow_download)
+        self.folder = resolve_model(
+            self._model_name, allow_download=self._allow_download, progress=self.on_download_progress
+        )
         self._device = pick_device(self._device_request)
         self._dtype = pick_dtype(self._device, self._dtype_request)
         try:

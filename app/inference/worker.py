@@ -76,6 +76,7 @@ class WorkerSignals(QObject):
 
     ready = Signal(object)  # BackendInfo
     load_failed = Signal(str)
+    load_progress = Signal(int, int)  # bytes downloaded, total bytes (first run only)
     job_started = Signal(int)
     partial = Signal(int, str)  # job id, text so far
     finished = Signal(object)  # Description
@@ -151,6 +152,8 @@ class InferenceWorker(QObject):
     def _serve(self) -> None:
         try:
             backend = self._factory()
+            if hasattr(backend, "on_download_progress"):
+                backend.on_download_progress = self.signals.load_progress.emit
             backend.load()
             if self._warm_up:
                 backend.warm_up()

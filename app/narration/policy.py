@@ -52,15 +52,18 @@ class ChangeGate:
         hist = cv2.calcHist([small], [0, 1, 2], None, [4, 4, 4], [0, 256, 0, 256, 0, 256]).ravel()
         return np.asarray(grey, np.float32), hist / max(float(hist.sum()), 1.0)
 
+    @staticmethod
+    def score(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
+        """The change score (0-100) between two signatures."""
+        colour = float(np.abs(a[1] - b[1]).sum()) * 50.0  # half the L1 distance, in %
+        light = float(np.mean(np.abs(a[0] - b[0]))) / 2.55
+        return max(colour, light)
+
     def difference(self, frame: Frame) -> float:
         """The change score of `frame` against the reference (inf when there is none)."""
         if self._reference is None:
             return float("inf")
-        grey, hist = self.signature(frame)
-        ref_grey, ref_hist = self._reference
-        colour = float(np.abs(hist - ref_hist).sum()) * 50.0  # half the L1 distance, in %
-        light = float(np.mean(np.abs(grey - ref_grey))) / 2.55
-        return max(colour, light)
+        return self.score(self.signature(frame), self._reference)
 
     def check(self, frame: Frame) -> bool:
         """Whether the scene changed; counts skipped frames. Does not move the reference."""

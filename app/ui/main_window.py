@@ -109,6 +109,11 @@ class MainWindow(QMainWindow):
         self.session.start()
         self._set_loading(True, "Loading the model…")
         self.open_source(initial_source or "sample")
+        if settings.output == "speech" and speaker is not None and Announcer.screen_reader_active():
+            self.caption_status.setText(
+                "A screen reader is running. Settings → Output can send descriptions to it "
+                "instead of SmolSight's own voice."
+            )
         if settings.output == "speech" and speaker is None:
             self.show_error(
                 "Speech is not available on this system (on Linux, install speech-dispatcher); "
@@ -138,6 +143,7 @@ class MainWindow(QMainWindow):
         session.model_ready.connect(self._on_model_ready)
         session.model_failed.connect(self._on_model_failed)
         session.busy_changed.connect(self._on_busy_changed)
+        engine.signals.load_progress.connect(self._on_load_progress)
         return session
 
     def _build_widgets(self) -> None:
@@ -699,6 +705,16 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(loading)
         if loading:
             self.progress.setRange(0, 0)  # busy indicator until the first progress figure
+
+    @Slot(int, int)
+    def _on_load_progress(self, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * done / total))
+        self.model_label.setText(
+            f"Downloading the model (first run only): {done / 1e6:.0f} of {total / 1e6:.0f} MB"
+        )
 
     @Slot(object)
     def _on_model_ready(self, info: BackendInfo) -> None:

@@ -1,0 +1,1 @@
+"""Video summarization: scene segments, descriptions, a summary, and exports (no Qt widgets)."""

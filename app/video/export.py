@@ -1,0 +1,92 @@
+"""Export a video summary as WebVTT (a description track), SRT, Markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.video.summarize import SegmentResult, VideoSummary
+
+FORMATS = ("vtt", "srt", "md", "json")
+
+
+def _stamp(seconds: float, sep: str) -> str:
+    ms = max(0, round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _cues(summary: VideoSummary) -> list[tuple[float, float, str]]:
+    """(start, end, text) per segment with text: ordered, non-overlapping, never empty."""
+    cues = []
+    segs: list[SegmentResult] = sorted(summary.segments, key=lambda r: r.start)
+    for i, seg in enumerate(segs):
+        text = seg.description.strip() or (f"(not described: {seg.error})" if seg.error else "")
+        if not text:
+            continue
+        end = seg.end
+        if i + 1 < len(segs):
+            end = min(end, segs[i + 1].start)
+        end = max(end, seg.start + 0.5)
+        cues.append((seg.start, end, " ".join(text.split())))
+    return cues
+
+
+def to_vtt(summary: VideoSummary) -> str:
+    """A WebVTT file players can load as a descriptions track."""
+    out = ["WEBVTT", "", "NOTE", f"Described by SmolSight ({summary.model}).", ""]
+    if summary.partial:
+        out += ["NOTE", "Partial result: summarization was stopped before the end.", ""]
+    for n, (start, end, text) in enumerate(_cues(summary), start=1):
+        out += [f"segment-{n}", f"{_stamp(start, '.')} --> {_stamp(end, '.')}", text.replace("-->", "->"), ""]
+    return "\n".join(out)
+
+
+def to_srt(summary: VideoSummary) -> str:
+    """A SubRip file."""
+    out = []
+    for n, (start, end, text) in enumerate(_cues(summary), start=1):
+        out += [str(n), f"{_stamp(start, ',')} --> {_stamp(end, ',')}", text, ""]
+    return "\n".join(out)
+
+
+def to_markdown(summary: VideoSummary) -> str:
+    """A readable document: summary first, then each scene with its time range."""
+    name = Path(summary.video).name
+    out = [f"# {name}", ""]
+    if summary.partial:
+        out += ["> **Partial result:** summarization was stopped before the end of the video.", ""]
+    if summary.summary:
+        out += ["## Summary", "", summary.summary, ""]
+    out += ["## Scenes", ""]
+    for seg in summary.segments:
+        span = f"{_stamp(seg.start, '.')[:8]}–{_stamp(seg.end, '.')[:8]}"
+        text = seg.description or f"*Not described: {seg.error}*"
+        out.append(f"- **{span}** {text}")
+    out += ["", f"*{summary.model} via {summary.backend}, {summary.seconds:.0f} s.*", ""]
+    return "\n".join(out)
+
+
+def to_json(summary: VideoSummary) -> str:
+    """Every field, for programs."""
+    return json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+WRITERS = {"vtt": to_vtt, "srt": to_srt, "md": to_markdown, "json": to_json}
+
+
+def export(summary: VideoSummary, out_dir: Path, formats: list[str]) -> list[Path]:
+    """Write the chosen formats next to each other as `<video name>.smolsight.<ext>`."""
+    unknown = [f for f in formats if f not in WRITERS]
+    if unknown:
+        raise ValueError(f"unknown export format(s): {', '.join(unknown)} (use {', '.join(FORMATS)})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = Path(summary.video).stem + (".partial" if summary.partial else "")
+    paths = []
+    for fmt in formats:
+        path = out_dir / f"{stem}.smolsight.{fmt}"
+        path.write_text(WRITERS[fmt](summary), encoding="utf-8")
+        paths.append(path)
+    return paths

@@ -1,0 +1,212 @@
+"""Summarize a video: describe each scene as a timestamped clip, then write an overall summary.
+
+Runs wherever the model lives (the model thread in the app, the main thread in the CLI):
+`summarize()` takes a loaded backend, reports progress through a callback, checks a cancel
+token between and during model calls, and always returns a result. A cancelled run returns
+the segments finished so far, marked partial; a segment the model fails on is recorded with
+its error and the rest continue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from app.capture.media import probe_video
+from app.inference.base import BackendError, VisionBackend, collect
+from app.inference.types import CancelToken, Frame, GenerationRequest
+from app.video.segments import SegmentSettings, iter_segments
+
+Detail = Literal["line", "sentence", "paragraph"]
+DETAILS: tuple[Detail, ...] = ("line", "sentence", "paragraph")
+
+_SEGMENT_PROMPTS: dict[Detail, tuple[str, int]] = {
+    "line": ("In a few words, what happens in these frames?", 16),
+    "sentence": ("Describe what happens in these frames in one sentence.", 40),
+    "paragraph": (
+        "Describe what happens in these frames in a short paragraph: the setting, people, "
+        "objects, actions and any text on screen.",
+        160,
+    ),
+}
+_SUMMARY_PROMPTS: dict[Detail, tuple[str, int]] = {
+    "line": ("Summarize this video in one line.", 32),
+    "sentence": ("Summarize this video in two or three sentences.", 80),
+    "paragraph": ("Summarize this video in one paragraph.", 200),
+}
+_CAUTION = " Say 'probably' when unsure. Do not guess anyone's age, looks or identity."
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    """What the user chose for one summarization."""
+
+    detail: Detail = "sentence"
+    frames_per_segment: int = 8  # frames the model sees per segment (spread evenly)
+    segments: SegmentSettings = field(default_factory=SegmentSettings)
+
+    def __post_init__(self) -> None:
+        """Check ranges."""
+        if self.detail not in DETAILS:
+            raise ValueError(f"detail must be one of {', '.join(DETAILS)}, got '{self.detail}'")
+        if not 1 <= self.frames_per_segment <= 64:
+            raise ValueError("frames_per_segment must be between 1 and 64")
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """One scene: when, what the model said (or why it could not), what it cost."""
+
+    index: int
+    start: float
+    end: float
+    description: str
+    frame_times: tuple[float, ...]
+    error: str | None = None
+    seconds: float = 0.0
+    prompt_tokens: int = 0
+
+
+@dataclass
+class VideoSummary:
+    """Everything a summarization produced; exported and saved as is."""
+
+    video: str
+    duration: float
+    segments: list[SegmentResult]
+    summary: str
+    model: str
+    backend: str
+    settings: dict[str, Any]
+    partial: bool = False
+    seconds: float = 0.0
+    created: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoSummary:
+        """The inverse of `to_dict`."""
+        segs = [SegmentResult(**{**s, "frame_times": tuple(s["frame_times"])}) for s in data["segments"]]
+        return cls(**{**data, "segments": segs})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a summarization is, for progress bars."""
+
+    fraction: float  # 0..1 of the video's duration covered
+    eta_s: float | None
+    message: str
+    segment: SegmentResult | None = None  # the segment just finished, if any
+
+
+def spread(frames: tuple[Frame, ...], count: int) -> tuple[Frame, ...]:
+    """At most `count` frames spread evenly, first and last included."""
+    if len(frames) <= count:
+        return frames
+    if count == 1:
+        return (frames[len(frames) // 2],)
+    step = (len(frames) - 1) / (count - 1)
+    return tuple(frames[round(i * step)] for i in range(count))
+
+
+def summarize(
+    path: Path,
+    backend: VisionBackend,
+    settings: SummarySettings | None = None,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> VideoSummary:
+    """Describe every segment of the video at `path`, then summarize; see the module docs."""
+    from app.narration.history import now_iso
+
+    s = settings or SummarySettings()
+    info = probe_video(path)  # MediaError for bad files, before any model work
+    started = time.monotonic()
+    results: list[SegmentResult] = []
+    prompt, max_tokens = _SEGMENT_PROMPTS[s.detail]
+    partial = False
+    report = progress or (lambda _p: None)
+    report(Progress(0.0, None, "Reading the video…"))
+    for raw in iter_segments(path, s.segments):
+        if cancel is not None and cancel.cancelled:
+            partial = True
+            break
+        frames = spread(raw.frames, s.frames_per_segment)
+        request = GenerationRequest(
+            prompt=prompt + _CAUTION, frames=frames, max_tokens=max_tokens, as_video=True
+        )
+        t0 = time.monotonic()
+        try:
+            out = collect(backend.stream(request, cancel))
+            error = None
+            text = out.text
+            tokens = out.stats.prompt_tokens
+            if out.stats.finish_reason == "cancelled":
+                partial = True
+                break
+        except BackendError as exc:
+            text, error, tokens = "", str(exc), 0
+        except Exception as exc:  # one bad segment must not lose the others
+            text, error, tokens = "", f"{type(exc).__name__}: {exc}", 0
+        result = SegmentResult(
+            index=raw.index,
+            start=raw.start,
+            end=raw.end,
+            description=text,
+            frame_times=tuple(f.timestamp for f in frames),
+            error=error,
+            seconds=time.monotonic() - t0,
+            prompt_tokens=tokens,
+        )
+        results.append(result)
+        done = min(1.0, raw.end / info.duration) if info.duration > 0 else 0.0
+        elapsed = time.monotonic() - started
+        eta = elapsed / done * (1 - done) if done > 0 else None
+        report(Progress(done, eta, f"Described {_clock(raw.start)}–{_clock(raw.end)}", result))
+    summary = ""
+    if not partial and results:
+        report(Progress(1.0, 0.0, "Writing the summary…"))
+        summary = _summary(backend, results, s.detail, cancel)
+        partial = cancel is not None and cancel.cancelled
+    info_b = backend.info
+    return VideoSummary(
+        video=str(path),
+        duration=info.duration,
+        segments=results,
+        summary=summary,
+        model=info_b.model,
+        backend=f"{info_b.backend} ({info_b.device}, {info_b.dtype})",
+        settings={"detail": s.detail, "frames_per_segment": s.frames_per_segment, **asdict(s.segments)},
+        partial=partial,
+        seconds=time.monotonic() - started,
+        created=now_iso(),
+    )
+
+
+def _summary(
+    backend: VisionBackend, results: list[SegmentResult], detail: Detail, cancel: CancelToken | None
+) -> str:
+    """A text-only pass over the segment descriptions."""
+    lines = [f"[{_clock(r.start)}-{_clock(r.end)}] {r.description}" for r in results if r.description]
+    if not lines:
+        return ""
+    prompt, max_tokens = _SUMMARY_PROMPTS[detail]
+    text = "Scene descriptions of a video, in order:\n" + "\n".join(lines) + "\n\n" + prompt
+    try:
+        return collect(backend.stream(GenerationRequest(prompt=text, max_tokens=max_tokens), cancel)).text
+    except BackendError:
+        return ""
+
+
+def _clock(seconds: float) -> str:
+    from app.inference.prompts import format_clock
+
+    return format_clock(seconds)
