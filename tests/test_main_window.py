@@ -43,6 +43,7 @@ def no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
     monkeypatch.setattr(QMessageBox, "about", lambda *a, **k: None)
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: 0)
 
 
 def open_window(
@@ -121,6 +122,8 @@ def test_speech_policy_polite_narration_and_interrupting_answers(qtbot: QtBot) -
 
 def test_dropping_a_video_file_opens_it(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     video = write_video(tmp_path / "street.mp4", [((10, 120, 200), 2.0)])
+    asked: list[Path] = []
+    window.choose_drop_action = lambda path: asked.append(path) or "narrate"  # the user picks "narrate live"
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(video))])
     enter = QDragEnterEvent(
@@ -140,6 +143,7 @@ def test_dropping_a_video_file_opens_it(qtbot: QtBot, window: MainWindow, tmp_pa
         Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(window, drop)
+    assert asked == [video]
     assert "street.mp4" in window.source_label.text()
     qtbot.waitUntil(
         lambda: window.video.frames_shown > 0 and window.session.current_frame() is not None, timeout=5000

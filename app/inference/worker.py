@@ -39,6 +39,8 @@ class Job:
     priority: Priority
     submitted_at: float
     tag: Any = None  # the caller's own context (e.g. the narrator's Ask)
+    # A longer piece of work (a video summary) run with the model on the model thread.
+    task: Callable[[VisionBackend, CancelToken], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class WorkerSignals(QObject):
     finished = Signal(object)  # Description
     failed = Signal(int, str)  # job id, message
     dropped = Signal(int)  # job id replaced before it ran
+    task_finished = Signal(int, object)  # job id, the task's result
 
 
 class InferenceWorker(QObject):
@@ -185,6 +188,15 @@ class InferenceWorker(QObject):
     def _run_job(self, backend: VisionBackend, job: Job, cancel: CancelToken) -> None:
         started = time.monotonic()
         self.signals.job_started.emit(job.id)
+        if job.task is not None:
+            try:
+                result = job.task(backend, cancel)
+            except Exception as exc:  # reported, never fatal to the worker
+                log.exception("task failed")
+                self.signals.failed.emit(job.id, f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
+                return
+            self.signals.task_finished.emit(job.id, result)
+            return
         text = ""
         stats = None
         try:
@@ -248,6 +260,13 @@ class InferenceEngine(QObject):
     ) -> int:
         """Queue a request; returns its job id (signals carry it)."""
         job = Job(next(self._ids), request, mode, priority, time.monotonic(), tag)
+        self.worker.submit(job)
+        return job.id
+
+    def run_task(self, task: Callable[[VisionBackend, CancelToken], Any], *, mode: str) -> int:
+        """Run `task(backend, cancel)` on the model thread; `task_finished` carries its result."""
+        dummy = GenerationRequest(prompt=mode)
+        job = Job(next(self._ids), dummy, mode, "user", time.monotonic(), None, task)
         self.worker.submit(job)
         return job.id
 

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.capture.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, MediaError
+from app.capture.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, MediaError, probe_video
 from app.capture.sources import SAMPLE_VIDEO, CaptureEvent, parse_source
 from app.config import Settings, save_settings
 from app.inference.base import VisionBackend
@@ -59,6 +59,7 @@ from app.narration.policy import Narrator, NarratorSettings
 from app.narration.prompts import PRESETS
 from app.ui.announcer import Announcer
 from app.ui.settings_dialog import VERBOSITY, SettingsDialog
+from app.ui.summary_window import SummaryWindow
 from app.ui.theme import THEMES, apply_theme
 from app.ui.video_view import VideoView
 
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.history: list[HistoryEntry] = []
         self.source_name = ""
         self.errors: list[str] = []  # every error shown, newest last
+        self.summary_windows: list[SummaryWindow] = []
         self.setWindowTitle("SmolSight")
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -329,6 +331,7 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu("&File")
         self._action(f, "&Open video or image…", "Ctrl+O", self.open_file_dialog, "open")
+        self._action(f, "S&ummarize a video…", "Ctrl+Shift+O", self.summarize_dialog, "summarize")
         self.camera_menu = f.addMenu("Use &camera")
         self.camera_menu.aboutToShow.connect(self._fill_camera_menu)
         self._action(f, "Use the &sample video", "Ctrl+Shift+S", lambda: self.open_source("sample"), "sample")
@@ -517,14 +520,62 @@ class MainWindow(QMainWindow):
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """Open the dropped file as the source."""
+        """Open the dropped file: an image as the source; a video live or as a summary."""
         path = _dropped_file(event.mimeData())
         if path is None:
             self.show_error("Only video and image files can be dropped here.")
             event.ignore()
             return
         event.acceptProposedAction()
-        self.open_source(str(path))
+        choice = "narrate" if path.suffix.lower() in IMAGE_SUFFIXES else self.choose_drop_action(path)
+        if choice == "narrate":
+            self.open_source(str(path))
+        elif choice == "summarize":
+            self.summarize_video(path)
+
+    def choose_drop_action(self, path: Path) -> str | None:
+        """Ask whether to narrate a dropped video live or summarize it."""
+        box = QMessageBox(self)
+        box.setWindowTitle("Video dropped")
+        box.setText(f"What should SmolSight do with {path.name}?")
+        live = box.addButton("&Narrate it live", QMessageBox.ButtonRole.AcceptRole)
+        summary = box.addButton("&Summarize it", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(summary)
+        box.exec()
+        clicked = box.clickedButton()
+        return "narrate" if clicked is live else "summarize" if clicked is summary else None
+
+    def summarize_dialog(self) -> None:
+        """Choose a video file to summarize."""
+        patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Summarize a video", "", f"Videos ({patterns});;All files (*)"
+        )
+        if path:
+            self.summarize_video(Path(path))
+
+    def summarize_video(self, path: Path) -> SummaryWindow | None:
+        """Open a summary window for `path` and start; narration pauses meanwhile."""
+        try:
+            probe_video(path)
+        except MediaError as exc:
+            self.show_error(str(exc))
+            return None
+        if not self._model_usable():
+            return None
+        was_on = self.session.continuous
+        self.session.continuous = False
+        window = SummaryWindow(
+            path,
+            self.session.engine,
+            announce=lambda text, urgent: self.announcer.announce(text, urgent=urgent),
+        )
+        window.finished.connect(lambda _r: setattr(self.session, "continuous", was_on))
+        self.summary_windows.append(window)
+        window.show()
+        window.start()
+        return window
 
     # ------------------------------------------------------------------ commands
     def describe_now(self) -> None:
@@ -803,6 +854,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop speech, source and model thread (bounded) before closing."""
         self.announcer.stop()
+        for window in self.summary_windows:
+            window.close()
         if not self.session.shutdown(timeout=10):
             log.error("the model thread did not stop within 10 s")
         super().closeEvent(event)

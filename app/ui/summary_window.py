@@ -1,0 +1,314 @@
+"""The video summary window: progress with ETA and cancel, scenes to move through, playback."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.inference.base import VisionBackend
+from app.inference.prompts import format_clock
+from app.inference.types import CancelToken
+from app.inference.worker import InferenceEngine
+from app.video.export import export
+from app.video.summarize import Progress, SummarySettings, VideoSummary, summarize
+
+DETAILS = {"sentence": "One sentence per scene", "line": "One line", "paragraph": "A paragraph per scene"}
+
+
+class _Relay(QObject):
+    """Carries progress from the model thread to this window (lives on the GUI thread)."""
+
+    progress = Signal(object)
+
+
+class SummaryWindow(QWidget):
+    """Summarizes one video on the app's model thread and shows the result."""
+
+    finished = Signal(object)  # VideoSummary
+
+    def __init__(
+        self,
+        video: Path,
+        engine: InferenceEngine,
+        *,
+        announce: Callable[[str, bool], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.video = Path(video)
+        self.engine = engine
+        self.announce = announce
+        self.result: VideoSummary | None = None
+        self.saved_to: Path | None = None
+        self._job: int | None = None
+        self._cancel: CancelToken | None = None
+        self._relay = _Relay()
+        self._relay.progress.connect(self._on_progress)
+        engine.signals.task_finished.connect(self._on_task_finished)
+        engine.signals.failed.connect(self._on_failed)
+        self.player: Any = None
+        self.setWindowTitle(f"Summary of {self.video.name} — SmolSight")
+        self.setAccessibleName(f"Summary of {self.video.name}")
+        self.resize(1100, 760)
+        self._build()
+
+    def _build(self) -> None:
+        self.detail = QComboBox()
+        for key, label in DETAILS.items():
+            self.detail.addItem(label, key)
+        self.detail.setAccessibleName("Detail")
+        self.start_button = self._button("&Summarize", "Start describing the video", self.start)
+        self.cancel_button = self._button("&Cancel", "Stop; keep the scenes described so far", self.cancel)
+        self.cancel_button.setEnabled(False)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Detail:"))
+        top.addWidget(self.detail)
+        top.addWidget(self.start_button)
+        top.addWidget(self.cancel_button)
+        top.addStretch(1)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setAccessibleName("Summary progress")
+        self.status = QLabel("Choose the detail and press Summarize.")
+        self.status.setAccessibleName("Summary status")
+        self.status.setWordWrap(True)
+        self.summary = QLabel("")
+        self.summary.setObjectName("caption")
+        self.summary.setWordWrap(True)
+        self.summary.setAccessibleName("Summary")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.summary.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        self.scenes = QListWidget()
+        self.scenes.setObjectName("history")
+        self.scenes.setWordWrap(True)
+        self.scenes.setAccessibleName("Scenes")
+        self.scenes.setAccessibleDescription(
+            "Arrow keys move between scenes; Enter plays the video from that scene."
+        )
+        self.scenes.itemActivated.connect(lambda _item: self.play_selected())
+
+        self.play_button = self._button(
+            "&Play from scene", "Play the video from the selected scene", self.play_selected
+        )
+        self.pause_button = self._button("Pa&use", "Pause or resume the video", self.toggle_pause)
+        self.speak_button = self._button(
+            "Spea&k scene", "Speak the selected scene's description", self.speak_selected
+        )
+        row = QHBoxLayout()
+        for b in (self.play_button, self.pause_button, self.speak_button):
+            row.addWidget(b)
+        exports = QHBoxLayout()
+        self.export_buttons: dict[str, QPushButton] = {}
+        for fmt, label in (("vtt", "WebVTT"), ("srt", "SRT"), ("md", "Markdown"), ("json", "JSON")):
+            b = self._button(
+                f"Export {label}", f"Save as {label}", functools.partial(self.export_dialog, fmt)
+            )
+            b.setEnabled(False)
+            self.export_buttons[fmt] = b
+            exports.addWidget(b)
+
+        self.video_area = QVBoxLayout()
+        left = QVBoxLayout()
+        left.addLayout(top)
+        left.addWidget(self.progress)
+        left.addWidget(self.status)
+        left.addWidget(self.summary)
+        left.addWidget(QLabel("Scenes:"))
+        left.addWidget(self.scenes, 1)
+        left.addLayout(row)
+        left.addLayout(exports)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addLayout(self.video_area, 2)
+        escape = QShortcut(QKeySequence("Esc"), self)
+        escape.activated.connect(self.cancel)
+
+    def _button(self, text: str, description: str, slot: Callable[[], Any]) -> QPushButton:
+        b = QPushButton(text)
+        b.setAccessibleName(text.replace("&", ""))
+        b.setAccessibleDescription(description)
+        b.setToolTip(description)
+        b.clicked.connect(lambda _c=False: slot())
+        return b
+
+    # ---------------------------------------------------------------- running
+    def start(self) -> None:
+        """Summarize on the model thread (narration waits meanwhile)."""
+        if self._job is not None:
+            return
+        settings = SummarySettings(detail=self.detail.currentData())
+        relay = self._relay
+        path = self.video
+        box: dict[str, CancelToken] = {}
+
+        def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
+            box["cancel"] = cancel
+            return summarize(path, backend, settings, progress=relay.progress.emit, cancel=cancel)
+
+        self._cancel_box = box
+        self.scenes.clear()
+        self.summary.setText("")
+        self.progress.setValue(0)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Waiting for the model…")
+        self._job = self.engine.run_task(task, mode="summarize")
+
+    def cancel(self) -> None:
+        """Stop after the current scene; what is done is kept."""
+        if self._job is None:
+            self.close()
+            return
+        cancel = self._cancel_box.get("cancel")
+        if cancel is not None:
+            cancel.cancel()
+        self.status.setText("Stopping after the current scene…")
+
+    @Slot(object)
+    def _on_progress(self, p: Progress) -> None:
+        self.progress.setValue(int(p.fraction * 1000))
+        eta = "" if p.eta_s is None else f" About {int(p.eta_s // 60)} min {int(p.eta_s % 60)} s left."
+        self.status.setText(f"{p.message}.{eta}")
+        if p.segment is not None:
+            self._add_scene(p.segment)
+
+    def _add_scene(self, seg: Any) -> None:
+        text = seg.description or f"(not described: {seg.error})"
+        item = QListWidgetItem(f"[{format_clock(seg.start)}–{format_clock(seg.end)}] {text}")
+        item.setData(Qt.ItemDataRole.UserRole, seg.start)
+        self.scenes.addItem(item)
+        if self.scenes.currentRow() < 0:
+            self.scenes.setCurrentRow(0)
+
+    @Slot(int, object)
+    def _on_task_finished(self, job: int, result: object) -> None:
+        if job != self._job or not isinstance(result, VideoSummary):
+            return
+        self._job = None
+        self.result = result
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        for b in self.export_buttons.values():
+            b.setEnabled(bool(result.segments))
+        self.scenes.clear()
+        for seg in result.segments:
+            self._add_scene(seg)
+        if self.scenes.count():
+            self.scenes.setCurrentRow(0)
+        self.summary.setText(result.summary or ("(stopped before the summary)" if result.partial else ""))
+        self.progress.setValue(1000 if not result.partial else self.progress.value())
+        try:
+            self.saved_to = export(result, self.video.parent, ["json"])[0]
+            saved = f" Saved next to the video as {self.saved_to.name}."
+        except OSError:
+            saved = " (Could not save next to the video; use Export.)"
+        state = "Stopped early: the scenes so far are kept." if result.partial else "Done."
+        self.status.setText(f"{state} {len(result.segments)} scenes.{saved}")
+        self.announce(f"{state} {result.summary}", True)
+        self.scenes.setFocus()
+        self.finished.emit(result)
+
+    @Slot(int, str)
+    def _on_failed(self, job: int, message: str) -> None:
+        if job != self._job:
+            return
+        self._job = None
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.setText(f"Could not summarize: {message}")
+        self.announce(f"Could not summarize: {message}", True)
+
+    # ---------------------------------------------------------------- scenes
+    def selected_start(self) -> float | None:
+        """Start time of the selected scene."""
+        item = self.scenes.currentItem()
+        return None if item is None else float(item.data(Qt.ItemDataRole.UserRole))
+
+    def _ensure_player(self) -> Any:
+        if self.player is None:
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+            from PySide6.QtMultimediaWidgets import QVideoWidget
+
+            self.player = QMediaPlayer(self)
+            self.audio = QAudioOutput(self)
+            self.player.setAudioOutput(self.audio)
+            self.video_widget = QVideoWidget()
+            self.video_widget.setAccessibleName("Video")
+            self.video_widget.setMinimumSize(320, 180)
+            self.player.setVideoOutput(self.video_widget)
+            self.video_area.addWidget(self.video_widget, 1)
+            self.player.setSource(QUrl.fromLocalFile(str(self.video)))
+        return self.player
+
+    def play_selected(self) -> None:
+        """Play the video from the selected scene's start."""
+        start = self.selected_start()
+        if start is None:
+            return
+        player = self._ensure_player()
+        player.setPosition(int(start * 1000))
+        player.play()
+
+    def toggle_pause(self) -> None:
+        """Pause or resume playback."""
+        if self.player is None:
+            return
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.player.pause()
+        else:
+            self.player.play()
+
+    def speak_selected(self) -> None:
+        """Speak the selected scene."""
+        item = self.scenes.currentItem()
+        if item is not None:
+            self.announce(item.text(), True)
+
+    def export_dialog(self, fmt: str) -> None:
+        """Ask for a folder and export one format."""
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", str(self.video.parent))
+        if folder:
+            self.export_to(Path(folder), [fmt])
+
+    def export_to(self, folder: Path, formats: list[str]) -> list[Path]:
+        """Write the result in `formats` to `folder`."""
+        if self.result is None:
+            return []
+        try:
+            paths = export(self.result, folder, formats)
+        except (OSError, ValueError) as exc:
+            self.status.setText(f"Could not export: {exc}")
+            return []
+        self.status.setText("Saved " + ", ".join(p.name for p in paths))
+        return paths
+
+    def closeEvent(self, event: Any) -> None:
+        """Stop the running summary and playback."""
+        if self._job is not None:
+            self.cancel()
+        if self.player is not None:
+            self.player.stop()
+        super().closeEvent(event)

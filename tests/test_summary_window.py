@@ -1,0 +1,110 @@
+"""Summarizing from the desktop app: drop a video, progress, cancel, scenes, playback, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.config import Settings
+from app.live.speech import Speaker
+from app.ui.main_window import MainWindow
+from app.ui.summary_window import SummaryWindow
+from tests.fakes import FakeBackend
+from tests.media import write_video
+
+
+@pytest.fixture
+def app_window(qtbot: QtBot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    backend = FakeBackend(seconds_per_call=0.3, tokens=6)
+    window = MainWindow(
+        settings=Settings(),
+        backend_factory=lambda: backend,
+        speaker=Speaker(engine="mock"),
+        config_path=tmp_path / "s.json",
+        camera_names=lambda: [],
+    )
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
+    window.session.continuous = False
+    yield window, backend
+    window.close()
+    assert not window.session.engine.model_thread.isRunning()
+
+
+def drop(window: MainWindow, path: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    args = (
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(*args)
+    QApplication.sendEvent(window, enter)  # as a real drag does, first
+    assert enter.isAccepted()
+    QApplication.sendEvent(window, QDropEvent(*args))
+
+
+def test_dropping_a_video_and_choosing_summarize(qtbot: QtBot, app_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window, backend = app_window
+    video = write_video(
+        tmp_path / "walk.mp4", [((200, 40, 40), 4.0), ((40, 40, 200), 4.0), ((40, 200, 40), 4.0)]
+    )
+    window.choose_drop_action = lambda _path: "summarize"  # the user's answer to the question
+    drop(window, video)
+    assert len(window.summary_windows) == 1, window.errors
+    summary: SummaryWindow = window.summary_windows[0]
+    with qtbot.waitSignal(summary.finished, timeout=20000) as done:
+        pass
+    result = done.args[0]
+    assert [round(s.start) for s in result.segments] == [0, 4, 8]
+    assert summary.scenes.count() == 3 and summary.summary.text()
+    assert summary.progress.value() == 1000
+    assert summary.saved_to == tmp_path / "walk.smolsight.json" and summary.saved_to.exists()
+    assert backend.load_thread == backend.calls[0].thread  # it ran on the model thread
+    # Keyboard: move to the second scene, speak it, export.
+    summary.scenes.setFocus()
+    QTest.keyClick(summary.scenes, Qt.Key.Key_Down)
+    assert summary.selected_start() == pytest.approx(4.0, abs=0.3)
+    summary.speak_selected()
+    assert window.speaker is not None and window.speaker.history[-1].startswith("[00:04")
+    QTest.keyClick(summary.scenes, Qt.Key.Key_Return)  # play from the selected scene
+    assert summary.player is not None
+    assert summary.player.source().toLocalFile() == str(video)
+    qtbot.waitUntil(lambda: summary.player.position() >= 3900, timeout=5000)
+    paths = summary.export_to(tmp_path / "out", ["vtt", "srt"])
+    assert [p.name for p in paths] == ["walk.smolsight.vtt", "walk.smolsight.srt"]
+    summary.close()
+
+
+def test_cancel_keeps_the_scenes_already_described(qtbot: QtBot, app_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window, backend = app_window
+    backend.seconds_per_call = 1.0
+    scenes = [((200, 40, 40) if i % 2 else (40, 40, 200), 3.0) for i in range(6)]
+    video = write_video(tmp_path / "long.mp4", scenes)
+    summary = window.summarize_video(video)
+    assert summary is not None
+    qtbot.waitUntil(lambda: summary.scenes.count() >= 1, timeout=10000)
+    with qtbot.waitSignal(summary.finished, timeout=10000) as done:
+        QTest.keyClick(summary, Qt.Key.Key_Escape)
+    result = done.args[0]
+    assert result.partial and 1 <= len(result.segments) < 6
+    assert "Stopped early" in summary.status.text()
+    summary.close()
+
+
+def test_a_bad_video_is_reported_in_the_main_window(app_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window, _ = app_window
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    assert window.summarize_video(bad) is None
+    assert "bad.mp4" in window.errors[-1]
