@@ -23,16 +23,22 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _add_engine_flags(p: argparse.ArgumentParser) -> None:
+def _add_engine_flags(p: argparse.ArgumentParser, *, remote: bool = True) -> None:
     g = p.add_argument_group("model")
-    g.add_argument(
-        "--backend", choices=["auto", "mlx", "transformers"], help="inference engine (default: auto)"
-    )
+    choices = ["auto", "mlx", "transformers", "openai"] if remote else ["auto", "mlx", "transformers"]
+    g.add_argument("--backend", choices=choices, help="inference engine (default: auto)")
     g.add_argument("--model", metavar="ID_OR_DIR", help="hub id or local model folder")
     g.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="transformers device")
     g.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], help="transformers dtype")
     g.add_argument("--offline", action="store_true", help="never download; use the cache or a folder")
     g.add_argument("--config", type=Path, metavar="FILE", help="settings file (default: the per-user one)")
+    if remote:
+        r = p.add_argument_group("remote server (--backend openai)")
+        r.add_argument(
+            "--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. http://host:8080/v1"
+        )
+        r.add_argument("--api-key", help="its API key")
+        r.add_argument("--remote-model", metavar="NAME", help="the model name on that server")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +115,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine_flags(summ)
 
+    serve = sub.add_parser("serve", help="serve the model over an OpenAI-compatible HTTP API")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: this machine only)"
+    )
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1 and /api")
+    serve.add_argument("--no-auth", action="store_true", help="allow a non-local --host without a key")
+    serve.add_argument(
+        "--cors-origin", action="append", metavar="ORIGIN", help="allow browser pages from ORIGIN"
+    )
+    serve.add_argument(
+        "--allow-files", action="append", metavar="DIR", help="let image_url name files in DIR"
+    )
+    serve.add_argument("--no-remote-images", action="store_true", help="never fetch http(s) image URLs")
+    serve.add_argument("--queue-size", type=int, default=4, help="requests waiting before 429 (default 4)")
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    _add_engine_flags(serve, remote=False)
+
     download = sub.add_parser("download", help="download the model once, with a progress bar")
     download.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
     download.add_argument("--backend", choices=["auto", "mlx", "transformers"], default="auto")
@@ -132,7 +158,11 @@ def load_cli_settings(args: argparse.Namespace, **extra: Any) -> Any:
         "model": getattr(args, "model", None),
         "device": getattr(args, "device", None),
         "dtype": getattr(args, "dtype", None),
+        "base_url": getattr(args, "base_url", None),
+        "remote_model": getattr(args, "remote_model", None),
     }
+    if args.command != "serve":  # serve's --api-key guards our own server instead
+        overrides["api_key"] = getattr(args, "api_key", None)
     if getattr(args, "offline", False):
         overrides["allow_download"] = False
     overrides.update(extra)
@@ -149,6 +179,9 @@ def engine_from_settings(settings: Any) -> Any:
         device=settings.device,
         dtype=settings.dtype,
         allow_download=settings.allow_download,
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        remote_model=settings.remote_model,
     )
 
 
@@ -314,6 +347,15 @@ class ProgressLine:
             print(file=self.stream)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP server."""
+    from app.server.run import run_server
+
+    if not 1 <= args.queue_size <= 1000:
+        return _fail("--queue-size must be between 1 and 1000", EXIT_INPUT)
+    return run_server(args, load_cli_settings(args))
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     """Fetch the model into the cache with a progress bar."""
     from app.inference.factory import choose_backend
@@ -365,6 +407,7 @@ COMMANDS = {
     "describe": cmd_describe,
     "narrate": cmd_narrate,
     "summarize": cmd_summarize,
+    "serve": cmd_serve,
     "download": cmd_download,
     "build-test-model": cmd_build_test_model,
     "config": cmd_config,

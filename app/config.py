@@ -24,7 +24,7 @@ class Settings(BaseModel):
     model: str | None = Field(
         default=None, description="Hub id or local folder; empty: the backend's default SmolVLM2."
     )
-    backend: Literal["auto", "mlx", "transformers"] = "auto"
+    backend: Literal["auto", "mlx", "transformers", "openai"] = "auto"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     max_tokens: int = Field(default=64, ge=1, le=2048)
@@ -33,6 +33,9 @@ class Settings(BaseModel):
     image_size: int = Field(default=512, ge=224, le=2048, description="Live frames: longest edge in px.")
     split_images: bool = Field(default=False, description="Tile images (slow; for small print).")
     allow_download: bool = True
+    base_url: str | None = Field(default=None, description="OpenAI-compatible server for --backend openai.")
+    api_key: str | None = Field(default=None, description="Key for that server (sent as a Bearer token).")
+    remote_model: str | None = Field(default=None, description="Model name on that server.")
 
     # Live narration
     verbosity: Literal["brief", "normal", "detailed"] = "brief"

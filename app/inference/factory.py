@@ -8,7 +8,7 @@ import sys
 from app.inference.base import BackendError, VisionBackend
 from app.inference.mlx_backend import MLXBackend, mlx_available
 
-BACKENDS = ("auto", "mlx", "transformers")
+BACKENDS = ("auto", "mlx", "transformers", "openai")
 
 
 def is_apple_silicon() -> bool:
@@ -32,9 +32,18 @@ def create_backend(
     device: str = "auto",
     dtype: str = "auto",
     allow_download: bool = True,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    remote_model: str | None = None,
 ) -> VisionBackend:
     """A not-yet-loaded backend; call `load()` on the thread that will generate."""
     name = choose_backend(backend)
+    if name == "openai":
+        from app.inference.openai_backend import OpenAIBackend
+
+        if not base_url:
+            raise BackendError("The openai backend needs --base-url (e.g. http://127.0.0.1:8080/v1).")
+        return OpenAIBackend(base_url=base_url, api_key=api_key, model=remote_model)
     if name == "mlx":
         return MLXBackend(model=model, allow_download=allow_download)
     from app.inference.transformers_backend import TransformersBackend

@@ -1,0 +1,528 @@
+"""An OpenAI-compatible HTTP API over SmolSight's engine (FastAPI).
+
+Endpoints: `GET /health`, `GET /v1/models`, `POST /v1/chat/completions` (with SSE streaming),
+`GET/PATCH /api/v1/config`. Every error is answered in OpenAI's error shape; the server
+never dies on a bad request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import __version__
+from app.inference.models import DEFAULT_MODELS
+from app.inference.types import MAX_FRAMES, ChatTurn, Frame, GenerationChunk, GenerationRequest
+from app.server.images import ApiError, ImageLimits, load_image_url
+from app.server.model_host import ModelHost, NotReady, QueueFull, Work
+
+
+@dataclass
+class ServerOptions:
+    """How the server behaves; `smolsight serve` fills this from flags."""
+
+    api_key: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 50 * 1024 * 1024
+    images: ImageLimits = field(default_factory=ImageLimits)
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    retry_after_s: int = 2
+
+
+# ------------------------------------------------------------------------------------ schema
+class ImageURL(BaseModel):
+    """`{"url": ...}` of an image part."""
+
+    url: str
+    detail: str | None = None
+
+
+class TextPart(BaseModel):
+    """A text part of a message."""
+
+    type: Literal["text"]
+    text: str
+
+
+class ImagePart(BaseModel):
+    """An image part of a message."""
+
+    type: Literal["image_url"]
+    image_url: ImageURL | str
+
+
+Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class ChatMessage(BaseModel):
+    """One message of the conversation."""
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[Part] | None = None
+    name: str | None = None
+
+
+class StreamOptions(BaseModel):
+    """OpenAI's `stream_options`."""
+
+    include_usage: bool = False
+
+
+class ChatRequest(BaseModel):
+    """The body of `POST /v1/chat/completions` (unknown fields are ignored, as OpenAI does)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=4096)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=4096)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    stop: str | list[str] | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    n: int = Field(default=1, ge=1, le=1)
+
+
+class ConfigPatch(BaseModel):
+    """The body of `PATCH /api/v1/config`: the active model and generation defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    active_model: str | None = Field(default=None, min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=4096)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+
+
+# ----------------------------------------------------------------------------- middleware
+class _BodyTooLarge(Exception):
+    pass
+
+
+class LimitsAndAuth:
+    """Plain ASGI middleware: body size limit (413) and bearer-key check (401)."""
+
+    def __init__(self, app: ASGIApp, options: ServerOptions) -> None:
+        self.app = app
+        self.options = options
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the key and the body size, then pass the request on."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        path = scope.get("path", "")
+        key = self.options.api_key
+        if key and path.startswith(("/v1/", "/api/")) and headers.get("authorization", "") != f"Bearer {key}":
+            await _send_error(
+                send,
+                ApiError(401, "Missing or wrong API key (Authorization: Bearer …)", code="invalid_api_key"),
+            )
+            return
+        limit = self.options.max_body_bytes
+        length = headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            await _send_error(
+                send, ApiError(413, f"Request body is larger than {limit} bytes", code="request_too_large")
+            )
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _send_error(
+                send, ApiError(413, f"Request body is larger than {limit} bytes", code="request_too_large")
+            )
+
+
+async def _send_error(send: Send, error: ApiError) -> None:
+    body = json.dumps(error.body()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# ------------------------------------------------------------------------------------ app
+def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI:
+    """The FastAPI application serving `host`'s model."""
+    opts = options or ServerOptions()
+    app = FastAPI(
+        title="SmolSight",
+        version=__version__,
+        description="OpenAI-compatible chat completions with images, served by SmolSight's SmolVLM2 engine.",
+    )
+    app.state.host = host
+    app.state.options = opts
+    if opts.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(opts.cors_origins),
+            allow_methods=["GET", "POST", "PATCH", "OPTIONS"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(LimitsAndAuth, options=opts)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"Retry-After": str(opts.retry_after_s)} if exc.status in (429, 503) else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(_validation_error(exc.errors()).body(), status_code=400)
+
+    @app.exception_handler(ValidationError)
+    async def _invalid_body(_request: Request, exc: ValidationError) -> JSONResponse:
+        return JSONResponse(_validation_error(exc.errors()).body(), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            ApiError(exc.status_code, str(exc.detail), code=code).body(), status_code=exc.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        error = ApiError(500, f"Internal error: {type(exc).__name__}", code="internal_error")
+        return JSONResponse(error.body(), status_code=500)
+
+    @app.get("/health", summary="Server and model status")
+    async def health() -> dict[str, Any]:
+        info = host.info
+        return {
+            "status": host.status,
+            "model": host.model_name or (info.model if info else None),
+            "backend": info.backend if info else None,
+            "device": info.device if info else None,
+            "dtype": info.dtype if info else None,
+            "uptime_s": round(time.time() - host.started_at, 1),
+            "queued": host.waiting,
+            "error": host.error or None,
+        }
+
+    @app.get("/v1/models", summary="The served model")
+    async def models() -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": _model_id(host),
+                    "object": "model",
+                    "created": int(host.started_at),
+                    "owned_by": "smolsight",
+                }
+            ],
+        }
+
+    @app.get("/api/v1/config", summary="Active model and generation defaults")
+    async def get_config() -> dict[str, Any]:
+        return _config(host, opts)
+
+    @app.patch("/api/v1/config", summary="Switch the active model or change generation defaults")
+    async def patch_config(request: Request) -> dict[str, Any]:
+        patch = ConfigPatch.model_validate(await _json_body(request))
+        if patch.max_tokens is not None:
+            opts.max_tokens = patch.max_tokens
+        if patch.temperature is not None:
+            opts.temperature = patch.temperature
+        if patch.top_p is not None:
+            opts.top_p = patch.top_p
+        if patch.active_model is not None and patch.active_model != host.model_name:
+            host.switch_model(patch.active_model)  # /health says "loading" until it is ready
+        return _config(host, opts)
+
+    @app.post("/v1/chat/completions", summary="Chat completion with images (OpenAI-compatible)")
+    async def chat(request: Request) -> Any:
+        try:
+            body = ChatRequest.model_validate(await _json_body(request))
+        except ValidationError as exc:
+            raise _validation_error(exc.errors()) from None
+        if body.model and not _known_model(host, body.model):
+            raise ApiError(
+                404,
+                f"The model '{body.model}' does not exist; this server serves '{_model_id(host)}'",
+                code="model_not_found",
+                param="model",
+            )
+        gen = await asyncio.to_thread(_to_generation_request, body, opts)
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[GenerationChunk | BaseException | None] = asyncio.Queue()
+
+        def deliver(item: GenerationChunk | BaseException | None) -> None:
+            loop.call_soon_threadsafe(chunks.put_nowait, item)  # from the model thread
+
+        work = Work(gen, deliver)
+        try:
+            host.submit(work)
+        except QueueFull:
+            raise ApiError(
+                429,
+                "The server is busy: every queue slot is taken. Retry shortly.",
+                code="rate_limit_exceeded",
+            ) from None
+        except NotReady as exc:
+            raise ApiError(503, f"The model is not ready: {exc}", code="model_not_ready") from None
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        model = _model_id(host)
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return StreamingResponse(
+                _sse(request, work, chunks, completion_id, model, include_usage),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        watcher = asyncio.create_task(_cancel_on_disconnect(request, work))
+        try:
+            text, last = await _drain(chunks)
+        finally:
+            watcher.cancel()
+        stats = last.stats if last else None
+        return {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text.strip()},
+                    "finish_reason": _finish(stats.finish_reason if stats else None),
+                }
+            ],
+            "usage": _usage(stats),
+            "smolsight_timings": _timings(stats),
+        }
+
+    return app
+
+
+# --------------------------------------------------------------------------------- helpers
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"The body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+def _validation_error(errors: Any) -> ApiError:
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    param = ".".join(loc) or None
+    message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+    if first.get("type") == "missing" and param:
+        message = f"'{param}' is required"
+    return ApiError(400, message, code="invalid_request", param=param)
+
+
+def _model_id(host: ModelHost) -> str:
+    name = host.model_name or (host.info.model if host.info else None) or DEFAULT_MODELS["transformers"]
+    return name
+
+
+def _known_model(host: ModelHost, name: str) -> bool:
+    served = _model_id(host)
+    aliases = {served, Path(served).name, "default", "smolsight", *DEFAULT_MODELS.values()}
+    aliases |= {Path(v).name for v in DEFAULT_MODELS.values()}
+    return name in aliases
+
+
+def _config(host: ModelHost, opts: ServerOptions) -> dict[str, Any]:
+    return {
+        "active_model": _model_id(host),
+        "status": host.status,
+        "max_tokens": opts.max_tokens,
+        "temperature": opts.temperature,
+        "top_p": opts.top_p,
+    }
+
+
+def _text_of(content: str | list[Any] | None) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(p.text for p in content if isinstance(p, TextPart))
+
+
+def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> GenerationRequest:
+    """Map OpenAI messages onto our request; images anywhere become frames of the last turn."""
+    system = "\n".join(_text_of(m.content) for m in body.messages if m.role in ("system", "developer"))
+    turns = [m for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise ApiError(
+            400, "The last message must come from the user", code="invalid_request", param="messages"
+        )
+    frames: list[Frame] = []
+    for i, message in enumerate(body.messages):
+        if isinstance(message.content, list):
+            for j, part in enumerate(message.content):
+                if isinstance(part, ImagePart):
+                    if len(frames) >= MAX_FRAMES:
+                        raise ApiError(
+                            400,
+                            f"Too many images: at most {MAX_FRAMES} per request",
+                            code="too_many_images",
+                            param="messages",
+                        )
+                    url = part.image_url if isinstance(part.image_url, str) else part.image_url.url
+                    image = load_image_url(url, opts.images, f"messages.{i}.content.{j}.image_url")
+                    frames.append(Frame(image, float(len(frames))))
+    history = tuple(ChatTurn(m.role, _text_of(m.content)) for m in turns[:-1])  # type: ignore[arg-type]
+    stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
+    if len(stop) > 4:
+        raise ApiError(400, "At most 4 stop sequences", code="invalid_request", param="stop")
+    return GenerationRequest(
+        prompt=_text_of(turns[-1].content),
+        frames=tuple(frames),
+        history=history,
+        system=system or None,
+        max_tokens=body.max_completion_tokens or body.max_tokens or opts.max_tokens,
+        temperature=opts.temperature if body.temperature is None else body.temperature,
+        top_p=opts.top_p if body.top_p is None else body.top_p,
+        stop=stop,
+    )
+
+
+async def _drain(
+    chunks: asyncio.Queue[GenerationChunk | BaseException | None],
+) -> tuple[str, GenerationChunk | None]:
+    text, last = "", None
+    while True:
+        item = await chunks.get()
+        if item is None:
+            return text, last
+        if isinstance(item, BaseException):
+            raise _as_api_error(item)
+        text += item.text
+        last = item
+
+
+def _as_api_error(exc: BaseException) -> ApiError:
+    if isinstance(exc, NotReady):
+        return ApiError(503, f"The model is not ready: {exc}", code="model_not_ready")
+    return ApiError(
+        500, f"The model failed on this request: {type(exc).__name__}: {exc}", code="generation_failed"
+    )
+
+
+async def _cancel_on_disconnect(request: Request, work: Work) -> None:
+    while True:
+        if await request.is_disconnected():
+            work.cancel.cancel()
+            return
+        await asyncio.sleep(0.2)
+
+
+def _finish(reason: str | None) -> str:
+    return "length" if reason == "length" else "stop"
+
+
+def _usage(stats: Any) -> dict[str, int]:
+    prompt = stats.prompt_tokens if stats else 0
+    completion = stats.generated_tokens if stats else 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _timings(stats: Any) -> dict[str, Any]:
+    if stats is None:
+        return {}
+    return {
+        "preprocess_s": stats.preprocess_s,
+        "time_to_first_token_s": stats.time_to_first_token_s,
+        "prefill_tokens_per_s": stats.prefill_tokens_per_s,
+        "decode_tokens_per_s": stats.decode_tokens_per_s,
+        "total_s": stats.total_s,
+    }
+
+
+async def _sse(
+    request: Request,
+    work: Work,
+    chunks: asyncio.Queue[GenerationChunk | BaseException | None],
+    completion_id: str,
+    model: str,
+    include_usage: bool,
+) -> AsyncIterator[str]:
+    """OpenAI's chunk format as server-sent events, ending with `[DONE]`."""
+    created = int(time.time())
+
+    def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        payload = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return f"data: {json.dumps(payload)}\n\n"
+
+    watcher = asyncio.create_task(_cancel_on_disconnect(request, work))
+    try:
+        yield event({"role": "assistant", "content": ""})
+        stats = None
+        started = False
+        while True:
+            item = await chunks.get()
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                error = _as_api_error(item)
+                yield f"data: {json.dumps(error.body())}\n\n"
+                break
+            stats = item.stats
+            text = item.text.lstrip() if not started else item.text
+            if text:
+                started = True
+                yield event({"content": text})
+        yield event({}, _finish(stats.finish_reason if stats else None), smolsight_timings=_timings(stats))
+        if include_usage:
+            usage = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [],
+                "usage": _usage(stats),
+            }
+            yield f"data: {json.dumps(usage)}\n\n"
+        yield "data: [DONE]\n\n"
+    finally:
+        work.cancel.cancel()  # a client that went away stops its generation
+        watcher.cancel()

@@ -1,0 +1,119 @@
+"""The remote (OpenAI-compatible) backend driving the live pipeline against our own server."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.capture.sources import VideoFileSource
+from app.inference.base import BackendError, collect
+from app.inference.factory import create_backend
+from app.inference.openai_backend import OpenAIBackend
+from app.inference.types import CancelToken, Frame, GenerationRequest
+from app.inference.worker import InferenceEngine
+from app.live.session import LiveSession, NarrationEvent
+from app.narration.policy import Narrator, NarratorSettings
+from app.server.api import create_app
+from app.server.model_host import ModelHost
+from tests.fakes import FakeBackend
+from tests.media import photo, write_video
+from tests.servers import serving
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.fixture(scope="module")
+def our_server(tiny_model: Path) -> Iterator[str]:
+    host = ModelHost(
+        lambda m: create_backend("transformers", model=m or str(tiny_model)), model=str(tiny_model)
+    )
+    with serving(create_app(host)) as base:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{base}/health").json()["status"] != "ready":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        yield base
+    assert host.close()
+
+
+def test_live_narration_through_the_remote_backend(qtbot: QtBot, our_server: str, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 2.0), ((30, 30, 200), 2.0)])
+    engine = InferenceEngine(lambda: create_backend("openai", base_url=f"{our_server}/v1"))
+    session = LiveSession(engine, Narrator(NarratorSettings(min_interval_s=0.5)), buffer_fps=2.0, poll_ms=20)
+    events: list[NarrationEvent] = []
+    session.narration.connect(events.append)
+    try:
+        with qtbot.waitSignal(session.model_ready, timeout=30_000) as ready:
+            session.start()
+        assert ready.args[0].backend == "openai"
+        session.set_source(VideoFileSource(video, speed=2.0))
+        qtbot.waitUntil(lambda: len(events) >= 2, timeout=60_000)
+    finally:
+        assert session.shutdown(timeout=30)
+    assert events[0].description.timings.prompt_tokens > 64  # counted by our server
+    assert events[1].description.frame_times[0] >= 1.5
+
+
+def test_clips_and_cancel_over_http(our_server: str) -> None:
+    backend = OpenAIBackend(base_url=our_server)
+    backend.load()
+    clip = tuple(Frame(photo(), float(t)) for t in (0, 1, 2))
+    out = collect(backend.stream(GenerationRequest("What happens?", frames=clip, max_tokens=5)))
+    assert out.stats.prompt_tokens > 3 * 64 and out.stats.finish_reason in {"stop", "length"}
+    cancel = CancelToken()
+    chunks = []
+    for chunk in backend.stream(GenerationRequest("Describe.", frames=clip[:1], max_tokens=200), cancel):
+        chunks.append(chunk)
+        cancel.cancel()
+    assert chunks[-1].stats.finish_reason == "cancelled" and len(chunks) <= 3
+    backend.close()
+
+
+def test_unreachable_or_refusing_servers_are_clear_errors() -> None:
+    from tests.servers import free_port
+
+    backend = OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1")
+    with pytest.raises(BackendError, match="can't be reached"):
+        backend.load()
+    with pytest.raises(BackendError, match="needs --base-url"):
+        create_backend("openai")
+    from app.server.api import ServerOptions
+
+    host = ModelHost(lambda _m: FakeBackend(seconds_per_call=0.0), model="fake")
+    with serving(create_app(host, ServerOptions(api_key="k"))) as base:
+        with pytest.raises(BackendError, match="refused the API key"):
+            OpenAIBackend(base_url=base, api_key="wrong").load()
+        ok = OpenAIBackend(base_url=base, api_key="k")
+        ok.load()
+        assert ok.info.model == "fake"
+        ok.close()
+    host.close()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_readme_curl_examples_work_as_written(our_server: str, tmp_path: Path) -> None:
+    blocks = re.findall(r"```bash\n(curl .*?)```", README.read_text(), re.DOTALL)
+    assert len(blocks) >= 2, "the README should show curl examples"
+    port = our_server.rsplit(":", 1)[1]
+    from PIL import Image
+
+    Image.fromarray(photo()).save(tmp_path / "photo.jpg")
+    for block in blocks:
+        command = block.replace("\\\n", " ").strip().replace("localhost:8080", f"127.0.0.1:{port}")
+        done = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
+        assert done.returncode == 0, (command, done.stderr)
+        assert '"error":{' not in done.stdout.replace(" ", ""), done.stdout
+        assert done.stdout.strip(), shlex.quote(command)
