@@ -135,6 +135,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine_flags(serve, remote=False)
 
+    ev = sub.add_parser("eval", help="measure answer quality: VQA accuracy or multi-turn context")
+    ev_sub = ev.add_subparsers(dest="eval_command", metavar="KIND", required=True)
+    vqa = ev_sub.add_parser("vqa", help="VQA accuracy (standard normalization, min(matches/3, 1))")
+    vqa.add_argument(
+        "--data", type=Path, help="JSONL of {image, question, answers} (default: our sample set)"
+    )
+    vqa.add_argument("--images", type=Path, help="folder of the data set's images")
+    vqa.add_argument("--json", type=Path, help="also write every answer and score here")
+    _add_engine_flags(vqa)
+    ctx = ev_sub.add_parser("context", help="describe, then three follow-ups without the image")
+    ctx.add_argument("--no-memory", action="store_true", help="turn the scene log off (the seed's setup)")
+    ctx.add_argument("--json", type=Path, help="also write every exchange here")
+    _add_engine_flags(ctx)
+
+    bench = sub.add_parser(
+        "bench", help="measure latency, throughput and memory (live vs the seed's settings)"
+    )
+    bench.add_argument("--quick", action="store_true", help="one run per setting (a few minutes)")
+    bench.add_argument("--runs", type=int, default=3, help="runs per setting (median reported)")
+    bench.add_argument("--model", help="model folder or hub id (default: a random 500M-architecture model)")
+    bench.add_argument("--backend", default="transformers", choices=["transformers", "mlx"])
+    bench.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    bench.add_argument("--json", type=Path, help="also write the figures here")
+
     download = sub.add_parser("download", help="download the model once, with a progress bar")
     download.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
     download.add_argument("--backend", choices=["auto", "mlx", "transformers"], default="auto")
@@ -356,6 +380,85 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_server(args, load_cli_settings(args))
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run an evaluation and print its score."""
+    import json
+
+    from app.inference.base import BackendError, collect
+    from app.inference.types import Frame, GenerationRequest
+
+    settings = load_cli_settings(args)
+    backend = engine_from_settings(settings)
+    try:
+        backend.load()
+
+        def ask(request: GenerationRequest) -> str:
+            return collect(backend.stream(request)).text
+
+        if args.eval_command == "vqa":
+            from app.evaluation.vqa import evaluate, load_items
+
+            data = (
+                args.data
+                or Path(__file__).resolve().parent.parent / "resources" / "eval" / "vqa_sample.jsonl"
+            )
+            try:
+                items = load_items(data)
+                result = evaluate(
+                    items,
+                    lambda image, q: ask(
+                        GenerationRequest(
+                            f"{q} Answer with one word or a short phrase.",
+                            frames=(Frame(image),),
+                            max_tokens=12,
+                        )
+                    ),
+                    images=args.images,
+                )
+            except (OSError, ValueError) as exc:
+                return _fail(str(exc), EXIT_INPUT)
+            print(
+                f"{result.items} questions: VQA accuracy {result.vqa_accuracy:.1%}, "
+                f"exact match {result.exact_match:.1%}"
+            )
+            payload: Any = {
+                "vqa_accuracy": result.vqa_accuracy,
+                "exact_match": result.exact_match,
+                "rows": result.rows,
+            }
+        else:
+            from app.evaluation.context import evaluate_context
+
+            try:
+                ctx = evaluate_context(ask, memory=not args.no_memory)
+            except ValueError as exc:
+                return _fail(str(exc), EXIT_INPUT)
+            memory = "off" if args.no_memory else "on"
+            print(
+                f"context understanding: {ctx.score:.0f}% "
+                f"({ctx.correct} of {ctx.total} follow-ups; scene log {memory})"
+            )
+            payload = {"score": ctx.score, "rows": ctx.rows}
+    except BackendError as exc:
+        return _fail(str(exc), EXIT_MODEL)
+    finally:
+        backend.close()
+    if args.json:
+        args.json.write_text(json.dumps(payload, indent=2, default=str))
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark."""
+    from app.bench import run_bench
+    from app.inference.base import BackendError
+
+    try:
+        return run_bench(args)
+    except BackendError as exc:
+        return _fail(str(exc), EXIT_MODEL)
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     """Fetch the model into the cache with a progress bar."""
     from app.inference.factory import choose_backend
@@ -408,6 +511,8 @@ COMMANDS = {
     "narrate": cmd_narrate,
     "summarize": cmd_summarize,
     "serve": cmd_serve,
+    "eval": cmd_eval,
+    "bench": cmd_bench,
     "download": cmd_download,
     "build-test-model": cmd_build_test_model,
     "config": cmd_config,

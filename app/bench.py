@@ -1,0 +1,236 @@
+"""`smolsight bench`: latency, throughput and memory of the live path.
+
+Measured against the seed's settings and against this machine's own floors (its measured
+matrix-product throughput and memory bandwidth), in one process and one run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.inference.base import collect, process_peak_rss_bytes
+from app.inference.types import Frame, GenerationRequest, GenerationStats
+from app.narration.prompts import describe_prompt
+
+CACHE = Path.home() / ".cache" / "smolsight" / "models" / "smolvlm2-500m-random"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One setting's measured figures (medians over runs)."""
+
+    setting: str
+    prompt_tokens: int
+    generated_tokens: int
+    time_to_first_token_s: float
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    total_s: float
+
+
+def measure_matmul_gflops(dtype_name: str, seconds: float = 1.0) -> float:
+    """Dense matrix-product throughput here at `dtype_name` (GFLOP/s), with torch's threads."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    n = 1024
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or count < 2:
+        a @ b
+        count += 1
+    return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def measure_read_bandwidth_gbs(megabytes: int = 512) -> float:
+    """Memory read bandwidth (GB/s): summing an array far larger than the caches."""
+    import torch
+
+    x = torch.ones(megabytes * 1024 * 1024 // 4, dtype=torch.float32)
+    x.sum()
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        x.sum()
+        best = max(best, x.numel() * 4 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def vision_flops(config: Any, tiles: int) -> float:
+    """FLOPs of the vision encoder and connector for `tiles` 512 px tiles."""
+    v = config.vision_config
+    patches = (v.image_size // v.patch_size) ** 2
+    h, m = v.hidden_size, v.intermediate_size
+    per_layer = 2 * patches * (4 * h * h + 2 * h * m) + 4 * patches * patches * h
+    connector = (
+        2
+        * (patches // config.scale_factor**2)
+        * (h * config.scale_factor**2)
+        * config.text_config.hidden_size
+    )
+    return float(tiles * (v.num_hidden_layers * per_layer + connector))
+
+
+def text_flops(config: Any, tokens: int) -> float:
+    """FLOPs of the decoder's prefill over `tokens` (causal attention, one logits row)."""
+    t = config.text_config
+    h, m = t.hidden_size, t.intermediate_size
+    head = h // t.num_attention_heads
+    per_layer_params = 2 * h * h + 2 * h * t.num_key_value_heads * head + 3 * h * m
+    linear = 2 * tokens * per_layer_params * t.num_hidden_layers
+    attention = 2 * tokens * tokens * h * t.num_hidden_layers  # QK and AV, half of it masked
+    return float(linear + attention + 2 * h * t.vocab_size)
+
+
+def decode_bytes_per_token(config: Any, bytes_per_param: int) -> float:
+    """Weight bytes read for one generated token (decoder layers and the output head)."""
+    t = config.text_config
+    h, m = t.hidden_size, t.intermediate_size
+    head = h // t.num_attention_heads
+    per_layer = 2 * h * h + 2 * h * t.num_key_value_heads * head + 3 * h * m
+    return float((per_layer * t.num_hidden_layers + h * t.vocab_size) * bytes_per_param)
+
+
+def _median_run(setting: str, stats: list[GenerationStats]) -> Run:
+    def med(values: list[float | None]) -> float:
+        return float(np.median([v for v in values if v is not None] or [0.0]))
+
+    return Run(
+        setting=setting,
+        prompt_tokens=stats[0].prompt_tokens,
+        generated_tokens=stats[0].generated_tokens,
+        time_to_first_token_s=med([s.time_to_first_token_s for s in stats]),
+        prefill_tokens_per_s=med([s.prefill_tokens_per_s for s in stats]),
+        decode_tokens_per_s=med([s.decode_tokens_per_s for s in stats]),
+        total_s=med([s.total_s for s in stats]),
+    )
+
+
+def _frame() -> Frame:
+    """A 640×480 photograph (scikit-image's coffee, if installed; else a synthetic scene)."""
+    import cv2
+
+    try:
+        import skimage.data
+
+        image = np.asarray(skimage.data.coffee())
+    except ImportError:
+        y, x = np.mgrid[0:480, 0:640]
+        image = np.stack([x % 256, y % 256, (x + y) % 256], axis=2).astype(np.uint8)
+    return Frame(np.asarray(cv2.resize(image, (640, 480), interpolation=cv2.INTER_AREA)), 0.0)
+
+
+def run_bench(args: Any) -> int:
+    """Measure, print the table, write JSON; return the exit code."""
+    from app.inference.factory import create_backend
+
+    model = args.model
+    if model is None:
+        model = str(CACHE)
+        if not (CACHE / "config.json").exists():
+            from app.devtools.model_builder import build_model
+
+            print(f"Building the 500M-architecture random model in {CACHE} (once, ~2 GB) …", file=sys.stderr)
+            build_model(CACHE, real_size=True)
+    runs = 1 if args.quick else args.runs
+    live_tokens = 20
+    seed_tokens = 150
+    backend = create_backend(args.backend, model=model, dtype=args.dtype)
+    t0 = time.perf_counter()
+    backend.load()
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    backend.warm_up()
+    warm_s = time.perf_counter() - t0
+    info = backend.info
+    print(f"{info.backend} on {info.device}, {info.dtype}; model {model}", file=sys.stderr)
+
+    frame = _frame()
+    live = GenerationRequest(describe_prompt("brief"), frames=(frame,), max_tokens=live_tokens)
+    seed = GenerationRequest(
+        "Describe this image in detail", frames=(frame,), max_tokens=seed_tokens, split_images=True
+    )
+    results = []
+    for name, request in (("live: 1 tile, brief answer", live), ("seed: splitting on, 150 tokens", seed)):
+        stats = []
+        for _ in range(runs):
+            out = collect(backend.stream(request))
+            # Random weights never stop early; a real model may, so both run to max_tokens here.
+            stats.append(out.stats)
+        results.append(_median_run(name, stats))
+        print(f"  measured {name}", file=sys.stderr)
+    peak = process_peak_rss_bytes() or 0
+
+    floors: dict[str, Any] = {}
+    config = getattr(getattr(backend, "_model", None), "config", None)
+    if info.backend == "transformers" and config is not None and info.device == "cpu":
+        gflops = measure_matmul_gflops(info.dtype)
+        bandwidth = measure_read_bandwidth_gbs()
+        bytes_per_param = 2 if info.dtype in ("bfloat16", "float16") else 4
+        live_run = results[0]
+        text_tokens = live_run.prompt_tokens
+        flops = vision_flops(config, 1) + text_flops(config, text_tokens)
+        ttft_floor = flops / (gflops * 1e9)
+        decode_floor = bandwidth * 1e9 / decode_bytes_per_token(config, bytes_per_param)
+        floors = {
+            "matmul_gflops": gflops,
+            "read_bandwidth_gbs": bandwidth,
+            "flops_per_frame": flops,
+            "ttft_floor_s": ttft_floor,
+            "ttft_over_floor": live_run.time_to_first_token_s / ttft_floor,
+            "decode_floor_tokens_per_s": decode_floor,
+            "decode_share_of_floor": live_run.decode_tokens_per_s / decode_floor,
+        }
+    ratio = results[1].total_s / results[0].total_s
+    _print_table(results, load_s, warm_s, peak, floors, ratio)
+    if args.json:
+        payload = {
+            "backend": asdict(info),
+            "model": model,
+            "load_s": load_s,
+            "warm_up_s": warm_s,
+            "peak_rss_bytes": peak,
+            "runs": [asdict(r) for r in results],
+            "floors": floors,
+            "seed_over_live": ratio,
+            "quick": args.quick,
+        }
+        args.json.write_text(json.dumps(payload, indent=2))
+    return 0
+
+
+def _print_table(
+    results: list[Run], load_s: float, warm_s: float, peak: int, floors: dict[str, Any], ratio: float
+) -> None:
+    print(f"load {load_s:.1f} s, warm-up {warm_s:.1f} s, peak resident memory {peak / 1e9:.2f} GB")
+    header = f"{'setting':34} {'prompt':>7} {'first token':>12} {'prefill':>12} {'decode':>11} {'total':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.setting:34} {r.prompt_tokens:>7} {r.time_to_first_token_s:>10.2f} s "
+            f"{r.prefill_tokens_per_s:>7.0f} tok/s {r.decode_tokens_per_s:>6.1f} tok/s {r.total_s:>6.2f} s"
+        )
+    print(f"seed settings / live settings, total per description: {ratio:.1f}×")
+    if floors:
+        print(
+            f"floors here: matrix products {floors['matmul_gflops']:.0f} GFLOP/s, memory reads "
+            f"{floors['read_bandwidth_gbs']:.1f} GB/s"
+        )
+        print(
+            f"  live first token {results[0].time_to_first_token_s:.2f} s vs compute floor "
+            f"{floors['ttft_floor_s']:.2f} s ({floors['flops_per_frame'] / 1e9:.0f} GFLOP): "
+            f"{floors['ttft_over_floor']:.2f}× the floor"
+        )
+        print(
+            f"  decode {results[0].decode_tokens_per_s:.1f} tok/s vs bandwidth floor "
+            f"{floors['decode_floor_tokens_per_s']:.1f} tok/s: {floors['decode_share_of_floor']:.0%} of it"
+        )

@@ -1,0 +1,1 @@
+"""Evaluation: VQA accuracy and multi-turn context, through the same engine as the app."""

@@ -1,0 +1,95 @@
+"""Multi-turn context: describe a picture, then ask three follow-ups without it.
+
+The seed project scored 0 % here because its follow-ups had neither the image nor the earlier
+answers in the prompt. This runs the same protocol through the narrator's scene log, as the
+app does: the description is logged and each follow-up's prompt carries the recent log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.evaluation.vqa import load_image
+from app.inference.types import Frame, GenerationRequest
+from app.narration.policy import Narrator, NarratorSettings
+
+
+@dataclass(frozen=True)
+class ContextItem:
+    """A picture and follow-up questions with the words a right answer contains."""
+
+    image: str
+    questions: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+SAMPLE: tuple[ContextItem, ...] = (
+    ContextItem(
+        "skimage:coffee",
+        (
+            ("What drink was in the cup?", ("coffee", "espresso", "latte", "cappuccino")),
+            ("What colour was the cup?", ("red", "orange")),
+            ("What was the cup standing on?", ("saucer", "plate", "table")),
+        ),
+    ),
+    ContextItem(
+        "skimage:chelsea",
+        (
+            ("What animal did you see?", ("cat", "kitten")),
+            ("What colour was its fur?", ("brown", "orange", "grey", "gray", "tabby", "ginger")),
+            ("Were its eyes open?", ("yes", "open")),
+        ),
+    ),
+    ContextItem(
+        "skimage:rocket",
+        (
+            ("What vehicle was in the picture?", ("rocket", "spaceship", "spacecraft", "shuttle")),
+            ("Where was it standing?", ("launch", "pad", "tower", "platform")),
+            ("Was it day or night?", ("night", "dusk", "evening", "dark")),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ContextResult:
+    """The share of follow-ups answered right, and every exchange."""
+
+    score: float  # percent
+    correct: int
+    total: int
+    rows: tuple[dict[str, object], ...]
+
+
+def evaluate_context(
+    answer: Callable[[GenerationRequest], str],
+    *,
+    memory: bool = True,
+    items: tuple[ContextItem, ...] = SAMPLE,
+) -> ContextResult:
+    """Run the protocol; `answer(request)` asks the model."""
+    rows: list[dict[str, object]] = []
+    for item in items:
+        narrator = Narrator(NarratorSettings(verbosity="detailed", memory=memory))
+        frame = Frame(load_image(item.image, None), 0.0)
+        ask = narrator.describe_now(frame)
+        description = answer(GenerationRequest(ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens))
+        narrator.on_answer(ask, description, 0.0)
+        for n, (question, accepted) in enumerate(item.questions, start=1):
+            follow = narrator.ask(question, None)  # no image: only the scene log can help
+            reply = answer(
+                GenerationRequest(follow.prompt, frames=follow.frames, max_tokens=follow.max_tokens)
+            )
+            narrator.on_answer(follow, reply, float(n))
+            right = any(word in reply.lower() for word in accepted)
+            rows.append(
+                {
+                    "image": item.image,
+                    "description": description,
+                    "question": question,
+                    "reply": reply,
+                    "correct": right,
+                }
+            )
+    correct = sum(1 for r in rows if r["correct"])
+    return ContextResult(100.0 * correct / len(rows), correct, len(rows), tuple(rows))

@@ -1,0 +1,55 @@
+"""`smolsight bench` runs end to end (on the tiny model here; figures come from the real size)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.bench import decode_bytes_per_token, text_flops, vision_flops
+from app.cli import main
+
+
+def test_bench_prints_the_table_ratio_and_floors(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--model", str(tiny_model), "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert "seed settings / live settings" in out and "compute floor" in out and "bandwidth floor" in out
+    data = json.loads(out_json.read_text())
+    live, seed = data["runs"]
+    assert seed["prompt_tokens"] > 10 * live["prompt_tokens"] / 2  # tiling multiplies the image tokens
+    assert data["floors"]["ttft_floor_s"] > 0 and data["seed_over_live"] > 1
+
+
+def test_floor_arithmetic_for_the_real_500m_architecture(tmp_path: Path) -> None:
+    from transformers import LlamaConfig, SmolVLMConfig
+    from transformers.models.smolvlm.configuration_smolvlm import SmolVLMVisionConfig
+
+    config = SmolVLMConfig(
+        vision_config=SmolVLMVisionConfig(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            image_size=512,
+            patch_size=16,
+        ).to_dict(),
+        text_config=LlamaConfig(
+            hidden_size=960,
+            intermediate_size=2560,
+            num_hidden_layers=32,
+            num_attention_heads=15,
+            num_key_value_heads=5,
+            vocab_size=49280,
+        ).to_dict(),
+        scale_factor=4,
+    )
+    # SigLIP-B/16 at 512 px: ~86 M weights seen by 1024 patches, ≈ 0.2 TFLOP per tile.
+    assert 180e9 < vision_flops(config, 1) < 240e9
+    # ~360 M decoder weights: ≈ 2 × 360 M FLOPs per prompt token.
+    assert 55e9 < text_flops(config, 90) < 80e9
+    # fp32 decode reads ~1.6 GB of weights per token (decoder + untied output head).
+    assert 1.4e9 < decode_bytes_per_token(config, 4) < 1.8e9
