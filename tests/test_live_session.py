@@ -108,3 +108,22 @@ def test_follow_up_questions_are_answered_from_the_scene_log(
         answers.append(expected in event.description.text)
         assert backend.calls[-1].frame_times == ()  # no image in the follow-up
     assert sum(answers) == expected_score
+
+
+def test_what_just_happened_sends_the_last_seconds_as_a_clip(qtbot: QtBot, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "walk.mp4", [((200, 30, 30), 3.0), ((30, 30, 200), 3.0)])
+    backend = FakeBackend(seconds_per_call=0.05)
+    session = make_session(qtbot, backend, fps=1.0)
+    session.continuous = False
+    session.narrator.settings.clip_seconds = 4.0
+    with qtbot.waitSignal(
+        session.capture_event, timeout=10000, check_params_cb=lambda e: e.kind == "end_of_file"
+    ):
+        session.set_source(VideoFileSource(video, speed=3.0))
+    with qtbot.waitSignal(session.narration, timeout=5000) as got:
+        assert session.what_just_happened() is not None
+    call = backend.calls[-1]
+    assert len(call.frame_times) >= 4 and list(call.frame_times) == sorted(call.frame_times)
+    assert call.frame_times[-1] - call.frame_times[0] <= 4.0 + 1e-6
+    assert "Frame from 00:0" in call.prompt and "video." in call.prompt
+    assert got.args[0].description.mode == "what_happened"

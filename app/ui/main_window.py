@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableWidget,
@@ -62,6 +61,7 @@ from app.ui.settings_dialog import VERBOSITY, SettingsDialog
 from app.ui.summary_window import SummaryWindow
 from app.ui.theme import THEMES, apply_theme
 from app.ui.video_view import VideoView
+from app.ui.widgets import make_button
 
 log = logging.getLogger(__name__)
 BackendFactory = Callable[[], VisionBackend]
@@ -183,23 +183,23 @@ class MainWindow(QMainWindow):
             "Type a question and press Enter. Earlier descriptions are remembered."
         )
         self.question.returnPressed.connect(self.ask_question)
-        self.ask_button = self._button("&Ask", "Ask the question", self.ask_question)
+        self.ask_button = make_button("&Ask", "Ask the question", self.ask_question)
         qrow = QHBoxLayout()
         qrow.addWidget(self.question, 1)
         qrow.addWidget(self.ask_button)
 
-        self.describe_button = self._button(
+        self.describe_button = make_button(
             "&Describe now", "Describe the current picture now", self.describe_now
         )
-        self.happened_button = self._button(
+        self.happened_button = make_button(
             "What just &happened?", "Describe the last few seconds", self.what_just_happened
         )
-        self.narrate_button = self._button(
+        self.narrate_button = make_button(
             "&Narration: on", "Turn automatic narration on or off", self.toggle_narration
         )
         self.narrate_button.setCheckable(True)
         self.narrate_button.setChecked(True)
-        self.stop_button = self._button("Stop &answer", "Stop the answer being written", self.cancel_answer)
+        self.stop_button = make_button("Stop &answer", "Stop the answer being written", self.cancel_answer)
         brow = QHBoxLayout()
         for b in (self.describe_button, self.happened_button, self.narrate_button, self.stop_button):
             brow.addWidget(b)
@@ -235,11 +235,11 @@ class MainWindow(QMainWindow):
         self.history_list.setAccessibleDescription(
             "Newest last. Use the arrow keys; Ctrl+C copies the selected one."
         )
-        self.copy_button = self._button("&Copy", "Copy the selected description", self.copy_selected)
-        self.export_button = self._button(
+        self.copy_button = make_button("&Copy", "Copy the selected description", self.copy_selected)
+        self.export_button = make_button(
             "E&xport…", "Export the history to a file", self.export_history_dialog
         )
-        self.clear_button = self._button("C&lear", "Clear the history", self.clear_history)
+        self.clear_button = make_button("C&lear", "Clear the history", self.clear_history)
         self.keep_history_box = QCheckBox("&Keep history")
         self.keep_history_box.setAccessibleName("Keep history")
         self.keep_history_box.toggled.connect(self._on_keep_history)
@@ -298,14 +298,6 @@ class MainWindow(QMainWindow):
         ]
         for first, second in itertools.pairwise(order):
             QWidget.setTabOrder(first, second)
-
-    def _button(self, text: str, description: str, slot: Callable[[], Any]) -> QPushButton:
-        button = QPushButton(text)
-        button.setAccessibleName(text.replace("&", ""))
-        button.setAccessibleDescription(description)
-        button.setToolTip(description)
-        button.clicked.connect(lambda _checked=False: slot())
-        return button
 
     def _action(
         self,

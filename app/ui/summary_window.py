@@ -27,6 +27,7 @@ from app.inference.base import VisionBackend
 from app.inference.prompts import format_clock
 from app.inference.types import CancelToken
 from app.inference.worker import InferenceEngine
+from app.ui.widgets import make_button
 from app.video.export import export
 from app.video.summarize import Progress, SummarySettings, VideoSummary, summarize
 
@@ -75,8 +76,8 @@ class SummaryWindow(QWidget):
         for key, label in DETAILS.items():
             self.detail.addItem(label, key)
         self.detail.setAccessibleName("Detail")
-        self.start_button = self._button("&Summarize", "Start describing the video", self.start)
-        self.cancel_button = self._button("&Cancel", "Stop; keep the scenes described so far", self.cancel)
+        self.start_button = make_button("&Summarize", "Start describing the video", self.start)
+        self.cancel_button = make_button("&Cancel", "Stop; keep the scenes described so far", self.cancel)
         self.cancel_button.setEnabled(False)
         top = QHBoxLayout()
         top.addWidget(QLabel("Detail:"))
@@ -108,11 +109,11 @@ class SummaryWindow(QWidget):
         )
         self.scenes.itemActivated.connect(lambda _item: self.play_selected())
 
-        self.play_button = self._button(
+        self.play_button = make_button(
             "&Play from scene", "Play the video from the selected scene", self.play_selected
         )
-        self.pause_button = self._button("Pa&use", "Pause or resume the video", self.toggle_pause)
-        self.speak_button = self._button(
+        self.pause_button = make_button("Pa&use", "Pause or resume the video", self.toggle_pause)
+        self.speak_button = make_button(
             "Spea&k scene", "Speak the selected scene's description", self.speak_selected
         )
         row = QHBoxLayout()
@@ -121,9 +122,7 @@ class SummaryWindow(QWidget):
         exports = QHBoxLayout()
         self.export_buttons: dict[str, QPushButton] = {}
         for fmt, label in (("vtt", "WebVTT"), ("srt", "SRT"), ("md", "Markdown"), ("json", "JSON")):
-            b = self._button(
-                f"Export {label}", f"Save as {label}", functools.partial(self.export_dialog, fmt)
-            )
+            b = make_button(f"Export {label}", f"Save as {label}", functools.partial(self.export_dialog, fmt))
             b.setEnabled(False)
             self.export_buttons[fmt] = b
             exports.addWidget(b)
@@ -143,14 +142,6 @@ class SummaryWindow(QWidget):
         layout.addLayout(self.video_area, 2)
         escape = QShortcut(QKeySequence("Esc"), self)
         escape.activated.connect(self.cancel)
-
-    def _button(self, text: str, description: str, slot: Callable[[], Any]) -> QPushButton:
-        b = QPushButton(text)
-        b.setAccessibleName(text.replace("&", ""))
-        b.setAccessibleDescription(description)
-        b.setToolTip(description)
-        b.clicked.connect(lambda _c=False: slot())
-        return b
 
     # ---------------------------------------------------------------- running
     def start(self) -> None:
