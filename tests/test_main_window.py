@@ -349,3 +349,19 @@ def test_first_run_download_shows_progress(qtbot: QtBot, tmp_path: Path, no_dial
     qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
     assert not window.progress.isVisible()
     window.close()
+
+
+def test_settings_dialog_keeps_every_value_it_does_not_change(qtbot: QtBot) -> None:
+    original = Settings(
+        backend="openai",
+        base_url="http://gpu-box:8080/v1",
+        api_key="k",
+        remote_model="m",
+        voice="Anne",
+        theme="dark",
+        camera_index=2,
+        memory=False,
+    )
+    dialog = SettingsDialog(original, voices=["Bob", "Anne"])
+    qtbot.addWidget(dialog)
+    assert Settings(**dialog.values()) == original

@@ -431,12 +431,8 @@ class MainWindow(QMainWindow):
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_settings is None:
             return
         new = dialog.result_settings
-        restart = (new.model, new.backend, new.device, new.dtype) != (
-            self.settings.model,
-            self.settings.backend,
-            self.settings.device,
-            self.settings.dtype,
-        )
+        engine_keys = ("model", "backend", "device", "dtype", "base_url", "api_key", "remote_model")
+        restart = any(getattr(new, k) != getattr(self.settings, k) for k in engine_keys)
         rebuffer = (new.buffer_fps, new.buffer_frames) != (
             self.settings.buffer_fps,
             self.settings.buffer_frames,

@@ -31,7 +31,12 @@ OUTPUTS = {
     "text": "Text only",
 }
 VERBOSITY = {"brief": "Brief (one sentence)", "normal": "Normal", "detailed": "Detailed"}
-BACKENDS = {"auto": "Automatic", "mlx": "MLX (Apple Silicon)", "transformers": "PyTorch (transformers)"}
+BACKENDS = {
+    "auto": "Automatic",
+    "mlx": "MLX (Apple Silicon)",
+    "transformers": "PyTorch (transformers)",
+    "openai": "Remote server (OpenAI-compatible)",
+}
 DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)"}
 
 
@@ -85,6 +90,14 @@ class SettingsDialog(QDialog):
         _labelled(form, "&Engine:", self.backend)
         self.device = _combo(DEVICES, s.device, "Device")
         _labelled(form, "&Device:", self.device)
+        self.base_url = QLineEdit(s.base_url or "")
+        self.base_url.setPlaceholderText("http://host:8080/v1 (remote server only)")
+        _labelled(form, "Server &URL:", self.base_url, "For the remote engine: an OpenAI-compatible server")
+        self.api_key = QLineEdit(s.api_key or "")
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        _labelled(form, "Server API &key:", self.api_key)
+        self.remote_model = QLineEdit(s.remote_model or "")
+        _labelled(form, "Server m&odel name:", self.remote_model, "Empty: the server's first model")
         self.camera = QSpinBox()
         self.camera.setRange(0, 63)
         self.camera.setValue(s.camera_index)
@@ -173,6 +186,9 @@ class SettingsDialog(QDialog):
             model=self.model.text().strip() or None,
             backend=self.backend.currentData(),
             device=self.device.currentData(),
+            base_url=self.base_url.text().strip() or None,
+            api_key=self.api_key.text().strip() or None,
+            remote_model=self.remote_model.text().strip() or None,
             camera_index=self.camera.value(),
             verbosity=self.verbosity.currentData(),
             narration_interval_s=self.interval.value(),
