@@ -72,6 +72,10 @@ def main() -> int:
     window.resize(1400, 860)
     window.show()
     QTimer.singleShot(9000, lambda: window.question.setText("What colour is the rocket?"))
+    if "--summary" in sys.argv:  # the summary window over the same sample video
+        from app.capture.sources import SAMPLE_VIDEO
+
+        QTimer.singleShot(2000, lambda: window.summarize_video(SAMPLE_VIDEO))
     return int(app.exec())
 
 

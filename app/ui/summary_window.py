@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.capture.sources import SAMPLE_VIDEO
 from app.inference.base import VisionBackend
 from app.inference.prompts import format_clock
 from app.inference.types import CancelToken
@@ -128,7 +129,14 @@ class SummaryWindow(QWidget):
             exports.addWidget(b)
 
         self.video_area = QVBoxLayout()
+        self.video_hint = QLabel("Choose a scene and press Enter (or Play from scene) to watch it here.")
+        self.video_hint.setWordWrap(True)
+        self.video_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.video_area.addWidget(self.video_hint, 1)
+        title = QLabel(f"Summary of {self.video.name}")
+        title.setObjectName("sourceLabel")
         left = QVBoxLayout()
+        left.addWidget(title)
         left.addLayout(top)
         left.addWidget(self.progress)
         left.addWidget(self.status)
@@ -209,11 +217,13 @@ class SummaryWindow(QWidget):
             self.scenes.setCurrentRow(0)
         self.summary.setText(result.summary or ("(stopped before the summary)" if result.partial else ""))
         self.progress.setValue(1000 if not result.partial else self.progress.value())
-        try:
-            self.saved_to = export(result, self.video.parent, ["json"])[0]
-            saved = f" Saved next to the video as {self.saved_to.name}."
-        except OSError:
-            saved = " (Could not save next to the video; use Export.)"
+        saved = ""
+        if self.video.resolve().parent != SAMPLE_VIDEO.resolve().parent:  # never into the app's files
+            try:
+                self.saved_to = export(result, self.video.parent, ["json"])[0]
+                saved = f" Saved next to the video as {self.saved_to.name}."
+            except OSError:
+                saved = " (Could not save next to the video; use Export.)"
         state = "Stopped early: the scenes so far are kept." if result.partial else "Done."
         self.status.setText(f"{state} {len(result.segments)} scenes.{saved}")
         self.announce(f"{state} {result.summary}", True)
@@ -248,6 +258,7 @@ class SummaryWindow(QWidget):
             self.video_widget.setAccessibleName("Video")
             self.video_widget.setMinimumSize(320, 180)
             self.player.setVideoOutput(self.video_widget)
+            self.video_hint.hide()
             self.video_area.addWidget(self.video_widget, 1)
             self.player.setSource(QUrl.fromLocalFile(str(self.video)))
         return self.player
