@@ -206,6 +206,7 @@ def engine_from_settings(settings: Any) -> Any:
         base_url=settings.base_url,
         api_key=settings.api_key,
         remote_model=settings.remote_model,
+        timeout_s=settings.timeout_s,
     )
 
 

@@ -29,8 +29,7 @@ class Settings(BaseModel):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     max_tokens: int = Field(default=64, ge=1, le=2048)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Longest wait for one answer.")
-    image_size: int = Field(default=512, ge=224, le=2048, description="Live frames: longest edge in px.")
+    timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Longest wait for a remote server.")
     split_images: bool = Field(default=False, description="Tile images (slow; for small print).")
     allow_download: bool = True
     base_url: str | None = Field(default=None, description="OpenAI-compatible server for --backend openai.")

@@ -35,6 +35,7 @@ def create_backend(
     base_url: str | None = None,
     api_key: str | None = None,
     remote_model: str | None = None,
+    timeout_s: float = 120.0,
 ) -> VisionBackend:
     """A not-yet-loaded backend; call `load()` on the thread that will generate."""
     name = choose_backend(backend)
@@ -43,7 +44,7 @@ def create_backend(
 
         if not base_url:
             raise BackendError("The openai backend needs --base-url (e.g. http://127.0.0.1:8080/v1).")
-        return OpenAIBackend(base_url=base_url, api_key=api_key, model=remote_model)
+        return OpenAIBackend(base_url=base_url, api_key=api_key, model=remote_model, timeout_s=timeout_s)
     if name == "mlx":
         return MLXBackend(model=model, allow_download=allow_download)
     from app.inference.transformers_backend import TransformersBackend

@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
         )
         self._action(v, "Go to &history", "Ctrl+Shift+H", self.history_list.setFocus, "focus_history")
         self._action(v, "Go to the &picture", "Ctrl+Shift+P", self.video.setFocus, "focus_picture")
+        self._action(v, "&Next theme", "Ctrl+T", self.next_theme, "next_theme")
         tmenu = v.addMenu("&Theme")
         self._theme_group = QActionGroup(self)
         for key, label in THEMES.items():
@@ -378,7 +379,7 @@ class MainWindow(QMainWindow):
 
         h = mb.addMenu("&Help")
         self._action(h, "&Keyboard shortcuts", "F1", self.show_shortcuts, "shortcuts")
-        self._action(h, "&About SmolSight", None, self.show_about, "about")
+        self._action(h, "&About SmolSight", "Shift+F1", self.show_about, "about")
 
     # ------------------------------------------------------------------ settings
     def _apply_settings(self, s: Settings, *, first: bool = False) -> None:
@@ -642,6 +643,13 @@ class MainWindow(QMainWindow):
     def set_theme(self, theme: str) -> None:
         """Switch theme."""
         self._update_setting(theme=theme)
+
+    def next_theme(self) -> None:
+        """Cycle system → light → dark → high contrast, and say which."""
+        names = list(THEMES)
+        theme = names[(names.index(self.settings.theme) + 1) % len(names)]
+        self.set_theme(theme)
+        self.announcer.announce(f"Theme: {THEMES[theme]}", urgent=True)
 
     def set_verbosity(self, verbosity: str) -> None:
         """Brief, normal or detailed descriptions."""
