@@ -254,8 +254,7 @@ def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI
         return _config(host, opts)
 
     @app.patch("/api/v1/config", summary="Switch the active model or change generation defaults")
-    async def patch_config(request: Request) -> dict[str, Any]:
-        patch = ConfigPatch.model_validate(await _json_body(request))
+    async def patch_config(patch: ConfigPatch) -> dict[str, Any]:
         if patch.max_tokens is not None:
             opts.max_tokens = patch.max_tokens
         if patch.temperature is not None:
@@ -267,11 +266,7 @@ def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI
         return _config(host, opts)
 
     @app.post("/v1/chat/completions", summary="Chat completion with images (OpenAI-compatible)")
-    async def chat(request: Request) -> Any:
-        try:
-            body = ChatRequest.model_validate(await _json_body(request))
-        except ValidationError as exc:
-            raise _validation_error(exc.errors()) from None
+    async def chat(body: ChatRequest, request: Request) -> Any:
         if body.model and not _known_model(host, body.model):
             raise ApiError(
                 404,
@@ -332,16 +327,10 @@ def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI
 
 
 # --------------------------------------------------------------------------------- helpers
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"The body is not valid JSON: {exc}", code="invalid_json") from None
-
-
 def _validation_error(errors: Any) -> ApiError:
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":
+        return ApiError(400, f"The body is not valid JSON: {first.get('msg')}", code="invalid_json")
     loc = [str(p) for p in first.get("loc", ()) if p != "body"]
     param = ".".join(loc) or None
     message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
