@@ -1,0 +1,32 @@
+"""Property-based fuzzing of the server against its own OpenAPI document: no 5xx, ever."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from app.server.api import create_app
+from app.server.model_host import ModelHost
+from tests.fakes import FakeBackend
+
+_host = ModelHost(lambda _m: FakeBackend(seconds_per_call=0.0, tokens=2), model="fake-model", queue_size=64)
+app = create_app(_host)
+schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+@schema.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_server_errors(case: schemathesis.Case) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while _host.status != "ready" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    response = case.call()
+    assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
+    if response.status_code >= 400:
+        assert "error" in response.json()  # OpenAI's error shape, always
+
+
+def teardown_module() -> None:
+    assert _host.close()
