@@ -73,11 +73,14 @@ def long_video(minutes: float, scene_s: float, size: tuple[int, int] = (640, 360
 
 def segmenting_peak_mb(video: Path) -> float:
     """Peak resident memory (MB) of a fresh process that segments `video` (no model)."""
+    # VmHWM is the peak of this process's own memory; ru_maxrss would also count the parent's
+    # peak (Linux keeps it across fork and exec), and the parent holds a 2 GB model.
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from app.video.segments import iter_segments\n"
         "n = sum(1 for _ in iter_segments(sys.argv[1]))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, n)\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(int(hwm) / 1024, n)\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(video)], capture_output=True, text=True, check=True)
     return float(out.stdout.split()[0])

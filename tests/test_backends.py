@@ -157,3 +157,16 @@ def test_auto_backend_and_unknown_names() -> None:
     assert choose_backend("auto") in {expected, "transformers"}
     with pytest.raises(BackendError, match="Unknown backend 'tpu'"):
         choose_backend("tpu")
+
+
+def test_numpy_decode_path_gives_the_same_answer(tiny_model: Path) -> None:
+    from app.inference.transformers_backend import TransformersBackend
+
+    request = GenerationRequest("Describe.", frames=(Frame(photo()),), max_tokens=12)
+    plain = TransformersBackend(model=str(tiny_model), numpy_gemv=False)
+    plain.load()
+    fast = TransformersBackend(model=str(tiny_model), numpy_gemv=True)
+    fast.load()
+    assert fast.numpy_decode and not plain.numpy_decode
+    a, b = collect(plain.stream(request)), collect(fast.stream(request))
+    assert a.text == b.text and a.stats.generated_tokens == b.stats.generated_tokens

@@ -104,6 +104,7 @@ class TransformersBackend:
         dtype: str = "auto",
         allow_download: bool = True,
         threads: int | None = None,
+        numpy_gemv: bool | None = None,
     ) -> None:
         """Remember the settings; nothing heavy happens until `load()`."""
         self._model_name = model or default_model("transformers")
@@ -111,6 +112,8 @@ class TransformersBackend:
         self._dtype_request = dtype
         self._allow_download = allow_download
         self._threads = threads
+        self._numpy_gemv = numpy_gemv  # None: measure at load; True/False: force
+        self.numpy_decode = False
         self._model: Any = None
         self._processor: Any = None
         self._device = "cpu"
@@ -148,6 +151,12 @@ class TransformersBackend:
             raise BackendError(f"Could not load the model from {self.folder}: {exc}") from exc
         model.to(self._device)
         model.eval()
+        self.numpy_decode = False
+        if self._device == "cpu" and self._dtype == torch.float32 and self._numpy_gemv is not False:
+            from app.inference.cpu_kernels import numpy_gemv_is_faster, use_numpy_gemv
+
+            if self._numpy_gemv or numpy_gemv_is_faster():
+                self.numpy_decode = use_numpy_gemv(model) > 0
         self._model = model
         # transformers 5.2x renamed `past_key_values` to `cache` (the old name still works,
         # with a warning); use whichever this version's forward() takes.
