@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     narrate.add_argument("--fast", action="store_true", help="read video files as fast as possible")
     narrate.add_argument("--loop", action="store_true", help="loop video files")
     narrate.add_argument("--speak", action="store_true", help="also speak new descriptions aloud")
+    narrate.add_argument("--list-cameras", action="store_true", help="list the cameras that open, then exit")
     _add_engine_flags(narrate)
 
     summ = sub.add_parser("summarize", help="describe a video scene by scene, with a summary and exports")
@@ -270,6 +271,16 @@ def cmd_narrate(args: argparse.Namespace) -> int:
     """Narrate a source in the terminal."""
     from app.live.narrate_cli import run_narrate
 
+    if args.list_cameras:
+        from app.capture.sources import list_cameras
+
+        found = list_cameras()
+        if not found:
+            print("No camera could be opened. Use --source with a video or image file, or --source sample.")
+            return EXIT_INPUT
+        for index in found:
+            print(f"webcam:{index}")
+        return EXIT_OK
     if not 0.2 <= args.fps <= 4:
         return _fail("--fps must be between 0.2 and 4", EXIT_INPUT)
     if args.duration is not None and args.duration <= 0:

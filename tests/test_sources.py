@@ -131,3 +131,16 @@ def test_parse_source() -> None:
         parse_source("webcam:front")
     with pytest.raises(MediaError, match="File not found"):
         parse_source("/nope/missing.mp4")
+
+
+def test_listing_cameras_with_none_attached(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.capture.sources import list_cameras
+    from app.cli import main
+
+    cameras = list_cameras()
+    code = main(["narrate", "--list-cameras"])
+    out = capsys.readouterr().out
+    if cameras:  # a machine with a camera lists it
+        assert code == 0 and f"webcam:{cameras[0]}" in out
+    else:
+        assert code == 1 and "No camera could be opened" in out

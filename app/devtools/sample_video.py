@@ -65,10 +65,5 @@ def write_sample_video(out: Path) -> Path:
     return out
 
 
-def scene_cut_times() -> list[float]:
-    """Seconds at which a new scene starts (after the first)."""
-    return [SCENE_SECONDS * i for i in range(1, len(SCENES))]
-
-
 if __name__ == "__main__":
     print(write_sample_video(Path(sys.argv[1] if len(sys.argv) > 1 else "resources/sample.mp4")))

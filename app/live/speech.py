@@ -31,11 +31,6 @@ class Speaker(QObject):
         self.history: list[str] = []  # everything handed to the engine, in order
 
     @property
-    def engine_name(self) -> str:
-        """The QTextToSpeech engine in use."""
-        return str(self._tts.engine())
-
-    @property
     def available(self) -> bool:
         """Whether the engine can speak (not in its error state)."""
         from PySide6.QtTextToSpeech import QTextToSpeech
