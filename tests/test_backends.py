@@ -163,10 +163,38 @@ def test_numpy_decode_path_gives_the_same_answer(tiny_model: Path) -> None:
     from app.inference.transformers_backend import TransformersBackend
 
     request = GenerationRequest("Describe.", frames=(Frame(photo()),), max_tokens=12)
-    plain = TransformersBackend(model=str(tiny_model), numpy_gemv=False)
+    plain = TransformersBackend(model=str(tiny_model), numpy_decode=False)
     plain.load()
-    fast = TransformersBackend(model=str(tiny_model), numpy_gemv=True)
+    fast = TransformersBackend(model=str(tiny_model), numpy_decode=True)
     fast.load()
     assert fast.numpy_decode and not plain.numpy_decode
     a, b = collect(plain.stream(request)), collect(fast.stream(request))
     assert a.text == b.text and a.stats.generated_tokens == b.stats.generated_tokens
+
+
+def test_numpy_decode_step_matches_transformers_logits_step_by_step(tiny_model: Path) -> None:
+    import numpy as np
+    import torch
+
+    from app.inference.llama_decode import NumpyLlamaDecoder, supports
+    from app.inference.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(model=str(tiny_model), numpy_decode=False)
+    backend.load()
+    model = backend._model
+    assert supports(model)
+    inputs = backend._inputs(GenerationRequest("Describe.", frames=(Frame(photo()),)))
+    with torch.inference_mode():
+        out = model(**inputs, use_cache=True)
+        cache, mask = out.cache, inputs["attention_mask"]
+        decoder = NumpyLlamaDecoder(model)
+        decoder.start(cache, int(inputs["input_ids"].shape[1]), 8)
+        token = int(out.logits[0, -1].argmax())
+        for _ in range(6):  # teacher-forced: both see the same tokens
+            ours = decoder.step(token)
+            mask = torch.cat([mask, mask.new_ones((1, 1))], dim=1)
+            out = model(input_ids=torch.tensor([[token]]), attention_mask=mask, cache=cache, use_cache=True)
+            cache = out.cache
+            theirs = out.logits[0, -1].numpy()
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * float(np.abs(theirs).max()))
+            token = int(theirs.argmax())
