@@ -77,13 +77,14 @@ class FrameSource(Protocol):
 
 
 class _ThreadedSource:
-    """Shared thread handling: subclasses implement `_open()`, `_read()` and `_close()`."""
+    """Shared thread handling: subclasses implement `_open()` and `_read()`; `_cap` is released."""
 
     def __init__(self, latest: LatestFrame | None = None) -> None:
         self.latest = latest or LatestFrame()
         self.events: queue.SimpleQueue[CaptureEvent] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._cap: Any = None  # an OpenCV VideoCapture, for the sources that use one
         self.frames_read = 0
 
     @property
@@ -138,7 +139,8 @@ class _ThreadedSource:
         raise NotImplementedError
 
     def _close(self) -> None:
-        pass
+        if self._cap is not None:
+            self._cap.release()
 
 
 def _bgr_to_frame(bgr: np.ndarray, timestamp: float) -> Frame:
@@ -158,7 +160,7 @@ class CameraSource(_ThreadedSource):
         self.index = index
         self.width = width
         self.height = height
-        self._cap: Any = capture
+        self._cap = capture
         self._t0 = 0.0
         self._failures = 0
 
@@ -212,10 +214,6 @@ class CameraSource(_ThreadedSource):
         self.latest.put(_bgr_to_frame(bgr, time.monotonic() - self._t0))
         return True
 
-    def _close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-
 
 class VideoFileSource(_ThreadedSource):
     """A video file, paced in real time (live narration) or read as fast as possible."""
@@ -227,7 +225,6 @@ class VideoFileSource(_ThreadedSource):
         self.realtime = realtime
         self.loop = loop
         self.speed = speed
-        self._cap: Any = None
         self._fps = 25.0
         self._index = 0
         self._offset = 0.0
@@ -273,10 +270,6 @@ class VideoFileSource(_ThreadedSource):
         self.frames_read += 1
         self.latest.put(_bgr_to_frame(bgr, t))
         return True
-
-    def _close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
 
 
 class ImageSource(_ThreadedSource):
