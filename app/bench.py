@@ -35,6 +35,16 @@ class Run:
     total_s: float
 
 
+def real_size_model() -> Path:
+    """The random model with the real 500M architecture, built once into the user's cache."""
+    if not (CACHE / "config.json").exists():
+        from app.devtools.model_builder import build_model
+
+        print(f"Building the 500M-architecture random model in {CACHE} (once, ~2 GB) …", file=sys.stderr)
+        build_model(CACHE, real_size=True)
+    return CACHE
+
+
 def measure_matmul_gflops(dtype_name: str, seconds: float = 1.0) -> float:
     """Dense matrix-product throughput here at `dtype_name` (GFLOP/s), with torch's threads."""
     import torch
@@ -132,14 +142,7 @@ def run_bench(args: Any) -> int:
     """Measure, print the table, write JSON; return the exit code."""
     from app.inference.factory import create_backend
 
-    model = args.model
-    if model is None:
-        model = str(CACHE)
-        if not (CACHE / "config.json").exists():
-            from app.devtools.model_builder import build_model
-
-            print(f"Building the 500M-architecture random model in {CACHE} (once, ~2 GB) …", file=sys.stderr)
-            build_model(CACHE, real_size=True)
+    model = args.model or str(real_size_model())
     runs = 1 if args.quick else args.runs
     live_tokens = 20
     seed_tokens = 150

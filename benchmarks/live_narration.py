@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
+from app.bench import real_size_model
 from app.capture.media import sample_video
 from app.capture.sources import SAMPLE_VIDEO
 from app.inference.base import collect
@@ -25,19 +25,6 @@ from app.inference.factory import create_backend
 from app.inference.types import Frame, GenerationRequest
 from app.narration.policy import ChangeGate
 from app.narration.prompts import describe_prompt
-
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache" / "models" / "smolvlm2-500m-random"
-
-
-def real_size_model() -> Path:
-    """The 500M-architecture random model, built on first use."""
-    if not (CACHE / "config.json").exists():
-        from app.devtools.model_builder import build_model
-
-        print(f"building the 500M-architecture random model in {CACHE} …", file=sys.stderr)
-        build_model(CACHE, real_size=True)
-    return CACHE
 
 
 def gate_share(threshold: float) -> dict[str, float]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.bench import real_size_model
 from app.inference.base import collect
 from app.inference.factory import create_backend
 from app.inference.types import GenerationRequest
@@ -34,16 +35,6 @@ from app.video.summarize import SummarySettings, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
-
-
-def real_size_model() -> Path:
-    """The 500M-architecture random model, built on first use."""
-    folder = CACHE / "models" / "smolvlm2-500m-random"
-    if not (folder / "config.json").exists():
-        from app.devtools.model_builder import build_model
-
-        build_model(folder, real_size=True)
-    return folder
 
 
 def long_video(minutes: float, scene_s: float, size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Path:
