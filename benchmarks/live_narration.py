@@ -2,7 +2,7 @@
 
     python benchmarks/live_narration.py [--model DIR] [--backend transformers] [--runs 3]
 
-Without --model it builds (once, into .cache/models/) a random-weight model with the real
+Without --model it builds (once, into ~/.cache/smolsight/models/) a random-weight model with the real
 SmolVLM2-500M architecture; timings of random weights equal those of the real model for a
 fixed number of tokens. Reports, in one run and one process:
   * live mode (one 512 px tile, brief answer of `--tokens` tokens): time to first token,

@@ -3,7 +3,7 @@
     python benchmarks/summarize_video.py [--minutes 5] [--model DIR] [--naive-frames 2]
 
 In one process and one run, with the random-weight model of the real SmolVLM2-500M
-architecture (built once into .cache/models/) on the transformers backend:
+architecture (built once into ~/.cache/smolsight/models/) on the transformers backend:
 
 * ours: scene segments, each described as one clip of `--frames-per-segment` 512 px frames
   (64 image tokens each) with a one-sentence answer, then a text-only summary;
@@ -34,7 +34,7 @@ from app.video.segments import SegmentSettings, iter_segments
 from app.video.summarize import SummarySettings, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache"
+CACHE = ROOT / ".cache"  # generated test videos
 
 
 def long_video(minutes: float, scene_s: float, size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Path:
