@@ -156,7 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="one run per setting (a few minutes)")
     bench.add_argument("--runs", type=int, default=3, help="runs per setting (median reported)")
     bench.add_argument("--model", help="model folder or hub id (default: a random 500M-architecture model)")
-    bench.add_argument("--backend", default="transformers", choices=["transformers", "mlx"])
+    bench.add_argument(
+        "--backend",
+        default="all",
+        choices=["all", "transformers", "mlx"],
+        help="all: every backend that can run fast here (default)",
+    )
     bench.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     bench.add_argument("--json", type=Path, help="also write the figures here")
 

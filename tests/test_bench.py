@@ -53,3 +53,16 @@ def test_floor_arithmetic_for_the_real_500m_architecture(tmp_path: Path) -> None
     assert 55e9 < text_flops(config, 90) < 80e9
     # fp32 decode reads ~1.6 GB of weights per token (decoder + untied output head).
     assert 1.4e9 < decode_bytes_per_token(config, 4) < 1.8e9
+
+
+def test_all_backends_means_every_fast_one_here() -> None:
+    import sys
+
+    from app.bench import backends_to_run
+    from app.inference.mlx_backend import mlx_available
+
+    chosen, notes = backends_to_run("all")
+    assert chosen[0] == "transformers"
+    if sys.platform == "linux" and mlx_available():
+        assert chosen == ["transformers"] and "MLX skipped" in notes[0]
+    assert backends_to_run("mlx") == (["mlx"], [])
