@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.inference.base import BackendError, StatsClock, prepare_image
-from app.inference.prompts import FRAME_STAMP, format_clock, video_block
+from app.inference.prompts import MEDIA_OUTRO, frame_stamp, video_intro
 from app.inference.types import BackendInfo, CancelToken, GenerationChunk, GenerationRequest
 
 
@@ -35,12 +35,11 @@ def to_messages(request: GenerationRequest) -> list[dict[str, Any]]:
     messages += [{"role": t.role, "content": t.text} for t in request.history]
     parts: list[dict[str, Any]] = []
     if request.is_video:
-        intro = video_block([f.timestamp for f in request.frames]).split(FRAME_STAMP.split("{")[0])[0]
-        parts.append({"type": "text", "text": intro})
+        parts.append({"type": "text", "text": video_intro([f.timestamp for f in request.frames])})
         for frame in request.frames:
-            parts.append({"type": "text", "text": FRAME_STAMP.format(stamp=format_clock(frame.timestamp))})
+            parts.append({"type": "text", "text": frame_stamp(frame.timestamp)})
             parts.append({"type": "image_url", "image_url": {"url": _data_uri(frame, request.split_images)}})
-        parts.append({"type": "text", "text": "\n\n"})
+        parts.append({"type": "text", "text": MEDIA_OUTRO})
     else:
         for frame in request.frames:
             parts.append({"type": "image_url", "image_url": {"url": _data_uri(frame, request.split_images)}})

@@ -42,11 +42,21 @@ def video_block(timestamps: list[float]) -> str:
     01:40"), as the processor writes them for frames sampled from a whole video; the stated
     length is the last frame's time, rounded down to whole seconds.
     """
-    duration = str(timedelta(seconds=int(timestamps[-1]) if timestamps else 0))
-    text = VIDEO_INTRO.format(count=_number_words(len(timestamps)), duration=duration)
+    text = video_intro(timestamps)
     for t in timestamps:
-        text += FRAME_STAMP.format(stamp=format_clock(t)) + IMAGE_TOKEN
+        text += frame_stamp(t) + IMAGE_TOKEN
     return text + MEDIA_OUTRO
+
+
+def video_intro(timestamps: list[float]) -> str:
+    """The sentence before a clip's frames: frame count and length (last frame's time)."""
+    duration = str(timedelta(seconds=int(timestamps[-1]) if timestamps else 0))
+    return VIDEO_INTRO.format(count=_number_words(len(timestamps)), duration=duration)
+
+
+def frame_stamp(seconds: float) -> str:
+    """The words before one frame of a clip: a new line, then "Frame from MM:SS:"."""
+    return FRAME_STAMP.format(stamp=format_clock(seconds))
 
 
 def _turn(role: str, body: str, *, starts_with_media: bool = False) -> str:
