@@ -37,13 +37,6 @@ class LatestFrame:
             self._read_seq = self._seq
             return self._frame, self._seq
 
-    def clear(self) -> None:
-        """Forget the frame (a new source starts)."""
-        with self._lock:
-            self._frame = None
-            self._seq = self._read_seq = 0
-            self.dropped = 0
-
 
 class FrameBuffer:
     """Samples a stream at a fixed rate and keeps the last `capacity` frames.

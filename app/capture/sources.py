@@ -85,7 +85,6 @@ class _ThreadedSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cap: Any = None  # an OpenCV VideoCapture, for the sources that use one
-        self.frames_read = 0
 
     @property
     def name(self) -> str:
@@ -210,18 +209,29 @@ class CameraSource(_ThreadedSource):
             time.sleep(0.02)
             return True
         self._failures = 0
-        self.frames_read += 1
         self.latest.put(_bgr_to_frame(bgr, time.monotonic() - self._t0))
         return True
 
 
-class VideoFileSource(_ThreadedSource):
+class _FileSource(_ThreadedSource):
+    """A source read from a file, named after it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+
+    @property
+    def name(self) -> str:
+        """The file name."""
+        return self.path.name
+
+
+class VideoFileSource(_FileSource):
     """A video file, paced in real time (live narration) or read as fast as possible."""
 
     def __init__(self, path: Path, *, realtime: bool = True, loop: bool = False, speed: float = 1.0) -> None:
         """`speed` > 1 plays faster than real time (tests, previews)."""
-        super().__init__()
-        self.path = Path(path)
+        super().__init__(path)
         self.realtime = realtime
         self.loop = loop
         self.speed = speed
@@ -229,11 +239,6 @@ class VideoFileSource(_ThreadedSource):
         self._index = 0
         self._offset = 0.0
         self._t0 = 0.0
-
-    @property
-    def name(self) -> str:
-        """The file name."""
-        return self.path.name
 
     def _open(self) -> bool:
         import cv2
@@ -267,25 +272,18 @@ class VideoFileSource(_ThreadedSource):
             delay = due - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 return False
-        self.frames_read += 1
         self.latest.put(_bgr_to_frame(bgr, t))
         return True
 
 
-class ImageSource(_ThreadedSource):
+class ImageSource(_FileSource):
     """A still image, republished a few times a second so live narration can run on it."""
 
     def __init__(self, path: Path, *, rate: float = 2.0) -> None:
-        super().__init__()
-        self.path = Path(path)
+        super().__init__(path)
         self.rate = rate
         self._image: np.ndarray | None = None
         self._t0 = 0.0
-
-    @property
-    def name(self) -> str:
-        """The file name."""
-        return self.path.name
 
     def _open(self) -> bool:
         try:
@@ -301,7 +299,6 @@ class ImageSource(_ThreadedSource):
         if self._stop.wait(1.0 / self.rate):
             return False
         assert self._image is not None
-        self.frames_read += 1
         self.latest.put(Frame(self._image, time.monotonic() - self._t0))
         return True
 
