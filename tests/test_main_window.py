@@ -34,6 +34,7 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.video_view import VideoView
 from tests.fakes import FakeBackend
 from tests.media import write_video
+from tests.windows import new_window, open_window
 
 
 @pytest.fixture
@@ -44,31 +45,6 @@ def no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
     monkeypatch.setattr(QMessageBox, "about", lambda *a, **k: None)
     monkeypatch.setattr(QMessageBox, "exec", lambda self: 0)
-
-
-def open_window(
-    qtbot: QtBot,
-    tmp_path: Path,
-    *,
-    backend: FakeBackend | None = None,
-    source: str | None = None,
-    **settings: object,
-) -> MainWindow:
-    backend = backend or FakeBackend(seconds_per_call=0.2)
-    speaker = Speaker(engine="mock")
-    window = MainWindow(
-        settings=Settings(**settings),  # type: ignore[arg-type]
-        backend_factory=lambda: backend,
-        speaker=speaker,
-        config_path=tmp_path / "settings.json",
-        initial_source=source,
-        camera_names=lambda: [],
-    )
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
-    qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
-    return window
 
 
 @pytest.fixture
@@ -310,15 +286,7 @@ def test_the_app_narrates_the_sample_video_with_the_tiny_model(
     from app.cli import engine_from_settings
 
     settings = Settings(model=str(tiny_model), backend="transformers")
-    window = MainWindow(
-        settings=settings,
-        backend_factory=lambda: engine_from_settings(settings),
-        speaker=Speaker(engine="mock"),
-        config_path=tmp_path / "s.json",
-        camera_names=lambda: [],
-    )
-    qtbot.addWidget(window)
-    window.show()
+    window = new_window(qtbot, tmp_path, lambda: engine_from_settings(settings), settings=settings)
     events = []
     window.session.narration.connect(events.append)
     try:
@@ -335,14 +303,7 @@ def test_first_run_download_shows_progress(qtbot: QtBot, tmp_path: Path, no_dial
     backend = FakeBackend(
         download_steps=((0, 2_000_000_000), (1_000_000_000, 2_000_000_000)), load_seconds=1.0
     )
-    window = MainWindow(
-        settings=Settings(),
-        backend_factory=lambda: backend,
-        speaker=Speaker(engine="mock"),
-        config_path=tmp_path / "s.json",
-        camera_names=lambda: [],
-    )
-    qtbot.addWidget(window)
+    window = new_window(qtbot, tmp_path, lambda: backend)
     qtbot.waitUntil(lambda: "Downloading the model" in window.model_label.text(), timeout=5000)
     assert window.progress.maximum() == 1000 and window.progress.value() == 500
     assert "1000 of 2000 MB" in window.model_label.text()

@@ -11,27 +11,17 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.config import Settings
-from app.live.speech import Speaker
 from app.ui.main_window import MainWindow
 from app.ui.summary_window import SummaryWindow
 from tests.fakes import FakeBackend
 from tests.media import write_video
+from tests.windows import open_window
 
 
 @pytest.fixture
 def app_window(qtbot: QtBot, tmp_path: Path):  # type: ignore[no-untyped-def]
     backend = FakeBackend(seconds_per_call=0.3, tokens=6)
-    window = MainWindow(
-        settings=Settings(),
-        backend_factory=lambda: backend,
-        speaker=Speaker(engine="mock"),
-        config_path=tmp_path / "s.json",
-        camera_names=lambda: [],
-    )
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
+    window = open_window(qtbot, tmp_path, backend=backend)
     window.session.continuous = False
     yield window, backend
     window.close()

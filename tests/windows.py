@@ -1,0 +1,52 @@
+"""The real main window with injected parts, as the GUI tests open it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from app.config import Settings
+from app.inference.base import VisionBackend
+from app.live.speech import Speaker
+from app.ui.main_window import MainWindow
+from tests.fakes import FakeBackend
+
+
+def new_window(
+    qtbot: QtBot,
+    tmp_path: Path,
+    backend_factory: Callable[[], VisionBackend],
+    *,
+    settings: Settings | None = None,
+    source: str | None = None,
+) -> MainWindow:
+    """A shown window with Qt's silent speech engine, no cameras and its own settings file."""
+    window = MainWindow(
+        settings=settings or Settings(),
+        backend_factory=backend_factory,
+        speaker=Speaker(engine="mock"),
+        config_path=tmp_path / "settings.json",
+        initial_source=source,
+        camera_names=lambda: [],
+    )
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def open_window(
+    qtbot: QtBot,
+    tmp_path: Path,
+    *,
+    backend: FakeBackend | None = None,
+    source: str | None = None,
+    **settings: object,
+) -> MainWindow:
+    """A window with a fake backend, once its model is ready and a picture has arrived."""
+    fake = backend or FakeBackend(seconds_per_call=0.2)
+    window = new_window(qtbot, tmp_path, lambda: fake, settings=Settings(**settings), source=source)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
+    return window
