@@ -5,8 +5,8 @@ import os
 # OpenCV prints driver noise (probing camera indices, FFmpeg internals) to stderr; SmolSight
 # reports every capture problem in plain words itself. Users can still set their own level.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-# PyTorch's OpenMP threads otherwise spin while idle, stealing the CPU from OpenBLAS (used for
-# one-token decoding, see app/inference/cpu_kernels.py) and from the GUI on small machines.
+# OpenMP threads (PyTorch's) otherwise spin while idle, stealing the CPU from the GUI and from
+# the capture thread on small machines.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"

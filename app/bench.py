@@ -15,11 +15,29 @@ from typing import Any
 
 import numpy as np
 
-from app.inference.base import collect, process_peak_rss_bytes
-from app.inference.types import Frame, GenerationRequest, GenerationStats
-from app.narration.prompts import describe_prompt
+from app.capture.frames import Frame
+from app.config import DType, Settings
+from app.exit_codes import ExitCode
+from app.files import write_text_atomic
+from app.inference.base import process_peak_rss_bytes
+from app.inference.engine import Engine
+from app.inference.factory import create_backend
+from app.inference.types import GenerationRequest, GenerationStats
+from app.prompts import describe_prompt
 
 CACHE = Path.home() / ".cache" / "smolsight" / "models" / "smolvlm2-500m-random"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What `smolsight bench` was asked to do."""
+
+    quick: bool = False
+    runs: int = 3
+    model: str | None = None  # None: the random 500M-architecture model
+    backend: str = "all"
+    dtype: DType = "auto"
+    json_out: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -74,39 +92,70 @@ def measure_read_bandwidth_gbs(megabytes: int = 512) -> float:
     return best
 
 
-def vision_flops(config: Any, tiles: int) -> float:
+@dataclass(frozen=True)
+class ModelShape:
+    """The sizes of SmolVLM2's parts that its cost per token depends on (from config.json)."""
+
+    image_size: int
+    patch_size: int
+    vision_hidden: int
+    vision_mlp: int
+    vision_layers: int
+    scale_factor: int
+    text_hidden: int
+    text_mlp: int
+    text_layers: int
+    heads: int
+    kv_heads: int
+    vocab: int
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> ModelShape:
+        """Read a model folder's config.json."""
+        config = json.loads((folder / "config.json").read_text())
+        v, t = config["vision_config"], config["text_config"]
+        return cls(
+            image_size=int(v.get("image_size", 512)),
+            patch_size=int(v.get("patch_size", 16)),
+            vision_hidden=int(v["hidden_size"]),
+            vision_mlp=int(v["intermediate_size"]),
+            vision_layers=int(v["num_hidden_layers"]),
+            scale_factor=int(config.get("scale_factor", 4)),
+            text_hidden=int(t["hidden_size"]),
+            text_mlp=int(t["intermediate_size"]),
+            text_layers=int(t["num_hidden_layers"]),
+            heads=int(t["num_attention_heads"]),
+            kv_heads=int(t.get("num_key_value_heads", t["num_attention_heads"])),
+            vocab=int(t["vocab_size"]),
+        )
+
+
+def vision_flops(shape: ModelShape, tiles: int) -> float:
     """FLOPs of the vision encoder and connector for `tiles` 512 px tiles."""
-    v = config.vision_config
-    patches = (v.image_size // v.patch_size) ** 2
-    h, m = v.hidden_size, v.intermediate_size
+    patches = (shape.image_size // shape.patch_size) ** 2
+    h, m = shape.vision_hidden, shape.vision_mlp
     per_layer = 2 * patches * (4 * h * h + 2 * h * m) + 4 * patches * patches * h
-    connector = (
-        2
-        * (patches // config.scale_factor**2)
-        * (h * config.scale_factor**2)
-        * config.text_config.hidden_size
-    )
-    return float(tiles * (v.num_hidden_layers * per_layer + connector))
+    connector = 2 * (patches // shape.scale_factor**2) * (h * shape.scale_factor**2) * shape.text_hidden
+    return float(tiles * (shape.vision_layers * per_layer + connector))
 
 
-def text_flops(config: Any, tokens: int) -> float:
+def _text_params_per_layer(shape: ModelShape) -> int:
+    h, m = shape.text_hidden, shape.text_mlp
+    head = h // shape.heads
+    return 2 * h * h + 2 * h * shape.kv_heads * head + 3 * h * m
+
+
+def text_flops(shape: ModelShape, tokens: int) -> float:
     """FLOPs of the decoder's prefill over `tokens` (causal attention, one logits row)."""
-    t = config.text_config
-    h, m = t.hidden_size, t.intermediate_size
-    head = h // t.num_attention_heads
-    per_layer_params = 2 * h * h + 2 * h * t.num_key_value_heads * head + 3 * h * m
-    linear = 2 * tokens * per_layer_params * t.num_hidden_layers
-    attention = 2 * tokens * tokens * h * t.num_hidden_layers  # QK and AV, half of it masked
-    return float(linear + attention + 2 * h * t.vocab_size)
+    linear = 2 * tokens * _text_params_per_layer(shape) * shape.text_layers
+    attention = 2 * tokens * tokens * shape.text_hidden * shape.text_layers  # QK and AV, half of it masked
+    return float(linear + attention + 2 * shape.text_hidden * shape.vocab)
 
 
-def decode_bytes_per_token(config: Any, bytes_per_param: int) -> float:
+def decode_bytes_per_token(shape: ModelShape, bytes_per_param: float) -> float:
     """Weight bytes read for one generated token (decoder layers and the output head)."""
-    t = config.text_config
-    h, m = t.hidden_size, t.intermediate_size
-    head = h // t.num_attention_heads
-    per_layer = 2 * h * h + 2 * h * t.num_key_value_heads * head + 3 * h * m
-    return float((per_layer * t.num_hidden_layers + h * t.vocab_size) * bytes_per_param)
+    params = _text_params_per_layer(shape) * shape.text_layers + shape.text_hidden * shape.vocab
+    return float(params * bytes_per_param)
 
 
 def _median_run(setting: str, stats: list[GenerationStats]) -> Run:
@@ -157,30 +206,35 @@ def backends_to_run(requested: str) -> tuple[list[str], list[str]]:
     return chosen, notes
 
 
-def run_bench(args: Any) -> int:
+def run_bench(options: BenchOptions) -> int:
     """Measure every chosen backend, print a table each, write JSON; return the exit code."""
-    model = args.model or str(real_size_model())
-    chosen, notes = backends_to_run(args.backend)
+    model = options.model or str(real_size_model())
+    chosen, notes = backends_to_run(options.backend)
     for note in notes:
         print(note, file=sys.stderr)
-    payload = [_bench_backend(name, model, args) for name in chosen]
-    if args.json:
-        args.json.write_text(json.dumps(payload if len(payload) > 1 else payload[0], indent=2))
-    return 0
+    payload = [_bench_backend(name, model, options) for name in chosen]
+    if options.json_out:
+        write_text_atomic(options.json_out, json.dumps(payload if len(payload) > 1 else payload[0], indent=2))
+    return ExitCode.OK
 
 
-def _bench_backend(name: str, model: str, args: Any) -> dict[str, Any]:
-    from app.inference.factory import create_backend
+def _bench_backend(name: str, model: str, options: BenchOptions) -> dict[str, Any]:
+    runs = 1 if options.quick else options.runs
+    settings = Settings(backend=name, model=model, dtype=options.dtype)  # type: ignore[arg-type]
+    engine = Engine(lambda: create_backend(settings), warm_up=False)
+    try:
+        return _measure(engine, model, runs, options.quick)
+    finally:
+        engine.shutdown()
 
-    runs = 1 if args.quick else args.runs
-    backend = create_backend(name, model=model, dtype=args.dtype)
+
+def _measure(engine: Engine, model: str, runs: int, quick: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
-    backend.load()
+    info = engine.wait_ready()
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    backend.warm_up()
+    engine.run_task(lambda backend, _cancel: backend.warm_up()).result()
     warm_s = time.perf_counter() - t0
-    info = backend.info
     print(f"{info.backend} on {info.device}, {info.dtype}; model {model}", file=sys.stderr)
 
     frame = _frame()
@@ -191,14 +245,15 @@ def _bench_backend(name: str, model: str, args: Any) -> dict[str, Any]:
     results = []
     for setting, request in (("live: 1 tile, brief answer", live), ("seed: splitting on, 150 tokens", seed)):
         # A real model may stop before max_tokens; the table shows the tokens actually generated.
-        stats = [collect(backend.stream(request)).stats for _ in range(runs)]
+        stats = [engine.submit(request).result().stats for _ in range(runs)]
         results.append(_median_run(setting, stats))
         print(f"  measured {setting}", file=sys.stderr)
     peak = process_peak_rss_bytes() or 0
 
     floors: dict[str, Any] = {}
-    config = getattr(getattr(backend, "_model", None), "config", None)
-    if info.backend == "transformers" and config is not None and info.device == "cpu":
+    folder = Path(model)
+    if info.backend == "transformers" and info.device == "cpu" and (folder / "config.json").exists():
+        config = ModelShape.from_folder(folder)
         gflops = measure_matmul_gflops(info.dtype)
         bandwidth = measure_read_bandwidth_gbs()
         bytes_per_param = 2 if info.dtype in ("bfloat16", "float16") else 4
@@ -215,7 +270,6 @@ def _bench_backend(name: str, model: str, args: Any) -> dict[str, Any]:
             "decode_floor_tokens_per_s": decode_floor,
             "decode_share_of_floor": live_run.decode_tokens_per_s / decode_floor,
         }
-    backend.close()
     ratio = results[1].total_s / results[0].total_s
     _print_table(results, load_s, warm_s, peak, floors, ratio)
     return {
@@ -227,7 +281,7 @@ def _bench_backend(name: str, model: str, args: Any) -> dict[str, Any]:
         "runs": [asdict(r) for r in results],
         "floors": floors,
         "seed_over_live": ratio,
-        "quick": args.quick,
+        "quick": quick,
     }
 
 

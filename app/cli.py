@@ -3,33 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, get_args
 
 from app import __version__
+from app.config import (
+    BackendName,
+    Device,
+    DType,
+    Settings,
+    apply_overrides,
+    default_config_path,
+    load_settings,
+)
+from app.exit_codes import ExitCode
+from app.narration.policy import MODES
+from app.prompts import DETAILS, VERBOSITIES
+from app.terminal import fail
 
-EXIT_OK = 0
-EXIT_INPUT = 1  # a file or value the user gave can't be used
-EXIT_USAGE = 2  # argparse's own code for bad flags
-EXIT_MODEL = 3  # the model or backend can't be loaded
-EXIT_INTERRUPTED = 130
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"smolsight: {message}", file=sys.stderr)
-    return code
+BACKEND_CHOICES: tuple[str, ...] = get_args(BackendName)
+LOCAL_BACKENDS = tuple(b for b in BACKEND_CHOICES if b != "openai")
+Options = TypeVar("Options")
 
 
 def _add_engine_flags(p: argparse.ArgumentParser, *, remote: bool = True) -> None:
     g = p.add_argument_group("model")
-    choices = ["auto", "mlx", "transformers", "openai"] if remote else ["auto", "mlx", "transformers"]
+    choices = BACKEND_CHOICES if remote else LOCAL_BACKENDS
     g.add_argument("--backend", choices=choices, help="inference engine (default: auto)")
     g.add_argument("--model", metavar="ID_OR_DIR", help="hub id or local model folder")
-    g.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="transformers device")
-    g.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], help="transformers dtype")
+    g.add_argument("--device", choices=get_args(Device), help="transformers device")
+    g.add_argument("--dtype", choices=get_args(DType), help="transformers dtype")
     g.add_argument("--offline", action="store_true", help="never download; use the cache or a folder")
     g.add_argument("--config", type=Path, metavar="FILE", help="settings file (default: the per-user one)")
     if remote:
@@ -77,15 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     narrate.add_argument(
         "--mode",
-        choices=["continuous", "describe", "what_happened", "ask"],
+        choices=MODES,
         default="continuous",
         help="continuous narration (default), one description, the last seconds as a clip, or a question",
     )
-    narrate.add_argument("--question", help="the question for --mode ask")
-    narrate.add_argument("--verbosity", choices=["brief", "normal", "detailed"], default="brief")
-    narrate.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    narrate.add_argument("--question", default="", help="the question for --mode ask")
+    narrate.add_argument("--verbosity", choices=VERBOSITIES, default="brief")
     narrate.add_argument(
-        "--interval", type=float, default=3.0, metavar="K", help="at most one description every K s"
+        "--duration", dest="duration_s", type=float, default=None, metavar="S", help="stop after S seconds"
+    )
+    narrate.add_argument(
+        "--interval",
+        dest="interval_s",
+        type=float,
+        default=3.0,
+        metavar="K",
+        help="at most one description every K s",
     )
     narrate.add_argument(
         "--threshold", type=float, default=20.0, help="scene-change score (0-100) that triggers a description"
@@ -101,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("path", type=Path, help="a video file")
     summ.add_argument(
         "--detail",
-        choices=["line", "sentence", "paragraph"],
+        choices=DETAILS,
         default="sentence",
         help="one line, one sentence per scene (default), or a paragraph per scene",
     )
@@ -110,7 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summ.add_argument("--out", type=Path, help="folder for the files (default: next to the video)")
     summ.add_argument("--fps", type=float, default=1.0, help="frames looked at per second (default 1)")
-    summ.add_argument("--max-segment", type=float, default=30.0, metavar="S", help="longest scene in seconds")
+    summ.add_argument(
+        "--max-segment",
+        dest="max_segment_s",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="longest scene in seconds",
+    )
     summ.add_argument(
         "--frames-per-segment", type=int, default=8, metavar="N", help="frames the model sees per scene"
     )
@@ -124,7 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1 and /api")
     serve.add_argument("--no-auth", action="store_true", help="allow a non-local --host without a key")
     serve.add_argument(
-        "--cors-origin", action="append", metavar="ORIGIN", help="allow browser pages from ORIGIN"
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browser pages from ORIGIN",
     )
     serve.add_argument(
         "--allow-files", action="append", metavar="DIR", help="let image_url name files in DIR"
@@ -137,17 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_flags(serve, remote=False)
 
     ev = sub.add_parser("eval", help="measure answer quality: VQA accuracy or multi-turn context")
-    ev_sub = ev.add_subparsers(dest="eval_command", metavar="KIND", required=True)
+    ev_sub = ev.add_subparsers(dest="kind", metavar="KIND", required=True)
     vqa = ev_sub.add_parser("vqa", help="VQA accuracy (standard normalization, min(matches/3, 1))")
     vqa.add_argument(
         "--data", type=Path, help="JSONL of {image, question, answers} (default: our sample set)"
     )
     vqa.add_argument("--images", type=Path, help="folder of the data set's images")
-    vqa.add_argument("--json", type=Path, help="also write every answer and score here")
+    vqa.add_argument("--json", dest="json_out", type=Path, help="also write every answer and score here")
     _add_engine_flags(vqa)
     ctx = ev_sub.add_parser("context", help="describe, then three follow-ups without the image")
     ctx.add_argument("--no-memory", action="store_true", help="turn the scene log off (the seed's setup)")
-    ctx.add_argument("--json", type=Path, help="also write every exchange here")
+    ctx.add_argument("--json", dest="json_out", type=Path, help="also write every exchange here")
     _add_engine_flags(ctx)
 
     bench = sub.add_parser(
@@ -159,15 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--backend",
         default="all",
-        choices=["all", "transformers", "mlx"],
+        choices=("all", *LOCAL_BACKENDS[1:]),
         help="all: every backend that can run fast here (default)",
     )
-    bench.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
-    bench.add_argument("--json", type=Path, help="also write the figures here")
+    bench.add_argument("--dtype", default="auto", choices=get_args(DType))
+    bench.add_argument("--json", dest="json_out", type=Path, help="also write the figures here")
 
     download = sub.add_parser("download", help="download the model once, with a progress bar")
     download.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
-    download.add_argument("--backend", choices=["auto", "mlx", "transformers"], default="auto")
+    download.add_argument("--backend", choices=LOCAL_BACKENDS, default="auto")
 
     build = sub.add_parser("build-test-model", help="write a random SmolVLM2 folder (tests, benchmarks)")
     build.add_argument("out", type=Path, help="folder to write")
@@ -178,12 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_cli_settings(args: argparse.Namespace, **extra: Any) -> Any:
-    """Settings from the file, with the command line's flags on top."""
-    from app.config import apply_overrides, load_settings
+def options_from(cls: type[Options], args: argparse.Namespace, **derived: object) -> Options:
+    """A command's options dataclass, each field taken from the flag of the same name (or `derived`)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}  # type: ignore[arg-type]
+    return cls(**{**values, **derived})
 
+
+def settings_from_args(args: argparse.Namespace, **extra: object) -> Settings:
+    """Settings from the file, with this run's command-line flags on top (never saved)."""
     settings = load_settings(getattr(args, "config", None))
-    overrides: dict[str, Any] = {
+    overrides: dict[str, object] = {
         "backend": getattr(args, "backend", None),
         "model": getattr(args, "model", None),
         "device": getattr(args, "device", None),
@@ -199,82 +228,27 @@ def load_cli_settings(args: argparse.Namespace, **extra: Any) -> Any:
     return apply_overrides(settings, overrides)
 
 
-def engine_from_settings(settings: Any) -> Any:
-    """A not-yet-loaded backend built from settings."""
-    from app.inference.factory import create_backend
-
-    return create_backend(
-        settings.backend,
-        model=settings.model,
-        device=settings.device,
-        dtype=settings.dtype,
-        allow_download=settings.allow_download,
-        base_url=settings.base_url,
-        api_key=settings.api_key,
-        remote_model=settings.remote_model,
-        timeout_s=settings.timeout_s,
-    )
-
-
 def cmd_describe(args: argparse.Namespace) -> int:
     """Describe one image or a short clip and print the answer."""
-    from app.capture.media import MediaError, load_media
-    from app.inference.base import BackendError
-    from app.inference.types import GenerationRequest
-    from app.narration.prompts import DEFAULT_CLIP_PROMPT, DEFAULT_IMAGE_PROMPT
+    from app.commands.describe import DescribeOptions, run_describe
 
-    settings = load_cli_settings(args, max_tokens=args.max_tokens, temperature=args.temperature)
-    if not 1 <= args.max_frames <= 64:
-        return _fail("--max-frames must be between 1 and 64", EXIT_INPUT)
-    if not 0.05 <= args.fps <= 30:
-        return _fail("--fps must be between 0.05 and 30", EXIT_INPUT)
-    try:
-        frames = load_media(args.path, fps=args.fps, max_frames=args.max_frames)
-    except MediaError as exc:
-        return _fail(str(exc), EXIT_INPUT)
-    prompt = args.prompt or (DEFAULT_CLIP_PROMPT if len(frames) > 1 else DEFAULT_IMAGE_PROMPT)
-    request = GenerationRequest(
-        prompt=prompt,
-        frames=tuple(frames),
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        split_images=args.split_images or settings.split_images,
+    options = DescribeOptions(
+        path=args.path,
+        prompt=args.prompt,
+        stream=args.stream,
+        split_images=args.split_images,
+        fps=args.fps,
+        max_frames=args.max_frames,
+        stats=args.stats,
     )
-    backend = engine_from_settings(settings)
-    try:
-        backend.load()
-        pieces: list[str] = []
-        stats = None
-        for chunk in backend.stream(request):
-            text = chunk.text.lstrip() if not pieces else chunk.text
-            pieces.append(text)
-            stats = chunk.stats
-            if args.stream and text:
-                print(text, end="", flush=True)
-    except BackendError as exc:
-        return _fail(str(exc), EXIT_MODEL)
-    finally:
-        backend.close()
-    if args.stream:
-        print()
-    else:
-        print("".join(pieces).strip())
-    if args.stats and stats is not None:
-        ttft = stats.time_to_first_token_s
-        print(
-            f"[{backend.info.backend} {backend.info.device} {backend.info.dtype}] "
-            f"{len(frames)} frame{'s' if len(frames) != 1 else ''}, "
-            f"prompt {stats.prompt_tokens} tokens, first token "
-            f"{'-' if ttft is None else f'{ttft:.2f} s'}, {stats.generated_tokens} tokens in "
-            f"{stats.total_s:.2f} s",
-            file=sys.stderr,
-        )
-    return EXIT_OK
+    return run_describe(
+        options, settings_from_args(args, max_tokens=args.max_tokens, temperature=args.temperature)
+    )
 
 
 def cmd_narrate(args: argparse.Namespace) -> int:
     """Narrate a source in the terminal."""
-    from app.live.narrate_cli import run_narrate
+    from app.live.narrate_cli import NarrateOptions, run_narrate
 
     if args.list_cameras:
         from app.capture.sources import list_cameras
@@ -282,213 +256,79 @@ def cmd_narrate(args: argparse.Namespace) -> int:
         found = list_cameras()
         if not found:
             print("No camera could be opened. Use --source with a video or image file, or --source sample.")
-            return EXIT_INPUT
+            return ExitCode.INPUT
         for index in found:
             print(f"webcam:{index}")
-        return EXIT_OK
+        return ExitCode.OK
     if not 0.2 <= args.fps <= 4:
-        return _fail("--fps must be between 0.2 and 4", EXIT_INPUT)
-    if args.duration is not None and args.duration <= 0:
-        return _fail("--duration must be more than 0 seconds", EXIT_INPUT)
-    settings = load_cli_settings(args)
-    return run_narrate(args, settings, lambda: engine_from_settings(settings))
+        return fail("--fps must be between 0.2 and 4", ExitCode.INPUT)
+    if args.duration_s is not None and args.duration_s <= 0:
+        return fail("--duration must be more than 0 seconds", ExitCode.INPUT)
+    from app.inference.factory import backend_factory
+
+    settings = settings_from_args(args)
+    return run_narrate(options_from(NarrateOptions, args), settings, backend_factory(settings))
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     """Summarize a video with a progress bar; Ctrl-C keeps the finished scenes."""
-    import signal
+    from app.commands.summarize import SummarizeOptions, run_summarize
 
-    from app.capture.media import MediaError, probe_video
-    from app.inference.base import BackendError
-    from app.inference.types import CancelToken
-    from app.video.export import FORMATS, export
-    from app.video.segments import SegmentSettings
-    from app.video.summarize import SummarySettings, summarize
-
-    formats = [f.strip().lower() for f in args.export.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        return _fail(f"--export takes vtt, srt, md and/or json, not '{args.export}'", EXIT_INPUT)
-    try:
-        cutting = SegmentSettings(fps=args.fps, max_segment_s=args.max_segment)
-        options = SummarySettings(
-            detail=args.detail, frames_per_segment=args.frames_per_segment, segments=cutting
-        )
-        probe_video(args.path)
-    except (MediaError, ValueError) as exc:
-        return _fail(str(exc), EXIT_INPUT)
-    settings = load_cli_settings(args)
-    backend = engine_from_settings(settings)
-    cancel = CancelToken()
-
-    def on_sigint(*_: object) -> None:
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        cancel.cancel()
-        print("\nStopping after the current scene (Ctrl-C again to quit at once)…", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    bar = ProgressLine(sys.stderr)
-    try:
-        print(f"Loading the model for {args.path.name} …", file=sys.stderr)
-        backend.load()
-        result = summarize(args.path, backend, options, progress=bar.update, cancel=cancel)
-    except BackendError as exc:
-        return _fail(str(exc), EXIT_MODEL)
-    except MediaError as exc:
-        return _fail(str(exc), EXIT_INPUT)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        bar.close()
-        backend.close()
-    out_dir = args.out or args.path.parent
-    try:
-        paths = export(result, out_dir, formats)
-    except OSError as exc:
-        return _fail(f"could not write the results to {out_dir}: {exc.strerror or exc}", EXIT_INPUT)
-    if result.summary:
-        print(result.summary)
-    from app.inference.prompts import format_clock
-
-    for seg in result.segments:
-        text = seg.description or f"(not described: {seg.error})"
-        print(f"[{format_clock(seg.start)}-{format_clock(seg.end)}] {text}")
-    failed = sum(1 for seg in result.segments if seg.error)
-    note = " (PARTIAL: stopped early)" if result.partial else ""
-    print(f"{len(result.segments)} scenes in {result.seconds:.0f} s{note}; wrote:", file=sys.stderr)
-    for p in paths:
-        print(f"  {p}", file=sys.stderr)
-    if failed:
-        print(f"{failed} scene(s) could not be described; see the files.", file=sys.stderr)
-    return EXIT_INTERRUPTED if result.partial else EXIT_OK
-
-
-class ProgressLine:
-    """A one-line progress bar with ETA on a terminal; plain lines otherwise."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.last = ""
-
-    def update(self, p: Any) -> None:
-        """Show a `Progress`."""
-        filled = int(p.fraction * 24)
-        eta = "" if p.eta_s is None else f"  ETA {int(p.eta_s // 60)}:{int(p.eta_s % 60):02d}"
-        line = f"[{'#' * filled}{'.' * (24 - filled)}] {p.fraction:4.0%}{eta}  {p.message}"
-        if self.tty:
-            print("\r" + line.ljust(len(self.last)), end="", file=self.stream, flush=True)
-        else:
-            print(line, file=self.stream, flush=True)
-        self.last = line
-
-    def close(self) -> None:
-        """End the progress line."""
-        if self.tty and self.last:
-            print(file=self.stream)
+    return run_summarize(options_from(SummarizeOptions, args), settings_from_args(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP server."""
-    from app.server.run import run_server
+    from app.server.run import ServeOptions, run_server
 
     if not 1 <= args.queue_size <= 1000:
-        return _fail("--queue-size must be between 1 and 1000", EXIT_INPUT)
-    return run_server(args, load_cli_settings(args))
+        return fail("--queue-size must be between 1 and 1000", ExitCode.INPUT)
+    options = options_from(
+        ServeOptions,
+        args,
+        cors_origins=tuple(args.cors_origins or ()),
+        allow_files=tuple(Path(d).expanduser() for d in (args.allow_files or ())),
+        remote_images=not args.no_remote_images,
+    )
+    return run_server(options, settings_from_args(args))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run an evaluation and print its score."""
-    import json
+    from app.commands.evaluate import EvalOptions, run_eval
 
-    from app.inference.base import BackendError, collect
-    from app.inference.types import Frame, GenerationRequest
-
-    settings = load_cli_settings(args)
-    backend = engine_from_settings(settings)
-    try:
-        backend.load()
-
-        def ask(request: GenerationRequest) -> str:
-            return collect(backend.stream(request)).text
-
-        if args.eval_command == "vqa":
-            from app.evaluation.vqa import evaluate, load_items
-
-            data = (
-                args.data
-                or Path(__file__).resolve().parent.parent / "resources" / "eval" / "vqa_sample.jsonl"
-            )
-            try:
-                items = load_items(data)
-                result = evaluate(
-                    items,
-                    lambda image, q: ask(
-                        GenerationRequest(
-                            f"{q} Answer with one word or a short phrase.",
-                            frames=(Frame(image),),
-                            max_tokens=12,
-                        )
-                    ),
-                    images=args.images,
-                )
-            except (OSError, ValueError) as exc:
-                return _fail(str(exc), EXIT_INPUT)
-            print(
-                f"{result.items} questions: VQA accuracy {result.vqa_accuracy:.1%}, "
-                f"exact match {result.exact_match:.1%}"
-            )
-            payload: Any = {
-                "vqa_accuracy": result.vqa_accuracy,
-                "exact_match": result.exact_match,
-                "rows": result.rows,
-            }
-        else:
-            from app.evaluation.context import evaluate_context
-
-            try:
-                ctx = evaluate_context(ask, memory=not args.no_memory)
-            except ValueError as exc:
-                return _fail(str(exc), EXIT_INPUT)
-            memory = "off" if args.no_memory else "on"
-            print(
-                f"context understanding: {ctx.score:.0f}% "
-                f"({ctx.correct} of {ctx.total} follow-ups; scene log {memory})"
-            )
-            payload = {"score": ctx.score, "rows": ctx.rows}
-    except BackendError as exc:
-        return _fail(str(exc), EXIT_MODEL)
-    finally:
-        backend.close()
-    if args.json:
-        args.json.write_text(json.dumps(payload, indent=2, default=str))
-    return EXIT_OK
+    options = options_from(EvalOptions, args, memory=not getattr(args, "no_memory", False))
+    return run_eval(options, settings_from_args(args))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark."""
-    from app.bench import run_bench
+    from app.bench import BenchOptions, run_bench
     from app.inference.base import BackendError
 
     try:
-        return run_bench(args)
+        return run_bench(options_from(BenchOptions, args))
     except BackendError as exc:
-        return _fail(str(exc), EXIT_MODEL)
+        return fail(str(exc), ExitCode.MODEL)
 
 
 def cmd_download(args: argparse.Namespace) -> int:
     """Fetch the model into the cache with a progress bar."""
     from app.inference.factory import choose_backend
     from app.inference.models import ModelUnavailable, default_model, download_model
+    from app.terminal import ProgressLine
 
     model = args.model or default_model(choose_backend(args.backend))
     print(f"Downloading {model} …", file=sys.stderr)
+    bar = ProgressLine(sys.stderr)
     try:
-        folder = download_model(model)
+        folder = download_model(model, progress=lambda p: bar.update(p.fraction, p.message))
     except ModelUnavailable as exc:
-        return _fail(str(exc), EXIT_MODEL)
+        return fail(str(exc), ExitCode.MODEL)
+    finally:
+        bar.close()
     print(folder)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_build_test_model(args: argparse.Namespace) -> int:
@@ -496,31 +336,25 @@ def cmd_build_test_model(args: argparse.Namespace) -> int:
     from app.devtools.model_builder import build_model
 
     print(build_model(args.out, real_size=args.real_size))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_config(args: argparse.Namespace) -> int:
     """Print where the settings live and what they are."""
     import json
 
-    from app.config import default_config_path, load_settings
-
     path = args.config or default_config_path()
     settings = load_settings(path)
     print(f"# {path}{'' if path.exists() else ' (not written yet: defaults)'}")
     print(json.dumps(settings.model_dump(), indent=2))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
     """Open the desktop app."""
-    from app.ui.main_window import run_app
+    from app.ui.app import run_app
 
-    settings = load_cli_settings(args)
-    code: int = run_app(
-        settings, source=getattr(args, "source", None), config_path=getattr(args, "config", None)
-    )
-    return code
+    return run_app(settings_from_args(args), source=getattr(args, "source", None), config_path=args.config)
 
 
 COMMANDS = {
@@ -546,16 +380,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in {"-h", "--help", "--version"}):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
-    command = args.command
     from app.config import ConfigError
 
     try:
-        return COMMANDS[command](args)
+        return COMMANDS[args.command](args)
     except ConfigError as exc:
-        return _fail(str(exc), EXIT_INPUT)
+        return fail(str(exc), ExitCode.INPUT)
     except KeyboardInterrupt:
         print(file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
 
 
 def entry() -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.files import write_text_atomic
+from app.prompts import Verbosity
+
+BackendName = Literal["auto", "mlx", "transformers", "openai"]
+Device = Literal["auto", "cpu", "cuda", "mps"]
+DType = Literal["auto", "float32", "bfloat16", "float16"]
+Output = Literal["speech", "screen_reader", "text"]
+Theme = Literal["system", "light", "dark", "high_contrast"]
 CONFIG_ENV = "SMOLSIGHT_CONFIG"  # a settings file to use instead of the per-user one
 
 
@@ -24,9 +32,9 @@ class Settings(BaseModel):
     model: str | None = Field(
         default=None, description="Hub id or local folder; empty: the backend's default SmolVLM2."
     )
-    backend: Literal["auto", "mlx", "transformers", "openai"] = "auto"
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    backend: BackendName = "auto"
+    device: Device = "auto"
+    dtype: DType = "auto"
     max_tokens: int = Field(default=64, ge=1, le=2048)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Longest wait for a remote server.")
@@ -37,7 +45,7 @@ class Settings(BaseModel):
     remote_model: str | None = Field(default=None, description="Model name on that server.")
 
     # Live narration
-    verbosity: Literal["brief", "normal", "detailed"] = "brief"
+    verbosity: Verbosity = "brief"
     narration_interval_s: float = Field(default=3.0, ge=0.0, le=600, description="At most one every K s.")
     change_threshold: float = Field(default=20.0, ge=1.0, le=100.0, description="Scene-change score 0-100.")
     buffer_fps: float = Field(default=1.0, ge=0.2, le=4.0)
@@ -47,7 +55,7 @@ class Settings(BaseModel):
     memory: bool = Field(default=True, description="Keep a scene log for follow-up questions.")
 
     # Output
-    output: Literal["speech", "screen_reader", "text"] = Field(
+    output: Output = Field(
         default="speech", description="Speak, send to the screen reader, or show text only."
     )
     voice: str = ""
@@ -56,7 +64,7 @@ class Settings(BaseModel):
     muted: bool = False
 
     # Appearance and history
-    theme: Literal["system", "light", "dark", "high_contrast"] = "system"
+    theme: Theme = "system"
     caption_font_pt: int = Field(default=28, ge=10, le=96)
     keep_history: bool = True
 
@@ -82,7 +90,7 @@ def _describe(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def settings_from_dict(data: dict[str, Any], *, source: str = "settings") -> Settings:
+def settings_from_dict(data: dict[str, object], *, source: str = "settings") -> Settings:
     """Validate a mapping into `Settings`, naming every bad key."""
     try:
         return Settings.model_validate(data)
@@ -112,13 +120,11 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write the settings atomically (a crash never leaves a half-written file)."""
     path = path or default_config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(settings.model_dump(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(settings.model_dump(), indent=2) + "\n")
     return path
 
 
-def apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+def apply_overrides(settings: Settings, overrides: dict[str, object]) -> Settings:
     """A copy with the non-None `overrides` (from CLI flags) applied and validated."""
     data = settings.model_dump()
     data.update({k: v for k, v in overrides.items() if v is not None})

@@ -18,13 +18,15 @@ import statistics
 from pathlib import Path
 
 from app.bench import real_size_model
+from app.capture.frames import Frame
 from app.capture.media import sample_video
 from app.capture.sources import SAMPLE_VIDEO
+from app.config import Settings
 from app.inference.base import collect
 from app.inference.factory import create_backend
-from app.inference.types import Frame, GenerationRequest
+from app.inference.types import GenerationRequest
 from app.narration.policy import ChangeGate
-from app.narration.prompts import describe_prompt
+from app.prompts import describe_prompt
 
 
 def gate_share(threshold: float) -> dict[str, float]:
@@ -53,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     model = args.model or real_size_model()
-    backend = create_backend(args.backend, model=str(model))
+    backend = create_backend(Settings(backend=args.backend, model=str(model)))
     backend.load()
     backend.warm_up()
     frames = sample_video(SAMPLE_VIDEO, fps=0.2, max_frames=args.runs)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from app.bench import real_size_model
+from app.config import Settings
 from app.inference.base import collect
 from app.inference.factory import create_backend
 from app.inference.types import GenerationRequest
@@ -89,7 +90,7 @@ def main() -> None:
 
     video = long_video(args.minutes, args.scene_seconds)
     model = args.model or real_size_model()
-    backend = create_backend("transformers", model=str(model))
+    backend = create_backend(Settings(backend="transformers", model=str(model)))
     backend.load()
     backend.warm_up()
     print(f"{video.name}: {args.minutes:g} min; model {model.name} ({backend.info.dtype})", flush=True)

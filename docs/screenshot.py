@@ -1,6 +1,6 @@
 """Open the real window on the sample video for the README screenshot.
 
-    ../shared/tools/xvfb-screenshot docs/screenshot.png 14 .venv/bin/python docs/screenshot.py
+    xvfb-run -a .venv/bin/python docs/screenshot.py   # then take a screenshot of the window
 
 The window, sample video, narration policy and history are the real ones. The descriptions
 are scripted (one per sample scene, written by us) because real SmolVLM2 weights cannot be
@@ -20,7 +20,13 @@ from PySide6.QtWidgets import QApplication
 from app.config import Settings
 from app.devtools.sample_video import SCENE_SECONDS
 from app.inference.base import StatsClock
-from app.inference.types import BackendInfo, CancelToken, GenerationChunk, GenerationRequest
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    GenerationChunk,
+    GenerationRequest,
+    LoadProgressCallback,
+)
 from app.ui.main_window import MainWindow
 
 SCRIPT = [
@@ -37,7 +43,7 @@ class ScriptedBackend:
 
     info = BackendInfo("scripted (screenshot)", "SmolVLM2-500M-Video-Instruct", "cpu", "float32")
 
-    def load(self) -> None:
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
         time.sleep(0.5)
 
     def warm_up(self) -> None:
@@ -67,7 +73,10 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     settings = Settings(output="text", narration_interval_s=1.0, caption_font_pt=26)
     window = MainWindow(
-        settings=settings, backend_factory=ScriptedBackend, speaker=None, config_path=Path("/tmp/x.json")
+        settings=settings,
+        make_backend=lambda _settings: ScriptedBackend(),
+        speaker=None,
+        config_path=Path("/tmp/x.json"),
     )
     window.resize(1400, 860)
     window.show()

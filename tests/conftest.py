@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["pytester", "tests.leak_guard"]
+
+# tqdm starts a process-wide monitor thread on first use that lives forever; progress bars
+# work without it.
+import tqdm  # noqa: E402
+
+tqdm.tqdm.monitor_interval = 0
 
 # Settings and caches of the developer's machine never leak into tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -21,19 +27,6 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own settings file and an empty model cache."""
     monkeypatch.setenv("SMOLSIGHT_CONFIG", str(tmp_path / "settings.json"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_threads() -> Iterator[None]:
-    """Fail a test that leaves a thread of ours running."""
-    before = set(threading.enumerate())
-    yield
-    leftover = [
-        t
-        for t in threading.enumerate()
-        if t not in before and t.is_alive() and not t.daemon and t.name.startswith("smolsight")
-    ]
-    assert not leftover, f"threads still running after the test: {[t.name for t in leftover]}"
 
 
 @pytest.fixture(scope="session")

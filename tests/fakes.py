@@ -9,8 +9,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from app.inference.base import StatsClock
-from app.inference.prompts import render_prompt
-from app.inference.types import BackendInfo, CancelToken, GenerationChunk, GenerationRequest
+from app.inference.chat_format import render_prompt
+from app.inference.models import download_progress
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    GenerationChunk,
+    GenerationRequest,
+    LoadProgressCallback,
+)
 
 
 @dataclass
@@ -38,19 +45,18 @@ class FakeBackend:
     load_thread: int | None = None
     closed: bool = False
     loaded: threading.Event = field(default_factory=threading.Event)
-    download_steps: tuple[tuple[int, int], ...] = ()  # (done, total) reported during load
+    download_steps: tuple[tuple[int, int], ...] = ()  # (done, total) bytes reported during load
     load_seconds: float = 0.0
-    on_download_progress: Callable[[int, int], None] | None = None
 
     @property
     def info(self) -> BackendInfo:
         return BackendInfo("fake", "fake-model", "cpu", "float32")
 
-    def load(self) -> None:
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
         self.load_thread = threading.get_ident()
         for done, total in self.download_steps:
-            if self.on_download_progress is not None:
-                self.on_download_progress(done, total)
+            if progress is not None:
+                progress(download_progress(done, total))
         time.sleep(self.load_seconds)
         self.loaded.set()
 

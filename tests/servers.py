@@ -5,11 +5,17 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+from app.config import Settings
+from app.inference.base import VisionBackend
+from app.inference.engine import BoundedFifo, Engine
+from app.inference.factory import create_backend
+from app.server.api import ServedModel
 
 
 def free_port() -> int:
@@ -36,3 +42,18 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def served_model(
+    make: Callable[[str | None], VisionBackend], *, name: str | None = None, queue_size: int = 4
+) -> ServedModel:
+    """A started bounded-FIFO engine serving `make(model name)`, as `smolsight serve` builds it."""
+    engine = Engine(lambda: make(None), policy=BoundedFifo(queue_size))
+    served = ServedModel(engine, name=name, factory_for=lambda model: lambda: make(model))
+    engine.start()
+    return served
+
+
+def transformers_backend(model: str) -> VisionBackend:
+    """The transformers backend for a model folder, built through the app's own settings path."""
+    return create_backend(Settings(backend="transformers", model=model))

@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.capture.frames import Frame
+from app.config import Settings
 from app.inference.base import BackendError, VisionBackend, collect
 from app.inference.factory import choose_backend, create_backend
-from app.inference.types import CancelToken, Frame, GenerationRequest
+from app.inference.types import CancelToken, GenerationRequest
 from tests.conftest import needs_mlx
 from tests.media import photo
 
@@ -46,7 +48,7 @@ def clip() -> tuple[Frame, ...]:
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_generates_from_an_image_and_a_clip_on_a_worker_thread(name: str, tiny_model: Path) -> None:
-    backend = create_backend(name, model=str(tiny_model))
+    backend = create_backend(Settings(backend=name, model=str(tiny_model)))  # type: ignore[arg-type]
 
     def work() -> dict[str, Any]:
         backend.load()
@@ -90,7 +92,7 @@ def test_mlx_loads_and_generates_on_the_same_thread_and_refuses_others(tiny_mode
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_cancel_stops_within_one_token(name: str, tiny_model: Path) -> None:
-    backend = create_backend(name, model=str(tiny_model))
+    backend = create_backend(Settings(backend=name, model=str(tiny_model)))  # type: ignore[arg-type]
 
     def work() -> Any:
         backend.load()
@@ -159,42 +161,11 @@ def test_auto_backend_and_unknown_names() -> None:
         choose_backend("tpu")
 
 
-def test_numpy_decode_path_gives_the_same_answer(tiny_model: Path) -> None:
-    from app.inference.transformers_backend import TransformersBackend
-
-    request = GenerationRequest("Describe.", frames=(Frame(photo()),), max_tokens=12)
-    plain = TransformersBackend(model=str(tiny_model), numpy_decode=False)
-    plain.load()
-    fast = TransformersBackend(model=str(tiny_model), numpy_decode=True)
-    fast.load()
-    assert fast.numpy_decode and not plain.numpy_decode
-    a, b = collect(plain.stream(request)), collect(fast.stream(request))
-    assert a.text == b.text and a.stats.generated_tokens == b.stats.generated_tokens
-
-
-def test_numpy_decode_step_matches_transformers_logits_step_by_step(tiny_model: Path) -> None:
-    import numpy as np
+def test_the_cpu_dtype_is_decided_from_the_device_not_measured() -> None:
     import torch
 
-    from app.inference.llama_decode import NumpyLlamaDecoder, supports
-    from app.inference.transformers_backend import TransformersBackend
+    from app.inference.transformers_backend import pick_dtype
 
-    backend = TransformersBackend(model=str(tiny_model), numpy_decode=False)
-    backend.load()
-    model = backend._model
-    assert supports(model)
-    inputs = backend._inputs(GenerationRequest("Describe.", frames=(Frame(photo()),)))
-    with torch.inference_mode():
-        out = model(**inputs, use_cache=True)
-        cache, mask = out.cache, inputs["attention_mask"]
-        decoder = NumpyLlamaDecoder(model)
-        decoder.start(cache, int(inputs["input_ids"].shape[1]), 8)
-        token = int(out.logits[0, -1].argmax())
-        for _ in range(6):  # teacher-forced: both see the same tokens
-            ours = decoder.step(token)
-            mask = torch.cat([mask, mask.new_ones((1, 1))], dim=1)
-            out = model(input_ids=torch.tensor([[token]]), attention_mask=mask, cache=cache, use_cache=True)
-            cache = out.cache
-            theirs = out.logits[0, -1].numpy()
-            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * float(np.abs(theirs).max()))
-            token = int(theirs.argmax())
+    assert pick_dtype("cpu") == torch.float32  # the same on every CPU, loaded or idle
+    assert pick_dtype("cpu", "bfloat16") == torch.bfloat16
+    assert pick_dtype("mps") == torch.float16

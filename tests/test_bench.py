@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.bench import decode_bytes_per_token, text_flops, vision_flops
+from app.bench import ModelShape, decode_bytes_per_token, text_flops, vision_flops
 from app.cli import main
 
 
@@ -25,28 +25,9 @@ def test_bench_prints_the_table_ratio_and_floors(
 
 
 def test_floor_arithmetic_for_the_real_500m_architecture(tmp_path: Path) -> None:
-    from transformers import LlamaConfig, SmolVLMConfig
-    from transformers.models.smolvlm.configuration_smolvlm import SmolVLMVisionConfig
+    from app.devtools.model_builder import REAL_500M, write_config
 
-    config = SmolVLMConfig(
-        vision_config=SmolVLMVisionConfig(
-            hidden_size=768,
-            intermediate_size=3072,
-            num_hidden_layers=12,
-            num_attention_heads=12,
-            image_size=512,
-            patch_size=16,
-        ).to_dict(),
-        text_config=LlamaConfig(
-            hidden_size=960,
-            intermediate_size=2560,
-            num_hidden_layers=32,
-            num_attention_heads=15,
-            num_key_value_heads=5,
-            vocab_size=49280,
-        ).to_dict(),
-        scale_factor=4,
-    )
+    config = ModelShape.from_folder(write_config(tmp_path, REAL_500M))
     # SigLIP-B/16 at 512 px: ~86 M weights seen by 1024 patches, ≈ 0.2 TFLOP per tile.
     assert 180e9 < vision_flops(config, 1) < 240e9
     # ~360 M decoder weights: ≈ 2 × 360 M FLOPs per prompt token.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.capture.buffer import FrameBuffer, LatestFrame
-from app.inference.types import Frame
+from app.capture.frames import Frame
 from app.narration.policy import ChangeGate, Deduper, Narrator, NarratorSettings, SceneLog, normalize
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import EXIT_INPUT, EXIT_MODEL, EXIT_USAGE, main
+from app.cli import main
+from app.exit_codes import ExitCode
 from tests.conftest import needs_mlx
 from tests.media import write_photo, write_video
 
@@ -77,7 +78,7 @@ def test_bad_input_gives_one_clear_line_and_exit_code(
     path = make(tmp_path)
     code = main(["describe", str(path), "--model", str(tiny_model)])
     _, err = capsys.readouterr()
-    assert code == EXIT_INPUT
+    assert code == ExitCode.INPUT
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
@@ -92,7 +93,7 @@ def test_unknown_backend_is_a_usage_error(tmp_path: Path, capsys: pytest.Capture
     image = write_photo(tmp_path / "a.png")
     with pytest.raises(SystemExit) as stop:
         main(["describe", str(image), "--backend", "tpu"])
-    assert stop.value.code == EXIT_USAGE
+    assert stop.value.code == ExitCode.USAGE
     assert "invalid choice: 'tpu'" in capsys.readouterr().err
 
 
@@ -102,7 +103,7 @@ def test_model_unavailable_offline_names_the_model_and_says_how_to_get_it(
     image = write_photo(tmp_path / "a.png")
     code = main(["describe", str(image), "--backend", "transformers"])  # default hub id, empty cache, offline
     err = capsys.readouterr().err
-    assert code == EXIT_MODEL
+    assert code == ExitCode.MODEL
     assert "HuggingFaceTB/SmolVLM2-500M-Video-Instruct" in err
     assert "smolsight download" in err and "--model" in err
     assert "Traceback" not in err
@@ -112,7 +113,7 @@ def test_a_folder_that_is_not_a_model(tmp_path: Path, capsys: pytest.CaptureFixt
     image = write_photo(tmp_path / "a.png")
     (tmp_path / "empty-model").mkdir()
     code = main(["describe", str(image), "--model", str(tmp_path / "empty-model")])
-    assert code == EXIT_MODEL
+    assert code == ExitCode.MODEL
     assert "not a model folder" in capsys.readouterr().err
 
 
@@ -122,7 +123,7 @@ def test_bad_settings_file_names_the_key(tmp_path: Path, capsys: pytest.CaptureF
     settings.write_text(json.dumps({"max_tokens": -3, "colour": "red"}))
     code = main(["describe", str(image), "--config", str(settings)])
     err = capsys.readouterr().err
-    assert code == EXIT_INPUT
+    assert code == ExitCode.INPUT
     assert "'max_tokens'" in err and "'colour': unknown setting" in err
 
 

@@ -10,8 +10,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.capture.sources import VideoFileSource
+from app.config import Settings
+from app.inference.engine import Engine
 from app.inference.factory import create_backend
-from app.inference.worker import InferenceEngine
 from app.live.session import LiveSession, NarrationEvent
 from app.narration.policy import Narrator, NarratorSettings
 from tests.conftest import needs_mlx
@@ -23,7 +24,7 @@ def test_narrates_a_video_file_with_the_tiny_model(
     qtbot: QtBot, tiny_model: Path, tmp_path: Path, backend: str
 ) -> None:
     video = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 2.0), ((30, 30, 200), 2.0)])
-    engine = InferenceEngine(lambda: create_backend(backend, model=str(tiny_model)))
+    engine = Engine(lambda: create_backend(Settings(backend=backend, model=str(tiny_model))))  # type: ignore[arg-type]
     session = LiveSession(engine, Narrator(NarratorSettings(min_interval_s=0.5)), buffer_fps=2.0, poll_ms=20)
     events: list[NarrationEvent] = []
     session.narration.connect(events.append)
@@ -35,8 +36,8 @@ def test_narrates_a_video_file_with_the_tiny_model(
     finally:
         assert session.shutdown(timeout=30)
     first = events[0].description
-    assert first.timings.prompt_tokens > 64
-    assert first.timings.time_to_first_token_s is not None
+    assert first.stats.prompt_tokens > 64
+    assert first.stats.time_to_first_token_s is not None
     assert events[1].description.frame_times[0] >= 1.5  # the blue scene
 
 

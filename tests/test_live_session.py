@@ -9,7 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.capture.sources import ImageSource, VideoFileSource
-from app.inference.worker import InferenceEngine
+from app.inference.engine import Engine
 from app.live.session import LiveSession, NarrationEvent
 from app.narration.policy import Narrator, NarratorSettings
 from tests.fakes import FakeBackend, memory_only_answer
@@ -29,7 +29,7 @@ def _shut_down_sessions() -> Iterator[None]:
 def make_session(
     qtbot: QtBot, backend: FakeBackend, *, memory: bool = True, **settings: float
 ) -> LiveSession:
-    engine = InferenceEngine(lambda: backend)
+    engine = Engine(lambda: backend)
     narrator = Narrator(NarratorSettings(min_interval_s=settings.get("interval", 0.5), memory=memory))
     session = LiveSession(engine, narrator, buffer_fps=settings.get("fps", 2.0), poll_ms=20)
     _sessions.append(session)
@@ -126,4 +126,4 @@ def test_what_just_happened_sends_the_last_seconds_as_a_clip(qtbot: QtBot, tmp_p
     assert len(call.frame_times) >= 4 and list(call.frame_times) == sorted(call.frame_times)
     assert call.frame_times[-1] - call.frame_times[0] <= 4.0 + 1e-6
     assert "Frame from 00:0" in call.prompt and "video." in call.prompt
-    assert got.args[0].description.mode == "what_happened"
+    assert got.args[0].ask.mode == "what_happened"

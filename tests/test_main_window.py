@@ -53,7 +53,7 @@ def window(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> Iterator[MainWindo
     w.session.continuous = False  # the tests press the buttons themselves
     yield w
     w.close()
-    assert not w.session.engine.model_thread.isRunning()
+    assert not w.session.engine.running
 
 
 def test_describe_now_updates_caption_history_and_speech(qtbot: QtBot, window: MainWindow) -> None:
@@ -200,7 +200,7 @@ def test_closing_the_window_leaves_no_thread_running(qtbot: QtBot, tmp_path: Pat
     start = time.monotonic()
     w.close()
     assert time.monotonic() - start < 2.0
-    assert not w.session.engine.model_thread.isRunning()
+    assert not w.session.engine.running
     assert source is not None and not source.running
 
 
@@ -275,7 +275,7 @@ def test_a_question_is_answered_and_logged(qtbot: QtBot, window: MainWindow) -> 
     window.question.setText("What colour is the mug?")
     QTest.keyClick(window.question, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=5000)
-    assert window.history[0].question == "What colour is the mug?"
+    assert window.history.entries[0].question == "What colour is the mug?"
     assert "Q: What colour is the mug?" in window.history_list.item(0).text()
 
 
@@ -283,10 +283,10 @@ def test_the_app_narrates_the_sample_video_with_the_tiny_model(
     qtbot: QtBot, tmp_path: Path, tiny_model: Path, no_dialogs: None
 ) -> None:
     """`smolsight --model <tiny>`: the real window, the real engine, the bundled sample video."""
-    from app.cli import engine_from_settings
+    from app.inference.factory import create_backend
 
     settings = Settings(model=str(tiny_model), backend="transformers")
-    window = new_window(qtbot, tmp_path, lambda: engine_from_settings(settings), settings=settings)
+    window = new_window(qtbot, tmp_path, create_backend, settings=settings)
     events = []
     window.session.narration.connect(events.append)
     try:
@@ -296,14 +296,14 @@ def test_the_app_narrates_the_sample_video_with_the_tiny_model(
         assert "transformers" in window.model_label.text()
     finally:
         window.close()
-    assert not window.session.engine.model_thread.isRunning()
+    assert not window.session.engine.running
 
 
 def test_first_run_download_shows_progress(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> None:
     backend = FakeBackend(
         download_steps=((0, 2_000_000_000), (1_000_000_000, 2_000_000_000)), load_seconds=1.0
     )
-    window = new_window(qtbot, tmp_path, lambda: backend)
+    window = new_window(qtbot, tmp_path, lambda _settings: backend)
     qtbot.waitUntil(lambda: "Downloading the model" in window.model_label.text(), timeout=5000)
     assert window.progress.maximum() == 1000 and window.progress.value() == 500
     assert "1000 of 2000 MB" in window.model_label.text()

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.inference.prompts import format_clock, render_prompt, video_block
-from app.inference.types import ChatTurn, Frame, GenerationRequest
+from app.capture.frames import Frame
+from app.inference.chat_format import render_prompt, video_block
+from app.inference.types import ChatTurn, GenerationRequest
+from app.timecode import format_clock
 
 
 @pytest.fixture(scope="module")

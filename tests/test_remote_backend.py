@@ -12,29 +12,28 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.capture.frames import Frame
 from app.capture.sources import VideoFileSource
+from app.config import Settings
 from app.inference.base import BackendError, collect
+from app.inference.engine import Engine
 from app.inference.factory import create_backend
 from app.inference.openai_backend import OpenAIBackend
-from app.inference.types import CancelToken, Frame, GenerationRequest
-from app.inference.worker import InferenceEngine
+from app.inference.types import CancelToken, GenerationRequest
 from app.live.session import LiveSession, NarrationEvent
 from app.narration.policy import Narrator, NarratorSettings
 from app.server.api import create_app
-from app.server.model_host import ModelHost
 from tests.fakes import FakeBackend
 from tests.media import photo, write_video
-from tests.servers import serving
+from tests.servers import served_model, serving, transformers_backend
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture(scope="module")
 def our_server(tiny_model: Path) -> Iterator[str]:
-    host = ModelHost(
-        lambda m: create_backend("transformers", model=m or str(tiny_model)), model=str(tiny_model)
-    )
-    with serving(create_app(host)) as base:
+    served = served_model(lambda m: transformers_backend(m or str(tiny_model)), name=str(tiny_model))
+    with serving(create_app(served)) as base:
         import time
 
         import httpx
@@ -44,12 +43,12 @@ def our_server(tiny_model: Path) -> Iterator[str]:
             assert time.monotonic() < deadline
             time.sleep(0.1)
         yield base
-    assert host.close()
+    assert served.engine.shutdown()
 
 
 def test_live_narration_through_the_remote_backend(qtbot: QtBot, our_server: str, tmp_path: Path) -> None:
     video = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 2.0), ((30, 30, 200), 2.0)])
-    engine = InferenceEngine(lambda: create_backend("openai", base_url=f"{our_server}/v1"))
+    engine = Engine(lambda: create_backend(Settings(backend="openai", base_url=f"{our_server}/v1")))
     session = LiveSession(engine, Narrator(NarratorSettings(min_interval_s=0.5)), buffer_fps=2.0, poll_ms=20)
     events: list[NarrationEvent] = []
     session.narration.connect(events.append)
@@ -61,7 +60,7 @@ def test_live_narration_through_the_remote_backend(qtbot: QtBot, our_server: str
         qtbot.waitUntil(lambda: len(events) >= 2, timeout=60_000)
     finally:
         assert session.shutdown(timeout=30)
-    assert events[0].description.timings.prompt_tokens > 64  # counted by our server
+    assert events[0].description.stats.prompt_tokens > 64  # counted by our server
     assert events[1].description.frame_times[0] >= 1.5
 
 
@@ -87,18 +86,18 @@ def test_unreachable_or_refusing_servers_are_clear_errors() -> None:
     with pytest.raises(BackendError, match="can't be reached"):
         backend.load()
     with pytest.raises(BackendError, match="needs --base-url"):
-        create_backend("openai")
+        create_backend(Settings(backend="openai"))
     from app.server.api import ServerOptions
 
-    host = ModelHost(lambda _m: FakeBackend(seconds_per_call=0.0), model="fake")
-    with serving(create_app(host, ServerOptions(api_key="k"))) as base:
+    served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake")
+    with serving(create_app(served, ServerOptions(api_key="k"))) as base:
         with pytest.raises(BackendError, match="refused the API key"):
             OpenAIBackend(base_url=base, api_key="wrong").load()
         ok = OpenAIBackend(base_url=base, api_key="k")
         ok.load()
         assert ok.info.model == "fake"
         ok.close()
-    host.close()
+    assert served.engine.shutdown()
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

@@ -16,14 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.inference.factory import create_backend
-from app.server.api import ServerOptions, create_app
+from app.server.api import ServedModel, ServerOptions, create_app
 from app.server.images import ImageLimits
-from app.server.model_host import ModelHost
 from app.server.run import check_exposure
 from tests.fakes import FakeBackend
 from tests.media import photo
-from tests.servers import serving
+from tests.servers import served_model, serving, transformers_backend
 
 
 def data_uri(array: np.ndarray | None = None, fmt: str = "JPEG") -> str:
@@ -44,24 +42,22 @@ def wait_ready(base: str, timeout: float = 120) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_server(tiny_model: Path) -> Iterator[str]:
-    host = ModelHost(
-        lambda model: create_backend("transformers", model=model or str(tiny_model)), model=str(tiny_model)
-    )
-    with serving(create_app(host)) as base:
+    served = served_model(lambda model: transformers_backend(model or str(tiny_model)), name=str(tiny_model))
+    with serving(create_app(served)) as base:
         wait_ready(base)
         yield base
-    assert host.close()
+    assert served.engine.shutdown()
 
 
 @pytest.fixture
-def fake_server() -> Iterator[tuple[str, FakeBackend, ModelHost]]:
+def fake_server() -> Iterator[tuple[str, FakeBackend, ServedModel]]:
     backend = FakeBackend(seconds_per_call=0.05, tokens=6)
-    host = ModelHost(lambda _m: backend, model="fake-model", queue_size=4)
+    served = served_model(lambda _m: backend, name="fake-model", queue_size=4)
     options = ServerOptions(images=ImageLimits(max_bytes=200_000, max_pixels=4_000_000))
-    with serving(create_app(host, options)) as base:
+    with serving(create_app(served, options)) as base:
         wait_ready(base, 10)
-        yield base, backend, host
-    assert host.close()
+        yield base, backend, served
+    assert served.engine.shutdown()
 
 
 def test_official_openai_client_non_streamed_and_streamed(tiny_server: str) -> None:
@@ -265,14 +261,14 @@ def test_exposure_needs_a_key() -> None:
 
 
 def test_api_key_is_enforced(tmp_path: Path) -> None:
-    host = ModelHost(lambda _m: FakeBackend(seconds_per_call=0.0), model="fake-model")
-    with serving(create_app(host, ServerOptions(api_key="s3cret"))) as base:
+    served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
+    with serving(create_app(served, ServerOptions(api_key="s3cret"))) as base:
         wait_ready(base, 10)
         assert httpx.get(f"{base}/v1/models").status_code == 401
         ok = httpx.get(f"{base}/v1/models", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert httpx.get(f"{base}/health").status_code == 200
-    assert host.close()
+    assert served.engine.shutdown()
 
 
 def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
@@ -280,13 +276,13 @@ def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
     allowed.mkdir()
     Image.fromarray(photo()).save(allowed / "a.png")
     Image.fromarray(photo()).save(tmp_path / "secret.png")
-    host = ModelHost(lambda _m: FakeBackend(seconds_per_call=0.0), model="fake-model")
-    with serving(create_app(host, ServerOptions(images=ImageLimits(allowed_dirs=(allowed,))))) as base:
+    served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
+    with serving(create_app(served, ServerOptions(images=ImageLimits(allowed_dirs=(allowed,))))) as base:
         wait_ready(base, 10)
         assert post(base, user(TEXT, img(str(allowed / "a.png")))).status_code == 200
         outside = post(base, user(TEXT, img(str(allowed / ".." / "secret.png"))))
         assert outside.status_code == 403 and outside.json()["error"]["code"] == "forbidden_path"
-    assert host.close()
+    assert served.engine.shutdown()
 
 
 def test_images_fetched_over_http_with_limits(fake_server) -> None:  # type: ignore[no-untyped-def]

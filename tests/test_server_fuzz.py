@@ -5,12 +5,21 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from app.server.api import create_app
-from app.server.model_host import ModelHost
+from app.inference.engine import BoundedFifo, Engine
+from app.server.api import ServedModel, create_app
 from tests.fakes import FakeBackend
 
-_host = ModelHost(lambda _m: FakeBackend(seconds_per_call=0.0, tokens=2), model="fake-model", queue_size=64)
-app = create_app(_host)
+# The app is built at import (schemathesis reads its schema); the model thread starts with the module.
+_served = ServedModel(
+    Engine(lambda: FakeBackend(seconds_per_call=0.0, tokens=2), policy=BoundedFifo(64)), name="fake-model"
+)
+app = create_app(_served)
+
+
+def setup_module() -> None:
+    _served.engine.start()
+
+
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
@@ -20,7 +29,7 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
     import time
 
     deadline = time.monotonic() + 10
-    while _host.status != "ready" and time.monotonic() < deadline:
+    while _served.engine.state != "ready" and time.monotonic() < deadline:
         time.sleep(0.01)
     response = case.call()
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
@@ -29,4 +38,4 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
 
 
 def teardown_module() -> None:
-    assert _host.close()
+    assert _served.engine.shutdown()

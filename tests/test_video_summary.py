@@ -11,7 +11,8 @@ import pytest
 import webvtt
 
 from app.capture.media import MediaError
-from app.cli import EXIT_INPUT, main
+from app.cli import main
+from app.exit_codes import ExitCode
 from app.inference.base import BackendError
 from app.inference.types import CancelToken, GenerationRequest
 from app.video.export import export, to_json
@@ -148,7 +149,7 @@ def test_bad_videos_get_a_clear_message(
     path = make(tmp_path)
     with pytest.raises(MediaError, match=message):
         summarize(path, FakeBackend())
-    assert main(["summarize", str(path), "--model", str(tmp_path)]) == EXIT_INPUT
+    assert main(["summarize", str(path), "--model", str(tmp_path)]) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 

@@ -17,7 +17,7 @@ from tests.fakes import FakeBackend
 def new_window(
     qtbot: QtBot,
     tmp_path: Path,
-    backend_factory: Callable[[], VisionBackend],
+    make_backend: Callable[[Settings], VisionBackend],
     *,
     settings: Settings | None = None,
     source: str | None = None,
@@ -25,7 +25,7 @@ def new_window(
     """A shown window with Qt's silent speech engine, no cameras and its own settings file."""
     window = MainWindow(
         settings=settings or Settings(),
-        backend_factory=backend_factory,
+        make_backend=make_backend,
         speaker=Speaker(engine="mock"),
         config_path=tmp_path / "settings.json",
         initial_source=source,
@@ -46,7 +46,7 @@ def open_window(
 ) -> MainWindow:
     """A window with a fake backend, once its model is ready and a picture has arrived."""
     fake = backend or FakeBackend(seconds_per_call=0.2)
-    window = new_window(qtbot, tmp_path, lambda: fake, settings=Settings(**settings), source=source)  # type: ignore[arg-type]
+    window = new_window(qtbot, tmp_path, lambda _s: fake, settings=Settings(**settings), source=source)  # type: ignore[arg-type]
     qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
     qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
     return window

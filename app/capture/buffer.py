@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from app.inference.types import MAX_FRAMES, Frame
+from app.capture.frames import MAX_FRAMES, Frame
 
 
 class LatestFrame:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.inference.types import Frame
+from app.capture.frames import CaptureError, Frame
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
-class MediaError(ValueError):
+class MediaError(CaptureError):
     """A file that can't be used as a picture or video; the message says why."""
 
 

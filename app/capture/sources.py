@@ -19,8 +19,9 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from app.capture.buffer import LatestFrame
+from app.capture.frames import Frame
 from app.capture.media import MediaError, load_image, probe_video
-from app.inference.types import Frame
+from app.paths import resource_file
 
 EventKind = Literal[
     "started",
@@ -33,8 +34,7 @@ EventKind = Literal[
     "stopped",
 ]
 
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
-SAMPLE_VIDEO = RESOURCES / "sample.mp4"
+SAMPLE_VIDEO = resource_file("sample.mp4")
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,26 @@ class FrameSource(Protocol):
         ...
 
 
+class VideoCaptureLike(Protocol):
+    """The part of OpenCV's VideoCapture the sources use (tests inject a fake)."""
+
+    def isOpened(self) -> bool:
+        """Whether the device or file opened."""
+        ...
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        """The next frame (BGR), or (False, …) when there is none."""
+        ...
+
+    def set(self, prop: int, value: float) -> bool:
+        """Set a capture property."""
+        ...
+
+    def release(self) -> None:
+        """Close the device or file."""
+        ...
+
+
 class _ThreadedSource:
     """Shared thread handling: subclasses implement `_open()` and `_read()`; `_cap` is released."""
 
@@ -84,7 +104,7 @@ class _ThreadedSource:
         self.events: queue.SimpleQueue[CaptureEvent] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._cap: Any = None  # an OpenCV VideoCapture, for the sources that use one
+        self._cap: Any = None  # an OpenCV VideoCapture (VideoCaptureLike), for the sources that use one
 
     @property
     def name(self) -> str:
@@ -152,7 +172,12 @@ class CameraSource(_ThreadedSource):
     """A webcam through OpenCV, read as fast as it delivers."""
 
     def __init__(
-        self, index: int = 0, *, width: int | None = 1280, height: int | None = 720, capture: Any = None
+        self,
+        index: int = 0,
+        *,
+        width: int | None = 1280,
+        height: int | None = 720,
+        capture: VideoCaptureLike | None = None,
     ) -> None:
         """`capture` injects a VideoCapture-like object (tests); by default OpenCV opens `index`."""
         super().__init__()

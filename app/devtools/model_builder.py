@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["CHAT_TEMPLATE", "ModelSize", "build_model"]
+__all__ = ["CHAT_TEMPLATE", "REAL_500M", "TINY", "ModelSize", "build_model", "write_config"]
 
 # The chat template SmolVLM2 ships (the video-aware variant transformers uses as its default).
 CHAT_TEMPLATE = (
@@ -123,36 +124,12 @@ def _write_real_processor_layout(out_dir: Path) -> None:
     (out_dir / "chat_template.jinja").unlink(missing_ok=True)
 
 
-def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0) -> Path:
-    """Write a random SmolVLM2 model folder to `out_dir` and return it.
-
-    `real_size=False` gives a tiny model (a few MB, loads in about a second) with the real
-    image geometry (512 px tiles, 16 px patches, scale factor 4 → 64 image tokens);
-    `real_size=True` gives the real 500M architecture with random weights, for benchmarks.
-    """
-    import torch
-    from transformers import (
-        LlamaConfig,
-        SmolVLMConfig,
-        SmolVLMForConditionalGeneration,
-        SmolVLMImageProcessor,
-        SmolVLMProcessor,
-        SmolVLMVideoProcessor,
-    )
+def _model_config(
+    size: ModelSize, vocab_size: int, *, image_token_id: int, eou_id: int, pad_id: int, bos_id: int
+) -> Any:
+    """A SmolVLMConfig with `size`'s dimensions and the real image geometry."""
+    from transformers import LlamaConfig, SmolVLMConfig
     from transformers.models.smolvlm.configuration_smolvlm import SmolVLMVisionConfig
-
-    size = REAL_500M if real_size else TINY
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
-
-    tokenizer = _train_tokenizer(1200)
-    vocab = len(tokenizer)  # type: ignore[arg-type]
-    vocab_size = max(vocab, size.vocab_size or 0)
-    image_token_id = tokenizer.convert_tokens_to_ids("<image>")  # type: ignore[attr-defined]
-    eou_id = tokenizer.convert_tokens_to_ids("<end_of_utterance>")  # type: ignore[attr-defined]
-    pad_id = tokenizer.convert_tokens_to_ids("<|im_end|>")  # type: ignore[attr-defined]
-    bos_id = tokenizer.convert_tokens_to_ids("<|im_start|>")  # type: ignore[attr-defined]
 
     vision = SmolVLMVisionConfig(
         hidden_size=size.vision_hidden,
@@ -184,6 +161,49 @@ def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0) -> Pat
         image_token_id=image_token_id,
         tie_word_embeddings=False,
         pad_token_id=pad_id,
+    )
+    return config
+
+
+def write_config(out_dir: Path, size: ModelSize) -> Path:
+    """Write only config.json for `size` (no weights, no tokenizer): for size arithmetic."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = _model_config(size, size.vocab_size or 1200, image_token_id=4, eou_id=6, pad_id=2, bos_id=1)
+    config.save_pretrained(out_dir)
+    return out_dir
+
+
+def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0) -> Path:
+    """Write a random SmolVLM2 model folder to `out_dir` and return it.
+
+    `real_size=False` gives a tiny model (a few MB, loads in about a second) with the real
+    image geometry (512 px tiles, 16 px patches, scale factor 4 → 64 image tokens);
+    `real_size=True` gives the real 500M architecture with random weights, for benchmarks.
+    """
+    import torch
+    from transformers import (
+        SmolVLMForConditionalGeneration,
+        SmolVLMImageProcessor,
+        SmolVLMProcessor,
+        SmolVLMVideoProcessor,
+    )
+
+    size = REAL_500M if real_size else TINY
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+
+    tokenizer = _train_tokenizer(1200)
+    vocab = len(tokenizer)  # type: ignore[arg-type]
+    vocab_size = max(vocab, size.vocab_size or 0)
+    image_token_id = tokenizer.convert_tokens_to_ids("<image>")  # type: ignore[attr-defined]
+    eou_id = tokenizer.convert_tokens_to_ids("<end_of_utterance>")  # type: ignore[attr-defined]
+    pad_id = tokenizer.convert_tokens_to_ids("<|im_end|>")  # type: ignore[attr-defined]
+    bos_id = tokenizer.convert_tokens_to_ids("<|im_start|>")  # type: ignore[attr-defined]
+
+    config = _model_config(
+        size, vocab_size, image_token_id=image_token_id, eou_id=eou_id, pad_id=pad_id, bos_id=bos_id
     )
     # Untied output head, as the published checkpoint stores it (mlx-vlm requires
     # `lm_head.weight`; with it the parameter count matches the real ~507 M).

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.capture.frames import Frame
 from app.evaluation.vqa import load_image
-from app.inference.types import Frame, GenerationRequest
+from app.inference.types import GenerationRequest
 from app.narration.policy import Narrator, NarratorSettings
 
 

@@ -9,15 +9,18 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from app.capture.frames import Frame, to_rgb_array
 from app.inference.types import (
     BackendInfo,
     CancelToken,
-    Frame,
+    FinishReason,
     GenerationChunk,
     GenerationRequest,
     GenerationResult,
     GenerationStats,
+    LoadProgressCallback,
 )
+from app.prompts import WARM_UP_PROMPT
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -44,8 +47,8 @@ class VisionBackend(Protocol):
         """What is loaded, on which device, in which dtype."""
         ...
 
-    def load(self) -> None:
-        """Load weights and processor (may download on a user's machine)."""
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
+        """Load weights and processor; may download (or convert) once, reporting `progress`."""
         ...
 
     def warm_up(self) -> None:
@@ -76,22 +79,6 @@ def collect(chunks: Iterator[GenerationChunk]) -> GenerationResult:
         result.stats = chunk.stats
     result.text = "".join(pieces).strip()
     return result
-
-
-def to_rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
-    """An RGB uint8 (H, W, 3) array from a numpy array (RGB, grey or RGBA) or a PIL image."""
-    if not isinstance(image, np.ndarray):
-        return np.asarray(image.convert("RGB"))
-    array = image
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise BackendError(f"a frame must be an RGB image, got an array of shape {array.shape}")
-    if array.shape[2] == 4:
-        array = array[:, :, :3]
-    if array.dtype != np.uint8:
-        array = np.clip(array, 0, 255).astype(np.uint8)
-    return array
 
 
 def prepare_image(frame: Frame, *, split: bool) -> Image.Image:
@@ -150,7 +137,7 @@ class StatsClock:
             self.first_token_at = time.perf_counter()
         self.generated += 1
 
-    def stats(self, *, finish: str | None = None, peak: int | None = None) -> GenerationStats:
+    def stats(self, *, finish: FinishReason | None = None, peak: int | None = None) -> GenerationStats:
         """The figures so far."""
         now = time.perf_counter()
         ttft = None if self.first_token_at is None else self.first_token_at - self.start
@@ -173,7 +160,7 @@ class StatsClock:
             decode_tokens_per_s=decode_tps,
             total_s=now - self.start,
             peak_memory_bytes=peak,
-            finish_reason=finish,  # type: ignore[arg-type]
+            finish_reason=finish,
         )
 
 
@@ -210,4 +197,4 @@ class StopMatcher:
 def warm_up_request() -> GenerationRequest:
     """One grey 512 px frame and a two-token answer: compiles kernels, fills caches."""
     grey = np.full((LIVE_TILE, LIVE_TILE, 3), 128, dtype=np.uint8)
-    return GenerationRequest(prompt="Describe.", frames=(Frame(grey),), max_tokens=2)
+    return GenerationRequest(prompt=WARM_UP_PROMPT, frames=(Frame(grey),), max_tokens=2)

@@ -8,7 +8,7 @@ generate from any other, with a clear error instead of MLX's "There is no Stream
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,16 @@ from app.inference.base import (
     prepare_image,
     warm_up_request,
 )
+from app.inference.chat_format import render_prompt
 from app.inference.models import default_model, resolve_model
-from app.inference.prompts import render_prompt
-from app.inference.types import BackendInfo, CancelToken, GenerationChunk, GenerationRequest
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    FinishReason,
+    GenerationChunk,
+    GenerationRequest,
+    LoadProgressCallback,
+)
 
 
 def mlx_available() -> bool:
@@ -45,8 +52,6 @@ class MLXBackend:
         self._processor: Any = None
         self._device = "?"
         self.folder: Path | None = None
-        # Set by the model thread to report first-run download progress (bytes done, total).
-        self.on_download_progress: Callable[[int, int], None] | None = None
         self.load_thread: int | None = None
         self.last_stream_thread: int | None = None
 
@@ -62,7 +67,7 @@ class MLXBackend:
                 dtype = str(leaves[0][1].dtype).replace("mlx.core.", "")
         return BackendInfo("mlx", self._model_name, self._device, dtype)
 
-    def load(self) -> None:
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
         """Import MLX and load the model on this thread; later calls must use this thread."""
         try:
             import mlx.core as mx
@@ -72,9 +77,7 @@ class MLXBackend:
                 f"The MLX backend needs the packages mlx and mlx-vlm ({exc}). "
                 "On Apple Silicon they install with SmolSight; elsewhere use --backend transformers."
             ) from exc
-        self.folder = resolve_model(
-            self._model_name, allow_download=self._allow_download, progress=self.on_download_progress
-        )
+        self.folder = resolve_model(self._model_name, allow_download=self._allow_download, progress=progress)
         try:
             self._model, self._processor = load(str(self.folder))
         except (OSError, ValueError, KeyError) as exc:
@@ -126,7 +129,7 @@ class MLXBackend:
         images = self._images(request)
         prompt = render_prompt(request)
         stops = StopMatcher(request.stop)
-        finish = "length"
+        finish: FinishReason = "length"
         peak: int | None = None
         kwargs: dict[str, Any] = {"max_tokens": request.max_tokens, "temperature": request.temperature}
         if request.top_p < 1.0:

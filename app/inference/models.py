@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from app.inference.base import BackendError
+from app.inference.types import LoadProgress, LoadProgressCallback
 
 DEFAULT_MODELS = {
     "transformers": "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
@@ -63,12 +63,12 @@ def resolve_model(
     model: str,
     *,
     allow_download: bool = True,
-    progress: Callable[[int, int], None] | None = None,
+    progress: LoadProgressCallback | None = None,
 ) -> Path:
     """Turn a hub id or folder into a local folder, downloading once if allowed.
 
     The download goes to the Hugging Face cache (shared with other tools), so it happens
-    once per machine. `progress(done_bytes, total_bytes)` is called during a download.
+    once per machine. `progress` hears how many bytes are done during a download.
     """
     if looks_like_path(model):
         return check_model_folder(Path(model).expanduser().resolve())
@@ -85,7 +85,7 @@ def resolve_model(
     return download_model(model, progress=progress)
 
 
-def download_model(model: str, *, progress: Callable[[int, int], None] | None = None) -> Path:
+def download_model(model: str, *, progress: LoadProgressCallback | None = None) -> Path:
     """Download `model` from the hub into the cache with a progress bar; return its folder."""
     from huggingface_hub import snapshot_download
 
@@ -103,14 +103,22 @@ def download_model(model: str, *, progress: Callable[[int, int], None] | None = 
     return check_model_folder(folder)
 
 
-def _progress_tqdm(progress: Callable[[int, int], None]) -> type:
+def download_progress(done: int, total: int) -> LoadProgress:
+    """How far a first-run download is, in words and bytes."""
+    message = "Downloading the model (first run only)"
+    if total > 0:
+        message += f": {done / 1e6:.0f} of {total / 1e6:.0f} MB"
+    return LoadProgress("download", message, done, total)
+
+
+def _progress_tqdm(progress: LoadProgressCallback) -> type:
     """A tqdm class that reports byte progress to a callback (for the GUI's progress bar)."""
     from tqdm.auto import tqdm
 
     class _Reporting(tqdm):  # type: ignore[misc]
         def update(self, n: float | None = 1) -> bool | None:
             result: bool | None = super().update(n)
-            progress(int(self.n), int(self.total or 0))
+            progress(download_progress(int(self.n), int(self.total or 0)))
             return result
 
     return _Reporting

@@ -12,14 +12,25 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app.capture.frames import Frame
+
+if TYPE_CHECKING:
+    import httpx
 from app.inference.base import BackendError, StatsClock, prepare_image
-from app.inference.prompts import MEDIA_OUTRO, frame_stamp, video_intro
-from app.inference.types import BackendInfo, CancelToken, GenerationChunk, GenerationRequest
+from app.inference.chat_format import MEDIA_OUTRO, frame_stamp, video_intro
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    FinishReason,
+    GenerationChunk,
+    GenerationRequest,
+    LoadProgressCallback,
+)
 
 
-def _data_uri(frame: Any, split: bool) -> str:
+def _data_uri(frame: Frame, split: bool) -> str:
     import io
 
     buffer = io.BytesIO()
@@ -27,13 +38,16 @@ def _data_uri(frame: Any, split: bool) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def to_messages(request: GenerationRequest) -> list[dict[str, Any]]:
+JSONObject = dict[str, object]
+
+
+def to_messages(request: GenerationRequest) -> list[JSONObject]:
     """OpenAI chat messages for `request` (system, history, then the user turn with images)."""
-    messages: list[dict[str, Any]] = []
+    messages: list[JSONObject] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
     messages += [{"role": t.role, "content": t.text} for t in request.history]
-    parts: list[dict[str, Any]] = []
+    parts: list[JSONObject] = []
     if request.is_video:
         parts.append({"type": "text", "text": video_intro([f.timestamp for f in request.frames])})
         for frame in request.frames:
@@ -58,7 +72,7 @@ class OpenAIBackend:
         api_key: str | None = None,
         model: str | None = None,
         timeout_s: float = 120.0,
-        client_factory: Callable[[], Any] | None = None,
+        client_factory: Callable[[], httpx.Client] | None = None,
     ) -> None:
         """`base_url` is the server's root or its `/v1` (both work)."""
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
@@ -76,7 +90,7 @@ class OpenAIBackend:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
-    def load(self) -> None:
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
         """Check the server answers and learn its model name if none was given."""
         import httpx
 
@@ -127,7 +141,7 @@ class OpenAIBackend:
         if request.stop:
             body["stop"] = list(request.stop)
         clock.preprocessed(0)
-        finish = "stop"
+        finish: FinishReason = "stop"
         usage: dict[str, int] = {}
         try:
             with self._client.stream(

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Union
+from typing import Literal
 
-import numpy as np
+from app.capture.frames import MAX_FRAMES, Frame
 
-if TYPE_CHECKING:
-    from PIL import Image
-
-ImageLike = Union[np.ndarray, "Image.Image"]
 Role = Literal["system", "user", "assistant"]
+LoadStage = Literal["download", "convert", "load", "warm_up"]
 FinishReason = Literal["stop", "length", "cancelled"]
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One picture and when it was taken, in seconds from the start of its source.
-
-    `image` is an RGB `uint8` array of shape (height, width, 3), or a PIL image.
-    """
-
-    image: ImageLike
-    timestamp: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -76,9 +63,6 @@ class GenerationRequest:
         return len(self.frames) > 1
 
 
-MAX_FRAMES = 64  # SmolVLM2's video limit
-
-
 @dataclass(frozen=True)
 class GenerationStats:
     """Timing and size figures of one generation, updated with every streamed chunk.
@@ -106,6 +90,28 @@ class GenerationChunk:
 
     text: str
     stats: GenerationStats
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    """How far loading has got: downloading the weights, converting them, loading, warming up.
+
+    `done` and `total` count the stage's units (bytes for downloads, steps for conversion);
+    `total` 0 means unknown (show a busy indicator).
+    """
+
+    stage: LoadStage
+    message: str
+    done: float = 0.0
+    total: float = 0.0
+
+    @property
+    def fraction(self) -> float | None:
+        """0..1, or None when the total is unknown."""
+        return min(1.0, self.done / self.total) if self.total > 0 else None
+
+
+LoadProgressCallback = Callable[[LoadProgress], None]
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,39 @@ from __future__ import annotations
 import queue
 import signal
 import sys
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import TextIO
 
 from PySide6.QtCore import QCoreApplication, QTimer
 
 from app.capture.media import MediaError, probe_video
-from app.capture.sources import CameraSource, CaptureEvent, VideoFileSource, parse_source
-from app.inference.prompts import format_clock
+from app.capture.sources import CameraSource, CaptureEvent, FrameSource, VideoFileSource, parse_source
+from app.config import Settings
+from app.exit_codes import ExitCode
+from app.inference.engine import BackendFactory, Engine
 from app.inference.types import BackendInfo
-from app.inference.worker import InferenceEngine
 from app.live.session import LiveSession, NarrationEvent
-from app.narration.policy import Narrator, NarratorSettings
+from app.live.speech import Speaker
+from app.narration.policy import Mode, Narrator, NarratorSettings
+from app.prompts import Verbosity
+from app.timecode import format_clock
 
-MODES = ("continuous", "describe", "what_happened", "ask")
+
+@dataclass(frozen=True)
+class NarrateOptions:
+    """What `smolsight narrate` was asked to do."""
+
+    source: str = "webcam"
+    mode: Mode = "continuous"
+    question: str = ""
+    verbosity: Verbosity = "brief"
+    duration_s: float | None = None
+    interval_s: float = 3.0
+    threshold: float = 20.0
+    fps: float = 1.0
+    fast: bool = False
+    loop: bool = False
+    speak: bool = False
 
 
 class TerminalNarration:
@@ -26,13 +46,13 @@ class TerminalNarration:
     def __init__(
         self,
         session: LiveSession,
-        source: Any,
+        source: FrameSource,
         *,
-        mode: str,
+        mode: Mode,
         question: str,
         out: TextIO,
         err: TextIO,
-        speaker: Any = None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.session = session
         self.source = source
@@ -41,7 +61,7 @@ class TerminalNarration:
         self.out = out
         self.err = err
         self.speaker = speaker
-        self.exit_code = 0
+        self.exit_code = ExitCode.OK
         self.one_shot_sent = False
         self.started = False
         session.narration.connect(self._on_narration)
@@ -88,7 +108,7 @@ class TerminalNarration:
     def _on_capture_event(self, event: CaptureEvent) -> None:
         if event.is_error:
             print(f"smolsight: {event.message}", file=self.err, flush=True)
-            self.exit_code = 1
+            self.exit_code = ExitCode.INPUT
             QCoreApplication.quit()
         elif event.kind == "end_of_file":
             print(event.message, file=self.err, flush=True)
@@ -96,7 +116,7 @@ class TerminalNarration:
                 self.finish_what_happened()
             elif self.mode == "continuous":
                 # let a running description finish, then stop
-                QTimer.singleShot(0, self._quit_when_idle)
+                QTimer.singleShot(0, self.quit_when_idle)
 
     def finish_what_happened(self) -> None:
         """Ask about the buffered clip (end of file or duration reached)."""
@@ -105,33 +125,34 @@ class TerminalNarration:
             if self.session.what_just_happened() is None:
                 QCoreApplication.quit()
 
-    def _quit_when_idle(self) -> None:
-        if self.session.engine.worker.busy or self.session.pending_jobs:
-            QTimer.singleShot(100, self._quit_when_idle)
+    def quit_when_idle(self) -> None:
+        """Quit once the running description has arrived."""
+        if self.session.engine.busy or self.session.pending_jobs:
+            QTimer.singleShot(100, self.quit_when_idle)
         else:
             QCoreApplication.quit()
 
     def _on_model_failed(self, message: str) -> None:
         print(f"smolsight: {message}", file=self.err, flush=True)
-        self.exit_code = 3
+        self.exit_code = ExitCode.MODEL
         QCoreApplication.quit()
 
     def _on_error(self, message: str) -> None:
         print(f"smolsight: {message}", file=self.err, flush=True)
 
 
-def run_narrate(args: Any, settings: Any, backend_factory: Any) -> int:
-    """Run narration until the duration passes, the file ends, or Ctrl-C."""
-    if args.mode == "ask" and not (args.question or "").strip():
+def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: BackendFactory) -> int:
+    """Run narration until the duration passes, the file ends, or Ctrl-C; return the exit code."""
+    if options.mode == "ask" and not options.question.strip():
         print("smolsight: --mode ask needs --question", file=sys.stderr)
-        return 1
+        return ExitCode.INPUT
     try:
-        source = parse_source(args.source, realtime=not args.fast, loop=args.loop)
+        source = parse_source(options.source, realtime=not options.fast, loop=options.loop)
         if isinstance(source, VideoFileSource):
             probe_video(source.path)  # a bad file is reported now, not after the model loads
     except MediaError as exc:
         print(f"smolsight: {exc}", file=sys.stderr)
-        return 1
+        return ExitCode.INPUT
     if isinstance(source, CameraSource):
         # Open the camera before loading the model: a missing camera is reported at once.
         source.start()
@@ -143,28 +164,29 @@ def run_narrate(args: Any, settings: Any, backend_factory: Any) -> int:
             source.stop()
             message = first.message if first else f"{source.name} did not respond within 15 s."
             print(f"smolsight: {message}", file=sys.stderr)
-            return 1
+            return ExitCode.INPUT
     app = QCoreApplication.instance() or QCoreApplication([])
     narrator = Narrator(
         NarratorSettings(
-            verbosity=args.verbosity,
-            min_interval_s=args.interval,
-            change_threshold=args.threshold,
+            verbosity=options.verbosity,
+            min_interval_s=options.interval_s,
+            change_threshold=options.threshold,
+            clip_seconds=settings.clip_seconds,
             memory=True,
         )
     )
-    engine = InferenceEngine(backend_factory)
-    session = LiveSession(engine, narrator, buffer_fps=args.fps)
+    engine = Engine(backend_factory)
+    session = LiveSession(engine, narrator, buffer_fps=options.fps)
     speaker = None
-    if args.speak:
+    if options.speak:
         from app.live.speech import make_speaker
 
         speaker = make_speaker(err=sys.stderr)
     term = TerminalNarration(
         session,
         source,
-        mode=args.mode,
-        question=args.question or "",
+        mode=options.mode,
+        question=options.question,
         out=sys.stdout,
         err=sys.stderr,
         speaker=speaker,
@@ -186,14 +208,15 @@ def run_narrate(args: Any, settings: Any, backend_factory: Any) -> int:
     keepalive = QTimer()
     keepalive.timeout.connect(lambda: None)
     keepalive.start(100)
-    if args.duration:
+    if options.duration_s:
+        duration_ms = int(options.duration_s * 1000)
+
         # The duration counts from when the model is ready and the source starts.
         def arm_duration(_info: object) -> None:
-            ms = int(args.duration * 1000)
-            if args.mode == "what_happened":
-                QTimer.singleShot(ms, term.finish_what_happened)
+            if options.mode == "what_happened":
+                QTimer.singleShot(duration_ms, term.finish_what_happened)
             else:
-                QTimer.singleShot(ms, term._quit_when_idle)
+                QTimer.singleShot(duration_ms, term.quit_when_idle)
 
         session.model_ready.connect(arm_duration)
     try:
@@ -204,8 +227,8 @@ def run_narrate(args: Any, settings: Any, backend_factory: Any) -> int:
         stopped = session.shutdown(timeout=10.0)
     if interrupted:
         print("Stopped.", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     if not stopped:
         print("smolsight: the model thread did not stop in time", file=sys.stderr)
-        return 1
+        return ExitCode.INPUT
     return term.exit_code

@@ -13,17 +13,20 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.capture.buffer import FrameBuffer, LatestFrame
+from app.capture.frames import Frame
 from app.capture.sources import CaptureEvent, FrameSource
-from app.inference.types import Frame, GenerationRequest
-from app.inference.worker import Description, InferenceEngine
+from app.inference.engine import BackendFactory, Description, Engine, LatestWins, NotReady
+from app.inference.types import BackendInfo, GenerationRequest
+from app.live.engine_signals import EngineSignals
 from app.narration.policy import Ask, Narrator, Verdict
 
 
 @dataclass(frozen=True)
 class NarrationEvent:
-    """A finished description and whether it should be announced."""
+    """A finished description, what was asked, and whether it should be announced."""
 
     description: Description
+    ask: Ask
     verdict: Verdict
     source_time: float  # seconds into the source of the newest frame it describes
 
@@ -41,7 +44,7 @@ class LiveSession(QObject):
 
     def __init__(
         self,
-        engine: InferenceEngine,
+        engine: Engine,
         narrator: Narrator | None = None,
         *,
         buffer_fps: float = 1.0,
@@ -49,13 +52,15 @@ class LiveSession(QObject):
         poll_ms: int = 50,
     ) -> None:
         super().__init__()
+        if not isinstance(engine.policy, LatestWins):
+            raise ValueError("live narration needs an engine whose queue policy is LatestWins")
         self.engine = engine
+        self.signals = EngineSignals(engine)
         self.narrator = narrator or Narrator()
         self.buffer = FrameBuffer(fps=buffer_fps, capacity=buffer_size)
         self.latest = LatestFrame()
         self.source: FrameSource | None = None
         self.continuous = True
-        self.model_is_ready = False
         self._last_seq = 0
         self._asks: dict[int, Ask] = {}
         self.jobs_submitted = 0
@@ -63,13 +68,13 @@ class LiveSession(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._on_tick)
-        w = engine.signals
+        w = self.signals
         w.finished.connect(self._on_finished)
         w.partial.connect(self._on_partial)
         w.failed.connect(self._on_failed)
         w.dropped.connect(self._on_dropped)
         w.ready.connect(self._on_ready)
-        w.load_failed.connect(self.model_failed)
+        w.load_failed.connect(self._on_load_failed)
         w.job_started.connect(self._on_job_started)
 
     # --- sources -------------------------------------------------------------------------
@@ -83,6 +88,10 @@ class LiveSession(QObject):
         self.source = source
         source.start()
         self._timer.start()
+
+    def set_buffer(self, fps: float, size: int) -> None:
+        """Sample the source at `fps` and keep `size` frames from now on (the history restarts)."""
+        self.buffer = FrameBuffer(fps=fps, capacity=size)
 
     def stop_source(self) -> None:
         """Stop reading frames (the model thread keeps running)."""
@@ -134,19 +143,23 @@ class LiveSession(QObject):
 
     def cancel(self) -> None:
         """Stop the running answer."""
-        self.engine.cancel()
+        self.engine.cancel_all()
 
     @property
     def pending_jobs(self) -> int:
         """Requests submitted whose answers have not arrived yet."""
         return len(self._asks)
 
-    def _submit(self, ask: Ask) -> int:
+    def _submit(self, ask: Ask) -> int | None:
         request = GenerationRequest(prompt=ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens)
-        job = self.engine.submit(request, mode=ask.mode, priority=ask.priority, tag=ask)
-        self._asks[job] = ask
+        try:
+            job = self.engine.submit(request, priority=ask.priority)
+        except NotReady as exc:
+            self.error.emit(str(exc))
+            return None
+        self._asks[job.id] = ask
         self.jobs_submitted += 1
-        return job
+        return job.id
 
     # --- polling and results -----------------------------------------------------------------
     def _drain_events(self) -> None:
@@ -173,10 +186,23 @@ class LiveSession(QObject):
             if ask is not None:
                 self._submit(ask)
 
+    @property
+    def model_is_ready(self) -> bool:
+        """Whether the model is loaded and takes requests."""
+        return self.engine.state == "ready"
+
+    def reload(self, backend_factory: BackendFactory | None = None) -> None:
+        """Load the model anew (or another one); narration waits until it is ready."""
+        self._asks.clear()
+        self.engine.reload(backend_factory)
+
     @Slot(object)
-    def _on_ready(self, info: object) -> None:
-        self.model_is_ready = True
+    def _on_ready(self, info: BackendInfo) -> None:
         self.model_ready.emit(info)
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        self.model_failed.emit(message)
 
     @Slot(int)
     def _on_job_started(self, _job: int) -> None:
@@ -208,7 +234,7 @@ class LiveSession(QObject):
         if description.finish_reason == "cancelled" and ask.priority == "auto":
             return  # interrupted narration is stale; the user's request follows
         verdict = self.narrator.on_answer(ask, description.text, when)
-        self.narration.emit(NarrationEvent(description, verdict, when))
+        self.narration.emit(NarrationEvent(description, ask, verdict, when))
 
     def _now(self) -> float:
         frame = self.current_frame()

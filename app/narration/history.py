@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from app.inference.prompts import format_clock
+from app.files import write_text_atomic
+from app.narration.policy import Mode
+from app.timecode import format_clock
 
 EXPORT_FORMATS = {".txt": "Plain text", ".md": "Markdown", ".json": "JSON"}
 
@@ -18,7 +20,7 @@ class HistoryEntry:
 
     source_time: float  # seconds into the source
     wall_time: str  # ISO 8601, local time
-    mode: str
+    mode: Mode
     text: str
     question: str = ""
     source: str = ""
@@ -59,10 +61,38 @@ def export_json(entries: list[HistoryEntry]) -> str:
 
 
 def write_export(entries: list[HistoryEntry], path: Path) -> Path:
-    """Write `entries` in the format named by the file suffix (.txt, .md, .json)."""
+    """Write `entries` in the format named by the file suffix (.txt, .md, .json), atomically."""
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format '{suffix or path.name}': use .txt, .md or .json")
     text = {".txt": export_text, ".md": export_markdown, ".json": export_json}[suffix](entries)
-    path.write_text(text, encoding="utf-8")
+    write_text_atomic(path, text)
     return path
+
+
+class History:
+    """What was described, newest last; kept only while `enabled`. Plain Python, no Qt."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.entries: list[HistoryEntry] = []
+
+    def add(self, entry: HistoryEntry) -> bool:
+        """Keep `entry` (when enabled); whether it was kept."""
+        if not self.enabled:
+            return False
+        self.entries.append(entry)
+        return True
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self.entries.clear()
+
+    def export(self, path: Path) -> Path:
+        """Write the entries to `path` (.txt, .md or .json); raises ValueError or OSError."""
+        if not self.entries:
+            raise ValueError("The history is empty: nothing to export.")
+        return write_export(self.entries, path)
+
+    def __len__(self) -> int:
+        return len(self.entries)

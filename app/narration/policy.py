@@ -14,12 +14,23 @@ from typing import Literal
 
 import numpy as np
 
-from app.inference.prompts import format_clock
-from app.inference.types import Frame
-from app.narration.prompts import Verbosity, clip_prompt, describe_prompt, question_prompt, style
+from app.capture.frames import Frame, to_rgb_array
+from app.config import Settings
+from app.inference.engine import Priority
+from app.prompts import (
+    SCENE_LOG_HEADER,
+    SCENE_LOG_NAMES,
+    Preset,
+    Verbosity,
+    clip_prompt,
+    describe_prompt,
+    question_prompt,
+    style,
+)
+from app.timecode import format_clock
 
 Mode = Literal["continuous", "describe", "what_happened", "ask"]
-Priority = Literal["auto", "user"]
+MODES: tuple[Mode, ...] = ("continuous", "describe", "what_happened", "ask")
 
 
 class ChangeGate:
@@ -42,8 +53,6 @@ class ChangeGate:
     def signature(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
         """(16×9 grey thumbnail as float32, normalized 4×4×4 colour histogram)."""
         import cv2
-
-        from app.inference.base import to_rgb_array
 
         rgb = to_rgb_array(frame.image)
         small = cv2.resize(rgb, (64, 36), interpolation=cv2.INTER_AREA)
@@ -157,9 +166,8 @@ class SceneLog:
         entries = self.recent(count) if self.enabled else []
         if not entries:
             return ""
-        names = {"description": "Seen", "question": "Asked", "answer": "Answered"}
-        lines = [f"[{format_clock(e.time)}] {names[e.kind]}: {e.text}" for e in entries]
-        return "Notes about this scene so far, oldest first:\n" + "\n".join(lines) + "\n\n"
+        lines = [f"[{format_clock(e.time)}] {SCENE_LOG_NAMES[e.kind]}: {e.text}" for e in entries]
+        return SCENE_LOG_HEADER + "\n".join(lines) + "\n\n"
 
     def clear(self) -> None:
         """Forget everything."""
@@ -183,15 +191,26 @@ class Ask:
 
 @dataclass
 class NarratorSettings:
-    """Policy knobs; the UI and CLI change these."""
+    """Policy knobs; the UI and CLI set them through `Narrator.apply`."""
 
     verbosity: Verbosity = "brief"
     min_interval_s: float = 3.0  # continuous mode: at most one description every K seconds
     change_threshold: float = 20.0
     clip_seconds: float = 5.0
     memory: bool = True
-    preset: str = "scene"
+    preset: Preset = "scene"
     target: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NarratorSettings:
+        """The narration part of the user's settings."""
+        return cls(
+            verbosity=settings.verbosity,
+            min_interval_s=settings.narration_interval_s,
+            change_threshold=settings.change_threshold,
+            clip_seconds=settings.clip_seconds,
+            memory=settings.memory,
+        )
 
 
 @dataclass(frozen=True)
@@ -213,8 +232,19 @@ class Narrator:
     _last_auto_at: float | None = None
 
     def __post_init__(self) -> None:
-        self.gate.threshold = self.settings.change_threshold
-        self.log.enabled = self.settings.memory
+        self.configure(self.settings)
+
+    def configure(self, settings: NarratorSettings) -> None:
+        """Use `settings` from now on (gate threshold and memory included)."""
+        self.settings = settings
+        self.gate.threshold = settings.change_threshold
+        self.log.enabled = settings.memory
+
+    def apply(self, settings: Settings) -> None:
+        """Take the narration settings from the user's settings; keep the look-for preset."""
+        new = NarratorSettings.from_settings(settings)
+        new.preset, new.target = self.settings.preset, self.settings.target
+        self.configure(new)
 
     def on_sampled_frame(self, frame: Frame) -> Ask | None:
         """Continuous mode: an ask when the scene changed and the interval has passed."""

@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,10 +24,31 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
+from app.capture.frames import MAX_FRAMES, Frame
+from app.inference.base import BackendError
+from app.inference.engine import BackendFactory, Description, Engine, JobHandle, NotReady, QueueFull
 from app.inference.models import DEFAULT_MODELS
-from app.inference.types import MAX_FRAMES, ChatTurn, Frame, GenerationChunk, GenerationRequest
+from app.inference.types import ChatTurn, GenerationChunk, GenerationRequest, GenerationStats
 from app.server.images import ApiError, ImageLimits, load_image_url
-from app.server.model_host import ModelHost, NotReady, QueueFull, Work
+
+
+@dataclass
+class ServedModel:
+    """The engine the server answers with, the model name it reports, and how to switch models."""
+
+    engine: Engine
+    name: str | None = None  # None: whatever the engine loaded (or the default model)
+    factory_for: Callable[[str | None], BackendFactory] | None = None  # model name → backend factory
+    started_at: float = field(default_factory=time.time)
+
+    def switch(self, model: str) -> None:
+        """Load `model` in the background (after the running request); /health says loading."""
+        if self.factory_for is None:
+            raise ApiError(
+                400, "This server can't switch models", code="invalid_request", param="active_model"
+            )
+        self.name = model
+        self.engine.reload(self.factory_for(model))
 
 
 @dataclass
@@ -175,15 +196,16 @@ async def _send_error(send: Send, error: ApiError) -> None:
 
 
 # ------------------------------------------------------------------------------------ app
-def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI:
-    """The FastAPI application serving `host`'s model."""
+def create_app(served: ServedModel, options: ServerOptions | None = None) -> FastAPI:
+    """The FastAPI application answering with `served.engine` (a bounded-FIFO engine)."""
     opts = options or ServerOptions()
     app = FastAPI(
         title="SmolSight",
         version=__version__,
         description="OpenAI-compatible chat completions with images, served by SmolSight's SmolVLM2 engine.",
     )
-    app.state.host = host
+    engine = served.engine
+    app.state.served = served
     app.state.options = opts
     if opts.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -223,16 +245,16 @@ def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI
 
     @app.get("/health", summary="Server and model status")
     async def health() -> dict[str, Any]:
-        info = host.info
+        info = engine.info
         return {
-            "status": host.status,
-            "model": host.model_name or (info.model if info else None),
+            "status": _status(engine),
+            "model": served.name or (info.model if info else None),
             "backend": info.backend if info else None,
             "device": info.device if info else None,
             "dtype": info.dtype if info else None,
-            "uptime_s": round(time.time() - host.started_at, 1),
-            "queued": host.waiting,
-            "error": host.error or None,
+            "uptime_s": round(time.time() - served.started_at, 1),
+            "queued": engine.waiting,
+            "error": engine.message or None,
         }
 
     @app.get("/v1/models", summary="The served model")
@@ -241,9 +263,9 @@ def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI
             "object": "list",
             "data": [
                 {
-                    "id": _model_id(host),
+                    "id": _model_id(served),
                     "object": "model",
-                    "created": int(host.started_at),
+                    "created": int(served.started_at),
                     "owned_by": "smolsight",
                 }
             ],
@@ -251,7 +273,7 @@ def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI
 
     @app.get("/api/v1/config", summary="Active model and generation defaults")
     async def get_config() -> dict[str, Any]:
-        return _config(host, opts)
+        return _config(served, opts)
 
     @app.patch("/api/v1/config", summary="Switch the active model or change generation defaults")
     async def patch_config(patch: ConfigPatch) -> dict[str, Any]:
@@ -261,29 +283,28 @@ def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI
             opts.temperature = patch.temperature
         if patch.top_p is not None:
             opts.top_p = patch.top_p
-        if patch.active_model is not None and patch.active_model != host.model_name:
-            host.switch_model(patch.active_model)  # /health says "loading" until it is ready
-        return _config(host, opts)
+        if patch.active_model is not None and patch.active_model != served.name:
+            served.switch(patch.active_model)  # /health says "loading" until it is ready
+        return _config(served, opts)
 
     @app.post("/v1/chat/completions", summary="Chat completion with images (OpenAI-compatible)")
     async def chat(body: ChatRequest, request: Request) -> Any:
-        if body.model and not _known_model(host, body.model):
+        if body.model and not _known_model(served, body.model):
             raise ApiError(
                 404,
-                f"The model '{body.model}' does not exist; this server serves '{_model_id(host)}'",
+                f"The model '{body.model}' does not exist; this server serves '{_model_id(served)}'",
                 code="model_not_found",
                 param="model",
             )
         gen = await asyncio.to_thread(_to_generation_request, body, opts)
         loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue[GenerationChunk | BaseException | None] = asyncio.Queue()
+        chunks: asyncio.Queue[GenerationChunk | None] = asyncio.Queue()
 
-        def deliver(item: GenerationChunk | BaseException | None) -> None:
+        def deliver(item: GenerationChunk | None) -> None:
             loop.call_soon_threadsafe(chunks.put_nowait, item)  # from the model thread
 
-        work = Work(gen, deliver)
         try:
-            host.submit(work)
+            job = engine.submit(gen, on_chunk=deliver)
         except QueueFull:
             raise ApiError(
                 429,
@@ -292,21 +313,21 @@ def create_app(host: ModelHost, options: ServerOptions | None = None) -> FastAPI
             ) from None
         except NotReady as exc:
             raise ApiError(503, f"The model is not ready: {exc}", code="model_not_ready") from None
+        job.add_done_callback(lambda: deliver(None))
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-        model = _model_id(host)
+        model = _model_id(served)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return StreamingResponse(
-                _sse(request, work, chunks, completion_id, model, include_usage),
+                _sse(request, job, chunks, completion_id, model, include_usage),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        watcher = asyncio.create_task(_cancel_on_disconnect(request, work))
+        watcher = asyncio.create_task(_cancel_on_disconnect(request, job))
         try:
-            text, last = await _drain(chunks)
+            text, stats = await _drain(chunks, job)
         finally:
             watcher.cancel()
-        stats = last.stats if last else None
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -339,22 +360,26 @@ def _validation_error(errors: Any) -> ApiError:
     return ApiError(400, message, code="invalid_request", param=param)
 
 
-def _model_id(host: ModelHost) -> str:
-    name = host.model_name or (host.info.model if host.info else None) or DEFAULT_MODELS["transformers"]
-    return name
+def _model_id(served: ServedModel) -> str:
+    info = served.engine.info
+    return served.name or (info.model if info else None) or DEFAULT_MODELS["transformers"]
 
 
-def _known_model(host: ModelHost, name: str) -> bool:
-    served = _model_id(host)
-    aliases = {served, Path(served).name, "default", "smolsight", *DEFAULT_MODELS.values()}
+def _known_model(served: ServedModel, name: str) -> bool:
+    model = _model_id(served)
+    aliases = {model, Path(model).name, "default", "smolsight", *DEFAULT_MODELS.values()}
     aliases |= {Path(v).name for v in DEFAULT_MODELS.values()}
     return name in aliases
 
 
-def _config(host: ModelHost, opts: ServerOptions) -> dict[str, Any]:
+def _status(engine: Engine) -> str:
+    return {"ready": "ready", "failed": "error"}.get(engine.state, "loading")
+
+
+def _config(served: ServedModel, opts: ServerOptions) -> dict[str, Any]:
     return {
-        "active_model": _model_id(host),
-        "status": host.status,
+        "active_model": _model_id(served),
+        "status": _status(served.engine),
         "max_tokens": opts.max_tokens,
         "temperature": opts.temperature,
         "top_p": opts.top_p,
@@ -409,31 +434,28 @@ def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> Generation
 
 
 async def _drain(
-    chunks: asyncio.Queue[GenerationChunk | BaseException | None],
-) -> tuple[str, GenerationChunk | None]:
-    text, last = "", None
-    while True:
-        item = await chunks.get()
-        if item is None:
-            return text, last
-        if isinstance(item, BaseException):
-            raise _as_api_error(item)
+    chunks: asyncio.Queue[GenerationChunk | None], job: JobHandle[Description]
+) -> tuple[str, GenerationStats | None]:
+    text = ""
+    while (item := await chunks.get()) is not None:
         text += item.text
-        last = item
+    return text, _outcome(job).stats
 
 
-def _as_api_error(exc: BaseException) -> ApiError:
-    if isinstance(exc, NotReady):
-        return ApiError(503, f"The model is not ready: {exc}", code="model_not_ready")
-    return ApiError(
-        500, f"The model failed on this request: {type(exc).__name__}: {exc}", code="generation_failed"
-    )
+def _outcome(job: JobHandle[Description]) -> Description:
+    """The finished job's description, or the ApiError its failure maps to."""
+    try:
+        return job.result(timeout=0)
+    except NotReady as exc:
+        raise ApiError(503, f"The model is not ready: {exc}", code="model_not_ready") from None
+    except BackendError as exc:
+        raise ApiError(500, f"The model failed on this request: {exc}", code="generation_failed") from None
 
 
-async def _cancel_on_disconnect(request: Request, work: Work) -> None:
+async def _cancel_on_disconnect(request: Request, job: JobHandle[Description]) -> None:
     while True:
         if await request.is_disconnected():
-            work.cancel.cancel()
+            job.cancel()
             return
         await asyncio.sleep(0.2)
 
@@ -462,8 +484,8 @@ def _timings(stats: Any) -> dict[str, Any]:
 
 async def _sse(
     request: Request,
-    work: Work,
-    chunks: asyncio.Queue[GenerationChunk | BaseException | None],
+    job: JobHandle[Description],
+    chunks: asyncio.Queue[GenerationChunk | None],
     completion_id: str,
     model: str,
     include_usage: bool,
@@ -482,24 +504,21 @@ async def _sse(
         }
         return f"data: {json.dumps(payload)}\n\n"
 
-    watcher = asyncio.create_task(_cancel_on_disconnect(request, work))
+    watcher = asyncio.create_task(_cancel_on_disconnect(request, job))
     try:
         yield event({"role": "assistant", "content": ""})
         stats = None
         started = False
-        while True:
-            item = await chunks.get()
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                error = _as_api_error(item)
-                yield f"data: {json.dumps(error.body())}\n\n"
-                break
+        while (item := await chunks.get()) is not None:
             stats = item.stats
             text = item.text.lstrip() if not started else item.text
             if text:
                 started = True
                 yield event({"content": text})
+        try:
+            _outcome(job)
+        except ApiError as error:
+            yield f"data: {json.dumps(error.body())}\n\n"
         yield event({}, _finish(stats.finish_reason if stats else None), smolsight_timings=_timings(stats))
         if include_usage:
             usage = {
@@ -513,5 +532,5 @@ async def _sse(
             yield f"data: {json.dumps(usage)}\n\n"
         yield "data: [DONE]\n\n"
     finally:
-        work.cancel.cancel()  # a client that went away stops its generation
+        job.cancel()  # a client that went away stops its generation
         watcher.cancel()

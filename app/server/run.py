@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from app.config import Settings
+from app.exit_codes import ExitCode
+from app.inference.engine import BackendFactory, BoundedFifo, Engine
+from app.inference.factory import backend_factory
 from app.server.images import ImageLimits
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What `smolsight serve` was asked to do."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_key: str | None = None
+    no_auth: bool = False
+    cors_origins: tuple[str, ...] = ()
+    allow_files: tuple[Path, ...] = ()
+    remote_images: bool = True
+    queue_size: int = 4
+    log_level: str = "info"
 
 
 def is_loopback(host: str) -> bool:
@@ -32,43 +51,46 @@ def check_exposure(host: str, api_key: str | None, no_auth: bool) -> str | None:
     )
 
 
-def run_server(args: Any, settings: Any) -> int:
-    """Build the model host and app, then serve until Ctrl-C."""
+def run_server(options: ServeOptions, settings: Settings) -> int:
+    """Start the engine and the app, then serve until Ctrl-C; return the exit code."""
     import uvicorn
 
-    from app.cli import engine_from_settings
-    from app.server.api import ServerOptions, create_app
-    from app.server.model_host import ModelHost
+    from app.server.api import ServedModel, ServerOptions, create_app
 
-    problem = check_exposure(args.host, args.api_key, args.no_auth)
+    problem = check_exposure(options.host, options.api_key, options.no_auth)
     if problem:
         print(f"smolsight: {problem}", file=sys.stderr)
-        return 1
+        return ExitCode.INPUT
 
-    def factory(model: str | None) -> Any:
-        return engine_from_settings(settings.model_copy(update={"model": model}) if model else settings)
+    def factory_for(model: str | None) -> BackendFactory:
+        return backend_factory(settings.model_copy(update={"model": model}) if model else settings)
 
-    host = ModelHost(factory, model=settings.model, queue_size=args.queue_size)
-    options = ServerOptions(
-        api_key=args.api_key,
-        cors_origins=tuple(args.cors_origin or ()),
-        images=ImageLimits(
-            allow_remote=not args.no_remote_images,
-            allowed_dirs=tuple(Path(d).expanduser() for d in (args.allow_files or ())),
+    engine = Engine(backend_factory(settings), policy=BoundedFifo(options.queue_size))
+    served = ServedModel(engine, name=settings.model, factory_for=factory_for)
+    app = create_app(
+        served,
+        ServerOptions(
+            api_key=options.api_key,
+            cors_origins=options.cors_origins,
+            images=ImageLimits(allow_remote=options.remote_images, allowed_dirs=options.allow_files),
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
         ),
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
     )
-    app = create_app(host, options)
+    engine.start()
     print(
-        f"SmolSight server on http://{args.host}:{args.port} (model loading in the background; "
+        f"SmolSight server on http://{options.host}:{options.port} (model loading in the background; "
         "GET /health says when it is ready)",
         file=sys.stderr,
     )
     try:
         uvicorn.run(
-            app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5
+            app,
+            host=options.host,
+            port=options.port,
+            log_level=options.log_level,
+            timeout_graceful_shutdown=5,
         )
     finally:
-        host.close()
-    return 0
+        engine.shutdown()
+    return ExitCode.OK

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,14 +24,20 @@ from PySide6.QtWidgets import (
 )
 
 from app.config import ConfigError, Settings, settings_from_dict
+from app.prompts import Verbosity
 from app.ui.theme import THEMES
 
+K = TypeVar("K", bound=str)
 OUTPUTS = {
     "speech": "Speak (SmolSight's own voice)",
     "screen_reader": "Send to my screen reader",
     "text": "Text only",
 }
-VERBOSITY = {"brief": "Brief (one sentence)", "normal": "Normal", "detailed": "Detailed"}
+VERBOSITY: dict[Verbosity, str] = {
+    "brief": "Brief (one sentence)",
+    "normal": "Normal",
+    "detailed": "Detailed",
+}
 BACKENDS = {
     "auto": "Automatic",
     "mlx": "MLX (Apple Silicon)",
@@ -40,7 +47,7 @@ BACKENDS = {
 DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)"}
 
 
-def _combo(items: dict[str, str], current: str, name: str) -> QComboBox:
+def _combo(items: Mapping[K, str], current: str, name: str) -> QComboBox:
     box = QComboBox()
     for key, label in items.items():
         box.addItem(label, key)

@@ -25,12 +25,13 @@ from PySide6.QtWidgets import (
 
 from app.capture.sources import SAMPLE_VIDEO
 from app.inference.base import VisionBackend
-from app.inference.prompts import format_clock
+from app.inference.engine import Engine, JobHandle, NotReady, TaskDone
 from app.inference.types import CancelToken
-from app.inference.worker import InferenceEngine
+from app.live.engine_signals import EngineSignals
+from app.timecode import format_clock
 from app.ui.widgets import make_button
 from app.video.export import export
-from app.video.summarize import Progress, SummarySettings, VideoSummary, summarize
+from app.video.summarize import Progress, SegmentResult, SummarySettings, VideoSummary, summarize
 
 DETAILS = {"sentence": "One sentence per scene", "line": "One line", "paragraph": "A paragraph per scene"}
 
@@ -49,7 +50,8 @@ class SummaryWindow(QWidget):
     def __init__(
         self,
         video: Path,
-        engine: InferenceEngine,
+        engine: Engine,
+        signals: EngineSignals,
         *,
         announce: Callable[[str, bool], None],
         parent: QWidget | None = None,
@@ -60,12 +62,11 @@ class SummaryWindow(QWidget):
         self.announce = announce
         self.result: VideoSummary | None = None
         self.saved_to: Path | None = None
-        self._job: int | None = None
-        self._cancel: CancelToken | None = None
+        self._job: JobHandle[VideoSummary] | None = None
         self._relay = _Relay()
         self._relay.progress.connect(self._on_progress)
-        engine.signals.task_finished.connect(self._on_task_finished)
-        engine.signals.failed.connect(self._on_failed)
+        signals.task_finished.connect(self._on_task_finished)
+        signals.failed.connect(self._on_failed)
         self.player: Any = None
         self.setWindowTitle(f"Summary of {self.video.name} — SmolSight")
         self.setAccessibleName(f"Summary of {self.video.name}")
@@ -159,29 +160,28 @@ class SummaryWindow(QWidget):
         settings = SummarySettings(detail=self.detail.currentData())
         relay = self._relay
         path = self.video
-        box: dict[str, CancelToken] = {}
 
         def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
-            box["cancel"] = cancel
             return summarize(path, backend, settings, progress=relay.progress.emit, cancel=cancel)
 
-        self._cancel_box = box
+        try:
+            self._job = self.engine.run_task(task)
+        except NotReady as exc:
+            self.status.setText(f"Could not summarize: {exc}")
+            return
         self.scenes.clear()
         self.summary.setText("")
         self.progress.setValue(0)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText("Waiting for the model…")
-        self._job = self.engine.run_task(task, mode="summarize")
 
     def cancel(self) -> None:
         """Stop after the current scene; what is done is kept."""
         if self._job is None:
             self.close()
             return
-        cancel = self._cancel_box.get("cancel")
-        if cancel is not None:
-            cancel.cancel()
+        self._job.cancel()
         self.status.setText("Stopping after the current scene…")
 
     @Slot(object)
@@ -192,7 +192,7 @@ class SummaryWindow(QWidget):
         if p.segment is not None:
             self._add_scene(p.segment)
 
-    def _add_scene(self, seg: Any) -> None:
+    def _add_scene(self, seg: SegmentResult) -> None:
         text = seg.description or f"(not described: {seg.error})"
         item = QListWidgetItem(f"[{format_clock(seg.start)}–{format_clock(seg.end)}] {text}")
         item.setData(Qt.ItemDataRole.UserRole, seg.start)
@@ -200,9 +200,10 @@ class SummaryWindow(QWidget):
         if self.scenes.currentRow() < 0:
             self.scenes.setCurrentRow(0)
 
-    @Slot(int, object)
-    def _on_task_finished(self, job: int, result: object) -> None:
-        if job != self._job or not isinstance(result, VideoSummary):
+    @Slot(object)
+    def _on_task_finished(self, done: TaskDone) -> None:
+        result = done.value
+        if self._job is None or done.job_id != self._job.id or not isinstance(result, VideoSummary):
             return
         self._job = None
         self.result = result
@@ -232,7 +233,7 @@ class SummaryWindow(QWidget):
 
     @Slot(int, str)
     def _on_failed(self, job: int, message: str) -> None:
-        if job != self._job:
+        if self._job is None or job != self._job.id:
             return
         self._job = None
         self.start_button.setEnabled(True)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.capture.buffer import LatestFrame
-from app.inference.base import to_rgb_array
+from app.capture.frames import to_rgb_array
 
 
 class VideoView(QWidget):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtWidgets import QPushButton
 
 
-def make_button(text: str, description: str, slot: Callable[[], Any]) -> QPushButton:
+def make_button(text: str, description: str, slot: Callable[[], object] | None = None) -> QPushButton:
     """A push button named and described for screen readers, with a tooltip, calling `slot`."""
     button = QPushButton(text)
     button.setAccessibleName(text.replace("&", ""))
     button.setAccessibleDescription(description)
     button.setToolTip(description)
-    button.clicked.connect(lambda _checked=False: slot())
+    if slot is not None:
+        button.clicked.connect(lambda _checked=False: slot())
     return button
+
+
+def on_click(button: QPushButton, slot: Callable[[], object]) -> None:
+    """Call `slot()` when `button` is clicked (ignoring the checked flag)."""
+    button.clicked.connect(lambda _checked=False: slot())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from app.files import write_text_atomic
 from app.video.summarize import SegmentResult, VideoSummary
 
 FORMATS = ("vtt", "srt", "md", "json")
@@ -87,6 +88,6 @@ def export(summary: VideoSummary, out_dir: Path, formats: list[str]) -> list[Pat
     paths = []
     for fmt in formats:
         path = out_dir / f"{stem}.smolsight.{fmt}"
-        path.write_text(WRITERS[fmt](summary), encoding="utf-8")
+        write_text_atomic(path, WRITERS[fmt](summary))
         paths.append(path)
     return paths

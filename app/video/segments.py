@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.capture.frames import MAX_FRAMES, Frame
 from app.capture.media import MediaError, probe_video
 from app.inference.base import LIVE_TILE
-from app.inference.types import MAX_FRAMES, Frame
 from app.narration.policy import ChangeGate
 
 

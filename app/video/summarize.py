@@ -10,34 +10,18 @@ its error and the rest continue.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from app.capture.frames import Frame
 from app.capture.media import probe_video
 from app.inference.base import BackendError, VisionBackend, collect
-from app.inference.types import CancelToken, Frame, GenerationRequest
+from app.inference.types import CancelToken, GenerationRequest
+from app.prompts import DETAILS, Detail, segment_prompt, summary_prompt
+from app.timecode import format_clock
 from app.video.segments import SegmentSettings, iter_segments
-
-Detail = Literal["line", "sentence", "paragraph"]
-DETAILS: tuple[Detail, ...] = ("line", "sentence", "paragraph")
-
-_SEGMENT_PROMPTS: dict[Detail, tuple[str, int]] = {
-    "line": ("In a few words, what happens in these frames?", 16),
-    "sentence": ("Describe what happens in these frames in one sentence.", 40),
-    "paragraph": (
-        "Describe what happens in these frames in a short paragraph: the setting, people, "
-        "objects, actions and any text on screen.",
-        160,
-    ),
-}
-_SUMMARY_PROMPTS: dict[Detail, tuple[str, int]] = {
-    "line": ("Summarize this video in one line.", 32),
-    "sentence": ("Summarize this video in two or three sentences.", 80),
-    "paragraph": ("Summarize this video in one paragraph.", 200),
-}
-_CAUTION = " Say 'probably' when unsure. Do not guess anyone's age, looks or identity."
 
 
 @dataclass(frozen=True)
@@ -80,20 +64,21 @@ class VideoSummary:
     summary: str
     model: str
     backend: str
-    settings: dict[str, Any]
+    settings: dict[str, object]
     partial: bool = False
     seconds: float = 0.0
     created: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """A JSON-ready mapping."""
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VideoSummary:
-        """The inverse of `to_dict`."""
-        segs = [SegmentResult(**{**s, "frame_times": tuple(s["frame_times"])}) for s in data["segments"]]
-        return cls(**{**data, "segments": segs})
+    def from_dict(cls, data: Mapping[str, object]) -> VideoSummary:
+        """The inverse of `to_dict` (for JSON read back from disk)."""
+        raw: Any = data  # JSON: shapes are checked by the dataclass constructors below
+        segs = [SegmentResult(**{**s, "frame_times": tuple(s["frame_times"])}) for s in raw["segments"]]
+        return cls(**{**raw, "segments": segs})
 
 
 @dataclass(frozen=True)
@@ -131,7 +116,7 @@ def summarize(
     info = probe_video(path)  # MediaError for bad files, before any model work
     started = time.monotonic()
     results: list[SegmentResult] = []
-    prompt, max_tokens = _SEGMENT_PROMPTS[s.detail]
+    prompt, max_tokens = segment_prompt(s.detail)
     partial = False
     report = progress or (lambda _p: None)
     report(Progress(0.0, None, "Reading the video…"))
@@ -140,9 +125,7 @@ def summarize(
             partial = True
             break
         frames = spread(raw.frames, s.frames_per_segment)
-        request = GenerationRequest(
-            prompt=prompt + _CAUTION, frames=frames, max_tokens=max_tokens, as_video=True
-        )
+        request = GenerationRequest(prompt=prompt, frames=frames, max_tokens=max_tokens, as_video=True)
         t0 = time.monotonic()
         try:
             out = collect(backend.stream(request, cancel))
@@ -170,7 +153,7 @@ def summarize(
         done = min(1.0, raw.end / info.duration) if info.duration > 0 else 0.0
         elapsed = time.monotonic() - started
         eta = elapsed / done * (1 - done) if done > 0 else None
-        report(Progress(done, eta, f"Described {_clock(raw.start)}–{_clock(raw.end)}", result))
+        report(Progress(done, eta, f"Described {format_clock(raw.start)}–{format_clock(raw.end)}", result))
     summary = ""
     if not partial and results:
         report(Progress(1.0, 0.0, "Writing the summary…"))
@@ -195,18 +178,13 @@ def _summary(
     backend: VisionBackend, results: list[SegmentResult], detail: Detail, cancel: CancelToken | None
 ) -> str:
     """A text-only pass over the segment descriptions."""
-    lines = [f"[{_clock(r.start)}-{_clock(r.end)}] {r.description}" for r in results if r.description]
+    lines = [
+        f"[{format_clock(r.start)}-{format_clock(r.end)}] {r.description}" for r in results if r.description
+    ]
     if not lines:
         return ""
-    prompt, max_tokens = _SUMMARY_PROMPTS[detail]
-    text = "Scene descriptions of a video, in order:\n" + "\n".join(lines) + "\n\n" + prompt
+    text, max_tokens = summary_prompt(lines, detail)
     try:
         return collect(backend.stream(GenerationRequest(prompt=text, max_tokens=max_tokens), cancel)).text
     except BackendError:
         return ""
-
-
-def _clock(seconds: float) -> str:
-    from app.inference.prompts import format_clock
-
-    return format_clock(seconds)

@@ -1,4 +1,4 @@
-r"""The one place that turns a request into SmolVLM2's prompt text, for every backend.
+r"""SmolVLM2's chat format: turns a request into the model's prompt text, for every backend.
 
 Both backends receive the same words: the chat frame `<|im_start|>User:…<end_of_utterance>\n
 Assistant:`, one `<image>` placeholder per frame (the processor expands each into its image
@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.inference.types import ChatTurn, GenerationRequest
+from app.timecode import format_clock
 
 IMAGE_TOKEN = "<image>"
 END_OF_UTTERANCE = "<end_of_utterance>"
@@ -27,12 +28,6 @@ def _number_words(n: int) -> str:
     from num2words import num2words
 
     return str(num2words(n))
-
-
-def format_clock(seconds: float) -> str:
-    """MM:SS as used before each frame of a clip (minutes keep counting past 59)."""
-    s = max(0, int(seconds))
-    return f"{s // 60:02d}:{s % 60:02d}"
 
 
 def video_block(timestamps: list[float]) -> str:

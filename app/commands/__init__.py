@@ -1,0 +1,1 @@
+"""The headless commands behind `smolsight describe`, `summarize`, `eval` and `download`."""

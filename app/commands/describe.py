@@ -1,0 +1,80 @@
+"""`smolsight describe`: one description of an image, or of a short video as a clip."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.capture.media import MediaError, load_media
+from app.config import Settings
+from app.exit_codes import ExitCode
+from app.inference.base import BackendError
+from app.inference.engine import Engine, stream_chunks
+from app.inference.factory import backend_factory
+from app.inference.types import GenerationRequest, GenerationStats
+from app.prompts import DEFAULT_CLIP_PROMPT, DEFAULT_IMAGE_PROMPT
+from app.terminal import LoadReporter, fail
+
+
+@dataclass(frozen=True)
+class DescribeOptions:
+    """What `smolsight describe` was asked to do."""
+
+    path: Path
+    prompt: str | None = None
+    stream: bool = False
+    split_images: bool = False
+    fps: float = 1.0
+    max_frames: int = 16
+    stats: bool = False
+
+
+def run_describe(options: DescribeOptions, settings: Settings) -> int:
+    """Describe the file and print the answer; return the exit code."""
+    if not 1 <= options.max_frames <= 64:
+        return fail("--max-frames must be between 1 and 64", ExitCode.INPUT)
+    if not 0.05 <= options.fps <= 30:
+        return fail("--fps must be between 0.05 and 30", ExitCode.INPUT)
+    try:
+        frames = load_media(options.path, fps=options.fps, max_frames=options.max_frames)
+    except MediaError as exc:
+        return fail(str(exc), ExitCode.INPUT)
+    prompt = options.prompt or (DEFAULT_CLIP_PROMPT if len(frames) > 1 else DEFAULT_IMAGE_PROMPT)
+    request = GenerationRequest(
+        prompt=prompt,
+        frames=tuple(frames),
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        split_images=options.split_images or settings.split_images,
+    )
+    engine = Engine(backend_factory(settings), warm_up=False, listener=LoadReporter())
+    pieces: list[str] = []
+    stats = GenerationStats()
+    try:
+        info = engine.wait_ready()
+        for chunk in stream_chunks(engine, request):
+            text = chunk.text.lstrip() if not pieces else chunk.text
+            pieces.append(text)
+            stats = chunk.stats
+            if options.stream and text:
+                print(text, end="", flush=True)
+    except BackendError as exc:
+        return fail(str(exc), ExitCode.MODEL)
+    finally:
+        engine.shutdown()
+    if options.stream:
+        print()
+    else:
+        print("".join(pieces).strip())
+    if options.stats:
+        ttft = stats.time_to_first_token_s
+        print(
+            f"[{info.backend} {info.device} {info.dtype}] "
+            f"{len(frames)} frame{'s' if len(frames) != 1 else ''}, "
+            f"prompt {stats.prompt_tokens} tokens, first token "
+            f"{'-' if ttft is None else f'{ttft:.2f} s'}, {stats.generated_tokens} tokens in "
+            f"{stats.total_s:.2f} s",
+            file=sys.stderr,
+        )
+    return ExitCode.OK

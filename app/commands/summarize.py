@@ -1,0 +1,107 @@
+"""`smolsight summarize`: scene-by-scene descriptions, a summary and exports, with progress."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.capture.media import MediaError, probe_video
+from app.config import Settings
+from app.exit_codes import ExitCode
+from app.files import check_writable_folder
+from app.inference.base import BackendError, VisionBackend
+from app.inference.engine import Engine
+from app.inference.factory import backend_factory
+from app.inference.types import CancelToken
+from app.prompts import Detail
+from app.terminal import LoadReporter, ProgressLine, fail
+from app.timecode import format_clock
+from app.video.export import FORMATS, export
+from app.video.segments import SegmentSettings
+from app.video.summarize import Progress, SummarySettings, VideoSummary, summarize
+
+
+@dataclass(frozen=True)
+class SummarizeOptions:
+    """What `smolsight summarize` was asked to do."""
+
+    path: Path
+    detail: Detail = "sentence"
+    export: str = "vtt,srt,md,json"
+    out: Path | None = None
+    fps: float = 1.0
+    max_segment_s: float = 30.0
+    frames_per_segment: int = 8
+
+
+def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
+    """Summarize the video with a progress bar; Ctrl-C keeps the finished scenes."""
+    formats = [f.strip().lower() for f in options.export.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        return fail(f"--export takes vtt, srt, md and/or json, not '{options.export}'", ExitCode.INPUT)
+    try:
+        cutting = SegmentSettings(fps=options.fps, max_segment_s=options.max_segment_s)
+        summary_settings = SummarySettings(
+            detail=options.detail, frames_per_segment=options.frames_per_segment, segments=cutting
+        )
+        probe_video(options.path)
+    except (MediaError, ValueError) as exc:
+        return fail(str(exc), ExitCode.INPUT)
+    out_dir = options.out or options.path.parent
+    problem = check_writable_folder(out_dir)  # before any work, not after describing the video
+    if problem:
+        return fail(f"can't save the results: {problem}", ExitCode.INPUT)
+
+    engine = Engine(backend_factory(settings), warm_up=False, listener=LoadReporter())
+    bar = ProgressLine(sys.stderr)
+
+    def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
+        def report(p: Progress) -> None:
+            bar.update(p.fraction, p.message, p.eta_s)
+
+        return summarize(options.path, backend, summary_settings, progress=report, cancel=cancel)
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        print(f"Loading the model for {options.path.name} …", file=sys.stderr)
+        engine.wait_ready()
+        job = engine.run_task(task)
+
+        def on_sigint(*_: object) -> None:
+            if job.cancelled:
+                raise KeyboardInterrupt
+            job.cancel()
+            print("\nStopping after the current scene (Ctrl-C again to quit at once)…", file=sys.stderr)
+
+        signal.signal(signal.SIGINT, on_sigint)
+        while not job.wait(0.2):  # short waits let Python run the Ctrl-C handler
+            pass
+        result = job.result()
+    except BackendError as exc:
+        return fail(str(exc), ExitCode.MODEL)
+    except MediaError as exc:
+        return fail(str(exc), ExitCode.INPUT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+        engine.shutdown()
+    try:
+        paths = export(result, out_dir, formats)
+    except OSError as exc:
+        return fail(f"could not write the results to {out_dir}: {exc.strerror or exc}", ExitCode.INPUT)
+    if result.summary:
+        print(result.summary)
+    for seg in result.segments:
+        text = seg.description or f"(not described: {seg.error})"
+        print(f"[{format_clock(seg.start)}-{format_clock(seg.end)}] {text}")
+    failed = sum(1 for seg in result.segments if seg.error)
+    note = " (PARTIAL: stopped early)" if result.partial else ""
+    print(f"{len(result.segments)} scenes in {result.seconds:.0f} s{note}; wrote:", file=sys.stderr)
+    for p in paths:
+        print(f"  {p}", file=sys.stderr)
+    if failed:
+        print(f"{failed} scene(s) could not be described; see the files.", file=sys.stderr)
+    return ExitCode.INTERRUPTED if result.partial else ExitCode.OK

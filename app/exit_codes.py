@@ -1,0 +1,15 @@
+"""The exit codes every `smolsight` command uses (documented in the README)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a command's exit status means."""
+
+    OK = 0
+    INPUT = 1  # a file, folder, port or value the user gave can't be used
+    USAGE = 2  # bad flags (argparse's own code)
+    MODEL = 3  # the model or backend can't be loaded
+    INTERRUPTED = 130  # Ctrl-C

@@ -1,0 +1,616 @@
+"""The one model thread: every caller's generations and tasks run here, one at a time.
+
+The desktop app, `describe`, `narrate`, `summarize`, `eval`, `bench` and the HTTP server all
+use this `Engine`. Its thread creates the backend *inside* itself (MLX streams are bound to
+the thread that made them), loads it, warms it up, reports load progress and errors once for
+everyone, then runs jobs until it is shut down:
+
+- a **generation** (`submit`): a `GenerationRequest` streamed token by token;
+- a **task** (`run_task`): a longer piece of work given the loaded backend (a video summary,
+  a benchmark).
+
+Every submission returns a `JobHandle` with `cancel()` and `result()`. What happens when
+work arrives while the model is busy is the queue policy, chosen by the caller:
+
+- `LatestWins` (live narration): one waiting slot; a newer job replaces an unread one, except
+  that automatic narration never pushes a user's request aside, and a user's request
+  interrupts automatic narration that is running.
+- `BoundedFifo(n)` (the server): first come, first served, at most `n` waiting; a full
+  queue refuses at once with `QueueFull` (HTTP 429), rather than piling work up.
+
+It is a plain Python thread, not a QThread: the CLI and the server have no Qt event loop to
+deliver signals, while a plain callback (`listener`) serves everyone; the Qt adapter for
+widgets (`app/live/engine_signals.py`) turns those callbacks into queued signals.
+Cancellation is cooperative: backends check the token once per generated token. Shutdown is
+stop → bounded join, and says so loudly when the bound runs out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, Literal, TypeAlias, TypeVar
+
+from app.inference.base import BackendError, VisionBackend
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    GenerationChunk,
+    GenerationRequest,
+    GenerationStats,
+    LoadProgress,
+)
+
+log = logging.getLogger(__name__)
+
+Priority = Literal["auto", "user"]  # automatic narration, or something a person asked for
+EngineState = Literal["idle", "loading", "ready", "failed", "stopped"]
+T = TypeVar("T")
+BackendFactory = Callable[[], VisionBackend]
+Task = Callable[[VisionBackend, CancelToken], T]
+
+
+class NotReady(BackendError):
+    """The model is still loading, or failed to load; the message says which."""
+
+
+class QueueFull(BackendError):
+    """Every waiting slot of a bounded queue is taken."""
+
+
+class JobDropped(BackendError):
+    """The job was replaced by a newer one (latest wins) or cancelled before it ran."""
+
+
+# --- events: what listeners hear, as plain frozen data ------------------------------------------
+@dataclass(frozen=True)
+class Loading:
+    """The model is being fetched, converted or loaded."""
+
+    progress: LoadProgress
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The model is loaded and warmed up."""
+
+    info: BackendInfo
+
+
+@dataclass(frozen=True)
+class LoadFailed:
+    """The model could not be loaded; the message says why and what to do."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class JobStarted:
+    """A job began running on the model thread."""
+
+    job_id: int
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The answer so far (whole text, left-stripped), for live captions."""
+
+    job_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Description:
+    """A finished generation: its text, the frames it is about, and its figures."""
+
+    job_id: int
+    text: str
+    frame_times: tuple[float, ...]
+    stats: GenerationStats
+    queue_wait_s: float
+    total_s: float  # from submission to the last token
+
+    @property
+    def finish_reason(self) -> str:
+        """stop, length or cancelled."""
+        return self.stats.finish_reason or "stop"
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """A task finished; `value` is what it returned."""
+
+    job_id: int
+    value: object
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    """A job failed; the model thread goes on."""
+
+    job_id: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A waiting job was replaced or cancelled before it ran."""
+
+    job_id: int
+
+
+EngineEvent: TypeAlias = (
+    Loading | Ready | LoadFailed | JobStarted | Partial | Description | TaskDone | JobFailed | Dropped
+)
+Listener = Callable[[EngineEvent], None]
+
+
+# --- queue policies ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LatestWins:
+    """One waiting slot; newest wins, users over automatic narration (live narration)."""
+
+
+@dataclass(frozen=True)
+class BoundedFifo:
+    """First come, first served; at most `max_waiting` wait, more are refused (servers)."""
+
+    max_waiting: int = 4
+
+    def __post_init__(self) -> None:
+        """Check the bound."""
+        if self.max_waiting < 1:
+            raise ValueError(f"max_waiting must be at least 1, got {self.max_waiting}")
+
+
+QueuePolicy: TypeAlias = LatestWins | BoundedFifo
+
+
+# --- jobs and handles ---------------------------------------------------------------------------
+@dataclass
+class _Job:
+    id: int
+    priority: Priority
+    submitted_at: float
+    cancel: CancelToken
+    request: GenerationRequest | None = None
+    task: Task[object] | None = None
+    on_chunk: Callable[[GenerationChunk], None] | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: Description | TaskDone | JobFailed | Dropped | None = None
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    error: Exception | None = None  # what a failed job raised, re-raised by result()
+
+
+class JobHandle(Generic[T]):
+    """One submitted job: cancel it, or wait for its result."""
+
+    def __init__(self, job: _Job) -> None:
+        self._job = job
+
+    @property
+    def id(self) -> int:
+        """The job's number; events carry it."""
+        return self._job.id
+
+    def cancel(self) -> None:
+        """Stop the job after its current token (or before it starts)."""
+        self._job.cancel.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether cancel() was called."""
+        return self._job.cancel.cancelled
+
+    def done(self) -> bool:
+        """Whether the job finished, failed or was dropped."""
+        return self._job.done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until done; False when `timeout` ran out first."""
+        return self._job.done.wait(timeout)
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once the job is done (on the model thread, or now if it is done)."""
+        with self._job.lock:
+            if not self._job.done.is_set():
+                self._job.callbacks.append(callback)
+                return
+        callback()
+
+    def result(self, timeout: float | None = None) -> T:
+        """The job's result: a `Description` for generations, the task's return value for tasks.
+
+        Raises what the job raised when it failed (a `BackendError` for model failures),
+        `JobDropped` when it never ran, and `TimeoutError` when `timeout` ran out.
+        """
+        if not self._job.done.wait(timeout):
+            raise TimeoutError(f"job {self.id} did not finish within {timeout} s")
+        outcome = self._job.outcome
+        if isinstance(outcome, JobFailed):
+            if self._job.error is not None:
+                raise self._job.error
+            raise BackendError(outcome.message)
+        if isinstance(outcome, Dropped) or outcome is None:
+            raise JobDropped("The request was replaced by a newer one or cancelled before it ran.")
+        if isinstance(outcome, TaskDone):
+            return outcome.value  # type: ignore[return-value]
+        return outcome  # type: ignore[return-value]
+
+
+# --- the engine ---------------------------------------------------------------------------------
+class Engine:
+    """Owns the model thread. Create, `start()`, submit jobs, `shutdown()`."""
+
+    def __init__(
+        self,
+        backend_factory: BackendFactory,
+        *,
+        policy: QueuePolicy | None = None,
+        warm_up: bool = True,
+        listener: Listener | None = None,
+        name: str = "smolsight-model",
+    ) -> None:
+        self._factory = backend_factory
+        self.policy: QueuePolicy = policy or LatestWins()
+        self._warm_up = warm_up
+        self._listeners: list[Listener] = [listener] if listener else []
+        self._ids = itertools.count(1)
+        self._cond = threading.Condition()
+        self._waiting: deque[_Job] = deque()
+        self._current: _Job | None = None
+        self._reload_to: BackendFactory | None = None
+        self._stop = False
+        self._state: EngineState = "idle"
+        self._message = ""
+        self._progress: LoadProgress | None = None
+        self._info: BackendInfo | None = None
+        self._loaded = threading.Event()  # set when a load attempt ends (ready or failed)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread_ident: int | None = None
+
+    # --- observing ---------------------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        """Also tell `listener` about every event (called on the model thread)."""
+        self._listeners.append(listener)
+
+    @property
+    def state(self) -> EngineState:
+        """idle, loading, ready, failed or stopped."""
+        return self._state
+
+    @property
+    def message(self) -> str:
+        """Why loading failed ('' otherwise)."""
+        return self._message
+
+    @property
+    def progress(self) -> LoadProgress | None:
+        """The latest load progress while loading."""
+        return self._progress
+
+    @property
+    def info(self) -> BackendInfo | None:
+        """What is loaded, once ready."""
+        return self._info
+
+    @property
+    def waiting(self) -> int:
+        """Jobs waiting behind the running one."""
+        with self._cond:
+            return len(self._waiting)
+
+    @property
+    def running(self) -> bool:
+        """Whether the model thread is alive."""
+        return self._thread.is_alive()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running."""
+        with self._cond:
+            return self._current is not None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the model thread: it loads the model, then waits for jobs."""
+        with self._cond:
+            if self._state != "idle":
+                return
+            self._state = "loading"
+        self._thread.start()
+
+    def wait_ready(self, timeout: float | None = None) -> BackendInfo:
+        """Block until loading ends; the loaded model's info, or `BackendError` with the reason."""
+        self.start()
+        if not self._loaded.wait(timeout):
+            raise TimeoutError(f"the model did not load within {timeout} s")
+        if self._state != "ready" or self._info is None:
+            raise BackendError(self._message or "The model is not loaded.")
+        return self._info
+
+    def reload(self, backend_factory: BackendFactory | None = None) -> None:
+        """Load another model (or the same one anew) after the running job; state is loading."""
+        with self._cond:
+            self._reload_to = backend_factory or self._factory
+            self._factory = self._reload_to
+            self._state = "loading"
+            self._message = ""
+            self._loaded.clear()
+            if self._current is not None and self._current.priority == "auto":
+                self._current.cancel.cancel()
+            self._cond.notify()
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Cancel everything, stop the thread and wait for it; False (logged) when it did not stop."""
+        with self._cond:
+            self._stop = True
+            if self._current is not None:
+                self._current.cancel.cancel()
+            dropped = list(self._waiting)
+            self._waiting.clear()
+            self._cond.notify()
+        for job in dropped:
+            self._finish(job, Dropped(job.id))
+        if not self._thread.is_alive():
+            self._state = "stopped"
+            return True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error("the model thread did not stop within %.1f s; it is still running", timeout)
+            return False
+        return True
+
+    # --- submitting ----------------------------------------------------------------------------
+    def submit(
+        self,
+        request: GenerationRequest,
+        *,
+        priority: Priority = "user",
+        on_chunk: Callable[[GenerationChunk], None] | None = None,
+    ) -> JobHandle[Description]:
+        """Queue a generation; `on_chunk` gets every streamed chunk on the model thread.
+
+        Raises `NotReady` while loading or after a failed load, `QueueFull` when a bounded
+        queue is full.
+        """
+        job = _Job(
+            next(self._ids), priority, time.monotonic(), CancelToken(), request=request, on_chunk=on_chunk
+        )
+        self._enqueue(job)
+        return JobHandle(job)
+
+    def run_task(self, task: Task[T], *, priority: Priority = "user") -> JobHandle[T]:
+        """Queue `task(backend, cancel)` to run on the model thread with the loaded backend."""
+        job = _Job(next(self._ids), priority, time.monotonic(), CancelToken(), task=task)  # type: ignore[arg-type]
+        self._enqueue(job)
+        return JobHandle(job)
+
+    def cancel_all(self) -> None:
+        """Stop the running job after its current token and drop the waiting ones."""
+        with self._cond:
+            dropped = list(self._waiting)
+            self._waiting.clear()
+            if self._current is not None:
+                self._current.cancel.cancel()
+        for job in dropped:
+            self._finish(job, Dropped(job.id))
+
+    def _enqueue(self, job: _Job) -> None:
+        dropped: list[_Job] = []
+        with self._cond:
+            if self._stop:
+                raise NotReady("SmolSight is shutting down.")
+            if self._state != "ready":
+                raise NotReady(self._not_ready_message())
+            if isinstance(self.policy, BoundedFifo):
+                if len(self._waiting) >= self.policy.max_waiting:
+                    raise QueueFull("The model is busy: every waiting slot is taken. Try again shortly.")
+                self._waiting.append(job)
+            else:
+                old = self._waiting[0] if self._waiting else None
+                if old is not None and old.priority == "user" and job.priority == "auto":
+                    dropped.append(job)  # narration never pushes a person's request aside
+                else:
+                    if old is not None:
+                        dropped.append(self._waiting.popleft())
+                    self._waiting.append(job)
+                    running = self._current
+                    if job.priority == "user" and running is not None and running.priority == "auto":
+                        running.cancel.cancel()  # the person's request goes first
+            self._cond.notify()
+        for d in dropped:
+            self._finish(d, Dropped(d.id))
+
+    def _not_ready_message(self) -> str:
+        if self._state == "failed":
+            return self._message or "The model could not be loaded."
+        if self._state == "loading":
+            return "The model is still loading."
+        return "The model has not been started."
+
+    # --- the model thread ----------------------------------------------------------------------
+    def _emit(self, event: EngineEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not kill the model thread
+                log.exception("an engine listener failed on %s", type(event).__name__)
+
+    def _finish(self, job: _Job, outcome: Description | TaskDone | JobFailed | Dropped) -> None:
+        with job.lock:
+            job.outcome = outcome
+            job.done.set()
+            callbacks, job.callbacks = job.callbacks, []
+        self._emit(outcome)
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("a job's done-callback failed")
+
+    def _load(self, old: VisionBackend | None) -> VisionBackend | None:
+        if old is not None:
+            old.close()
+        with self._cond:
+            self._state = "loading"
+            self._info = None
+            self._progress = None
+
+        def report(progress: LoadProgress) -> None:
+            self._progress = progress
+            self._emit(Loading(progress))
+
+        try:
+            backend = self._factory()
+            report(LoadProgress("load", "Loading the model…"))
+            backend.load(report)
+            if self._warm_up:
+                report(LoadProgress("warm_up", "Warming up the model…"))
+                backend.warm_up()
+        except BackendError as exc:
+            self._load_failed(str(exc))
+            return None
+        except Exception as exc:
+            log.exception("the model failed to load")
+            self._load_failed(f"The model could not be loaded ({type(exc).__name__}: {exc}).")
+            return None
+        with self._cond:
+            superseded = self._reload_to is not None  # a reload asked for meanwhile starts over
+            if not superseded:
+                self._info = backend.info
+                self._state = "ready"
+        if not superseded:
+            self._loaded.set()
+            self._emit(Ready(backend.info))
+        return backend
+
+    def _load_failed(self, message: str) -> None:
+        with self._cond:
+            if self._reload_to is not None:
+                return  # superseded by a reload: its own outcome will be reported
+            self._state = "failed"
+            self._message = message
+            failed = list(self._waiting)
+            self._waiting.clear()
+        self._loaded.set()
+        self._emit(LoadFailed(message))
+        for job in failed:
+            self._finish(job, JobFailed(job.id, message))
+
+    def _run(self) -> None:
+        self.thread_ident = threading.get_ident()
+        backend: VisionBackend | None = None
+        try:
+            backend = self._load(None)
+            while True:
+                with self._cond:
+                    while not self._waiting and not self._stop and self._reload_to is None:
+                        self._cond.wait(0.5)
+                    if self._stop:
+                        return
+                    if self._reload_to is not None:
+                        self._reload_to = None
+                        job = None
+                    else:
+                        job = self._waiting.popleft()
+                        self._current = job
+                if job is None:
+                    backend = self._load(backend)
+                    continue
+                try:
+                    self._run_job(backend, job)
+                finally:
+                    with self._cond:
+                        self._current = None
+        finally:
+            if backend is not None:
+                backend.close()
+            self._state = "stopped"
+            self._loaded.set()
+
+    def _run_job(self, backend: VisionBackend | None, job: _Job) -> None:
+        if backend is None:
+            self._finish(job, JobFailed(job.id, self._message or "The model is not loaded."))
+            return
+        if job.cancel.cancelled:
+            self._finish(job, Dropped(job.id))
+            return
+        started = time.monotonic()
+        self._emit(JobStarted(job.id))
+        if job.task is not None:
+            try:
+                value = job.task(backend, job.cancel)
+            except Exception as exc:  # reported to its caller; never fatal to the model thread
+                if not isinstance(exc, ValueError | BackendError):
+                    log.exception("a task failed on the model thread")
+                job.error = exc
+                self._finish(job, JobFailed(job.id, _failure(exc)))
+                return
+            self._finish(job, TaskDone(job.id, value))
+            return
+        assert job.request is not None
+        try:
+            text, stats = self._generate(backend, job)
+        except Exception as exc:
+            if not isinstance(exc, BackendError):
+                log.exception("a generation failed on the model thread")
+            job.error = exc if isinstance(exc, BackendError) else BackendError(_failure(exc))
+            self._finish(job, JobFailed(job.id, _failure(exc)))
+            return
+        self._finish(
+            job,
+            Description(
+                job_id=job.id,
+                text=text.strip(),
+                frame_times=tuple(f.timestamp for f in job.request.frames),
+                stats=stats,
+                queue_wait_s=started - job.submitted_at,
+                total_s=time.monotonic() - job.submitted_at,
+            ),
+        )
+
+    def _generate(self, backend: VisionBackend, job: _Job) -> tuple[str, GenerationStats]:
+        assert job.request is not None
+        text = ""
+        stats = GenerationStats()
+        for chunk in backend.stream(job.request, job.cancel):
+            stats = chunk.stats
+            if job.on_chunk is not None:
+                job.on_chunk(chunk)
+            if chunk.text:
+                text = (text + chunk.text).lstrip()
+                self._emit(Partial(job.id, text))
+        return text, stats
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, BackendError | ValueError):
+        return str(exc)
+    return f"The model failed on this request ({type(exc).__name__}: {exc})."
+
+
+def stream_chunks(engine: Engine, request: GenerationRequest) -> Iterator[GenerationChunk]:
+    """Run `request` on the engine and yield its chunks on this thread as they arrive."""
+    import queue
+
+    chunks: queue.SimpleQueue[GenerationChunk] = queue.SimpleQueue()
+    handle = engine.submit(request, on_chunk=chunks.put)
+    try:
+        while True:
+            try:
+                yield chunks.get(timeout=0.05)
+            except queue.Empty:
+                if handle.done():  # every chunk is queued before the job is marked done
+                    break
+        while not chunks.empty():
+            yield chunks.get_nowait()
+        handle.result()  # raises the job's failure, if any
+    finally:
+        handle.cancel()

@@ -1,0 +1,70 @@
+"""Terminal output for the commands: one-line errors, and a progress line with an ETA."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from app.exit_codes import ExitCode
+from app.inference.engine import EngineEvent, Loading
+
+
+def fail(message: str, code: ExitCode, *, err: TextIO | None = None) -> int:
+    """Print `smolsight: message` on stderr (one line) and return `code`."""
+    print(f"smolsight: {message}", file=err or sys.stderr)
+    return int(code)
+
+
+class ProgressLine:
+    """A one-line progress bar with ETA on a terminal; plain lines otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.last = ""
+        self._printed: tuple[str, int] | None = None  # (message without digits, percent) last printed
+
+    def update(self, fraction: float | None, message: str, eta_s: float | None = None) -> None:
+        """Show how far something is (`fraction` None: unknown) and what it is doing."""
+        if fraction is None:
+            line = message
+        else:
+            filled = int(fraction * 24)
+            eta = "" if eta_s is None else f"  ETA {int(eta_s // 60)}:{int(eta_s % 60):02d}"
+            line = f"[{'#' * filled}{'.' * (24 - filled)}] {fraction:4.0%}{eta}  {message}"
+        if self.tty:
+            print("\r" + line.ljust(len(self.last)), end="", file=self.stream, flush=True)
+        elif self._worth_a_line(fraction, message):
+            print(line, file=self.stream, flush=True)
+        self.last = line
+
+    def _worth_a_line(self, fraction: float | None, message: str) -> bool:
+        """Off a terminal (a log file), a new kind of step or 5 more percent earn a line."""
+        kind = "".join(c for c in message if not c.isdigit())
+        percent = -1 if fraction is None else int(fraction * 100)
+        last = self._printed
+        if last is not None and last[0] == kind and (percent < 0 or 0 <= percent - last[1] < 5):
+            if percent != 100 or last[1] == 100:
+                return False
+        self._printed = (kind, percent)
+        return True
+
+    def close(self) -> None:
+        """End the progress line."""
+        if self.tty and self.last:
+            print(file=self.stream)
+            self.last = ""
+
+
+class LoadReporter:
+    """An engine listener that shows model download/conversion/loading progress on a terminal."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.line = ProgressLine(stream or sys.stderr)
+
+    def __call__(self, event: EngineEvent) -> None:
+        """Show `Loading` events; end the line on anything else."""
+        if isinstance(event, Loading):
+            self.line.update(event.progress.fraction, event.progress.message)
+        else:
+            self.line.close()

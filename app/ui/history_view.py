@@ -1,0 +1,72 @@
+"""The history list on screen: shows the `History` model, copies, clears and exports it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QFileDialog, QListWidget, QListWidgetItem, QWidget
+
+from app.narration.history import EXPORT_FORMATS, History, HistoryEntry
+
+
+class HistoryView:
+    """Keeps `list_widget` in step with `history` and runs the history's commands."""
+
+    def __init__(
+        self,
+        history: History,
+        list_widget: QListWidget,
+        *,
+        parent: QWidget,
+        caption_text: Callable[[], str],
+        say: Callable[[str], None],
+        show_error: Callable[[str], None],
+        forget_scene: Callable[[], None],
+    ) -> None:
+        self.history = history
+        self.list = list_widget
+        self.parent = parent
+        self._caption_text = caption_text
+        self._say = say
+        self._show_error = show_error
+        self._forget_scene = forget_scene
+
+    def add(self, entry: HistoryEntry) -> None:
+        """Show a new entry (when the history is kept) and scroll to it."""
+        if self.history.add(entry):
+            item = QListWidgetItem(entry.line())
+            self.list.addItem(item)
+            self.list.scrollToItem(item)
+
+    def copy_selected(self) -> None:
+        """Copy the selected entry (or the caption) to the clipboard."""
+        item = self.list.currentItem()
+        QApplication.clipboard().setText(item.text() if item is not None else self._caption_text())
+        self._say("Copied.")
+
+    def clear(self) -> None:
+        """Forget the history (the scene memory too)."""
+        self.history.clear()
+        self.list.clear()
+        self._forget_scene()
+
+    def export_dialog(self) -> None:
+        """Ask for a file name and export."""
+        if not self.history.entries:
+            self._show_error("The history is empty: nothing to export.")
+            return
+        filters = ";;".join(f"{label} (*{suffix})" for suffix, label in EXPORT_FORMATS.items())
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export history", "smolsight-history.txt", filters)
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> bool:
+        """Write the history to `path` (.txt, .md or .json); a clear message when it can't."""
+        try:
+            self.history.export(path)
+        except (OSError, ValueError) as exc:
+            self._show_error(f"Could not export: {exc}")
+            return False
+        self._say(f"History saved to {path.name}.")
+        return True

@@ -1,0 +1,219 @@
+"""The main window's widgets and layout: picture, caption, question, controls, history, status bar.
+
+Only building and arranging lives here; what the widgets do is wired by `MainWindow`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStatusBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.capture.buffer import LatestFrame
+from app.prompts import PRESETS
+from app.ui.settings_dialog import VERBOSITY
+from app.ui.video_view import VideoView
+from app.ui.widgets import make_button
+
+PRESET_LABELS = {
+    "scene": "Describe the scene",
+    "text": "Read text",
+    "find": "Find an object",
+    "people": "Count people",
+}
+assert set(PRESET_LABELS) == set(PRESETS)
+
+
+def buddy(text: str, widget: QWidget) -> QLabel:
+    """A label whose Alt+letter moves focus to `widget` (and names it for screen readers)."""
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label
+
+
+class MainPanel(QSplitter):
+    """Picture on the left; caption, question, controls and history on the right."""
+
+    def __init__(self, latest: Callable[[], LatestFrame]) -> None:
+        super().__init__()
+        self.source_label = QLabel("")
+        self.source_label.setObjectName("sourceLabel")
+        self.source_label.setAccessibleName("Source")
+        self.video = VideoView(latest)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.addWidget(self.source_label)
+        lv.addWidget(self.video, 1)
+
+        self.caption = QLabel("Starting…")
+        self.caption.setObjectName("caption")
+        self.caption.setWordWrap(True)
+        self.caption.setMinimumHeight(160)
+        # Long unbroken words (URLs, model noise) must wrap, not widen the window.
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.caption.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.caption.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.caption.setAccessibleName("Current description")
+        self.caption_status = QLabel("")
+        self.caption_status.setObjectName("captionStatus")
+        self.caption_status.setWordWrap(True)
+        self.caption_status.setAccessibleName("Description status")
+        self.caption_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        self.question = QLineEdit()
+        self.question.setPlaceholderText("Ask about the scene, e.g. What colour is the mug?")
+        self.question.setAccessibleName("Question")
+        self.question.setAccessibleDescription(
+            "Type a question and press Enter. Earlier descriptions are remembered."
+        )
+        self.ask_button = make_button("&Ask", "Ask the question")
+        qrow = QHBoxLayout()
+        qrow.addWidget(self.question, 1)
+        qrow.addWidget(self.ask_button)
+
+        self.describe_button = make_button("&Describe now", "Describe the current picture now")
+        self.happened_button = make_button("What just &happened?", "Describe the last few seconds")
+        self.narrate_button = make_button("&Narration: on", "Turn automatic narration on or off")
+        self.narrate_button.setCheckable(True)
+        self.narrate_button.setChecked(True)
+        self.stop_button = make_button("Stop &answer", "Stop the answer being written")
+        brow = QHBoxLayout()
+        for b in (self.describe_button, self.happened_button, self.narrate_button, self.stop_button):
+            brow.addWidget(b)
+
+        self.verbosity_box = QComboBox()
+        for key, label in VERBOSITY.items():
+            self.verbosity_box.addItem(label, key)
+        self.verbosity_box.setAccessibleName("Verbosity")
+        self.preset_box = QComboBox()
+        for preset, label in PRESET_LABELS.items():
+            self.preset_box.addItem(label, preset)
+        self.preset_box.setAccessibleName("What to look for")
+        self.target = QLineEdit()
+        self.target.setPlaceholderText("object to find")
+        self.target.setAccessibleName("Object to find")
+        self.target.setEnabled(False)
+        mrow = QHBoxLayout()
+        mrow.addWidget(buddy("&Look for:", self.preset_box))
+        mrow.addWidget(self.preset_box)
+        mrow.addWidget(self.target)
+        mrow.addWidget(buddy("&Verbosity:", self.verbosity_box))
+        mrow.addWidget(self.verbosity_box)
+
+        self.history_list = QListWidget()
+        self.history_list.setObjectName("history")
+        self.history_list.setWordWrap(True)
+        self.history_list.setAccessibleName("History of descriptions")
+        self.history_list.setAccessibleDescription(
+            "Newest last. Use the arrow keys; Ctrl+C copies the selected one."
+        )
+        self.copy_button = make_button("&Copy", "Copy the selected description")
+        self.export_button = make_button("E&xport…", "Export the history to a file")
+        self.clear_button = make_button("C&lear", "Clear the history")
+        self.keep_history_box = QCheckBox("&Keep history")
+        self.keep_history_box.setAccessibleName("Keep history")
+        hrow = QHBoxLayout()
+        for w in (self.copy_button, self.export_button, self.clear_button, self.keep_history_box):
+            hrow.addWidget(w)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.addWidget(self.caption, 2)
+        rv.addWidget(self.caption_status)
+        rv.addLayout(qrow)
+        rv.addLayout(brow)
+        rv.addLayout(mrow)
+        rv.addWidget(buddy("&History:", self.history_list))
+        rv.addWidget(self.history_list, 3)
+        rv.addLayout(hrow)
+
+        self.addWidget(left)
+        self.addWidget(right)
+        self.setSizes([640, 640])
+        self._set_tab_order()
+
+    def _set_tab_order(self) -> None:
+        """Picture → caption → question → buttons → options → history."""
+        order: list[QWidget] = [
+            self.video,
+            self.caption,
+            self.question,
+            self.ask_button,
+            self.describe_button,
+            self.happened_button,
+            self.narrate_button,
+            self.stop_button,
+            self.preset_box,
+            self.target,
+            self.verbosity_box,
+            self.history_list,
+            self.copy_button,
+            self.export_button,
+            self.clear_button,
+            self.keep_history_box,
+        ]
+        for first, second in itertools.pairwise(order):
+            QWidget.setTabOrder(first, second)
+
+    def buttons(self) -> list[QPushButton]:
+        """Every push button of the panel."""
+        return [
+            self.ask_button,
+            self.describe_button,
+            self.happened_button,
+            self.narrate_button,
+            self.stop_button,
+            self.copy_button,
+            self.export_button,
+            self.clear_button,
+        ]
+
+
+class ModelStatusBar:
+    """The status bar's fixed fields: model state, latency, loading progress."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        self.model_label = QLabel("Model: loading")
+        self.model_label.setAccessibleName("Model status")
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Model loading progress")
+        self.progress.setMaximumWidth(220)
+        self.latency_label = QLabel("")
+        self.latency_label.setAccessibleName("Latency")
+        bar.addWidget(self.model_label, 1)
+        bar.addPermanentWidget(self.latency_label)
+        bar.addPermanentWidget(self.progress)
+
+    def loading(self, text: str, fraction: float | None = None) -> None:
+        """Show that the model is loading: a busy bar, or how far (0..1) it has got."""
+        self.model_label.setText(text)
+        self.progress.setVisible(True)
+        if fraction is None:
+            self.progress.setRange(0, 0)  # busy indicator
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * fraction))
+
+    def done(self, text: str) -> None:
+        """Loading ended (ready or failed)."""
+        self.model_label.setText(text)
+        self.progress.setVisible(False)

@@ -1,0 +1,87 @@
+"""Choosing what to look at: the sample video, a camera, or a video or image file (menus, dialogs, drops)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+
+from app.capture.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, MediaError
+from app.capture.sources import SAMPLE_VIDEO, parse_source
+from app.live.session import LiveSession
+from app.ui.video_view import VideoView
+
+SAMPLE_LABEL = "Sample video (no camera needed)"
+
+
+class SourceChooser:
+    """Opens sources on the live session and labels them for the user."""
+
+    def __init__(
+        self,
+        parent: QWidget,
+        session: Callable[[], LiveSession],
+        *,
+        label: QLabel,
+        video: VideoView,
+        show_error: Callable[[str], None],
+        changed: Callable[[str], None],
+    ) -> None:
+        self.parent = parent
+        self._session = session
+        self.label = label
+        self.video = video
+        self._show_error = show_error
+        self._changed = changed
+        self.spec = ""
+        self.name = ""  # what the source is called in captions and history
+
+    def open(self, spec: str) -> bool:
+        """Switch to `sample`, `webcam:N` or a file path; False (with a message) when it can't."""
+        try:
+            source = parse_source(spec, loop=True)
+        except MediaError as exc:
+            self._show_error(str(exc))
+            return False
+        self._session().set_source(source)
+        self.spec = spec
+        self.name = SAMPLE_LABEL if spec == "sample" else source.name
+        if spec == "sample":
+            text = f"{SAMPLE_LABEL}: {SAMPLE_VIDEO.name}"
+        elif spec.startswith("webcam"):
+            text = source.name
+        else:
+            text = f"File: {source.name}"
+        self.label.setText(text)
+        self.video.set_placeholder(f"Opening {source.name}…")
+        self._changed(text)
+        return True
+
+    def choose_file(self, start_folder: str = "") -> None:
+        """Let the user choose a video or image file."""
+        patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES | IMAGE_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(
+            self.parent,
+            "Open a video or image",
+            start_folder,
+            f"Videos and images ({patterns});;All files (*)",
+        )
+        if path:
+            self.open(path)
+
+
+def dropped_file(urls: list[QUrl]) -> Path | None:
+    """The first local video or image file among dropped URLs."""
+    for url in urls:
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES:
+                return path
+    return None
+
+
+def is_image(path: Path) -> bool:
+    """Whether the file name says still image."""
+    return path.suffix.lower() in IMAGE_SUFFIXES

@@ -1,0 +1,81 @@
+"""Starting video summaries from the main window: choose a file, or decide what a dropped video is for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from app.capture.media import VIDEO_SUFFIXES, MediaError, probe_video
+from app.live.session import LiveSession
+from app.ui.summary_window import SummaryWindow
+
+DropChoice = Literal["narrate", "summarize"]
+
+
+class SummaryLauncher:
+    """Opens summary windows on the live session's engine; narration pauses while one runs."""
+
+    def __init__(
+        self,
+        parent: QWidget,
+        session: Callable[[], LiveSession],
+        *,
+        announce: Callable[[str, bool], None],
+        show_error: Callable[[str], None],
+        model_usable: Callable[[], bool],
+    ) -> None:
+        self.parent = parent
+        self._session = session
+        self.announce = announce
+        self.show_error = show_error
+        self.model_usable = model_usable
+        self.windows: list[SummaryWindow] = []
+
+    def choose_file(self, start_folder: str = "") -> None:
+        """Let the user choose a video file to summarize."""
+        patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(
+            self.parent, "Summarize a video", start_folder, f"Videos ({patterns});;All files (*)"
+        )
+        if path:
+            self.summarize(Path(path))
+
+    def summarize(self, path: Path) -> SummaryWindow | None:
+        """Open a summary window for `path` and start it; narration pauses meanwhile."""
+        try:
+            probe_video(path)
+        except MediaError as exc:
+            self.show_error(str(exc))
+            return None
+        if not self.model_usable():
+            return None
+        session = self._session()
+        was_on = session.continuous
+        session.continuous = False
+        window = SummaryWindow(path, session.engine, session.signals, announce=self.announce)
+        window.finished.connect(lambda _r: setattr(session, "continuous", was_on))
+        self.windows.append(window)
+        window.show()
+        window.start()
+        return window
+
+    def choose_drop_action(self, path: Path) -> DropChoice | None:
+        """Ask whether to narrate a dropped video live or summarize it."""
+        box = QMessageBox(self.parent)
+        box.setWindowTitle("Video dropped")
+        box.setText(f"What should SmolSight do with {path.name}?")
+        live = box.addButton("&Narrate it live", QMessageBox.ButtonRole.AcceptRole)
+        summary = box.addButton("&Summarize it", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(summary)
+        box.exec()
+        clicked = box.clickedButton()
+        return "narrate" if clicked is live else "summarize" if clicked is summary else None
+
+    def close_all(self) -> None:
+        """Close every summary window (each stops its running summary)."""
+        for window in self.windows:
+            window.close()

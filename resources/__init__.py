@@ -1,0 +1,1 @@
+"""SmolSight's bundled files: the sample video, the evaluation set, icons (data only)."""

@@ -1,0 +1,215 @@
+"""The one model thread: queue policies, handles, cancel, load failures, progress, bounded shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from app.capture.frames import Frame
+from app.inference.base import BackendError
+from app.inference.engine import (
+    BoundedFifo,
+    Description,
+    Dropped,
+    Engine,
+    EngineEvent,
+    JobDropped,
+    LatestWins,
+    LoadFailed,
+    Loading,
+    NotReady,
+    QueueFull,
+    Ready,
+    stream_chunks,
+)
+from app.inference.types import GenerationRequest
+from tests.fakes import FakeBackend
+
+
+def request(t: float = 0.0) -> GenerationRequest:
+    return GenerationRequest("Describe.", frames=(Frame(np.zeros((8, 8, 3), np.uint8), t),))
+
+
+class Recorder:
+    """An engine listener that keeps every event, thread-safely."""
+
+    def __init__(self) -> None:
+        self.events: list[EngineEvent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: EngineEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def of(self, kind: type) -> list[EngineEvent]:
+        with self._lock:
+            return [e for e in self.events if isinstance(e, kind)]
+
+
+_engines: list[Engine] = []
+
+
+@pytest.fixture(autouse=True)
+def _shut_down_engines() -> Iterator[None]:
+    """Even a failing test must not leave a model thread running."""
+    yield
+    while _engines:
+        assert _engines.pop().shutdown(timeout=5)
+
+
+def started(backend: FakeBackend, **kwargs: object) -> tuple[Engine, Recorder]:
+    events = Recorder()
+    engine = Engine(lambda: backend, listener=events, **kwargs)  # type: ignore[arg-type]
+    _engines.append(engine)
+    engine.wait_ready(timeout=5)
+    return engine, events
+
+
+def wait_until(condition: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_latest_wins_drops_stale_requests_and_answers_in_order() -> None:
+    backend = FakeBackend(seconds_per_call=0.4)
+    engine, events = started(backend)
+    first = engine.submit(request(0), priority="auto")
+    wait_until(lambda: backend.calls)
+    later = [engine.submit(request(t), priority="auto") for t in range(1, 5)]
+    assert first.result(timeout=5).frame_times == (0,)
+    assert later[-1].result(timeout=5).frame_times == (4,)
+    for stale in later[:-1]:
+        with pytest.raises(JobDropped):
+            stale.result(timeout=1)
+    assert sorted(e.job_id for e in events.of(Dropped)) == [h.id for h in later[:-1]]  # type: ignore[attr-defined]
+    assert [c.frame_times for c in backend.calls] == [(0,), (4,)]
+    assert backend.load_thread == backend.calls[0].thread == engine.thread_ident
+    assert backend.load_thread != threading.main_thread().ident
+
+
+def test_a_user_request_interrupts_narration_and_is_not_replaced_by_it() -> None:
+    engine, _ = started(FakeBackend(seconds_per_call=0.4))
+    auto = engine.submit(request(0), priority="auto")
+    wait_until(lambda: engine.busy)
+    user = engine.submit(request(1), priority="user")
+    late = engine.submit(request(2), priority="auto")  # must not push the user's aside
+    assert auto.result(timeout=5).finish_reason == "cancelled"
+    assert user.result(timeout=5).finish_reason == "stop"
+    with pytest.raises(JobDropped):
+        late.result(timeout=1)
+
+
+def test_bounded_fifo_answers_everyone_in_order_and_refuses_when_full() -> None:
+    engine, _ = started(FakeBackend(seconds_per_call=0.3), policy=BoundedFifo(2))
+    running = engine.submit(request(0))
+    wait_until(lambda: engine.busy)
+    waiting = [engine.submit(request(1)), engine.submit(request(2))]
+    with pytest.raises(QueueFull):
+        engine.submit(request(3))
+    results = [h.result(timeout=5) for h in [running, *waiting]]
+    assert [r.frame_times for r in results] == [(0,), (1,), (2,)]
+    assert all(r.finish_reason == "stop" for r in results)
+    assert engine.submit(request(4)).result(timeout=5).text  # room again once the queue drained
+
+
+def test_a_handle_cancels_its_own_job_within_one_token() -> None:
+    engine, _ = started(FakeBackend(seconds_per_call=4.0, tokens=40))  # 0.1 s per token
+    chunks: list[str] = []
+    job = engine.submit(request(), on_chunk=lambda c: chunks.append(c.text))
+    wait_until(lambda: chunks)
+    start = time.monotonic()
+    job.cancel()
+    assert job.result(timeout=2).finish_reason == "cancelled"
+    assert time.monotonic() - start < 0.5
+
+
+def test_tasks_run_on_the_model_thread_and_return_their_value() -> None:
+    backend = FakeBackend()
+    engine, _ = started(backend)
+    job = engine.run_task(lambda b, _cancel: (threading.get_ident(), b.info.model))
+    assert job.result(timeout=5) == (engine.thread_ident, "fake-model")
+
+    def broken(_backend: object, _cancel: object) -> None:
+        raise ValueError("that video has no frames")
+
+    with pytest.raises(ValueError, match="no frames"):
+        engine.run_task(broken).result(timeout=5)
+    assert engine.state == "ready"  # a failing task never kills the model thread
+
+
+def test_a_load_failure_is_reported_once_and_every_caller_hears_why() -> None:
+    def broken() -> FakeBackend:
+        raise BackendError("The model 'x' is not on this computer")
+
+    events = Recorder()
+    engine = Engine(broken, listener=events)
+    _engines.append(engine)
+    with pytest.raises(BackendError, match="not on this computer"):
+        engine.wait_ready(timeout=5)
+    assert engine.state == "failed"
+    assert [e.message for e in events.of(LoadFailed)] == ["The model 'x' is not on this computer"]  # type: ignore[attr-defined]
+    with pytest.raises(NotReady, match="not on this computer"):
+        engine.submit(request())
+
+
+def test_submitting_while_loading_says_so() -> None:
+    engine = Engine(lambda: FakeBackend(load_seconds=1.0))
+    _engines.append(engine)
+    engine.start()
+    with pytest.raises(NotReady, match="still loading"):
+        engine.submit(request())
+    engine.wait_ready(timeout=5)
+
+
+def test_load_progress_reaches_listeners_before_ready() -> None:
+    backend = FakeBackend(download_steps=((0, 2_000_000), (1_000_000, 2_000_000)))
+    engine, events = started(backend)
+    loading = [e.progress for e in events.of(Loading)]  # type: ignore[attr-defined]
+    downloads = [p for p in loading if p.stage == "download"]
+    assert [p.fraction for p in downloads] == [0.0, 0.5]
+    assert loading[-1].stage == "warm_up"
+    assert isinstance(events.events[-1], Ready) and engine.progress is not None
+
+
+def test_reload_switches_the_backend_after_the_running_job() -> None:
+    first, second = FakeBackend(seconds_per_call=0.3), FakeBackend()
+    engine, events = started(first)
+    running = engine.submit(request(0))
+    wait_until(lambda: engine.busy)
+    engine.reload(lambda: second)
+    assert engine.state == "loading"
+    assert running.result(timeout=5).finish_reason == "stop"  # a person's request is finished
+    engine.wait_ready(timeout=5)
+    engine.submit(request(1)).result(timeout=5)
+    assert first.closed and len(second.calls) == 1
+    assert len(events.of(Ready)) == 2
+
+
+def test_stream_chunks_yields_on_the_calling_thread() -> None:
+    engine, _ = started(FakeBackend(seconds_per_call=0.1, tokens=4))
+    pieces = [c.text for c in stream_chunks(engine, request())]
+    assert "".join(pieces).strip() == "A red mug on a wooden desk."
+
+
+def test_shutdown_during_a_long_generation_is_bounded() -> None:
+    backend = FakeBackend(seconds_per_call=30.0, tokens=300)
+    engine, _ = started(backend)
+    job = engine.submit(request())
+    wait_until(lambda: engine.busy)
+    start = time.monotonic()
+    assert engine.shutdown(timeout=3)
+    assert time.monotonic() - start < 1.0
+    assert not engine.running and backend.closed
+    assert isinstance(job.result(timeout=1), Description)  # finished as cancelled, not lost
+    with pytest.raises(NotReady):
+        engine.submit(request())
+
+
+def test_latest_wins_is_the_default_policy() -> None:
+    assert isinstance(Engine(lambda: FakeBackend()).policy, LatestWins)
