@@ -35,8 +35,12 @@ def _add_engine_flags(p: argparse.ArgumentParser, *, remote: bool = True) -> Non
     choices = BACKEND_CHOICES if remote else LOCAL_BACKENDS
     g.add_argument("--backend", choices=choices, help="inference engine (default: auto)")
     g.add_argument("--model", metavar="ID_OR_DIR", help="hub id or local model folder")
-    g.add_argument("--device", choices=get_args(Device), help="transformers device")
-    g.add_argument("--dtype", choices=get_args(DType), help="transformers dtype")
+    g.add_argument("--device", choices=get_args(Device), help="device for transformers (auto: a GPU if any)")
+    g.add_argument(
+        "--dtype",
+        choices=get_args(DType),
+        help="precision; openvino: auto/int8 = 8-bit weights, float32 = full precision",
+    )
     g.add_argument("--offline", action="store_true", help="never download; use the cache or a folder")
     g.add_argument("--config", type=Path, metavar="FILE", help="settings file (default: the per-user one)")
     if remote:

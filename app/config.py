@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.files import write_text_atomic
 from app.prompts import Verbosity
 
-BackendName = Literal["auto", "mlx", "transformers", "openai"]
+BackendName = Literal["auto", "mlx", "openvino", "transformers", "openai"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
-DType = Literal["auto", "float32", "bfloat16", "float16"]
+DType = Literal["auto", "int8", "float32", "bfloat16", "float16"]
 Output = Literal["speech", "screen_reader", "text"]
 Theme = Literal["system", "light", "dark", "high_contrast"]
 CONFIG_ENV = "SMOLSIGHT_CONFIG"  # a settings file to use instead of the per-user one

@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from app.exit_codes import ExitCode
-from app.inference.engine import EngineEvent, Loading
+from app.inference.engine import EngineEvent, Loading, Ready
 
 
 def fail(message: str, code: ExitCode, *, err: TextIO | None = None) -> int:
@@ -63,8 +63,10 @@ class LoadReporter:
         self.line = ProgressLine(stream or sys.stderr)
 
     def __call__(self, event: EngineEvent) -> None:
-        """Show `Loading` events; end the line on anything else."""
+        """Show `Loading` events; end the line on anything else; say why when a fallback was used."""
         if isinstance(event, Loading):
             self.line.update(event.progress.fraction, event.progress.message)
-        else:
-            self.line.close()
+            return
+        self.line.close()
+        if isinstance(event, Ready) and event.info.note:
+            print(f"smolsight: {event.info.note}", file=self.line.stream, flush=True)

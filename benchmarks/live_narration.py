@@ -1,10 +1,11 @@
 """Live narration benchmark: per-description latency in live mode, and change-gate savings.
 
-    python benchmarks/live_narration.py [--model DIR] [--backend transformers] [--runs 3]
+    python benchmarks/live_narration.py [--model DIR] [--backend auto] [--runs 3]
 
-Without --model it builds (once, into ~/.cache/smolsight/models/) a random-weight model with the real
-SmolVLM2-500M architecture; timings of random weights equal those of the real model for a
-fixed number of tokens. Reports, in one run and one process:
+Without --model it builds (once, into the user cache, see `smolsight bench`) a random-weight
+model with the real SmolVLM2-500M architecture; timings of random weights equal those of the
+real model for a fixed number of tokens. Reports, in one run and one process, through the
+engine on `--backend` (default auto: the fast CPU engine on a machine without a GPU):
   * live mode (one 512 px tile, brief answer of `--tokens` tokens): time to first token,
     decode rate and total per description;
   * the share of 1 FPS frames the change gate skips on the bundled sample video.
@@ -22,8 +23,8 @@ from app.capture.frames import Frame
 from app.capture.media import sample_video
 from app.capture.sources import SAMPLE_VIDEO
 from app.config import Settings
-from app.inference.base import collect
-from app.inference.factory import create_backend
+from app.inference.engine import Engine
+from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest
 from app.narration.policy import ChangeGate
 from app.prompts import describe_prompt
@@ -47,7 +48,7 @@ def gate_share(threshold: float) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="model folder (default: 500M random)")
-    parser.add_argument("--backend", default="transformers")
+    parser.add_argument("--backend", default="auto")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=20, help="answer length (brief ≈ 20 tokens)")
     parser.add_argument("--threshold", type=float, default=20.0)
@@ -55,25 +56,24 @@ def main() -> None:
     args = parser.parse_args()
 
     model = args.model or real_size_model()
-    backend = create_backend(Settings(backend=args.backend, model=str(model)))
-    backend.load()
-    backend.warm_up()
+    engine = Engine(backend_factory(Settings(backend=args.backend, model=str(model))))
+    info = engine.wait_ready()
     frames = sample_video(SAMPLE_VIDEO, fps=0.2, max_frames=args.runs)
     rows = []
     for frame in frames[: args.runs]:
         request = GenerationRequest(
             describe_prompt("brief"), frames=(Frame(frame.image, frame.timestamp),), max_tokens=args.tokens
         )
-        stats = collect(backend.stream(request)).stats
-        rows.append(stats)
+        rows.append(engine.submit(request).result().stats)
+    engine.shutdown()
     ttft = statistics.median(s.time_to_first_token_s or 0 for s in rows)
     decode = statistics.median(s.decode_tokens_per_s or 0 for s in rows)
     total = statistics.median(s.total_s for s in rows)
     gate = gate_share(args.threshold)
     result = {
-        "backend": backend.info.backend,
-        "device": backend.info.device,
-        "dtype": backend.info.dtype,
+        "backend": info.backend,
+        "device": info.device,
+        "dtype": info.dtype,
         "model": str(model),
         "prompt_tokens": rows[0].prompt_tokens,
         "generated_tokens": rows[0].generated_tokens,

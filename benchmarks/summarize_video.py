@@ -3,7 +3,8 @@
     python benchmarks/summarize_video.py [--minutes 5] [--model DIR] [--naive-frames 2]
 
 In one process and one run, with the random-weight model of the real SmolVLM2-500M
-architecture (built once into ~/.cache/smolsight/models/) on the transformers backend:
+architecture (built once into the user cache, see `smolsight bench`), through the engine, on
+the backend `--backend` names (default: auto, the fast CPU engine on a machine without a GPU):
 
 * ours: scene segments, each described as one clip of `--frames-per-segment` 512 px frames
   (64 image tokens each) with a one-sentence answer, then a text-only summary;
@@ -28,8 +29,8 @@ import numpy as np
 
 from app.bench import real_size_model
 from app.config import Settings
-from app.inference.base import collect
-from app.inference.factory import create_backend
+from app.inference.engine import Engine
+from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest
 from app.video.segments import SegmentSettings, iter_segments
 from app.video.summarize import SummarySettings, summarize
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--scene-seconds", type=float, default=30.0, help="shot length of the test video")
     parser.add_argument("--model", type=Path)
+    parser.add_argument("--backend", default="auto", help="auto (default), openvino or transformers")
     parser.add_argument("--frames-per-segment", type=int, default=4)
     parser.add_argument("--naive-frames", type=int, default=2)
     parser.add_argument("--json", type=Path)
@@ -90,13 +92,17 @@ def main() -> None:
 
     video = long_video(args.minutes, args.scene_seconds)
     model = args.model or real_size_model()
-    backend = create_backend(Settings(backend="transformers", model=str(model)))
-    backend.load()
-    backend.warm_up()
-    print(f"{video.name}: {args.minutes:g} min; model {model.name} ({backend.info.dtype})", flush=True)
+    engine = Engine(backend_factory(Settings(backend=args.backend, model=str(model))))
+    info = engine.wait_ready()
+    print(
+        f"{video.name}: {args.minutes:g} min; model {model.name} ({info.backend}, {info.dtype})", flush=True
+    )
 
     t0 = time.monotonic()
-    ours = summarize(video, backend, SummarySettings(frames_per_segment=args.frames_per_segment))
+    settings = SummarySettings(frames_per_segment=args.frames_per_segment)
+    ours = engine.run_task(
+        lambda backend, cancel: summarize(video, backend, settings, cancel=cancel)
+    ).result()
     ours_s = time.monotonic() - t0
     print(f"ours: {len(ours.segments)} scenes described and summarized in {ours_s:.0f} s", flush=True)
 
@@ -107,8 +113,9 @@ def main() -> None:
         request = GenerationRequest(
             "Describe this image in detail", frames=(frame,), max_tokens=150, split_images=True
         )
-        collect(backend.stream(request))
+        engine.submit(request).result()
         per_frame.append(time.monotonic() - t)
+    engine.shutdown()
     naive_s = float(np.mean(per_frame)) * len(frames)
     print(
         f"naive: {np.mean(per_frame):.1f} s per frame (splitting on, 150 tokens) × {len(frames)} frames "
@@ -129,6 +136,8 @@ def main() -> None:
             json.dumps(
                 {
                     "minutes": args.minutes,
+                    "backend": info.backend,
+                    "dtype": info.dtype,
                     "scenes": len(ours.segments),
                     "ours_s": ours_s,
                     "naive_per_frame_s": float(np.mean(per_frame)),

@@ -29,6 +29,12 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Converted models go to one cache for the whole run, never the developer's own."""
+    os.environ["SMOLSIGHT_CACHE_DIR"] = str(tmp_path_factory.mktemp("smolsight-cache"))
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random SmolVLM2 folder built once per test session."""

@@ -1,15 +1,32 @@
-"""Typed settings → a backend: the one place that chooses and builds an inference engine."""
+"""Typed settings → a backend: the one place that chooses and builds an inference engine.
+
+`auto` picks MLX on Apple Silicon, transformers (PyTorch) where an NVIDIA GPU is present or
+a GPU device is asked for, and OpenVINO on every other machine: the CPU path. If the model
+can't be converted for OpenVINO there, the app says so in one sentence and runs on
+transformers instead (`FallbackBackend`).
+"""
 
 from __future__ import annotations
 
+import ctypes.util
 import platform
 import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import get_args
 
 from app.config import BackendName, Settings
 from app.inference.base import BackendError, VisionBackend
 from app.inference.engine import BackendFactory
 from app.inference.mlx_backend import mlx_available
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    GenerationChunk,
+    GenerationRequest,
+    LoadProgress,
+    LoadProgressCallback,
+)
 
 BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
 
@@ -19,18 +36,33 @@ def is_apple_silicon() -> bool:
     return sys.platform == "darwin" and platform.machine() == "arm64"
 
 
-def choose_backend(requested: BackendName) -> BackendName:
-    """Resolve `auto`: MLX on Apple Silicon when it imports, else transformers."""
+def nvidia_gpu_present() -> bool:
+    """Whether an NVIDIA driver is installed (cheap: PyTorch is not imported to find out)."""
+    if sys.platform.startswith("linux"):
+        return Path("/proc/driver/nvidia/version").exists()
+    if sys.platform == "win32":
+        return ctypes.util.find_library("nvcuda") is not None
+    return False
+
+
+def choose_backend(requested: BackendName, *, device: str = "auto") -> BackendName:
+    """Resolve `auto` for this machine (see the module docs)."""
     if requested not in BACKENDS:
         raise BackendError(f"Unknown backend '{requested}': use one of {', '.join(BACKENDS)}.")
     if requested != "auto":
         return requested
-    return "mlx" if is_apple_silicon() and mlx_available() else "transformers"
+    if is_apple_silicon() and mlx_available() and device in ("auto", "mps"):
+        return "mlx"
+    if device in ("cuda", "mps") or (device == "auto" and nvidia_gpu_present()):
+        return "transformers"
+    from app.inference.openvino_backend import openvino_available
+
+    return "openvino" if openvino_available() else "transformers"
 
 
 def create_backend(settings: Settings) -> VisionBackend:
     """A not-yet-loaded backend for `settings`; call `load()` on the thread that will generate."""
-    name = choose_backend(settings.backend)
+    name = choose_backend(settings.backend, device=settings.device)
     if name == "openai":
         from app.inference.openai_backend import OpenAIBackend
 
@@ -46,8 +78,25 @@ def create_backend(settings: Settings) -> VisionBackend:
         from app.inference.mlx_backend import MLXBackend
 
         return MLXBackend(model=settings.model, allow_download=settings.allow_download)
+    if name == "openvino":
+        from app.inference.openvino_backend import OpenVINOBackend
+
+        backend = OpenVINOBackend(
+            model=settings.model, dtype=settings.dtype, allow_download=settings.allow_download
+        )
+        if settings.backend == "auto":  # the user did not insist on OpenVINO: fall back if it can't run
+            return FallbackBackend(
+                backend, lambda: _transformers(settings.model_copy(update={"dtype": "auto"}))
+            )
+        return backend
+    return _transformers(settings)
+
+
+def _transformers(settings: Settings) -> VisionBackend:
     from app.inference.transformers_backend import TransformersBackend
 
+    if settings.dtype == "int8":
+        raise BackendError("8-bit weights (dtype int8) are for the openvino backend; use auto or float32.")
     return TransformersBackend(
         model=settings.model,
         device=settings.device,
@@ -59,3 +108,62 @@ def create_backend(settings: Settings) -> VisionBackend:
 def backend_factory(settings: Settings) -> BackendFactory:
     """A factory the engine calls on its own thread to build the backend for `settings`."""
     return lambda: create_backend(settings)
+
+
+class FallbackBackend:
+    """The fast CPU engine, or, when its model can't be prepared, transformers with a note saying why."""
+
+    def __init__(self, primary: VisionBackend, fallback: Callable[[], VisionBackend]) -> None:
+        self._active = primary
+        self._fallback = fallback
+        self.note = ""
+
+    @property
+    def active(self) -> VisionBackend:
+        """The backend that answers."""
+        return self._active
+
+    @property
+    def info(self) -> BackendInfo:
+        """The answering backend's info, with the fallback note when there is one."""
+        info = self._active.info
+        return BackendInfo(info.backend, info.model, info.device, info.dtype, note=self.note)
+
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
+        """Load the fast engine; if its conversion fails, say so and load transformers instead."""
+        from app.inference.models import ModelUnavailable
+        from app.inference.openvino_backend import ConversionFailed
+
+        try:
+            self._active.load(progress)
+            return
+        except ModelUnavailable:
+            raise  # no model at all: the fallback could not do better
+        except (ConversionFailed, BackendError, ImportError) as exc:
+            reason = str(exc).rstrip(".")
+            self.note = (
+                f"The fast CPU engine could not be prepared ({reason}); using the slower PyTorch engine."
+            )
+        if progress is not None:
+            progress(LoadProgress("load", self.note))
+        self._active.close()
+        self._active = self._fallback()
+        self._active.load(progress)
+
+    def warm_up(self) -> None:
+        """Warm up the answering backend."""
+        self._active.warm_up()
+
+    def stream(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationChunk]:
+        """Stream from the answering backend."""
+        return self._active.stream(request, cancel)
+
+    def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        """Count with the answering backend."""
+        return self._active.count_prompt_tokens(request)
+
+    def close(self) -> None:
+        """Release the answering backend."""
+        self._active.close()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
+    from transformers.processing_utils import ProcessorMixin
 
 from app.inference.base import (
     BackendError,
@@ -111,7 +112,7 @@ class TransformersBackend:
     def load(self, progress: LoadProgressCallback | None = None) -> None:
         """Resolve the model folder (downloading once if needed) and load it on the device."""
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+        from transformers import AutoModelForImageTextToText
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -121,7 +122,7 @@ class TransformersBackend:
         self._device = pick_device(self._device_request)
         self._dtype = pick_dtype(self._device, self._dtype_request)
         try:
-            self._processor = _processor_class(self.folder, AutoProcessor).from_pretrained(self.folder)
+            self._processor = load_processor(self.folder)
             model = AutoModelForImageTextToText.from_pretrained(self.folder, dtype=self._dtype)
         except (OSError, ValueError, KeyError) as exc:
             raise BackendError(f"Could not load the model from {self.folder}: {exc}") from exc
@@ -234,24 +235,30 @@ class TransformersBackend:
         self._processor = None
 
 
-def _processor_class(folder: Path, fallback: Any) -> Any:
-    """Transformers' own SmolVLM processor class for SmolVLM folders.
+def load_processor(folder: Path) -> ProcessorMixin:
+    """The model's processor, with transformers' PIL image processor for SmolVLM folders.
 
-    mlx-vlm replaces `AutoProcessor.from_pretrained` process-wide with one that returns its
-    MLX processor (MLX arrays, not tensors) once it has been imported; naming the class
-    keeps this backend working when both backends live in one process.
+    The PIL image processor resizes with LANCZOS exactly as the model was trained (the default
+    torchvision one approximates it), and it is what the torch-free CPU path reproduces, so
+    both backends see the same pixels. mlx-vlm replaces `AutoProcessor.from_pretrained`
+    process-wide once imported; naming the SmolVLM classes keeps this working beside it.
     """
     import json
+
+    from transformers import AutoProcessor
 
     try:
         model_type = json.loads((folder / "config.json").read_text()).get("model_type")
     except (OSError, ValueError):
         model_type = None
-    if model_type == "smolvlm":
-        from transformers import SmolVLMProcessor
+    if model_type != "smolvlm":
+        return AutoProcessor.from_pretrained(folder)
+    from transformers import SmolVLMProcessor
+    from transformers.models.smolvlm.image_processing_pil_smolvlm import SmolVLMImageProcessorPil
 
-        return SmolVLMProcessor
-    return fallback
+    processor = SmolVLMProcessor.from_pretrained(folder)
+    processor.image_processor = SmolVLMImageProcessorPil.from_pretrained(folder)
+    return processor
 
 
 def _sample(logits: Any, temperature: float, top_p: float, generator: Any) -> int:

@@ -116,12 +116,13 @@ LoadProgressCallback = Callable[[LoadProgress], None]
 
 @dataclass(frozen=True)
 class BackendInfo:
-    """What is loaded and where, for status lines and `/health`."""
+    """What is loaded and where, for status lines and `/health`; `note` says why, if not the usual."""
 
     backend: str
     model: str
     device: str
     dtype: str
+    note: str = ""
 
 
 class CancelToken:

@@ -62,6 +62,7 @@ class TerminalNarration:
         self.err = err
         self.speaker = speaker
         self.exit_code = ExitCode.OK
+        self.seconds: list[float] = []  # time per finished description
         self.one_shot_sent = False
         self.started = False
         session.narration.connect(self._on_narration)
@@ -72,6 +73,8 @@ class TerminalNarration:
 
     def _on_ready(self, info: BackendInfo) -> None:
         print(f"Model ready: {info.model} ({info.backend}, {info.device}, {info.dtype}).", file=self.err)
+        if info.note:
+            print(f"smolsight: {info.note}", file=self.err)
         self.session.continuous = self.mode == "continuous"
         if not self.started:
             # Start a file only now, so it is not half over before the model can see it.
@@ -95,6 +98,7 @@ class TerminalNarration:
         self.one_shot_sent = self.mode != "what_happened"
 
     def _on_narration(self, event: NarrationEvent) -> None:
+        self.seconds.append(event.description.total_s)
         text = event.description.text or "(no answer)"
         if event.verdict.reason == "unchanged":
             print(f"[{format_clock(event.source_time)}] (unchanged) {text}", file=self.out, flush=True)
@@ -225,6 +229,7 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
         signal.signal(signal.SIGINT, previous)
         keepalive.stop()
         stopped = session.shutdown(timeout=10.0)
+    _print_summary(term.seconds)
     if interrupted:
         print("Stopped.", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -232,3 +237,15 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
         print("smolsight: the model thread did not stop in time", file=sys.stderr)
         return ExitCode.INPUT
     return term.exit_code
+
+
+def _print_summary(seconds: list[float]) -> None:
+    """One closing line: how many descriptions, how long each took, the peak memory used."""
+    import statistics
+
+    from app.inference.base import process_peak_rss_bytes
+
+    peak = process_peak_rss_bytes()
+    memory = f"; peak memory {peak / 1e9:.2f} GB" if peak else ""
+    timing = f", {statistics.median(seconds):.2f} s each (median)" if seconds else ""
+    print(f"{len(seconds)} description{'s' if len(seconds) != 1 else ''}{timing}{memory}.", file=sys.stderr)

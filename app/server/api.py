@@ -252,6 +252,7 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
             "backend": info.backend if info else None,
             "device": info.device if info else None,
             "dtype": info.dtype if info else None,
+            "note": info.note if info and info.note else None,
             "uptime_s": round(time.time() - served.started_at, 1),
             "queued": engine.waiting,
             "error": engine.message or None,

@@ -69,6 +69,8 @@ class NarrationView(QObject):
     def _on_model_ready(self, info: BackendInfo) -> None:
         self.status.done(f"Model: {Path(info.model).name} · {info.backend} · {info.device} · {info.dtype}")
         self.panel.caption.setText("Ready. Press Space to describe the picture.")
+        if info.note:
+            self.note(info.note)
         self.announcer.announce("SmolSight is ready.", urgent=False)
 
     @Slot(str)

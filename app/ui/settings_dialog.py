@@ -39,9 +39,10 @@ VERBOSITY: dict[Verbosity, str] = {
     "detailed": "Detailed",
 }
 BACKENDS = {
-    "auto": "Automatic",
+    "auto": "Automatic (the fastest here)",
     "mlx": "MLX (Apple Silicon)",
-    "transformers": "PyTorch (transformers)",
+    "openvino": "OpenVINO (fast on any CPU)",
+    "transformers": "PyTorch (transformers; GPUs)",
     "openai": "Remote server (OpenAI-compatible)",
 }
 DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)"}

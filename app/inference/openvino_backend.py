@@ -1,0 +1,335 @@
+"""SmolVLM2 on OpenVINO: the fast CPU engine, with 8-bit weights by default.
+
+The first load converts the model once (`openvino_export`, in its own process, with progress)
+into the user's cache folder, keyed by the model's files, the OpenVINO version and the weight
+precision; later loads start from the cache, offline. At run time only OpenVINO, `tokenizers`,
+NumPy and Pillow are used (no PyTorch): inputs come from `smolvlm_inputs`, the prompt from the
+same chat format as every other backend, and generation is a short loop over the stateful
+decoder (its key/value cache stays inside OpenVINO) that checks the cancel token per token.
+
+Compute precision is the runtime's choice for the CPU (bf16 on CPUs with AVX512-BF16 or AMX,
+else fp32) unless asked: `dtype="float32"` gives full-precision weights and fp32 compute, the
+exact reference; `bfloat16` full-precision weights with bf16 compute; `auto`/`int8` 8-bit
+weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.inference.base import BackendError, StatsClock, StopMatcher, process_peak_rss_bytes, warm_up_request
+from app.inference.models import default_model, resolve_model
+from app.inference.openvino_export import EXPORT_VERSION, MANIFEST, Weights
+from app.inference.smolvlm_inputs import EncodedRequest, SmolVLMInputs, reference_request
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    FinishReason,
+    GenerationChunk,
+    GenerationRequest,
+    LoadProgress,
+    LoadProgressCallback,
+)
+from app.paths import user_cache_dir
+
+# What `dtype` means here: (weights, compute precision hint or None for the runtime's choice).
+PRECISIONS: dict[str, tuple[Weights, str | None]] = {
+    "auto": ("int8", None),
+    "int8": ("int8", None),
+    "float32": ("fp32", "f32"),
+    "bfloat16": ("fp32", "bf16"),
+    "float16": ("fp32", "f16"),
+}
+
+
+class ConversionFailed(BackendError):
+    """The model could not be converted for OpenVINO; the message says why."""
+
+
+def openvino_available() -> bool:
+    """Whether the OpenVINO runtime imports here."""
+    try:
+        import openvino  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def cache_key(folder: Path, weights: Weights) -> str:
+    """A folder name for the converted model: the model's files, OpenVINO's version, the precision."""
+    import openvino as ov
+
+    digest = hashlib.sha256()
+    digest.update(str(folder.resolve()).encode())
+    for path in sorted([*folder.glob("*.safetensors"), folder / "config.json"]):
+        if path.exists():
+            stat = path.stat()
+            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(f"{ov.get_version()}:{EXPORT_VERSION}:{weights}".encode())
+    return f"{folder.name}-{weights}-{digest.hexdigest()[:12]}"
+
+
+# A converter turns (model folder, output folder, weights, progress) into an IR folder.
+Converter = Callable[[Path, Path, Weights, LoadProgressCallback | None], None]
+
+
+def convert_in_subprocess(
+    folder: Path, out: Path, weights: Weights, progress: LoadProgressCallback | None
+) -> None:
+    """Run `openvino_export` in its own Python process, relaying its progress."""
+    command = [
+        sys.executable,
+        "-m",
+        "app.inference.openvino_export",
+        "--model",
+        str(folder),
+        "--out",
+        str(out),
+    ]
+    command += ["--weights", weights]
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
+    error = ""
+    # stderr goes to a file: a chatty child (tracer warnings) must never block on a full pipe.
+    with (
+        tempfile.TemporaryFile("w+") as log,
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=env) as child,
+    ):
+        assert child.stdout is not None
+        for line in child.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if "error" in event:
+                error = str(event["error"])
+            elif "step" in event and progress is not None:
+                message = f"Preparing the fast CPU engine (first run only): {event['message']}"
+                progress(LoadProgress("convert", message, float(event["step"]), float(event["steps"])))
+        code = child.wait()
+        log.seek(0)
+        stderr = log.read()
+    if code != 0 or not (out / MANIFEST).exists():
+        detail = error or (stderr.strip().splitlines() or [f"exit code {code}"])[-1][:300]
+        raise ConversionFailed(f"The model could not be converted for the fast CPU engine ({detail}).")
+
+
+@dataclass
+class _Compiled:
+    vision: Any
+    embed: Any
+    decoder: Any  # an infer request of the stateful decoder
+
+
+class OpenVINOBackend:
+    """SmolVLM2 via OpenVINO on the CPU; see the module docs."""
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        dtype: str = "auto",
+        allow_download: bool = True,
+        cache_dir: Path | None = None,
+        converter: Converter | None = None,
+    ) -> None:
+        """Remember the settings; `load()` converts (once) and compiles."""
+        if dtype not in PRECISIONS:
+            raise BackendError(f"Unknown precision '{dtype}' for OpenVINO: use {', '.join(PRECISIONS)}.")
+        self._model_name = model or default_model("transformers")
+        self._weights, self._hint = PRECISIONS[dtype]
+        self._allow_download = allow_download
+        self._cache_dir = cache_dir or user_cache_dir() / "openvino"
+        self._convert = converter or convert_in_subprocess
+        self._compiled: _Compiled | None = None
+        self._inputs: SmolVLMInputs | None = None
+        self._eos: set[int] = set()
+        self._compute = "?"
+        self.folder: Path | None = None
+        self.ir_folder: Path | None = None
+        self.converted = False  # whether this load had to convert
+
+    @property
+    def info(self) -> BackendInfo:
+        """Backend, model, device and precision (weights/compute)."""
+        return BackendInfo("openvino", self._model_name, "CPU", f"{self._weights}/{self._compute}")
+
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
+        """Find (or make, once) the converted model, then compile it for the CPU."""
+        self.folder = resolve_model(self._model_name, allow_download=self._allow_download, progress=progress)
+        self.ir_folder = self._cache_dir / cache_key(self.folder, self._weights)
+        if not (self.ir_folder / MANIFEST).exists():
+            self.converted = True
+            self._convert(self.folder, self.ir_folder, self._weights, progress)
+        if progress is not None:
+            progress(LoadProgress("load", "Loading the model…"))
+        self._inputs = SmolVLMInputs(self.folder)
+        self._check_reference(self._inputs, self.ir_folder)
+        self._compiled = self._compile(self.ir_folder)
+        self._eos = self._eos_ids(self.folder, self._inputs)
+
+    def _compile(self, ir: Path) -> _Compiled:
+        import openvino as ov
+
+        core = ov.Core()
+        config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(ir / "compiled")}
+        if self._hint is not None:
+            config["INFERENCE_PRECISION_HINT"] = self._hint
+        try:
+            vision = core.compile_model(ir / "vision.xml", "CPU", config)
+            embed = core.compile_model(ir / "embed.xml", "CPU", config)
+            decoder = core.compile_model(ir / "decoder.xml", "CPU", config)
+        except RuntimeError as exc:
+            raise BackendError(f"OpenVINO could not load the converted model in {ir}: {exc}") from exc
+        hint = decoder.get_property("INFERENCE_PRECISION_HINT")  # what the runtime chose for this CPU
+        name = hint.to_string() if hasattr(hint, "to_string") else str(hint)
+        self._compute = {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}.get(name, name)
+        return _Compiled(vision, embed, decoder.create_infer_request())
+
+    @staticmethod
+    def _check_reference(inputs: SmolVLMInputs, ir: Path) -> None:
+        """Our torch-free preprocessing must agree with transformers' on this very model."""
+        path = ir / "reference.json"
+        if not path.exists():
+            return
+        reference = json.loads(path.read_text())
+        ours = inputs.encode(reference_request())
+        pixels = np.asarray(ours.pixel_values, dtype=np.float64)
+        same_tokens = [int(i) for i in ours.input_ids[0]] == reference["input_ids"]
+        same_pixels = abs(float(pixels.mean()) - reference["pixel_mean"]) < 1e-4
+        if not (same_tokens and same_pixels):
+            raise ConversionFailed(
+                "This model's processor files ask for preprocessing the fast CPU engine does not "
+                f"reproduce ({'tokens' if not same_tokens else 'pixels'} differ)."
+            )
+
+    @staticmethod
+    def _eos_ids(folder: Path, inputs: SmolVLMInputs) -> set[int]:
+        ids: set[int] = set()
+        generation = folder / "generation_config.json"
+        if generation.exists():
+            eos = json.loads(generation.read_text()).get("eos_token_id")
+            ids.update(int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None)
+        try:
+            ids.add(inputs.token_id("<end_of_utterance>"))
+        except BackendError:
+            pass
+        return ids
+
+    def warm_up(self) -> None:
+        """One tiny generation so kernels are compiled before the first real request."""
+        for _ in self.stream(warm_up_request()):
+            pass
+
+    def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        """Prompt length in tokens, images expanded."""
+        if self._inputs is None:
+            raise BackendError("The model is not loaded yet.")
+        return int(self._inputs.encode(request, pixels=False).input_ids.shape[1])
+
+    def _prefill_embeddings(self, compiled: _Compiled, encoded: EncodedRequest) -> np.ndarray:
+        embeds = np.array(compiled.embed(encoded.input_ids)[0], dtype=np.float32)
+        if encoded.pixel_values is not None:
+            assert self._inputs is not None
+            features = np.asarray(compiled.vision(encoded.pixel_values)[0], dtype=np.float32)
+            slots = encoded.input_ids[0] == self._inputs.image_token_id
+            features = features.reshape(-1, features.shape[-1])
+            if int(slots.sum()) != features.shape[0]:
+                raise BackendError("The image placeholders do not match the image features.")
+            embeds[0, slots] = features
+        return embeds
+
+    def stream(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationChunk]:
+        """Prefill once, then decode token by token, yielding decoded text as it grows."""
+        compiled, inputs = self._compiled, self._inputs
+        if compiled is None or inputs is None:
+            raise BackendError("The model is not loaded yet.")
+        clock = StatsClock()
+        encoded = inputs.encode(request)
+        n = int(encoded.input_ids.shape[1])
+        clock.preprocessed(n)
+        if cancel is not None and cancel.cancelled:
+            yield GenerationChunk("", clock.stats(finish="cancelled"))
+            return
+        decoder = compiled.decoder
+        decoder.reset_state()
+        beam = np.zeros(1, dtype=np.int32)
+        decoder.infer(
+            {
+                "inputs_embeds": self._prefill_embeddings(compiled, encoded),
+                "attention_mask": np.ones((1, n), dtype=np.int64),
+                "position_ids": np.arange(n, dtype=np.int64)[None],
+                "beam_idx": beam,
+            }
+        )
+        rng = np.random.default_rng(0) if request.temperature > 0 else None
+        stops = StopMatcher(request.stop)
+        generated: list[int] = []
+        emitted = ""
+        finish: FinishReason = "length"
+        for _ in range(request.max_tokens):
+            if cancel is not None and cancel.cancelled:
+                finish = "cancelled"
+                break
+            logits = decoder.get_tensor("logits").data[0, -1]
+            token = _sample(logits, request.temperature, request.top_p, rng)
+            if token in self._eos:
+                finish = "stop"
+                break
+            clock.token()
+            generated.append(token)
+            text = inputs.decode(generated)
+            if not text.endswith("\ufffd"):  # a multi-byte character may span tokens
+                piece, hit = stops.feed(text[len(emitted) :])
+                emitted = text
+                if piece:
+                    yield GenerationChunk(piece, clock.stats())
+                if hit:
+                    finish = "stop"
+                    break
+            if len(generated) == request.max_tokens:
+                break
+            n += 1
+            decoder.infer(
+                {
+                    "inputs_embeds": np.asarray(compiled.embed(np.array([[token]], dtype=np.int64))[0]),
+                    "attention_mask": np.ones((1, n), dtype=np.int64),
+                    "position_ids": np.array([[n - 1]], dtype=np.int64),
+                    "beam_idx": beam,
+                }
+            )
+        tail = stops.flush() if finish != "stop" else ""
+        yield GenerationChunk(tail, clock.stats(finish=finish, peak=process_peak_rss_bytes()))
+
+    def close(self) -> None:
+        """Release the compiled model."""
+        self._compiled = None
+
+
+def _sample(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator | None) -> int:
+    """Greedy at temperature 0, else temperature + nucleus sampling (seeded: repeatable)."""
+    if temperature <= 0 or rng is None:
+        return int(np.argmax(logits))
+    scaled = logits.astype(np.float64) / temperature
+    probs = np.exp(scaled - scaled.max())
+    probs /= probs.sum()
+    if top_p < 1.0:
+        order = np.argsort(-probs)
+        kept = order[np.cumsum(probs[order]) - probs[order] < top_p]
+        probs = np.zeros_like(probs)
+        probs[kept] = 1.0
+        probs *= np.exp(scaled - scaled.max())
+        probs /= probs.sum()
+    return int(rng.choice(len(probs), p=probs))
