@@ -27,13 +27,14 @@ import numpy as np
 from app.capture.frames import Frame
 from app.config import DType, Settings
 from app.exit_codes import ExitCode
-from app.files import write_text_atomic
+from app.files import check_writable_folder, write_text_atomic
 from app.inference.base import BackendError, process_peak_rss_bytes
 from app.inference.engine import Engine
 from app.inference.factory import create_backend
 from app.inference.types import GenerationRequest, GenerationStats
 from app.paths import user_cache_dir
 from app.prompts import describe_prompt
+from app.terminal import fail
 
 SEED_PROMPT = "Describe this image in detail"
 LIVE_TOKENS = 20
@@ -308,6 +309,8 @@ def backends_to_run(requested: str) -> tuple[list[str], list[str]]:
 
 def run_bench(options: BenchOptions) -> int:
     """Measure every chosen backend side by side, print the table, write JSON; the exit code."""
+    if options.json_out is not None and (problem := check_writable_folder(options.json_out.parent)):
+        return fail(f"can't save the figures: {problem}", ExitCode.INPUT)
     model = options.model or str(real_size_model())
     chosen, notes = backends_to_run(options.backend)
     for note in notes:

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar, get_args
+from typing import NoReturn, TypeVar, get_args
 
 from app import __version__
 from app.config import (
@@ -52,9 +52,17 @@ def _add_engine_flags(p: argparse.ArgumentParser, *, remote: bool = True) -> Non
         r.add_argument("--remote-model", metavar="NAME", help="the model name on that server")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the problem and where to look, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `smolsight: <problem>` and a hint on stderr; exit 2."""
+        self.exit(ExitCode.USAGE, f"smolsight: {message}\nSee '{self.prog} --help' for the options.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="smolsight",
         description="SmolSight: local, private scene descriptions for blind and low-vision people, "
         "using SmolVLM2. With no command, opens the desktop app.",
@@ -159,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-files", action="append", metavar="DIR", help="let image_url name files in DIR"
     )
     serve.add_argument("--no-remote-images", action="store_true", help="never fetch http(s) image URLs")
+    serve.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="also fetch image URLs on this machine or its private network (refused by default)",
+    )
     serve.add_argument("--queue-size", type=int, default=4, help="requests waiting before 429 (default 4)")
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -287,14 +301,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not 1 <= args.queue_size <= 1000:
         return fail("--queue-size must be between 1 and 1000", ExitCode.INPUT)
+    settings = settings_from_args(args, allow_private_urls=args.allow_private_urls)
     options = options_from(
         ServeOptions,
         args,
+        allow_private_urls=settings.allow_private_urls,
         cors_origins=tuple(args.cors_origins or ()),
         allow_files=tuple(Path(d).expanduser() for d in (args.allow_files or ())),
         remote_images=not args.no_remote_images,
     )
-    return run_server(options, settings_from_args(args))
+    return run_server(options, settings)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -40,6 +40,12 @@ class Settings(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Longest wait for a remote server.")
     split_images: bool = Field(default=False, description="Tile images (slow; for small print).")
     allow_download: bool = True
+    max_image_pixels: int = Field(
+        default=40_000_000, ge=1_000_000, le=500_000_000, description="Largest image to read, in pixels."
+    )
+    allow_private_urls: bool = Field(
+        default=False, description="Let the server fetch image URLs on this machine or its private network."
+    )
     base_url: str | None = Field(default=None, description="OpenAI-compatible server for --backend openai.")
     api_key: str | None = Field(default=None, description="Key for that server (sent as a Bearer token).")
     remote_model: str | None = Field(default=None, description="Model name on that server.")

@@ -285,8 +285,18 @@ def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
     assert served.engine.shutdown()
 
 
-def test_images_fetched_over_http_with_limits(fake_server) -> None:  # type: ignore[no-untyped-def]
-    base, _, _ = fake_server
+def test_images_fetched_over_http_with_limits() -> None:
+    # The image server is on this machine, so this server's operator allows private addresses
+    # (refused by default: tests/test_url_safety.py).
+    served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
+    options = ServerOptions(images=ImageLimits(max_bytes=200_000, allow_private_urls=True))
+    with serving(create_app(served, options)) as base:
+        wait_ready(base, 10)
+        _fetch_over_http(base)
+    assert served.engine.shutdown()
+
+
+def _fetch_over_http(base: str) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     png = io.BytesIO()

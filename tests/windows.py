@@ -47,6 +47,7 @@ def open_window(
     """A window with a fake backend, once its model is ready and a picture has arrived."""
     fake = backend or FakeBackend(seconds_per_call=0.2)
     window = new_window(qtbot, tmp_path, lambda _s: fake, settings=Settings(**settings), source=source)  # type: ignore[arg-type]
-    qtbot.waitUntil(lambda: window.session.model_is_ready, timeout=5000)
+    # Wait for what the window shows, not only the engine's state: its Ready signal is queued.
+    qtbot.waitUntil(lambda: window.model_label.text().startswith("Model: "), timeout=5000)
     qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
     return window

@@ -14,6 +14,9 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpe
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
+MAX_IMAGE_PIXELS = 40_000_000  # default limit: a 40-megapixel photo is fine, a 256-megapixel PNG is not
+
+
 class MediaError(CaptureError):
     """A file that can't be used as a picture or video; the message says why."""
 
@@ -43,18 +46,45 @@ def _check_file(path: Path) -> None:
         raise MediaError(f"{path} is empty (0 bytes)")
 
 
-def load_image(path: Path) -> np.ndarray:
-    """An RGB uint8 array from an image file."""
+class ImageTooLarge(MediaError):
+    """An image with more pixels than SmolSight reads."""
+
+
+def _too_many_pixels(path: Path, size: str, limit: int) -> MediaError:
+    return ImageTooLarge(
+        f"{path} is {size}; SmolSight reads images up to {limit / 1e6:g} megapixels "
+        "(the setting max_image_pixels)"
+    )
+
+
+def load_image(path: Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """An RGB uint8 array from an image file; images over `max_pixels` are refused before decoding."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     _check_file(path)
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, by our limit
+            im = Image.open(path)
+        with im:
+            width, height = im.size
+            if width * height > max_pixels:
+                raise _too_many_pixels(
+                    path, f"{width}×{height} pixels ({width * height / 1e6:.0f} megapixels)", max_pixels
+                )
             im.load()
             return np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(
+            path, "far too large (a decompression bomb, or a giant image)", max_pixels
+        ) from None
     except UnidentifiedImageError:
         raise MediaError(f"{path} is not an image file SmolSight can read") from None
+    except MediaError:
+        raise
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaError(f"{path} looks like an image but is damaged or truncated ({exc})") from None
 
@@ -142,14 +172,18 @@ def is_video_path(path: Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
-def load_media(path: Path, *, fps: float = 1.0, max_frames: int = 16) -> list[Frame]:
+def load_media(
+    path: Path, *, fps: float = 1.0, max_frames: int = 16, max_pixels: int = MAX_IMAGE_PIXELS
+) -> list[Frame]:
     """One frame from an image, or a sampled clip from a video, decided by the content."""
     path = Path(path)
     _check_file(path)
     if is_video_path(path):
         return sample_video(path, fps=fps, max_frames=max_frames)
     try:
-        return [Frame(load_image(path), 0.0)]
+        return [Frame(load_image(path, max_pixels=max_pixels), 0.0)]
+    except ImageTooLarge:
+        raise  # an image, just too big: never hand it to the video decoder instead
     except MediaError as image_error:
         try:
             return sample_video(path, fps=fps, max_frames=max_frames)

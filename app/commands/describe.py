@@ -9,10 +9,10 @@ from pathlib import Path
 from app.capture.media import MediaError, load_media
 from app.config import Settings
 from app.exit_codes import ExitCode
-from app.inference.base import BackendError
+from app.inference.base import BackendError, ContextTooLong
 from app.inference.engine import Engine, stream_chunks
 from app.inference.factory import backend_factory
-from app.inference.types import GenerationRequest, GenerationStats
+from app.inference.types import GenerationRequest, GenerationStats, PromptTooLong
 from app.prompts import DEFAULT_CLIP_PROMPT, DEFAULT_IMAGE_PROMPT
 from app.terminal import LoadReporter, fail
 
@@ -37,17 +37,21 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
     if not 0.05 <= options.fps <= 30:
         return fail("--fps must be between 0.05 and 30", ExitCode.INPUT)
     try:
-        frames = load_media(options.path, fps=options.fps, max_frames=options.max_frames)
+        frames = load_media(
+            options.path, fps=options.fps, max_frames=options.max_frames, max_pixels=settings.max_image_pixels
+        )
+        prompt = options.prompt or (DEFAULT_CLIP_PROMPT if len(frames) > 1 else DEFAULT_IMAGE_PROMPT)
+        request = GenerationRequest(
+            prompt=prompt,
+            frames=tuple(frames),
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            split_images=options.split_images or settings.split_images,
+        )
+    except PromptTooLong as exc:
+        return fail(f"--prompt is too long: {exc}", ExitCode.INPUT)
     except MediaError as exc:
         return fail(str(exc), ExitCode.INPUT)
-    prompt = options.prompt or (DEFAULT_CLIP_PROMPT if len(frames) > 1 else DEFAULT_IMAGE_PROMPT)
-    request = GenerationRequest(
-        prompt=prompt,
-        frames=tuple(frames),
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        split_images=options.split_images or settings.split_images,
-    )
     engine = Engine(backend_factory(settings), warm_up=False, listener=LoadReporter())
     pieces: list[str] = []
     stats = GenerationStats()
@@ -59,6 +63,8 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
             stats = chunk.stats
             if options.stream and text:
                 print(text, end="", flush=True)
+    except ContextTooLong as exc:
+        return fail(str(exc), ExitCode.INPUT)
     except BackendError as exc:
         return fail(str(exc), ExitCode.MODEL)
     finally:

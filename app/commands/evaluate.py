@@ -10,7 +10,7 @@ from typing import Literal
 from app.capture.frames import Frame
 from app.config import Settings
 from app.exit_codes import ExitCode
-from app.files import write_text_atomic
+from app.files import check_writable_folder, write_text_atomic
 from app.inference.base import BackendError
 from app.inference.engine import Engine
 from app.inference.factory import backend_factory
@@ -35,6 +35,8 @@ class EvalOptions:
 
 def run_eval(options: EvalOptions, settings: Settings) -> int:
     """Run the evaluation, print its score, optionally write every answer; return the exit code."""
+    if options.json_out is not None and (problem := check_writable_folder(options.json_out.parent)):
+        return fail(f"can't save the answers: {problem}", ExitCode.INPUT)
     engine = Engine(backend_factory(settings), listener=LoadReporter())
 
     def ask(request: GenerationRequest) -> str:

@@ -33,6 +33,27 @@ class BackendError(RuntimeError):
     """A failure the user can act on (model missing, bad input); the message says what to do."""
 
 
+class ContextTooLong(BackendError):
+    """The prompt and the answer's token budget don't fit in the model's context (OpenAI's wording)."""
+
+    def __init__(self, prompt_tokens: int, max_tokens: int, limit: int) -> None:
+        super().__init__(
+            f"This model's maximum context length is {limit} tokens. However, you requested "
+            f"{prompt_tokens + max_tokens} tokens ({prompt_tokens} in the messages, {max_tokens} in the "
+            "completion). Please reduce the length of the messages or completion."
+        )
+        self.prompt_tokens = prompt_tokens
+        self.max_tokens = max_tokens
+        self.limit = limit
+
+
+def check_context(request: GenerationRequest, prompt_tokens: int, model_limit: int) -> None:
+    """Raise ContextTooLong when the prompt plus `max_tokens` exceed the context."""
+    limit = min(model_limit, request.max_context_tokens or model_limit)
+    if prompt_tokens + request.max_tokens > limit:
+        raise ContextTooLong(prompt_tokens, request.max_tokens, limit)
+
+
 @runtime_checkable
 class VisionBackend(Protocol):
     """A loaded vision-language model that streams answers.

@@ -16,11 +16,12 @@ from app.inference.base import (
     BackendError,
     StatsClock,
     StopMatcher,
+    check_context,
     prepare_image,
     warm_up_request,
 )
 from app.inference.chat_format import render_prompt
-from app.inference.models import default_model, resolve_model
+from app.inference.models import context_limit, default_model, resolve_model
 from app.inference.types import (
     BackendInfo,
     CancelToken,
@@ -52,6 +53,7 @@ class MLXBackend:
         self._processor: Any = None
         self._device = "?"
         self.folder: Path | None = None
+        self._context = 8192
         self.load_thread: int | None = None
         self.last_stream_thread: int | None = None
 
@@ -83,6 +85,7 @@ class MLXBackend:
         except (OSError, ValueError, KeyError) as exc:
             raise BackendError(f"Could not load the model from {self.folder}: {exc}") from exc
         self._device = str(mx.default_device()).replace("Device(", "").rstrip(")")
+        self._context = context_limit(self.folder)
         self.load_thread = threading.get_ident()
 
     def warm_up(self) -> None:
@@ -126,6 +129,8 @@ class MLXBackend:
         from mlx_vlm import stream_generate
 
         clock = StatsClock()
+        if request.text_chars > 2000 or len(request.frames) > 32:  # only then can it overflow
+            check_context(request, self.count_prompt_tokens(request), self._context)
         images = self._images(request)
         prompt = render_prompt(request)
         stops = StopMatcher(request.stop)

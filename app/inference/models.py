@@ -47,6 +47,18 @@ def check_model_folder(folder: Path) -> Path:
     return folder
 
 
+def context_limit(folder: Path) -> int:
+    """How many tokens the model in `folder` reads at most (its decoder's position count)."""
+    import json
+
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return 8192
+    text = config.get("text_config", config)
+    return int(text.get("max_position_embeddings", 8192))
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 

@@ -28,8 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from app.inference.base import BackendError, StatsClock, StopMatcher, process_peak_rss_bytes, warm_up_request
-from app.inference.models import default_model, resolve_model
+from app.inference.base import (
+    BackendError,
+    StatsClock,
+    StopMatcher,
+    check_context,
+    process_peak_rss_bytes,
+    warm_up_request,
+)
+from app.inference.models import context_limit, default_model, resolve_model
 from app.inference.openvino_export import EXPORT_VERSION, MANIFEST, Weights
 from app.inference.smolvlm_inputs import EncodedRequest, SmolVLMInputs, reference_request
 from app.inference.types import (
@@ -155,6 +162,7 @@ class OpenVINOBackend:
         self._inputs: SmolVLMInputs | None = None
         self._eos: set[int] = set()
         self._compute = "?"
+        self._context = 8192
         self.folder: Path | None = None
         self.ir_folder: Path | None = None
         self.converted = False  # whether this load had to convert
@@ -177,6 +185,7 @@ class OpenVINOBackend:
         self._check_reference(self._inputs, self.ir_folder)
         self._compiled = self._compile(self.ir_folder)
         self._eos = self._eos_ids(self.folder, self._inputs)
+        self._context = context_limit(self.folder)
 
     def _compile(self, ir: Path) -> _Compiled:
         import openvino as ov
@@ -260,6 +269,7 @@ class OpenVINOBackend:
         encoded = inputs.encode(request)
         n = int(encoded.input_ids.shape[1])
         clock.preprocessed(n)
+        check_context(request, n, self._context)
         if cancel is not None and cancel.cancelled:
             yield GenerationChunk("", clock.stats(finish="cancelled"))
             return

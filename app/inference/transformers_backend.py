@@ -20,12 +20,13 @@ from app.inference.base import (
     BackendError,
     StatsClock,
     StopMatcher,
+    check_context,
     prepare_image,
     process_peak_rss_bytes,
     warm_up_request,
 )
 from app.inference.chat_format import render_prompt
-from app.inference.models import default_model, resolve_model
+from app.inference.models import context_limit, default_model, resolve_model
 from app.inference.types import (
     BackendInfo,
     CancelToken,
@@ -102,6 +103,7 @@ class TransformersBackend:
         self._eos_ids: set[int] = set()
         self._cache_kw = "past_key_values"
         self.folder: Path | None = None
+        self._context = 8192
 
     @property
     def info(self) -> BackendInfo:
@@ -129,6 +131,7 @@ class TransformersBackend:
         model.to(self._device)
         model.eval()
         self._model = model
+        self._context = context_limit(self.folder)
         # transformers 5.2x renamed `past_key_values` to `cache` (the old name still works,
         # with a warning); use whichever this version's forward() takes.
         params = inspect.signature(model.forward).parameters
@@ -172,6 +175,7 @@ class TransformersBackend:
         clock = StatsClock()
         inputs = self._inputs(request)
         clock.preprocessed(int(inputs["input_ids"].shape[1]))
+        check_context(request, clock.prompt_tokens, self._context)
         if cancel is not None and cancel.cancelled:
             yield GenerationChunk("", clock.stats(finish="cancelled"))
             return

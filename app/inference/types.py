@@ -22,6 +22,22 @@ class ChatTurn:
     text: str
 
 
+# SmolVLM2 reads 8,192 tokens at most, and a token covers well under 8 characters of text, so
+# a longer text can never fit; refusing it before tokenizing keeps a huge body from stalling.
+MAX_PROMPT_CHARS = 8 * 8192
+
+
+class PromptTooLong(ValueError):
+    """A request's text is longer than any model context could hold."""
+
+    def __init__(self, chars: int) -> None:
+        super().__init__(
+            f"The text is {chars} characters long; at most {MAX_PROMPT_CHARS} fit in the model's "
+            "context. Please shorten it."
+        )
+        self.chars = chars
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """Everything a backend needs to answer once.
@@ -43,9 +59,13 @@ class GenerationRequest:
     stop: tuple[str, ...] = ()
     split_images: bool = False
     as_video: bool | None = None
+    max_context_tokens: int | None = None  # a lower limit than the model's context, if any
 
     def __post_init__(self) -> None:
         """Reject values no backend can honour, with a message naming the field."""
+        chars = self.text_chars
+        if chars > MAX_PROMPT_CHARS:
+            raise PromptTooLong(chars)
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
         if not 0.0 <= self.temperature <= 2.0:
@@ -54,6 +74,11 @@ class GenerationRequest:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if len(self.frames) > MAX_FRAMES:
             raise ValueError(f"at most {MAX_FRAMES} frames per request, got {len(self.frames)}")
+
+    @property
+    def text_chars(self) -> int:
+        """Characters of text in the request (prompt, system prompt and earlier turns)."""
+        return len(self.prompt) + len(self.system or "") + sum(len(t.text) for t in self.history)
 
     @property
     def is_video(self) -> bool:

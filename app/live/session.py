@@ -16,7 +16,7 @@ from app.capture.buffer import FrameBuffer, LatestFrame
 from app.capture.frames import Frame
 from app.capture.sources import CaptureEvent, FrameSource
 from app.inference.engine import BackendFactory, Description, Engine, LatestWins, NotReady
-from app.inference.types import BackendInfo, GenerationRequest
+from app.inference.types import BackendInfo, GenerationRequest, PromptTooLong
 from app.live.engine_signals import EngineSignals
 from app.narration.policy import Ask, Narrator, Verdict
 
@@ -151,10 +151,10 @@ class LiveSession(QObject):
         return len(self._asks)
 
     def _submit(self, ask: Ask) -> int | None:
-        request = GenerationRequest(prompt=ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens)
         try:
+            request = GenerationRequest(prompt=ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens)
             job = self.engine.submit(request, priority=ask.priority)
-        except NotReady as exc:
+        except (NotReady, PromptTooLong) as exc:
             self.error.emit(str(exc))
             return None
         self._asks[job.id] = ask

@@ -19,17 +19,26 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.capture.frames import MAX_FRAMES, Frame
-from app.inference.base import BackendError
+from app.inference.base import BackendError, ContextTooLong
 from app.inference.engine import BackendFactory, Description, Engine, JobHandle, NotReady, QueueFull
 from app.inference.models import DEFAULT_MODELS
-from app.inference.types import ChatTurn, GenerationChunk, GenerationRequest, GenerationStats
-from app.server.images import ApiError, ImageLimits, load_image_url
+from app.inference.types import (
+    MAX_PROMPT_CHARS,
+    ChatTurn,
+    GenerationChunk,
+    GenerationRequest,
+    GenerationStats,
+    PromptTooLong,
+)
+from app.server.errors import ApiError, validation_error
+from app.server.images import ImageLimits, load_image_url
 
 
 @dataclass
@@ -58,6 +67,10 @@ class ServerOptions:
     api_key: str | None = None
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 50 * 1024 * 1024
+    # A body over the limit is still read (and thrown away) up to this much, so the client,
+    # which sends it all before reading, gets the 413 rather than a reset connection.
+    max_drain_bytes: int = 512 * 1024 * 1024
+    max_context_tokens: int | None = None  # a lower limit than the model's context, if any
     images: ImageLimits = field(default_factory=ImageLimits)
     max_tokens: int = 256
     temperature: float = 0.0
@@ -133,10 +146,6 @@ class ConfigPatch(BaseModel):
 
 
 # ----------------------------------------------------------------------------- middleware
-class _BodyTooLarge(Exception):
-    pass
-
-
 class LimitsAndAuth:
     """Plain ASGI middleware: body size limit (413) and bearer-key check (401)."""
 
@@ -159,11 +168,11 @@ class LimitsAndAuth:
             )
             return
         limit = self.options.max_body_bytes
+        too_large = ApiError(413, _too_large_message(limit), code="request_too_large")
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
-            await _send_error(
-                send, ApiError(413, f"Request body is larger than {limit} bytes", code="request_too_large")
-            )
+            await _discard_body(receive, self.options.max_drain_bytes)
+            await _send_error(send, too_large)
             return
         seen = 0
 
@@ -172,15 +181,29 @@ class LimitsAndAuth:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _BodyTooLarge
+                if message.get("more_body", False):
+                    await _discard_body(receive, self.options.max_drain_bytes - seen)
+                # An HTTPException passes through FastAPI's body parsing untouched (any other
+                # exception becomes a 400 "error parsing the body"); the app answers it as a 413.
+                raise StarletteHTTPException(413, _too_large_message(limit))
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await _send_error(
-                send, ApiError(413, f"Request body is larger than {limit} bytes", code="request_too_large")
-            )
+        await self.app(scope, limited, send)
+
+
+def _too_large_message(limit: int) -> str:
+    return f"Request body is larger than {limit} bytes"
+
+
+async def _discard_body(receive: Receive, budget: int) -> None:
+    """Read and discard the rest of a request body (at most `budget` bytes)."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 async def _send_error(send: Send, error: ApiError) -> None:
@@ -199,7 +222,8 @@ async def _send_error(send: Send, error: ApiError) -> None:
 def create_app(served: ServedModel, options: ServerOptions | None = None) -> FastAPI:
     """The FastAPI application answering with `served.engine` (a bounded-FIFO engine)."""
     opts = options or ServerOptions()
-    app = FastAPI(
+    # The docs page's scripts are served from the package itself: the API docs work offline.
+    app = FastAPIOffline(
         title="SmolSight",
         version=__version__,
         description="OpenAI-compatible chat completions with images, served by SmolSight's SmolVLM2 engine.",
@@ -225,15 +249,17 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_validation_error(exc.errors()).body(), status_code=400)
+        return JSONResponse(validation_error(exc.errors()).body(), status_code=400)
 
     @app.exception_handler(ValidationError)
     async def _invalid_body(_request: Request, exc: ValidationError) -> JSONResponse:
-        return JSONResponse(_validation_error(exc.errors()).body(), status_code=400)
+        return JSONResponse(validation_error(exc.errors()).body(), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
+            exc.status_code, "http_error"
+        )
         return JSONResponse(
             ApiError(exc.status_code, str(exc.detail), code=code).body(), status_code=exc.status_code
         )
@@ -243,10 +269,16 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
         error = ApiError(500, f"Internal error: {type(exc).__name__}", code="internal_error")
         return JSONResponse(error.body(), status_code=500)
 
-    @app.get("/health", summary="Server and model status")
-    async def health() -> dict[str, Any]:
+    @app.get(
+        "/health",
+        summary="Server and model status: 200 when ready, 503 while loading or after a failed load",
+        responses={
+            503: {"description": "The model is loading (status 'loading') or failed (status 'error')"}
+        },
+    )
+    async def health() -> JSONResponse:
         info = engine.info
-        return {
+        body = {
             "status": _status(engine),
             "model": served.name or (info.model if info else None),
             "backend": info.backend if info else None,
@@ -257,6 +289,7 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
             "queued": engine.waiting,
             "error": engine.message or None,
         }
+        return JSONResponse(body, status_code=200 if engine.state == "ready" else 503)
 
     @app.get("/v1/models", summary="The served model")
     async def models() -> dict[str, Any]:
@@ -319,8 +352,17 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
         model = _model_id(served)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            # Headers go out with the first chunk, so a request the model refuses (too long for its
+            # context) is an HTTP 400 like OpenAI's, not a broken stream.
+            watcher = asyncio.create_task(_cancel_on_disconnect(request, job))
+            try:
+                first = await chunks.get()
+            finally:
+                watcher.cancel()
+            if first is None:
+                _outcome(job)
             return StreamingResponse(
-                _sse(request, job, chunks, completion_id, model, include_usage),
+                _sse(request, job, first, chunks, completion_id, model, include_usage),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
@@ -349,18 +391,6 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
 
 
 # --------------------------------------------------------------------------------- helpers
-def _validation_error(errors: Any) -> ApiError:
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    if first.get("type") == "json_invalid":
-        return ApiError(400, f"The body is not valid JSON: {first.get('msg')}", code="invalid_json")
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
-    param = ".".join(loc) or None
-    message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
-    if first.get("type") == "missing" and param:
-        message = f"'{param}' is required"
-    return ApiError(400, message, code="invalid_request", param=param)
-
-
 def _model_id(served: ServedModel) -> str:
     info = served.engine.info
     return served.name or (info.model if info else None) or DEFAULT_MODELS["transformers"]
@@ -403,6 +433,9 @@ def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> Generation
         raise ApiError(
             400, "The last message must come from the user", code="invalid_request", param="messages"
         )
+    chars = sum(len(_text_of(m.content)) for m in body.messages)
+    if chars > MAX_PROMPT_CHARS:  # before tokenizing or fetching anything: a huge body can't stall us
+        raise ApiError(400, str(PromptTooLong(chars)), code="context_length_exceeded", param="messages")
     frames: list[Frame] = []
     for i, message in enumerate(body.messages):
         if isinstance(message.content, list):
@@ -416,7 +449,7 @@ def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> Generation
                             param="messages",
                         )
                     url = part.image_url if isinstance(part.image_url, str) else part.image_url.url
-                    image = load_image_url(url, opts.images, f"messages.{i}.content.{j}.image_url")
+                    image = load_image_url(url, opts.images, f"messages[{i}].content[{j}].image_url")
                     frames.append(Frame(image, float(len(frames))))
     history = tuple(ChatTurn(m.role, _text_of(m.content)) for m in turns[:-1])  # type: ignore[arg-type]
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
@@ -431,6 +464,7 @@ def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> Generation
         temperature=opts.temperature if body.temperature is None else body.temperature,
         top_p=opts.top_p if body.top_p is None else body.top_p,
         stop=stop,
+        max_context_tokens=opts.max_context_tokens,
     )
 
 
@@ -447,6 +481,8 @@ def _outcome(job: JobHandle[Description]) -> Description:
     """The finished job's description, or the ApiError its failure maps to."""
     try:
         return job.result(timeout=0)
+    except ContextTooLong as exc:
+        raise ApiError(400, str(exc), code="context_length_exceeded", param="messages") from None
     except NotReady as exc:
         raise ApiError(503, f"The model is not ready: {exc}", code="model_not_ready") from None
     except BackendError as exc:
@@ -486,6 +522,7 @@ def _timings(stats: Any) -> dict[str, Any]:
 async def _sse(
     request: Request,
     job: JobHandle[Description],
+    first: GenerationChunk | None,
     chunks: asyncio.Queue[GenerationChunk | None],
     completion_id: str,
     model: str,
@@ -510,12 +547,14 @@ async def _sse(
         yield event({"role": "assistant", "content": ""})
         stats = None
         started = False
-        while (item := await chunks.get()) is not None:
+        item = first
+        while item is not None:
             stats = item.stats
             text = item.text.lstrip() if not started else item.text
             if text:
                 started = True
                 yield event({"content": text})
+            item = await chunks.get()
         try:
             _outcome(job)
         except ApiError as error:

@@ -9,25 +9,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpcore
 import numpy as np
 
-
-class ApiError(Exception):
-    """An error answered in OpenAI's error shape with an HTTP status."""
-
-    def __init__(
-        self, status: int, message: str, *, code: str = "invalid_request", param: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.param = param
-
-    def body(self) -> dict[str, object]:
-        """The JSON body: `{"error": {...}}`."""
-        kind = "invalid_request_error" if self.status < 500 else "server_error"
-        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
+from app.server.errors import ApiError
+from app.server.fetch import FetchError, FetchLimits, GuardedBackend, fetch_url
 
 
 @dataclass(frozen=True)
@@ -37,8 +23,11 @@ class ImageLimits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 40_000_000
     fetch_timeout_s: float = 10.0
+    max_redirects: int = 3
     allow_remote: bool = True
+    allow_private_urls: bool = False  # fetch from loopback/private/link-local addresses too
     allowed_dirs: tuple[Path, ...] = ()  # local files only inside these (none: no local files)
+    network: httpcore.NetworkBackend | None = None  # how to connect (tests inject one); default: sockets
 
 
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w/+.-]*)(?P<params>(;[\w=.+-]+)*);base64,(?P<data>.*)$", re.DOTALL)
@@ -102,7 +91,6 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
                 param=param,
             )
         return decode_image(_fetch(url, limits, param), limits, param)
-    path = Path(url.removeprefix("file://")).expanduser()
     if not limits.allowed_dirs:
         raise ApiError(
             400,
@@ -110,7 +98,12 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
             code="invalid_image_url",
             param=param,
         )
-    resolved = path.resolve()
+    try:
+        resolved = Path(url.removeprefix("file://")).expanduser().resolve()
+    except (RuntimeError, OSError, ValueError):  # "~nobody/x", a NUL byte, a loop of links
+        raise ApiError(
+            400, f"{param}: not a usable file path", code="invalid_image_url", param=param
+        ) from None
     if not any(resolved.is_relative_to(d.resolve()) for d in limits.allowed_dirs):
         raise ApiError(
             403,
@@ -131,32 +124,19 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
 
 
 def _fetch(url: str, limits: ImageLimits, param: str) -> bytes:
-    import httpx
-
+    backend = GuardedBackend(allow_private=limits.allow_private_urls, inner=limits.network)
     try:
-        with httpx.stream("GET", url, timeout=limits.fetch_timeout_s, follow_redirects=True) as response:
-            if response.status_code != 200:
-                raise ApiError(
-                    400,
-                    f"{param}: fetching the image gave HTTP {response.status_code}",
-                    code="image_fetch_failed",
-                    param=param,
-                )
-            data = bytearray()
-            for chunk in response.iter_bytes():
-                data.extend(chunk)
-                if len(data) > limits.max_bytes:
-                    raise ApiError(
-                        413,
-                        f"{param}: the image is larger than {limits.max_bytes} bytes",
-                        code="image_too_large",
-                        param=param,
-                    )
-            return bytes(data)
-    except httpx.HTTPError as exc:
-        raise ApiError(
-            400,
-            f"{param}: could not fetch the image ({type(exc).__name__})",
-            code="image_fetch_failed",
-            param=param,
-        ) from None
+        return fetch_url(
+            url,
+            FetchLimits(
+                max_bytes=limits.max_bytes,
+                timeout_s=limits.fetch_timeout_s,
+                max_redirects=limits.max_redirects,
+            ),
+            backend,
+        )
+    except FetchError as exc:
+        if exc.too_large:
+            raise ApiError(413, f"{param}: {exc}", code="image_too_large", param=param) from None
+        code = "unsafe_image_url" if exc.unsafe else "image_fetch_failed"
+        raise ApiError(400, f"{param}: {exc}", code=code, param=param) from None

@@ -27,6 +27,7 @@ class ServeOptions:
     cors_origins: tuple[str, ...] = ()
     allow_files: tuple[Path, ...] = ()
     remote_images: bool = True
+    allow_private_urls: bool = False
     queue_size: int = 4
     log_level: str = "info"
 
@@ -51,13 +52,39 @@ def check_exposure(host: str, api_key: str | None, no_auth: bool) -> str | None:
     )
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server can't listen on host:port (busy, not an address here), or None."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"can't listen on {host}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is already in use (another program, or another server); "
+                    "choose another with --port"
+                )
+            return f"can't listen on {host}:{port} ({exc.strerror or exc})"
+    return None
+
+
 def run_server(options: ServeOptions, settings: Settings) -> int:
     """Start the engine and the app, then serve until Ctrl-C; return the exit code."""
     import uvicorn
 
     from app.server.api import ServedModel, ServerOptions, create_app
 
-    problem = check_exposure(options.host, options.api_key, options.no_auth)
+    problem = check_exposure(options.host, options.api_key, options.no_auth) or port_problem(
+        options.host, options.port
+    )
     if problem:
         print(f"smolsight: {problem}", file=sys.stderr)
         return ExitCode.INPUT
@@ -72,7 +99,11 @@ def run_server(options: ServeOptions, settings: Settings) -> int:
         ServerOptions(
             api_key=options.api_key,
             cors_origins=options.cors_origins,
-            images=ImageLimits(allow_remote=options.remote_images, allowed_dirs=options.allow_files),
+            images=ImageLimits(
+                allow_remote=options.remote_images,
+                allow_private_urls=options.allow_private_urls,
+                allowed_dirs=options.allow_files,
+            ),
             max_tokens=settings.max_tokens,
             temperature=settings.temperature,
         ),

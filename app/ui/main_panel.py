@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capture.buffer import LatestFrame
+from app.inference.types import MAX_PROMPT_CHARS
 from app.prompts import PRESETS
 from app.ui.settings_dialog import VERBOSITY
 from app.ui.video_view import VideoView
@@ -80,6 +81,9 @@ class MainPanel(QSplitter):
         self.caption_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.question = QLineEdit()
+        # Longer than any prompt may be, so a too-long question is refused with a message rather
+        # than cut off silently at Qt's default limit.
+        self.question.setMaxLength(4 * MAX_PROMPT_CHARS)
         self.question.setPlaceholderText("Ask about the scene, e.g. What colour is the mug?")
         self.question.setAccessibleName("Question")
         self.question.setAccessibleDescription(

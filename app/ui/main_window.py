@@ -307,8 +307,8 @@ class MainWindow(QMainWindow):
             return
         if not self._model_usable():
             return
-        self.session.ask(text)
-        self.view.note(f"Thinking about: {text}")
+        if self.session.ask(text) is not None:  # else the session said why; the question stays in the box
+            self.view.note(f"Thinking about: {text}")
 
     def toggle_narration(self) -> None:
         """Turn automatic narration on or off."""

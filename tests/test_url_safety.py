@@ -1,0 +1,295 @@
+"""Image URLs are fetched from public addresses only; nothing here sends a packet beyond 127.0.0.0/8.
+
+Loopback cases use a real listener on this machine and check that no connection reached it.
+Private, link-local and public-looking names use an injected resolver and an injected
+connector that records every attempt: a broken check shows up as a recorded attempt, never as
+traffic. The one "public" server is a local HTTP server the fake connector routes to.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpcore
+import httpx
+import pytest
+from PIL import Image
+
+from app.server.api import ServerOptions, create_app
+from app.server.fetch import FetchError, FetchLimits, GuardedBackend, fetch_url, why_not_public
+from app.server.images import ImageLimits
+from tests.fakes import FakeBackend
+from tests.media import photo
+from tests.servers import served_model, serving
+
+
+class Listener:
+    """A TCP listener on loopback that records every connection made to it."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen()
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[object] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="smolsight-test-listener")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, peer = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted.append(peer)
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    lst = Listener()
+    yield lst
+    lst.close()
+
+
+class RecordingConnector(httpcore.NetworkBackend):
+    """The injected connector: records every attempt, fails it unless it routes it to a local server."""
+
+    def __init__(self, routes: dict[str, int] | None = None) -> None:
+        self.attempts: list[tuple[str, int]] = []
+        self.routes = routes or {}  # public-looking address → a local port that plays it
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        self.attempts.append((host, port))
+        if host in self.routes:
+            return _Hidden(
+                httpcore.SyncBackend().connect_tcp("127.0.0.1", self.routes[host], timeout=timeout)
+            )
+        raise httpcore.ConnectError(f"the test connector refuses {host}:{port}")
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+
+class _Hidden(httpcore.NetworkStream):
+    """A routed stream that does not reveal its loopback socket (it plays a public host)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self.stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def get_extra_info(self, info: str) -> object:
+        return None
+
+
+def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    def resolve(host: str, port: int) -> list[str]:
+        return table[host]
+
+    return resolve
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="smolsight-test-http")
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(photo()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("172.16.3.4", "private"),
+        ("192.168.1.10", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("64:ff9b::a00:1", "private"),
+        ("100.64.0.1", "not a public"),
+    ],
+)
+def test_non_public_addresses_are_named(address: str, kind: str) -> None:
+    assert kind in (why_not_public(address) or "")
+
+
+def test_public_addresses_pass() -> None:
+    assert why_not_public("93.184.216.34") is None
+    assert why_not_public("2606:4700:4700::1111") is None
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "172.16.3.4", "192.168.1.10", "169.254.169.254", "fd00::7"])
+def test_names_resolving_to_private_addresses_are_never_contacted(address: str) -> None:
+    connector = RecordingConnector()
+    backend = GuardedBackend(resolver=resolver({"photos.example": [address]}), inner=connector)
+    with pytest.raises(FetchError) as caught:
+        fetch_url("http://photos.example/cat.png", FetchLimits(), backend)
+    assert caught.value.unsafe and address in str(caught.value)
+    assert connector.attempts == []
+
+
+def test_a_name_with_one_private_address_among_public_ones_is_refused() -> None:
+    connector = RecordingConnector()
+    table = {"mixed.example": ["93.184.216.34", "10.0.0.5"]}
+    with pytest.raises(FetchError, match=r"10\.0\.0\.5"):
+        fetch_url(
+            "http://mixed.example/", FetchLimits(), GuardedBackend(resolver=resolver(table), inner=connector)
+        )
+    assert connector.attempts == []
+
+
+def test_the_checked_address_is_the_one_connected_to() -> None:
+    """DNS rebinding: the name is resolved once; the connection goes to that checked address."""
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # a second lookup would say loopback
+    connector = RecordingConnector()
+    backend = GuardedBackend(resolver=lambda host, port: next(answers), inner=connector)
+    with pytest.raises(FetchError):  # the recording connector fails the (public) attempt
+        fetch_url("http://rebind.example/x.png", FetchLimits(), backend)
+    assert connector.attempts == [("93.184.216.34", 80)]
+
+
+def test_loopback_urls_are_refused_without_connecting(listener: Listener) -> None:
+    for url in (
+        f"http://127.0.0.1:{listener.port}/secret.png",
+        f"http://localhost:{listener.port}/secret.png",  # a name that resolves to loopback
+        f"http://[::1]:{listener.port}/secret.png",
+        f"http://127.1:{listener.port}/secret.png",  # a short form of 127.0.0.1
+    ):
+        with pytest.raises(FetchError) as caught:
+            fetch_url(url, FetchLimits(), GuardedBackend())
+        assert caught.value.unsafe, url
+    assert listener.accepted == []
+
+
+def test_a_public_looking_url_that_redirects_to_loopback_is_refused(listener: Listener) -> None:
+    secret = f"http://127.0.0.1:{listener.port}/secret.png"
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", secret)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http_server(Redirect) as port:
+        connector = RecordingConnector(routes={"93.184.216.34": port})
+        backend = GuardedBackend(resolver=resolver({"pics.example": ["93.184.216.34"]}), inner=connector)
+        with pytest.raises(FetchError) as caught:
+            fetch_url("http://pics.example/cat.png", FetchLimits(), backend)
+    assert caught.value.unsafe and "127.0.0.1" in str(caught.value)
+    assert connector.attempts == [("93.184.216.34", 80)]  # the public hop only
+    assert listener.accepted == []
+
+
+def test_redirect_and_size_limits_hold() -> None:
+    class Loop(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/big":
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"x" * 50_000)
+                return
+            self.send_response(302)
+            self.send_header("Location", "/again")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http_server(Loop) as port:
+        backend = GuardedBackend(allow_private=True)
+        with pytest.raises(FetchError, match="more than 3 redirects"):
+            fetch_url(f"http://127.0.0.1:{port}/start", FetchLimits(max_redirects=3), backend)
+        with pytest.raises(FetchError) as caught:
+            fetch_url(f"http://127.0.0.1:{port}/big", FetchLimits(max_bytes=10_000), backend)
+        assert caught.value.too_large
+
+
+def test_the_server_refuses_loopback_image_urls_and_the_operator_can_allow_them(listener: Listener) -> None:
+    png = png_bytes()
+
+    class Pictures(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    def ask(base: str, url: str) -> httpx.Response:
+        content = [{"type": "text", "text": "What is it?"}, {"type": "image_url", "image_url": {"url": url}}]
+        body = {"max_tokens": 4, "messages": [{"role": "user", "content": content}]}
+        return httpx.post(f"{base}/v1/chat/completions", json=body, timeout=30)
+
+    served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake")
+    with serving(create_app(served)) as base:
+        refused = ask(base, f"http://127.0.0.1:{listener.port}/secret.png")
+        assert refused.status_code == 400
+        error = refused.json()["error"]
+        assert error["code"] == "unsafe_image_url" and error["param"] == "messages[0].content[1].image_url"
+        assert "--allow-private-urls" in error["message"]
+        assert listener.accepted == []
+    assert served.engine.shutdown()
+
+    allowed = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake")
+    options = ServerOptions(images=ImageLimits(allow_private_urls=True))
+    with http_server(Pictures) as port, serving(create_app(allowed, options)) as base:
+        assert ask(base, f"http://127.0.0.1:{port}/photo.png").status_code == 200
+    assert allowed.engine.shutdown()
+
+
+def test_data_uris_need_no_fetch() -> None:
+    uri = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
+    from app.server.images import load_image_url
+
+    assert load_image_url(uri, ImageLimits(allow_remote=False), "p").shape == (480, 640, 3)
