@@ -23,7 +23,7 @@ from app.config import (
 from app.exit_codes import ExitCode
 from app.narration.policy import MODES
 from app.prompts import DETAILS, VERBOSITIES
-from app.terminal import fail
+from app.terminal import fail, fail_backend
 
 BACKEND_CHOICES: tuple[str, ...] = get_args(BackendName)
 LOCAL_BACKENDS = tuple(b for b in BACKEND_CHOICES if b != "openai")
@@ -329,7 +329,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         return run_bench(options_from(BenchOptions, args))
     except BackendError as exc:
-        return fail(str(exc), ExitCode.MODEL)
+        return fail_backend(exc)
 
 
 def cmd_download(args: argparse.Namespace) -> int:
@@ -344,7 +344,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     try:
         folder = download_model(model, progress=lambda p: bar.update(p.fraction, p.message))
     except ModelUnavailable as exc:
-        return fail(str(exc), ExitCode.MODEL)
+        return fail(f"{exc} Check the internet connection and try again.", ExitCode.MODEL)
     finally:
         bar.close()
     print(folder)
@@ -374,7 +374,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
     """Open the desktop app."""
     from app.ui.app import run_app
 
-    return run_app(settings_from_args(args), source=getattr(args, "source", None), config_path=args.config)
+    saved = load_settings(args.config)  # the file alone: the window never writes this run's flags back
+    return run_app(
+        settings_from_args(args), saved=saved, source=getattr(args, "source", None), config_path=args.config
+    )
 
 
 COMMANDS = {

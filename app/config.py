@@ -17,6 +17,7 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 DType = Literal["auto", "int8", "float32", "bfloat16", "float16"]
 Output = Literal["speech", "screen_reader", "text"]
 Theme = Literal["system", "light", "dark", "high_contrast"]
+Stale = Literal["say_as_past", "drop"]
 CONFIG_ENV = "SMOLSIGHT_CONFIG"  # a settings file to use instead of the per-user one
 
 
@@ -59,6 +60,10 @@ class Settings(BaseModel):
     clip_seconds: float = Field(default=5.0, ge=1.0, le=64.0, description="'What just happened' span.")
     camera_index: int = Field(default=0, ge=0, le=63)
     memory: bool = Field(default=True, description="Keep a scene log for follow-up questions.")
+    stale_descriptions: Stale = Field(
+        default="say_as_past",
+        description="A description the scene has outrun: say it as past ('A moment ago: …') or drop it.",
+    )
 
     # Output
     output: Output = Field(

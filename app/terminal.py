@@ -6,7 +6,43 @@ import sys
 from typing import TextIO
 
 from app.exit_codes import ExitCode
+from app.inference.base import BackendError
 from app.inference.engine import EngineEvent, Loading, Ready
+
+
+def command_name() -> str:
+    """How the user started SmolSight, so a suggested command works from where they are."""
+    import shutil
+    from pathlib import Path
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if Path(argv0).name == "__main__.py" and Path(argv0).parent.name == "app":
+        return f"{Path(sys.executable).name} -m app"
+    name = Path(argv0).name
+    if not name.startswith("smolsight"):
+        return "smolsight"
+    on_path = shutil.which(name)
+    if on_path and Path(on_path).resolve() == Path(argv0).resolve():
+        return name  # `smolsight` works as typed
+    return argv0  # e.g. .venv/bin/smolsight: not on PATH, so the path that was used
+
+
+def failure_text(message: str, *, missing: bool) -> str:
+    """A model failure for the terminal: the plain sentence, plus how to fix it from here."""
+    if not missing:
+        return message
+    return (
+        f"{message} Download it once with `{command_name()} download` while online, or pass "
+        "--model with a folder that holds a copy."
+    )
+
+
+def fail_backend(exc: BackendError) -> int:
+    """Report a model or backend failure (exit code 3), with how to get a missing model."""
+    from app.inference.models import ModelUnavailable
+
+    missing = isinstance(exc, ModelUnavailable) and exc.missing
+    return fail(failure_text(str(exc), missing=missing), ExitCode.MODEL)
 
 
 def fail(message: str, code: ExitCode, *, err: TextIO | None = None) -> int:

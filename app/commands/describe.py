@@ -14,7 +14,7 @@ from app.inference.engine import Engine, stream_chunks
 from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest, GenerationStats, PromptTooLong
 from app.prompts import DEFAULT_CLIP_PROMPT, DEFAULT_IMAGE_PROMPT
-from app.terminal import LoadReporter, fail
+from app.terminal import LoadReporter, fail, fail_backend
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
     except ContextTooLong as exc:
         return fail(str(exc), ExitCode.INPUT)
     except BackendError as exc:
-        return fail(str(exc), ExitCode.MODEL)
+        return fail_backend(exc)
     finally:
         engine.shutdown()
     if options.stream:

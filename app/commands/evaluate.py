@@ -17,7 +17,7 @@ from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest
 from app.paths import resource_file
 from app.prompts import VQA_MAX_TOKENS, vqa_prompt
-from app.terminal import LoadReporter, fail
+from app.terminal import LoadReporter, fail, fail_backend
 
 EvalKind = Literal["vqa", "context"]
 
@@ -82,7 +82,7 @@ def run_eval(options: EvalOptions, settings: Settings) -> int:
             )
             payload = {"score": ctx.score, "rows": ctx.rows}
     except BackendError as exc:
-        return fail(str(exc), ExitCode.MODEL)
+        return fail_backend(exc)
     finally:
         engine.shutdown()
     if options.json_out:

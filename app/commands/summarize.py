@@ -16,7 +16,7 @@ from app.inference.engine import Engine
 from app.inference.factory import backend_factory
 from app.inference.types import CancelToken
 from app.prompts import Detail
-from app.terminal import LoadReporter, ProgressLine, fail
+from app.terminal import LoadReporter, ProgressLine, fail, fail_backend
 from app.timecode import format_clock
 from app.video.export import FORMATS, export
 from app.video.segments import SegmentSettings
@@ -81,7 +81,7 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
             pass
         result = job.result()
     except BackendError as exc:
-        return fail(str(exc), ExitCode.MODEL)
+        return fail_backend(exc)
     except MediaError as exc:
         return fail(str(exc), ExitCode.INPUT)
     finally:

@@ -84,9 +84,15 @@ class Ready:
 
 @dataclass(frozen=True)
 class LoadFailed:
-    """The model could not be loaded; the message says why and what to do."""
+    """The model could not be loaded: one plain sentence, the technical detail, and whether it is missing.
+
+    `missing` means the model is not on this computer (getting it fixes that); otherwise it
+    was there but could not be loaded.
+    """
 
     message: str
+    detail: str = ""
+    missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,8 @@ class Engine:
         self._message = ""
         self._progress: LoadProgress | None = None
         self._info: BackendInfo | None = None
+        self.failure: LoadFailed | None = None  # why the last load failed
+        self._load_error: BackendError | None = None
         self._loaded = threading.Event()  # set when a load attempt ends (ready or failed)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread_ident: int | None = None
@@ -327,11 +335,13 @@ class Engine:
         self._thread.start()
 
     def wait_ready(self, timeout: float | None = None) -> BackendInfo:
-        """Block until loading ends; the loaded model's info, or `BackendError` with the reason."""
+        """Block until loading ends; the loaded model's info, or the load's error (a BackendError)."""
         self.start()
         if not self._loaded.wait(timeout):
             raise TimeoutError(f"the model did not load within {timeout} s")
         if self._state != "ready" or self._info is None:
+            if self._load_error is not None:
+                raise self._load_error
             raise BackendError(self._message or "The model is not loaded.")
         return self._info
 
@@ -462,6 +472,7 @@ class Engine:
             self._state = "loading"
             self._info = None
             self._progress = None
+            self.failure = self._load_error = None
 
         def report(progress: LoadProgress) -> None:
             self._progress = progress
@@ -475,11 +486,19 @@ class Engine:
                 report(LoadProgress("warm_up", "Warming up the model…"))
                 backend.warm_up()
         except BackendError as exc:
-            self._load_failed(str(exc))
+            from app.inference.models import ModelUnavailable
+
+            missing = isinstance(exc, ModelUnavailable) and exc.missing
+            detail = getattr(exc, "detail", "") or (repr(exc.__cause__) if exc.__cause__ else "")
+            log.info("the model did not load: %s (%s)", exc, detail)
+            self._load_error = exc
+            self._load_failed(LoadFailed(str(exc), detail, missing))
             return None
         except Exception as exc:
             log.exception("the model failed to load")
-            self._load_failed(f"The model could not be loaded ({type(exc).__name__}: {exc}).")
+            failure = LoadFailed("The model could not be loaded.", f"{type(exc).__name__}: {exc}")
+            self._load_error = BackendError(f"{failure.message} ({failure.detail})")
+            self._load_failed(failure)
             return None
         with self._cond:
             superseded = self._reload_to is not None  # a reload asked for meanwhile starts over
@@ -491,18 +510,19 @@ class Engine:
             self._emit(Ready(backend.info))
         return backend
 
-    def _load_failed(self, message: str) -> None:
+    def _load_failed(self, failure: LoadFailed) -> None:
         with self._cond:
             if self._reload_to is not None:
                 return  # superseded by a reload: its own outcome will be reported
             self._state = "failed"
-            self._message = message
+            self._message = failure.message
+            self.failure = failure
             failed = list(self._waiting)
             self._waiting.clear()
         self._loaded.set()
-        self._emit(LoadFailed(message))
+        self._emit(failure)
         for job in failed:
-            self._finish(job, JobFailed(job.id, message))
+            self._finish(job, JobFailed(job.id, failure.message))
 
     def _run(self) -> None:
         self.thread_ident = threading.get_ident()

@@ -17,7 +17,16 @@ _REQUIRED = ("config.json",)
 
 
 class ModelUnavailable(BackendError):
-    """The model is neither a usable local folder nor in the cache, and can't be downloaded."""
+    """The model isn't on this computer and can't be fetched now; the message says so plainly.
+
+    `missing` is True when getting the model (downloading it, or choosing a folder) would fix
+    it; `detail` holds the technical reason for logs and a Details view.
+    """
+
+    def __init__(self, message: str, *, missing: bool = True, detail: str = "") -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.detail = detail
 
 
 def default_model(backend: str) -> str:
@@ -63,12 +72,18 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
-def _unavailable(model: str, reason: str) -> ModelUnavailable:
-    return ModelUnavailable(
-        f"The model '{model}' is not on this computer and could not be downloaded ({reason}). "
-        f"Connect to the internet once and run `smolsight download {model}`, "
-        "or pass --model with a folder that holds a downloaded copy."
-    )
+def _not_here(model: str, why: str = "") -> ModelUnavailable:
+    reason = f" ({why})" if why else ""
+    return ModelUnavailable(f"The model {model} is not on this computer yet{reason}.", detail=why)
+
+
+def _download_failed(model: str, exc: Exception) -> ModelUnavailable:
+    text = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+    signs = ("ConnectError", "Name or service", "resolve", "Network", "offline")
+    offline = any(word in detail for word in signs)
+    why = "this computer seems to be offline" if offline else "the download failed"
+    return ModelUnavailable(f"The model {model} could not be downloaded: {why}.", detail=detail)
 
 
 def resolve_model(
@@ -92,8 +107,10 @@ def resolve_model(
         return Path(snapshot_download(model, local_files_only=True))
     except Exception:
         pass  # not cached (or a partial cache): download below
-    if not allow_download or _offline():
-        raise _unavailable(model, "offline mode is on" if _offline() else "downloads are turned off")
+    if _offline():
+        raise _not_here(model, "offline mode is on (HF_HUB_OFFLINE), so it can't be downloaded now")
+    if not allow_download:
+        raise _not_here(model)
     return download_model(model, progress=progress)
 
 
@@ -107,11 +124,7 @@ def download_model(model: str, *, progress: LoadProgressCallback | None = None) 
     try:
         folder = Path(snapshot_download(model, **kwargs))  # type: ignore[arg-type]
     except Exception as exc:
-        reason = type(exc).__name__
-        text = str(exc).strip().splitlines()
-        if text:
-            reason += f": {text[0][:160]}"
-        raise _unavailable(model, reason) from exc
+        raise _download_failed(model, exc) from exc
     return check_model_folder(folder)
 
 

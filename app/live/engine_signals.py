@@ -29,7 +29,7 @@ class EngineSignals(QObject):
 
     loading = Signal(object)  # LoadProgress
     ready = Signal(object)  # BackendInfo
-    load_failed = Signal(str)
+    load_failed = Signal(object)  # LoadFailed
     job_started = Signal(int)
     partial = Signal(int, str)  # job id, text so far
     finished = Signal(object)  # Description
@@ -49,7 +49,7 @@ class EngineSignals(QObject):
         elif isinstance(event, Ready):
             self.ready.emit(event.info)
         elif isinstance(event, LoadFailed):
-            self.load_failed.emit(event.message)
+            self.load_failed.emit(event)
         elif isinstance(event, JobStarted):
             self.job_started.emit(event.job_id)
         elif isinstance(event, Partial):

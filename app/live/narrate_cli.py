@@ -14,12 +14,13 @@ from app.capture.media import MediaError, probe_video
 from app.capture.sources import CameraSource, CaptureEvent, FrameSource, VideoFileSource, parse_source
 from app.config import Settings
 from app.exit_codes import ExitCode
-from app.inference.engine import BackendFactory, Engine
+from app.inference.engine import BackendFactory, Engine, LoadFailed
 from app.inference.types import BackendInfo
 from app.live.session import LiveSession, NarrationEvent
 from app.live.speech import Speaker
 from app.narration.policy import Mode, Narrator, NarratorSettings
 from app.prompts import Verbosity
+from app.terminal import failure_text
 from app.timecode import format_clock
 
 
@@ -100,12 +101,15 @@ class TerminalNarration:
     def _on_narration(self, event: NarrationEvent) -> None:
         self.seconds.append(event.description.total_s)
         text = event.description.text or "(no answer)"
+        stamp = f"[{format_clock(event.source_time)}]"
         if event.verdict.reason == "unchanged":
-            print(f"[{format_clock(event.source_time)}] (unchanged) {text}", file=self.out, flush=True)
+            print(f"{stamp} (unchanged) {text}", file=self.out, flush=True)
+        elif event.verdict.reason == "stale" and not event.verdict.announce:
+            print(f"{stamp} (outdated: the scene has changed) {text}", file=self.out, flush=True)
         else:
-            print(f"[{format_clock(event.source_time)}] {text}", file=self.out, flush=True)
+            print(f"{stamp} {event.spoken or text}", file=self.out, flush=True)
             if self.speaker is not None and event.verdict.announce:
-                self.speaker.say(text)
+                self.speaker.say(event.spoken)
         if self.mode != "continuous":
             QCoreApplication.quit()
 
@@ -136,8 +140,9 @@ class TerminalNarration:
         else:
             QCoreApplication.quit()
 
-    def _on_model_failed(self, message: str) -> None:
-        print(f"smolsight: {message}", file=self.err, flush=True)
+    def _on_model_failed(self, failure: LoadFailed) -> None:
+        text = failure_text(failure.message, missing=failure.missing)
+        print(f"smolsight: {text}", file=self.err, flush=True)
         self.exit_code = ExitCode.MODEL
         QCoreApplication.quit()
 

@@ -15,20 +15,29 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from app.capture.buffer import FrameBuffer, LatestFrame
 from app.capture.frames import Frame
 from app.capture.sources import CaptureEvent, FrameSource
-from app.inference.engine import BackendFactory, Description, Engine, LatestWins, NotReady
+from app.inference.engine import BackendFactory, Description, Engine, LatestWins, LoadFailed, NotReady
 from app.inference.types import BackendInfo, GenerationRequest, PromptTooLong
 from app.live.engine_signals import EngineSignals
 from app.narration.policy import Ask, Narrator, Verdict
 
+STALE_PREFIX = "A moment ago: "
+
 
 @dataclass(frozen=True)
 class NarrationEvent:
-    """A finished description, what was asked, and whether it should be announced."""
+    """A finished description, what was asked, whether to announce it, and how old its picture is."""
 
     description: Description
     ask: Ask
     verdict: Verdict
     source_time: float  # seconds into the source of the newest frame it describes
+    age_s: float = 0.0  # how long ago (in the source's time) that frame was, when the answer arrived
+
+    @property
+    def spoken(self) -> str:
+        """What to say: the text, as past when the scene has already changed again."""
+        text = self.description.text
+        return f"{STALE_PREFIX}{text}" if self.verdict.reason == "stale" else text
 
 
 class LiveSession(QObject):
@@ -39,7 +48,7 @@ class LiveSession(QObject):
     capture_event = Signal(object)  # CaptureEvent
     error = Signal(str)  # the model failed on a request
     model_ready = Signal(object)  # BackendInfo
-    model_failed = Signal(str)
+    model_failed = Signal(object)  # LoadFailed
     busy_changed = Signal(bool)
 
     def __init__(
@@ -200,9 +209,9 @@ class LiveSession(QObject):
     def _on_ready(self, info: BackendInfo) -> None:
         self.model_ready.emit(info)
 
-    @Slot(str)
-    def _on_load_failed(self, message: str) -> None:
-        self.model_failed.emit(message)
+    @Slot(object)
+    def _on_load_failed(self, failure: LoadFailed) -> None:
+        self.model_failed.emit(failure)
 
     @Slot(int)
     def _on_job_started(self, _job: int) -> None:
@@ -233,8 +242,11 @@ class LiveSession(QObject):
         when = description.frame_times[-1] if description.frame_times else self._now()
         if description.finish_reason == "cancelled" and ask.priority == "auto":
             return  # interrupted narration is stale; the user's request follows
-        verdict = self.narrator.on_answer(ask, description.text, when)
-        self.narration.emit(NarrationEvent(description, ask, verdict, when))
+        now = self.current_frame()
+        age = max(0.0, now.timestamp - when) if now is not None else 0.0
+        outrun = self.narrator.outrun(ask, now)
+        verdict = self.narrator.on_answer(ask, description.text, when, outrun=outrun)
+        self.narration.emit(NarrationEvent(description, ask, verdict, when, age))
 
     def _now(self) -> float:
         frame = self.current_frame()

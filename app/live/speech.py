@@ -7,10 +7,12 @@ user's own requests and errors interrupt whatever is being said.
 
 from __future__ import annotations
 
-import sys
+import logging
 from typing import Any, TextIO
 
 from PySide6.QtCore import QObject, Signal, Slot
+
+log = logging.getLogger(__name__)
 
 
 class Speaker(QObject):
@@ -101,14 +103,22 @@ class Speaker(QObject):
             self._speak(text)
 
 
-def make_speaker(*, err: TextIO = sys.stderr, engine: str | None = None) -> Speaker | None:
-    """A speaker, or None (with a note on `err`) when this system has no speech engine."""
+def make_speaker(*, err: TextIO | None = None, engine: str | None = None) -> Speaker | None:
+    """A speaker, or None when this system has no speech engine.
+
+    `err`: where to say so (the terminal narrator, which then prints only); the desktop app
+    passes none and shows its own notice. The reason always goes to the log.
+    """
     try:
         speaker = Speaker(engine=engine)
+        reason = "" if speaker.available else "the speech engine reported an error"
     except Exception as exc:  # missing plugin or library (e.g. libpulse on Linux)
-        print(f"smolsight: speech is not available here ({exc}); printing only.", file=err)
-        return None
-    if not speaker.available:
-        print("smolsight: the speech engine reported an error; printing only.", file=err)
-        return None
-    return speaker
+        speaker, reason = None, str(exc)
+    if speaker is not None and not reason:
+        return speaker
+    log.info("speech is not available here: %s", reason)
+    if err is not None:
+        print(
+            f"smolsight: speech is not available here ({reason}); printing the descriptions only.", file=err
+        )
+    return None

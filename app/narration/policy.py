@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from app.capture.frames import Frame, to_rgb_array
-from app.config import Settings
+from app.config import Settings, Stale
 from app.inference.engine import Priority
 from app.prompts import (
     SCENE_LOG_HEADER,
@@ -200,6 +200,7 @@ class NarratorSettings:
     memory: bool = True
     preset: Preset = "scene"
     target: str = ""
+    stale: Stale = "say_as_past"  # what to do with a description the scene has already outrun
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NarratorSettings:
@@ -210,15 +211,20 @@ class NarratorSettings:
             change_threshold=settings.change_threshold,
             clip_seconds=settings.clip_seconds,
             memory=settings.memory,
+            stale=settings.stale_descriptions,
         )
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What to do with a finished description: announce it, or show it as unchanged."""
+    """What to do with a finished description: announce it, or show it as unchanged.
+
+    "stale": the scene changed again while the description was being written; it is said as
+    past ("A moment ago: …") or, if the user chose so, not said at all.
+    """
 
     announce: bool
-    reason: Literal["new", "unchanged", "answer", "empty"]
+    reason: Literal["new", "unchanged", "answer", "empty", "stale"]
 
 
 @dataclass
@@ -288,8 +294,18 @@ class Narrator:
     def _tokens(self, factor: int = 1) -> int:
         return style(self.settings.verbosity).max_tokens * factor
 
-    def on_answer(self, ask: Ask, text: str, time: float) -> Verdict:
-        """Log the answer and decide whether it is worth announcing."""
+    def outrun(self, ask: Ask, now: Frame | None) -> bool:
+        """Whether the scene in `now` has changed since the frame `ask` describes (a change-gate change)."""
+        if now is None or not ask.frames or ask.mode not in ("continuous", "describe"):
+            return False
+        described = ask.frames[-1]
+        if now.timestamp <= described.timestamp:
+            return False
+        score = self.gate.score(self.gate.signature(now), self.gate.signature(described))
+        return score >= self.settings.change_threshold
+
+    def on_answer(self, ask: Ask, text: str, time: float, *, outrun: bool = False) -> Verdict:
+        """Log the answer and decide whether it is worth announcing (and whether it is stale)."""
         text = text.strip()
         if not text:
             return Verdict(False, "empty")
@@ -301,6 +317,8 @@ class Narrator:
         if ask.mode == "continuous" and self.dedup.is_repeat(text):
             return Verdict(False, "unchanged")
         self.dedup.remember(text)
+        if outrun:
+            return Verdict(self.settings.stale == "say_as_past", "stale")
         return Verdict(True, "new")
 
     def reset(self) -> None:

@@ -1,11 +1,14 @@
-"""Starting the desktop app: the QApplication, the speaker and the main window."""
+"""Starting the desktop app: logging, the QApplication, the speaker and the main window."""
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
+import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from app.config import Settings
@@ -13,9 +16,57 @@ from app.inference.factory import create_backend
 from app.live.speech import make_speaker
 from app.ui.main_window import MainWindow
 
+log = logging.getLogger("smolsight")
+qt_log = logging.getLogger("smolsight.qt")
 
-def run_app(settings: Settings, *, source: str | None = None, config_path: Path | None = None) -> int:
-    """Create the application and window, and run until the window closes; the exit code."""
+
+def log_file() -> Path:
+    """Where the app writes its log (technical details of every problem)."""
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir("SmolSight", appauthor=False)) / "smolsight.log"
+
+
+def setup_logging() -> Path | None:
+    """Everything to the log file; only real errors of our own to the terminal."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.ERROR)
+    console.setFormatter(logging.Formatter("smolsight: %(message)s"))
+    console.addFilter(lambda record: not record.name.startswith("smolsight.qt"))
+    root.addHandler(console)
+    path = log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
+    except OSError:
+        return None
+    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file)
+    return path
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's chatter (multimedia backends, speech plug-ins, PipeWire) goes to the log, not the terminal."""
+    level = logging.ERROR if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) else logging.DEBUG
+    qt_log.log(level, "%s (%s)", message, context.category or "qt")
+
+
+def run_app(
+    settings: Settings,
+    *,
+    saved: Settings | None = None,
+    source: str | None = None,
+    config_path: Path | None = None,
+) -> int:
+    """Create the application and window, and run until the window closes; the exit code.
+
+    `settings` is what this run uses (the file plus command-line flags); `saved` is the file's
+    own, which is all the window ever writes back.
+    """
+    setup_logging()
+    qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("SmolSight")
@@ -23,6 +74,7 @@ def run_app(settings: Settings, *, source: str | None = None, config_path: Path 
     speaker = None if settings.output != "speech" else make_speaker()
     window = MainWindow(
         settings=settings,
+        saved_settings=saved,
         make_backend=create_backend,
         speaker=speaker,
         config_path=config_path,
@@ -30,4 +82,9 @@ def run_app(settings: Settings, *, source: str | None = None, config_path: Path 
     )
     window.show()
     QTimer.singleShot(0, window.video.setFocus)
+    # Ctrl-C in the terminal that started the app closes it like the window's own Quit.
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    wake = QTimer()  # Python runs signal handlers only between bytecodes: a timer gives it the chance
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
     return int(app.exec())

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QFileDialog, QListWidget, QListWidgetItem, QWidget
 
 from app.narration.history import EXPORT_FORMATS, History, HistoryEntry
+from app.ui.ui_state import UiState
 
 
 class HistoryView:
@@ -23,6 +24,7 @@ class HistoryView:
         say: Callable[[str], None],
         show_error: Callable[[str], None],
         forget_scene: Callable[[], None],
+        folders: UiState,
     ) -> None:
         self.history = history
         self.list = list_widget
@@ -31,6 +33,7 @@ class HistoryView:
         self._say = say
         self._show_error = show_error
         self._forget_scene = forget_scene
+        self.folders = folders
 
     def add(self, entry: HistoryEntry) -> None:
         """Show a new entry (when the history is kept) and scroll to it."""
@@ -52,13 +55,15 @@ class HistoryView:
         self._forget_scene()
 
     def export_dialog(self) -> None:
-        """Ask for a file name and export."""
+        """Ask for a file name (in the folder last used) and export."""
         if not self.history.entries:
             self._show_error("The history is empty: nothing to export.")
             return
         filters = ";;".join(f"{label} (*{suffix})" for suffix, label in EXPORT_FORMATS.items())
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Export history", "smolsight-history.txt", filters)
+        start = str(Path(self.folders.folder("export")) / "smolsight-history.txt")
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export history", start, filters)
         if path:
+            self.folders.remember("export", path)
             self.export(Path(path))
 
     def export(self, path: Path) -> bool:

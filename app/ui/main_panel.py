@@ -9,15 +9,18 @@ import itertools
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QStatusBar,
@@ -28,9 +31,10 @@ from PySide6.QtWidgets import (
 from app.capture.buffer import LatestFrame
 from app.inference.types import MAX_PROMPT_CHARS
 from app.prompts import PRESETS
+from app.ui.model_panel import ModelPanel
 from app.ui.settings_dialog import VERBOSITY
 from app.ui.video_view import VideoView
-from app.ui.widgets import make_button
+from app.ui.widgets import make_button, name_popup
 
 PRESET_LABELS = {
     "scene": "Describe the scene",
@@ -62,13 +66,20 @@ class MainPanel(QSplitter):
         lv.addWidget(self.source_label)
         lv.addWidget(self.video, 1)
 
-        self.caption = QLabel("Starting…")
+        self.caption = QLabel("Loading the model…")
         self.caption.setObjectName("caption")
         self.caption.setWordWrap(True)
-        self.caption.setMinimumHeight(160)
         # Long unbroken words (URLs, model noise) must wrap, not widen the window.
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # A long answer scrolls inside its own area instead of squeezing the history.
+        self.caption_area = QScrollArea()
+        self.caption_area.setObjectName("captionArea")
+        self.caption_area.setWidget(self.caption)
+        self.caption_area.setWidgetResizable(True)
+        self.caption_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.caption_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.caption_area.setMinimumHeight(120)
         self.caption.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
@@ -79,6 +90,8 @@ class MainPanel(QSplitter):
         self.caption_status.setWordWrap(True)
         self.caption_status.setAccessibleName("Description status")
         self.caption_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        self.model_panel = ModelPanel()
 
         self.question = QLineEdit()
         # Longer than any prompt may be, so a too-long question is refused with a message rather
@@ -91,6 +104,7 @@ class MainPanel(QSplitter):
         )
         self.ask_button = make_button("&Ask", "Ask the question")
         qrow = QHBoxLayout()
+        qrow.addWidget(buddy("&Question:", self.question))
         qrow.addWidget(self.question, 1)
         qrow.addWidget(self.ask_button)
 
@@ -108,10 +122,12 @@ class MainPanel(QSplitter):
         for key, label in VERBOSITY.items():
             self.verbosity_box.addItem(label, key)
         self.verbosity_box.setAccessibleName("Verbosity")
+        name_popup(self.verbosity_box)
         self.preset_box = QComboBox()
         for preset, label in PRESET_LABELS.items():
             self.preset_box.addItem(label, preset)
         self.preset_box.setAccessibleName("What to look for")
+        name_popup(self.preset_box)
         self.target = QLineEdit()
         self.target.setPlaceholderText("object to find")
         self.target.setAccessibleName("Object to find")
@@ -119,6 +135,7 @@ class MainPanel(QSplitter):
         mrow = QHBoxLayout()
         mrow.addWidget(buddy("&Look for:", self.preset_box))
         mrow.addWidget(self.preset_box)
+        mrow.addWidget(buddy("&Object:", self.target))
         mrow.addWidget(self.target)
         mrow.addWidget(buddy("&Verbosity:", self.verbosity_box))
         mrow.addWidget(self.verbosity_box)
@@ -126,6 +143,10 @@ class MainPanel(QSplitter):
         self.history_list = QListWidget()
         self.history_list.setObjectName("history")
         self.history_list.setWordWrap(True)
+        # Lines wrap at every text size: never a sideways scroll.
+        self.history_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.history_list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.history_list.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.history_list.setAccessibleName("History of descriptions")
         self.history_list.setAccessibleDescription(
             "Newest last. Use the arrow keys; Ctrl+C copies the selected one."
@@ -141,8 +162,9 @@ class MainPanel(QSplitter):
 
         right = QWidget()
         rv = QVBoxLayout(right)
-        rv.addWidget(self.caption, 2)
+        rv.addWidget(self.caption_area, 2)
         rv.addWidget(self.caption_status)
+        rv.addWidget(self.model_panel)
         rv.addLayout(qrow)
         rv.addLayout(brow)
         rv.addLayout(mrow)
@@ -160,6 +182,10 @@ class MainPanel(QSplitter):
         order: list[QWidget] = [
             self.video,
             self.caption,
+            self.model_panel.download_button,
+            self.model_panel.retry_button,
+            self.model_panel.folder_button,
+            self.model_panel.details_button,
             self.question,
             self.ask_button,
             self.describe_button,
@@ -178,6 +204,21 @@ class MainPanel(QSplitter):
         for first, second in itertools.pairwise(order):
             QWidget.setTabOrder(first, second)
 
+    def fit_text_sizes(self) -> None:
+        """After a theme or text-size change: history shows six lines or more, the caption under a third."""
+        self.history_list.ensurePolished()
+        line = self.history_list.fontMetrics().lineSpacing()
+        self.history_list.setMinimumHeight(6 * line + 2 * self.history_list.frameWidth() + 8)
+        self._fit_caption()
+
+    def _fit_caption(self) -> None:
+        self.caption_area.setMaximumHeight(max(120, int(self.height() * 0.3)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Keep the caption's share of the height as the window changes size."""
+        super().resizeEvent(event)
+        self._fit_caption()
+
     def buttons(self) -> list[QPushButton]:
         """Every push button of the panel."""
         return [
@@ -189,21 +230,26 @@ class MainPanel(QSplitter):
             self.copy_button,
             self.export_button,
             self.clear_button,
+            *self.model_panel.buttons(),
         ]
 
 
 class ModelStatusBar:
-    """The status bar's fixed fields: model state, latency, loading progress."""
+    """The status bar's fixed fields, never drawn over each other: model, notice, latency, progress."""
 
     def __init__(self, bar: QStatusBar) -> None:
         self.model_label = QLabel("Model: loading")
         self.model_label.setAccessibleName("Model status")
+        self.notice = QLabel("")
+        self.notice.setAccessibleName("Notice")
+        self.notice.setContentsMargins(24, 0, 0, 0)
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Model loading progress")
         self.progress.setMaximumWidth(220)
         self.latency_label = QLabel("")
         self.latency_label.setAccessibleName("Latency")
-        bar.addWidget(self.model_label, 1)
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.notice, 1)
         bar.addPermanentWidget(self.latency_label)
         bar.addPermanentWidget(self.progress)
 

@@ -17,8 +17,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from app.config import Settings
-from app.inference.base import VisionBackend
-from app.inference.engine import BackendFactory, Engine
+from app.inference.engine import Engine
 from app.live.session import LiveSession
 from app.live.speech import Speaker
 from app.narration.history import History
@@ -29,17 +28,17 @@ from app.ui.dialogs import shortcuts_dialog, show_about
 from app.ui.history_view import HistoryView
 from app.ui.main_panel import MainPanel, ModelStatusBar
 from app.ui.menus import Menus
+from app.ui.model_control import MakeBackend, ModelControl
 from app.ui.narration_view import NarrationView
 from app.ui.preferences import Preferences
 from app.ui.source_chooser import SourceChooser, dropped_file, is_image
 from app.ui.summaries import SummaryLauncher
 from app.ui.summary_window import SummaryWindow
 from app.ui.theme import apply_theme
+from app.ui.ui_state import UiState
 from app.ui.widgets import on_click
 
 log = logging.getLogger(__name__)
-MakeBackend = Callable[[Settings], VisionBackend]
-ENGINE_KEYS = ("model", "backend", "device", "dtype", "base_url", "api_key", "remote_model", "timeout_s")
 
 
 class MainWindow(QMainWindow):
@@ -53,29 +52,32 @@ class MainWindow(QMainWindow):
         settings: Settings,
         make_backend: MakeBackend,
         speaker: Speaker | None,
+        saved_settings: Settings | None = None,
         config_path: Path | None = None,
         initial_source: str | None = None,
         camera_names: Callable[[], list[str]] | None = None,
     ) -> None:
         super().__init__()
         self.config_path = config_path
-        self._make_backend = make_backend
         self._camera_names = camera_names or _camera_names
         self.speaker = speaker
         self.setWindowTitle("SmolSight")
         self.setAcceptDrops(True)
         self.resize(1280, 800)
 
+        self.ui_state = UiState(config_path)
         self.prefs = Preferences(
             settings,
+            saved=saved_settings,
             config_path=config_path,
             apply=self._on_settings_changed,
             say=lambda text: self.view.note(text),
             announce=lambda text: self.announcer.announce(text, urgent=True),
             show_error=lambda text: self.view.show_error(text),
         )
+        self.model = ModelControl(make_backend, self.prefs, self.ui_state)
         self.session = LiveSession(
-            Engine(self._backend_factory()),
+            Engine(self.model.factory()),
             Narrator(NarratorSettings.from_settings(settings)),
             buffer_fps=settings.buffer_fps,
             buffer_size=settings.buffer_frames,
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
             say=lambda text: self.view.note(text),
             show_error=lambda text: self.view.show_error(text),
             forget_scene=self.session.narrator.log.clear,
+            folders=self.ui_state,
         )
         self.sources = SourceChooser(
             self,
@@ -114,12 +117,12 @@ class MainWindow(QMainWindow):
             self.session,
             p,
             self.status,
-            self.statusBar(),
             announcer=self.announcer,
             history=self.history_view,
             source_name=lambda: self.sources.name,
         )
         self.errors = self.view.errors
+        self.model.session, self.model.view = self.session, self.view
         self.summaries = SummaryLauncher(
             self,
             lambda: self.session,
@@ -127,6 +130,7 @@ class MainWindow(QMainWindow):
             show_error=self.view.show_error,
             model_usable=self._model_usable,
         )
+        self.view.state_changed.connect(lambda _state: self._show_narration_state())
         self._wire_panel()
         self.menus = Menus(self, self, self.prefs, self.history_view)
         self.actions_by_name = self.menus.actions
@@ -143,10 +147,6 @@ class MainWindow(QMainWindow):
         """The settings in use now."""
         return self.prefs.settings
 
-    def _backend_factory(self) -> BackendFactory:
-        settings, make = self.settings, self._make_backend
-        return lambda: make(settings)
-
     def _wire_panel(self) -> None:
         p = self.panel
         p.question.returnPressed.connect(self.ask_question)
@@ -155,6 +155,9 @@ class MainWindow(QMainWindow):
         on_click(p.happened_button, self.what_just_happened)
         on_click(p.narrate_button, self.toggle_narration)
         on_click(p.stop_button, self.cancel_answer)
+        on_click(p.model_panel.download_button, self.model.download_model)
+        on_click(p.model_panel.retry_button, self.model.reload)
+        on_click(p.model_panel.folder_button, lambda: self.model.use_folder(self))
         on_click(p.copy_button, self.history_view.copy_selected)
         on_click(p.export_button, self.history_view.export_dialog)
         on_click(p.clear_button, self.history_view.clear)
@@ -172,10 +175,9 @@ class MainWindow(QMainWindow):
                 "instead of SmolSight's own voice."
             )
         if settings.output == "speech" and self.speaker is None:
-            self.view.show_error(
-                "Speech is not available on this system (on Linux, install speech-dispatcher); "
-                "descriptions are shown as text. Settings can send them to your screen reader.",
-                announce=False,
+            self.view.notice(
+                "No speech engine here (on Linux: speech-dispatcher): descriptions are shown as text; "
+                "Settings can send them to your screen reader."
             )
 
     # ------------------------------------------------------------------ settings
@@ -183,6 +185,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, s.theme, s.caption_font_pt)
+        self.panel.fit_text_sizes()
         self.menus.show_checked(theme=s.theme, verbosity=s.verbosity, muted=s.muted)
         box = self.panel.verbosity_box
         box.blockSignals(True)
@@ -207,17 +210,12 @@ class MainWindow(QMainWindow):
         self._apply_settings(new)
         if (new.buffer_fps, new.buffer_frames) != (old.buffer_fps, old.buffer_frames):
             self.session.set_buffer(new.buffer_fps, new.buffer_frames)
-        if any(getattr(new, k) != getattr(old, k) for k in ENGINE_KEYS):
-            self.restart_engine()
+        if self.model.needs_reload(old, new):
+            self.model.reload()
 
     def open_settings(self) -> None:
         """Show the settings dialog; apply and save what the user confirms."""
         self.prefs.open_dialog(self, self.speaker.voice_names() if self.speaker is not None else [])
-
-    def restart_engine(self) -> None:
-        """Load the model anew with the current settings (new model, engine or device)."""
-        self.status.loading("Loading the model…")
-        self.session.reload(self._backend_factory())
 
     # ------------------------------------------------------------------ sources and summaries
     def open_source(self, spec: str) -> bool:
@@ -234,11 +232,11 @@ class MainWindow(QMainWindow):
 
     def open_file_dialog(self) -> None:
         """Let the user choose a video or image file."""
-        self.sources.choose_file()
+        self.sources.choose_file(self.ui_state)
 
     def summarize_dialog(self) -> None:
         """Choose a video file to summarize."""
-        self.summaries.choose_file()
+        self.summaries.choose_file(self.ui_state)
 
     def summarize_video(self, path: Path) -> SummaryWindow | None:
         """Open a summary window for `path` and start it."""
@@ -276,10 +274,18 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ commands
     def _model_usable(self) -> bool:
-        if not self.session.model_is_ready:
-            self.view.show_error("The model is still loading; please wait a moment.")
+        if self.view.state != "ready" or not self.session.model_is_ready:
+            self.view.show_error(self.view.not_ready_message())  # the caption's how-to stays as it is
             return False
         return True
+
+    def _show_narration_state(self) -> None:
+        on = self.session.continuous
+        waiting = on and self.view.state != "ready"
+        self.narrate_button.setChecked(on)
+        self.narrate_button.setText(
+            "&Narration: waiting for the model" if waiting else "&Narration: on" if on else "&Narration: off"
+        )
 
     def describe_now(self) -> None:
         """Describe the current picture now."""
@@ -314,9 +320,9 @@ class MainWindow(QMainWindow):
         """Turn automatic narration on or off."""
         on = not self.session.continuous
         self.session.continuous = on
-        self.narrate_button.setChecked(on)
-        self.narrate_button.setText("&Narration: on" if on else "&Narration: off")
-        self.announcer.announce("Narration on" if on else "Narration off", urgent=True)
+        self._show_narration_state()
+        waiting = " (it starts when the model is ready)" if on and self.view.state != "ready" else ""
+        self.announcer.announce(("Narration on" if on else "Narration off") + waiting, urgent=True)
 
     def cancel_answer(self) -> None:
         """Stop the answer being generated."""

@@ -1,14 +1,20 @@
-"""What the window shows and says for each event of the live session: caption, status, voice, history."""
+"""What the window shows and says for each event of the live session: caption, status, voice, history.
+
+It also keeps the model's state as the user sees it (loading, ready, missing, failed), so
+every message about it is true: the caption says what is happening, the model panel offers
+the fix, and commands tried before the model is ready say exactly why they can't run yet.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
-from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QStatusBar
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.capture.sources import CaptureEvent
+from app.inference.engine import LoadFailed
 from app.inference.types import BackendInfo, LoadProgress
 from app.live.session import LiveSession, NarrationEvent
 from app.narration.history import HistoryEntry, now_iso
@@ -17,16 +23,19 @@ from app.ui.announcer import Announcer
 from app.ui.history_view import HistoryView
 from app.ui.main_panel import MainPanel, ModelStatusBar
 
+ModelState = Literal["loading", "ready", "missing", "failed"]
+
 
 class NarrationView(QObject):
     """Turns session events into the caption, the status lines, announcements and history entries."""
+
+    state_changed = Signal(str)  # ModelState
 
     def __init__(
         self,
         session: LiveSession,
         panel: MainPanel,
         status: ModelStatusBar,
-        status_bar: QStatusBar,
         *,
         announcer: Announcer,
         history: HistoryView,
@@ -35,15 +44,17 @@ class NarrationView(QObject):
         super().__init__()
         self.panel = panel
         self.status = status
-        self.status_bar = status_bar
         self.announcer = announcer
         self.history = history
         self.source_name = source_name
         self.errors: list[str] = []  # every error shown, newest last
+        self.state: ModelState = "loading"
+        self.failure: LoadFailed | None = None
+        self._progress: LoadProgress | None = None
         session.narration.connect(self._on_narration)
         session.partial.connect(self._on_partial)
         session.capture_event.connect(self._on_capture_event)
-        session.error.connect(self.show_error)
+        session.error.connect(lambda message: self.show_error(message))
         session.model_ready.connect(self._on_model_ready)
         session.model_failed.connect(self._on_model_failed)
         session.busy_changed.connect(self._on_busy_changed)
@@ -54,29 +65,76 @@ class NarrationView(QObject):
         self.panel.caption_status.setText(text)
 
     def show_error(self, message: str, *, announce: bool = True) -> None:
-        """Show an error without blocking: status line, status bar and (urgent) voice."""
+        """Show an error without blocking: the line under the caption and (urgent) voice."""
         self.errors.append(message)
         self.note(message)
-        self.status_bar.showMessage(message, 15000)
         if announce:
             self.announcer.announce(message, urgent=True)
 
+    def notice(self, text: str) -> None:
+        """A lasting note in the status bar (its own field: nothing is drawn over it)."""
+        self.status.notice.setText(text)
+
+    def not_ready_message(self) -> str:
+        """Why a command can't run yet, exactly, for the state the model is in."""
+        if self.state == "missing":
+            return "There is no model yet: choose Download the model, or Use a model folder."
+        if self.state == "failed":
+            reason = self.failure.message if self.failure else ""
+            return f"The model could not be loaded. {reason} Show details, or try again.".replace("  ", " ")
+        fraction = self._progress.fraction if self._progress else None
+        done = f" ({fraction:.0%} done)" if fraction is not None else ""
+        return f"The model is still loading{done}; SmolSight can describe as soon as it is ready."
+
+    def _set_state(self, state: ModelState) -> None:
+        self.state = state
+        self.state_changed.emit(state)
+
+    def loading(self, text: str = "Loading the model…") -> None:
+        """A (re)load has started."""
+        self._progress = None
+        self.panel.model_panel.setVisible(False)
+        self.panel.caption.setText(text)
+        self.status.loading(text)
+        self._set_state("loading")
+
     @Slot(object)
     def _on_loading(self, progress: LoadProgress) -> None:
+        self._progress = progress
         self.status.loading(progress.message, progress.fraction)
+        if progress.stage in ("download", "convert"):
+            self.panel.caption.setText(progress.message)
+        if self.state != "loading":
+            self.panel.model_panel.setVisible(False)
+            self._set_state("loading")
 
     @Slot(object)
     def _on_model_ready(self, info: BackendInfo) -> None:
+        self.failure = None
         self.status.done(f"Model: {Path(info.model).name} · {info.backend} · {info.device} · {info.dtype}")
+        self.panel.model_panel.setVisible(False)
         self.panel.caption.setText("Ready. Press Space to describe the picture.")
         if info.note:
+            self.notice(info.note)
             self.note(info.note)
+        self._set_state("ready")
         self.announcer.announce("SmolSight is ready.", urgent=False)
 
-    @Slot(str)
-    def _on_model_failed(self, message: str) -> None:
-        self.status.done("Model: not available")
-        self.show_error(message)
+    @Slot(object)
+    def _on_model_failed(self, failure: LoadFailed) -> None:
+        self.failure = failure
+        if failure.missing:
+            self.status.done("Model: not on this computer yet")
+            self.panel.caption.setText("The model is not on this computer yet.")
+            self.panel.model_panel.show_missing(failure)
+            self._set_state("missing")
+        else:
+            self.status.done("Model: could not be loaded")
+            self.panel.caption.setText("The model could not be loaded.")
+            self.panel.model_panel.show_failed(failure)
+            self._set_state("failed")
+        self.note("")
+        self.announcer.announce(f"{self.panel.caption.text()} {failure.message}", urgent=True)
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
@@ -94,14 +152,23 @@ class NarrationView(QObject):
         ttft = d.stats.time_to_first_token_s
         first = f"first word {ttft:.1f} s · " if ttft is not None else ""
         self.status.latency_label.setText(f"{first}total {d.total_s:.1f} s")
+        age = f"the picture is {event.age_s:.0f} s old" if event.age_s >= 1 else "the picture is current"
         if event.verdict.reason == "unchanged":
             self.note("Scene unchanged (not repeated).")
             return
         if event.verdict.reason == "empty":
             self.note("The model gave no answer.")
             return
-        self.note(f"At {format_clock(event.source_time)} in {self.source_name()}")
-        self.announcer.announce(text, urgent=event.ask.mode != "continuous")
+        where = f"At {format_clock(event.source_time)} in {self.source_name()}"
+        if event.verdict.reason == "stale":
+            self.note(
+                f"{where}: the scene has changed since ({age}); "
+                + ("said as past." if event.verdict.announce else "not spoken.")
+            )
+        else:
+            self.note(f"{where} · {age}")
+        if event.verdict.announce:
+            self.announcer.announce(event.spoken, urgent=event.ask.mode != "continuous")
         self.history.add(
             HistoryEntry(
                 source_time=event.source_time,

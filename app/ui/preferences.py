@@ -1,7 +1,9 @@
 """The user's settings while the app runs: changed from menus, keys and the Settings dialog, and saved.
 
-`Preferences` holds the current settings, saves them atomically, and tells its listener what
-changed; the window decides what each change means (a theme, a voice, a model reload).
+`Preferences` holds two sets: what the settings file says (`saved`) and what this run uses
+(`settings`: the file plus this run's command-line flags). A change the user makes in the
+window goes into both and the file is saved; a flag such as `--model` is never written to
+the file. It tells its listener what changed; the window decides what each change means.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 from app.config import Settings, save_settings
 from app.prompts import Verbosity
 from app.ui.settings_dialog import SettingsDialog
-from app.ui.theme import THEMES
+from app.ui.theme import next_theme, theme_name
 
 Applied = Callable[[Settings, Settings], None]  # (old, new) → apply the new settings
 
@@ -26,6 +28,7 @@ class Preferences:
         self,
         settings: Settings,
         *,
+        saved: Settings | None = None,
         config_path: Path | None,
         apply: Applied,
         say: Callable[[str], None],
@@ -33,6 +36,7 @@ class Preferences:
         show_error: Callable[[str], None],
     ) -> None:
         self.settings = settings
+        self.saved = saved if saved is not None else settings  # what the file holds
         self.config_path = config_path
         self._apply = apply
         self._say = say  # a short note in the caption's status line
@@ -40,17 +44,23 @@ class Preferences:
         self._show_error = show_error
 
     def update(self, **changes: object) -> None:
-        """Change some settings, apply them, and save."""
-        self.replace(self.settings.model_copy(update=changes))
-
-    def replace(self, new: Settings) -> None:
-        """Use `new` from now on, apply it, and save."""
-        old, self.settings = self.settings, new
-        self._apply(old, new)
+        """Change some settings for this run and in the file; apply them; save the file."""
+        if not changes:
+            return
+        old, self.settings = self.settings, self.settings.model_copy(update=changes)
+        self.saved = self.saved.model_copy(update=changes)
+        self._apply(old, self.settings)
         try:
-            save_settings(new, self.config_path)
+            save_settings(self.saved, self.config_path)
         except OSError as exc:
             self._show_error(f"Settings could not be saved: {exc.strerror or exc}")
+
+    def replace(self, new: Settings) -> None:
+        """Take what differs in `new` (from the Settings dialog) as the user's changes."""
+        changed = {
+            key: value for key, value in new.model_dump().items() if getattr(self.settings, key) != value
+        }
+        self.update(**changed)
 
     def open_dialog(self, parent: QWidget, voices: list[str]) -> bool:
         """Show the Settings dialog; apply and save what the user confirms. Whether anything was."""
@@ -78,15 +88,13 @@ class Preferences:
         self.update(caption_font_pt=max(10, min(96, self.settings.caption_font_pt + delta)))
 
     def set_theme(self, theme: str) -> None:
-        """Switch theme."""
+        """Switch theme and say which."""
         self.update(theme=theme)
+        self._announce(f"Theme: {theme_name(theme)}")
 
     def next_theme(self) -> None:
-        """Cycle system → light → dark → high contrast, and say which."""
-        names = list(THEMES)
-        theme = names[(names.index(self.settings.theme) + 1) % len(names)]
-        self.set_theme(theme)
-        self._announce(f"Theme: {THEMES[theme]}")
+        """The next theme that looks different (system, light, dark, high contrast), said by name."""
+        self.set_theme(next_theme(self.settings.theme))
 
     def set_verbosity(self, verbosity: Verbosity) -> None:
         """Brief, normal or detailed descriptions."""

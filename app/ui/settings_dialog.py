@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.config import ConfigError, Settings, settings_from_dict
 from app.prompts import Verbosity
 from app.ui.theme import THEMES
+from app.ui.widgets import name_popup
 
 K = TypeVar("K", bound=str)
 OUTPUTS = {
@@ -45,6 +46,7 @@ BACKENDS = {
     "transformers": "PyTorch (transformers; GPUs)",
     "openai": "Remote server (OpenAI-compatible)",
 }
+STALE = {"say_as_past": "Say them as past (\u201cA moment ago: …\u201d)", "drop": "Don't say them"}
 DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)"}
 
 
@@ -54,6 +56,7 @@ def _combo(items: Mapping[K, str], current: str, name: str) -> QComboBox:
         box.addItem(label, key)
     box.setCurrentIndex(max(0, box.findData(current)))
     box.setAccessibleName(name)
+    name_popup(box)
     return box
 
 
@@ -134,6 +137,13 @@ class SettingsDialog(QDialog):
         self.memory.setChecked(s.memory)
         self.memory.setAccessibleName("Remember the scene for follow-up questions")
         form.addRow(self.memory)
+        self.stale = _combo(STALE, s.stale_descriptions, "Descriptions the scene has outrun")
+        _labelled(
+            form,
+            "Outdated descri&ptions:",
+            self.stale,
+            "When the scene changes again before a description is finished",
+        )
 
         self.output = _combo(OUTPUTS, s.output, "Output")
         _labelled(form, "&Output:", self.output)
@@ -142,6 +152,8 @@ class SettingsDialog(QDialog):
         for v in voices:
             self.voice.addItem(v, v)
         self.voice.setCurrentIndex(max(0, self.voice.findData(s.voice)))
+        self.voice.setAccessibleName("Voice")
+        name_popup(self.voice)
         _labelled(form, "Vo&ice:", self.voice)
         self.rate = QSlider()
         self.rate.setOrientation(self.rate.orientation().Horizontal)
@@ -203,6 +215,7 @@ class SettingsDialog(QDialog):
             change_threshold=self.threshold.value(),
             buffer_fps=round(self.fps.value(), 2),
             memory=self.memory.isChecked(),
+            stale_descriptions=self.stale.currentData(),
             output=self.output.currentData(),
             voice=self.voice.currentData(),
             speech_rate=self.rate.value() / 10,

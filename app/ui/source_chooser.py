@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 from app.capture.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, MediaError
 from app.capture.sources import SAMPLE_VIDEO, parse_source
 from app.live.session import LiveSession
+from app.ui.ui_state import UiState
 from app.ui.video_view import VideoView
 
 SAMPLE_LABEL = "Sample video (no camera needed)"
@@ -59,16 +60,17 @@ class SourceChooser:
         self._changed(text)
         return True
 
-    def choose_file(self, start_folder: str = "") -> None:
-        """Let the user choose a video or image file."""
+    def choose_file(self, folders: UiState) -> None:
+        """Let the user choose a video or image file (starting where they last looked)."""
         patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES | IMAGE_SUFFIXES))
         path, _ = QFileDialog.getOpenFileName(
             self.parent,
             "Open a video or image",
-            start_folder,
+            folders.folder("media"),
             f"Videos and images ({patterns});;All files (*)",
         )
         if path:
+            folders.remember("media", path)
             self.open(path)
 
 

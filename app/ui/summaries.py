@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from app.capture.media import VIDEO_SUFFIXES, MediaError, probe_video
 from app.live.session import LiveSession
 from app.ui.summary_window import SummaryWindow
+from app.ui.ui_state import UiState
 
 DropChoice = Literal["narrate", "summarize"]
 
@@ -34,13 +35,14 @@ class SummaryLauncher:
         self.model_usable = model_usable
         self.windows: list[SummaryWindow] = []
 
-    def choose_file(self, start_folder: str = "") -> None:
-        """Let the user choose a video file to summarize."""
+    def choose_file(self, folders: UiState) -> None:
+        """Let the user choose a video file to summarize (starting where they last looked)."""
         patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
         path, _ = QFileDialog.getOpenFileName(
-            self.parent, "Summarize a video", start_folder, f"Videos ({patterns});;All files (*)"
+            self.parent, "Summarize a video", folders.folder("media"), f"Videos ({patterns});;All files (*)"
         )
         if path:
+            folders.remember("media", path)
             self.summarize(Path(path))
 
     def summarize(self, path: Path) -> SummaryWindow | None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -29,7 +30,7 @@ from app.inference.engine import Engine, JobHandle, NotReady, TaskDone
 from app.inference.types import CancelToken
 from app.live.engine_signals import EngineSignals
 from app.timecode import format_clock
-from app.ui.widgets import make_button
+from app.ui.widgets import make_button, name_popup
 from app.video.export import export
 from app.video.summarize import Progress, SegmentResult, SummarySettings, VideoSummary, summarize
 
@@ -78,11 +79,14 @@ class SummaryWindow(QWidget):
         for key, label in DETAILS.items():
             self.detail.addItem(label, key)
         self.detail.setAccessibleName("Detail")
+        name_popup(self.detail)
         self.start_button = make_button("&Summarize", "Start describing the video", self.start)
         self.cancel_button = make_button("&Cancel", "Stop; keep the scenes described so far", self.cancel)
         self.cancel_button.setEnabled(False)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Detail:"))
+        detail_label = QLabel("&Detail:")
+        detail_label.setBuddy(self.detail)
+        top.addWidget(detail_label)
         top.addWidget(self.detail)
         top.addWidget(self.start_button)
         top.addWidget(self.cancel_button)
@@ -101,10 +105,19 @@ class SummaryWindow(QWidget):
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.summary.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # A long summary scrolls in its own area: the scene list keeps its rows.
+        self.summary_area = QScrollArea()
+        self.summary_area.setObjectName("captionArea")
+        self.summary_area.setWidget(self.summary)
+        self.summary_area.setWidgetResizable(True)
+        self.summary_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.summary_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.summary_area.setMaximumHeight(200)
 
         self.scenes = QListWidget()
         self.scenes.setObjectName("history")
         self.scenes.setWordWrap(True)
+        self.scenes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scenes.setAccessibleName("Scenes")
         self.scenes.setAccessibleDescription(
             "Arrow keys move between scenes; Enter plays the video from that scene."
@@ -141,8 +154,10 @@ class SummaryWindow(QWidget):
         left.addLayout(top)
         left.addWidget(self.progress)
         left.addWidget(self.status)
-        left.addWidget(self.summary)
-        left.addWidget(QLabel("Scenes:"))
+        left.addWidget(self.summary_area)
+        scenes_label = QLabel("Sce&nes:")
+        scenes_label.setBuddy(self.scenes)
+        left.addWidget(scenes_label)
         left.addWidget(self.scenes, 1)
         left.addLayout(row)
         left.addLayout(exports)
@@ -307,6 +322,13 @@ class SummaryWindow(QWidget):
             return []
         self.status.setText("Saved " + ", ".join(p.name for p in paths))
         return paths
+
+    def showEvent(self, event: Any) -> None:
+        """At its size and text size, the scene list shows at least eight rows."""
+        self.scenes.ensurePolished()
+        line = self.scenes.fontMetrics().lineSpacing()
+        self.scenes.setMinimumHeight(8 * (line + 4) + 2 * self.scenes.frameWidth())
+        super().showEvent(event)
 
     def closeEvent(self, event: Any) -> None:
         """Stop the running summary and playback."""

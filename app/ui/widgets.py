@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QComboBox, QPushButton
 
 
 def make_button(text: str, description: str, slot: Callable[[], object] | None = None) -> QPushButton:
@@ -21,3 +21,8 @@ def make_button(text: str, description: str, slot: Callable[[], object] | None =
 def on_click(button: QPushButton, slot: Callable[[], object]) -> None:
     """Call `slot()` when `button` is clicked (ignoring the checked flag)."""
     button.clicked.connect(lambda _checked=False: slot())
+
+
+def name_popup(box: QComboBox) -> None:
+    """Name a combo box's popup list after the box, for screen readers (Qt leaves it unnamed)."""
+    box.view().setAccessibleName(f"{box.accessibleName()} choices")

@@ -1,0 +1,93 @@
+"""Honest freshness: each description knows its picture's age; never said as current after the scene moved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.capture.sources import VideoFileSource
+from app.inference.engine import Engine
+from app.live.session import LiveSession, NarrationEvent
+from app.narration.policy import Narrator, NarratorSettings
+from tests.fakes import FakeBackend
+from tests.media import write_video
+
+_sessions: list[LiveSession] = []
+
+
+@pytest.fixture(autouse=True)
+def _shut_down_sessions() -> Iterator[None]:
+    yield
+    while _sessions:
+        assert _sessions.pop().shutdown(timeout=5)
+
+
+def narrate(qtbot: QtBot, video: Path, backend: FakeBackend, **settings: object) -> list[NarrationEvent]:
+    narrator = Narrator(NarratorSettings(min_interval_s=0.2, **settings))  # type: ignore[arg-type]
+    session = LiveSession(Engine(lambda: backend), narrator, buffer_fps=2.0, poll_ms=20)
+    _sessions.append(session)
+    with qtbot.waitSignal(session.model_ready, timeout=5000):
+        session.start()
+    events: list[NarrationEvent] = []
+    session.narration.connect(events.append)
+    with qtbot.waitSignal(
+        session.capture_event, timeout=15000, check_params_cb=lambda e: e.kind == "end_of_file"
+    ):
+        session.set_source(VideoFileSource(video))  # real time: the scene changes while the model works
+    qtbot.waitUntil(lambda: session.pending_jobs == 0, timeout=10000)
+    return events
+
+
+@pytest.fixture
+def cut_while_describing(tmp_path: Path) -> Path:
+    # Red for 1 s, then blue: a description of the red scene takes 1.6 s, so it arrives after the cut.
+    return write_video(
+        tmp_path / "cut.mp4", [((200, 30, 30), 1.0), ((30, 30, 200), 3.0)], moving_square=False
+    )
+
+
+def test_a_description_the_scene_has_outrun_is_said_as_past(qtbot: QtBot, cut_while_describing: Path) -> None:
+    backend = FakeBackend(answer=lambda r: "A red wall.", seconds_per_call=1.6, tokens=8)
+    events = narrate(qtbot, cut_while_describing, backend)
+    first = events[0]
+    assert first.description.frame_times[0] < 1.0  # it describes the red scene …
+    assert first.verdict.reason == "stale" and first.verdict.announce
+    assert first.spoken == "A moment ago: A red wall."  # … said as past, not as current
+    assert first.age_s >= 1.0  # and it knows how old its picture is
+
+
+def test_a_user_setting_drops_outrun_descriptions_instead(qtbot: QtBot, cut_while_describing: Path) -> None:
+    backend = FakeBackend(answer=lambda r: "A red wall.", seconds_per_call=1.6, tokens=8)
+    events = narrate(qtbot, cut_while_describing, backend, stale="drop")
+    assert events[0].verdict.reason == "stale" and not events[0].verdict.announce
+
+
+def test_a_description_that_is_still_true_is_said_as_current(qtbot: QtBot, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "still.mp4", [((200, 30, 30), 3.0)], moving_square=False)
+    backend = FakeBackend(answer=lambda r: "A red wall.", seconds_per_call=0.8, tokens=8)
+    events = narrate(qtbot, video, backend)
+    assert events[0].verdict.reason == "new" and events[0].spoken == "A red wall."
+    assert (
+        0.5 <= events[0].age_s <= 2.5
+    )  # the picture aged while the model worked: the event says by how much
+
+
+def test_the_window_shows_the_age_and_says_it_as_past(
+    qtbot: QtBot, tmp_path: Path, cut_while_describing: Path
+) -> None:
+    from tests.windows import open_window
+
+    backend = FakeBackend(answer=lambda r: "A red wall.", seconds_per_call=1.6, tokens=8)
+    window = open_window(
+        qtbot, tmp_path, backend=backend, source=str(cut_while_describing), narration_interval_s=0.5
+    )
+    try:
+        qtbot.waitUntil(lambda: window.history_list.count() >= 1, timeout=10000)
+        assert "the scene has changed since" in window.caption_status.text()
+        assert "s old" in window.caption_status.text()
+        assert window.speaker is not None and "A moment ago: A red wall." in window.speaker.history
+    finally:
+        window.close()
