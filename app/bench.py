@@ -4,11 +4,11 @@ Each backend runs in its own child process (so its peak memory is its own and no
 competes for the CPU while it is timed), through the engine, on the same 640×480 photograph:
 
 - **live**: one 512 px tile, the brief prompt, a 20-token answer: what narration does;
-- **the seed's way**: image splitting on (13 tiles for 640×480), "Describe this image in
+- **the naive way**: image splitting on (13 tiles for 640×480), "Describe this image in
   detail", 150 tokens, on plain transformers: how the project's first prototype described a
   frame.
 
-The parent prints one table, the ratio of the seed's way to the live path on the fastest
+The parent prints one table, the ratio of the naive way to the live path on the fastest
 backend, and how far each live path is from this machine's own floors (its measured
 matrix-product throughput and memory read bandwidth).
 """
@@ -36,9 +36,9 @@ from app.paths import user_cache_dir
 from app.prompts import describe_prompt
 from app.terminal import fail
 
-SEED_PROMPT = "Describe this image in detail"
+NAIVE_PROMPT = "Describe this image in detail"
 LIVE_TOKENS = 20
-SEED_TOKENS = 150
+NAIVE_TOKENS = 150
 
 
 def benchmark_model_dir() -> Path:
@@ -83,7 +83,7 @@ class BackendResult:
     warm_up_s: float
     peak_rss_bytes: int
     live: Run
-    seed: Run | None
+    naive: Run | None
 
 
 def real_size_model() -> Path:
@@ -235,8 +235,8 @@ def _median_run(setting: str, stats: list[GenerationStats]) -> Run:
     )
 
 
-def measure_backend(name: str, model: str, *, runs: int, dtype: DType, seed: bool) -> BackendResult:
-    """Load `name` through the engine, warm it up, and time the live path (and the seed's way)."""
+def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
+    """Load `name` through the engine, warm it up, and time the live path (and the naive way)."""
     settings = Settings(backend=name, model=model, dtype=dtype)  # type: ignore[arg-type]
     engine = Engine(lambda: create_backend(settings), warm_up=False)
     try:
@@ -249,12 +249,12 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, seed: boo
         frame = _frame()
         live = GenerationRequest(describe_prompt("brief"), frames=(frame,), max_tokens=LIVE_TOKENS)
         live_run = _median_run("live", [engine.submit(live).result().stats for _ in range(runs)])
-        seed_run = None
-        if seed:
+        naive_run = None
+        if naive:
             request = GenerationRequest(
-                SEED_PROMPT, frames=(frame,), max_tokens=SEED_TOKENS, split_images=True
+                NAIVE_PROMPT, frames=(frame,), max_tokens=NAIVE_TOKENS, split_images=True
             )
-            seed_run = _median_run("seed", [engine.submit(request).result().stats for _ in range(runs)])
+            naive_run = _median_run("naive", [engine.submit(request).result().stats for _ in range(runs)])
     finally:
         engine.shutdown()
     return BackendResult(
@@ -266,12 +266,12 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, seed: boo
         warm_up_s=warm_s,
         peak_rss_bytes=process_peak_rss_bytes() or 0,
         live=live_run,
-        seed=seed_run,
+        naive=naive_run,
     )
 
 
-def _measure_in_child(name: str, model: str, *, runs: int, dtype: DType, seed: bool) -> BackendResult:
-    command = [sys.executable, "-m", "app.bench", name, model, str(runs), dtype, "seed" if seed else "live"]
+def _measure_in_child(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
+    command = [sys.executable, "-m", "app.bench", name, model, str(runs), dtype, "naive" if naive else "live"]
     done = subprocess.run(command, capture_output=True, text=True)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -279,7 +279,7 @@ def _measure_in_child(name: str, model: str, *, runs: int, dtype: DType, seed: b
         raise BackendError(f"Measuring {name} failed: {reason}")
     data = json.loads(lines[-1])
     data["live"] = Run(**data["live"])
-    data["seed"] = Run(**data["seed"]) if data["seed"] else None
+    data["naive"] = Run(**data["naive"]) if data["naive"] else None
     return BackendResult(**data)
 
 
@@ -319,8 +319,8 @@ def run_bench(options: BenchOptions) -> int:
     results: list[BackendResult] = []
     for name in chosen:
         print(f"measuring {name} …", file=sys.stderr, flush=True)
-        seed = name == "transformers"
-        results.append(_measure_in_child(name, model, runs=runs, dtype=options.dtype, seed=seed))
+        naive = name == "transformers"
+        results.append(_measure_in_child(name, model, runs=runs, dtype=options.dtype, naive=naive))
     floors = _floors(results, Path(model))
     report = _report(results, floors, model, options.quick)
     _print_report(results, floors, report)
@@ -375,15 +375,15 @@ def _report(
     results: list[BackendResult], floors: dict[str, Floors], model: str, quick: bool
 ) -> dict[str, object]:
     fastest = min(results, key=lambda r: r.live.total_s)
-    seed = next((r.seed for r in results if r.seed is not None), None)
+    naive = next((r.naive for r in results if r.naive is not None), None)
     return {
         "model": model,
         "quick": quick,
         "backends": [asdict(r) for r in results],
         "floors": {name: asdict(f) for name, f in floors.items()},
         "fastest_live_backend": fastest.backend,
-        "seed_total_s": seed.total_s if seed else None,
-        "seed_over_fastest_live": (seed.total_s / fastest.live.total_s) if seed else None,
+        "naive_total_s": naive.total_s if naive else None,
+        "naive_over_fastest_live": (naive.total_s / fastest.live.total_s) if naive else None,
     }
 
 
@@ -395,7 +395,7 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
     print(header)
     print("-" * len(header))
     for r in results:
-        for run in (r.live, r.seed):
+        for run in (r.live, r.naive):
             if run is None:
                 continue
             print(
@@ -405,11 +405,11 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
             )
         if r.note:
             print(f"  note: {r.note}")
-    if report["seed_over_fastest_live"] is not None:
+    if report["naive_over_fastest_live"] is not None:
         print(
-            f"the seed's way (transformers, splitting on, {SEED_TOKENS} tokens): "
-            f"{report['seed_total_s']:.1f} s per description; live on {report['fastest_live_backend']}: "
-            f"{min(r.live.total_s for r in results):.2f} s → {report['seed_over_fastest_live']:.1f}× faster"
+            f"the naive way (transformers, splitting on, {NAIVE_TOKENS} tokens): "
+            f"{report['naive_total_s']:.1f} s per description; live on {report['fastest_live_backend']}: "
+            f"{min(r.live.total_s for r in results):.2f} s → {report['naive_over_fastest_live']:.1f}× faster"
         )
     for backend, f in floors.items():
         live = next(r.live for r in results if r.backend == backend)
@@ -423,9 +423,9 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
 
 
 def _child(argv: list[str]) -> int:
-    """`python -m app.bench NAME MODEL RUNS DTYPE seed|live`: measure one backend, print JSON."""
+    """`python -m app.bench NAME MODEL RUNS DTYPE naive|live`: measure one backend, print JSON."""
     name, model, runs, dtype, which = argv
-    result = measure_backend(name, model, runs=int(runs), dtype=dtype, seed=which == "seed")  # type: ignore[arg-type]
+    result = measure_backend(name, model, runs=int(runs), dtype=dtype, naive=which == "naive")  # type: ignore[arg-type]
     print(json.dumps(asdict(result)))
     return 0
 

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
     _add_engine_flags(gui)
     gui.add_argument("--source", help="start with this source: webcam[:INDEX], a video or an image file")
+    gui.add_argument(
+        "file", nargs="?", type=Path, metavar="FILE", help="a video or image to open (as --source)"
+    )
 
     describe = sub.add_parser("describe", help="describe an image, or a short video as a clip")
     describe.add_argument("path", type=Path, help="an image or video file")
@@ -189,12 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     vqa.add_argument("--json", dest="json_out", type=Path, help="also write every answer and score here")
     _add_engine_flags(vqa)
     ctx = ev_sub.add_parser("context", help="describe, then three follow-ups without the image")
-    ctx.add_argument("--no-memory", action="store_true", help="turn the scene log off (the seed's setup)")
+    ctx.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="turn the scene log off (follow-ups then know only the current picture)",
+    )
     ctx.add_argument("--json", dest="json_out", type=Path, help="also write every exchange here")
     _add_engine_flags(ctx)
 
     bench = sub.add_parser(
-        "bench", help="measure latency, throughput and memory (live vs the seed's settings)"
+        "bench", help="measure latency, throughput and memory (live narration vs describing the naive way)"
     )
     bench.add_argument("--quick", action="store_true", help="one run per setting (a few minutes)")
     bench.add_argument("--runs", type=int, default=3, help="runs per setting (median reported)")
@@ -215,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build-test-model", help="write a random SmolVLM2 folder (tests, benchmarks)")
     build.add_argument("out", type=Path, help="folder to write")
     build.add_argument("--real-size", action="store_true", help="the real 500M architecture (≈2 GB)")
+
+    entry = sub.add_parser(
+        "desktop-entry", help="add SmolSight to the Linux application menu, or take it out"
+    )
+    entry.add_argument("action", choices=("install", "remove"))
 
     config = sub.add_parser("config", help="show the settings file and its values")
     config.add_argument("--config", type=Path, metavar="FILE")
@@ -371,13 +383,31 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    """Open the desktop app."""
+    """Open the desktop app (or hand the file to the one already open)."""
     from app.ui.app import run_app
 
     saved = load_settings(args.config)  # the file alone: the window never writes this run's flags back
-    return run_app(
-        settings_from_args(args), saved=saved, source=getattr(args, "source", None), config_path=args.config
-    )
+    source = str(args.file.resolve()) if args.file else args.source
+    return run_app(settings_from_args(args), saved=saved, source=source, config_path=args.config)
+
+
+def cmd_desktop_entry(args: argparse.Namespace) -> int:
+    """Install or remove the application-menu entry (Linux and other freedesktop desktops)."""
+    from app import desktop_entry
+
+    if sys.platform in ("win32", "darwin"):
+        return fail(
+            "menu entries are for Linux desktops; see the README for Windows and macOS", ExitCode.USAGE
+        )
+    try:
+        paths = desktop_entry.install() if args.action == "install" else desktop_entry.remove()
+    except OSError as exc:
+        return fail(f"could not write the menu entry: {exc.strerror or exc}", ExitCode.INPUT)
+    verb = "wrote" if args.action == "install" else "removed"
+    print(f"{verb} {len(paths)} file{'s' if len(paths) != 1 else ''}:", file=sys.stderr)
+    for path in paths:
+        print(path)
+    return ExitCode.OK
 
 
 COMMANDS = {
@@ -390,6 +420,7 @@ COMMANDS = {
     "download": cmd_download,
     "build-test-model": cmd_build_test_model,
     "config": cmd_config,
+    "desktop-entry": cmd_desktop_entry,
     "gui": cmd_gui,
 }
 
@@ -406,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.config import ConfigError
 
     try:
-        return COMMANDS[args.command](args)
+        return int(COMMANDS[args.command](args))
     except ConfigError as exc:
         return fail(str(exc), ExitCode.INPUT)
     except KeyboardInterrupt:
@@ -415,5 +446,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: `smolsight`."""
     sys.exit(main())
+
+
+def gui_entry() -> None:
+    """GUI-script entry point: `smolsight-app [FLAGS] [FILE]`, the desktop app (no console on Windows)."""
+    sys.exit(main(["gui", *sys.argv[1:]]))

@@ -7,12 +7,25 @@ from importlib.resources import files
 from pathlib import Path
 
 APP_NAME = "SmolSight"
+APP_ID = "io.github.smolsight.SmolSight"  # reverse-DNS id: desktop file, icons, bundle identifier
 CACHE_ENV = "SMOLSIGHT_CACHE_DIR"  # a cache folder to use instead of the per-user one
 
 
 def resource_file(*parts: str) -> Path:
-    """A file shipped with SmolSight (`resources/` in the source tree, `app.resources` installed)."""
-    return Path(str(files("app.resources").joinpath(*parts)))
+    """A file shipped with SmolSight (`resources/` in the source tree, `app.resources` installed).
+
+    Installed (and editable) copies find it as the package `app.resources`; an app bundle that
+    copies `app/` and `resources/` side by side (Briefcase's `sources`) finds it beside `app/`.
+    """
+    try:
+        return Path(str(files("app.resources").joinpath(*parts)))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent.joinpath("resources", *parts)
+
+
+def icon_files() -> list[Path]:
+    """The app icon in every size shipped (PNG), smallest first."""
+    return sorted(resource_file("icons").glob("smolsight-*.png"), key=lambda p: int(p.stem.split("-")[1]))
 
 
 def user_cache_dir() -> Path:

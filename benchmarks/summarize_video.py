@@ -8,7 +8,7 @@ the backend `--backend` names (default: auto, the fast CPU engine on a machine w
 
 * ours: scene segments, each described as one clip of `--frames-per-segment` 512 px frames
   (64 image tokens each) with a one-sentence answer, then a text-only summary;
-* naive: every frame at 1 FPS described on its own with image splitting on and the seed's
+* naive: every frame at 1 FPS described on its own with image splitting on and the first prototype's
   150-token answers. Its per-frame cost does not depend on the frame, so it is measured on
   `--naive-frames` frames and multiplied by the number of frames (printed as such).
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QAbstractSlider,
     QAbstractSpinBox,
     QComboBox,
     QDialog,
+    QLabel,
     QLineEdit,
+    QMenu,
+    QMenuBar,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -132,3 +137,76 @@ def test_the_largest_text_and_a_300_word_answer_keep_six_history_lines(
 
 def test_settings_reach_every_text_size(qtbot: QtBot, tmp_path: Path) -> None:
     assert Settings(caption_font_pt=96).caption_font_pt == 96
+
+
+def mnemonics(root: QWidget, also: list[QAbstractButton] | None = None) -> dict[str, list[str]]:
+    """Alt+letter keys of the visible buttons, buddy labels and menu-bar titles (plus `also`)."""
+    keys: dict[str, list[str]] = {}
+
+    def add(text: str) -> None:
+        match = re.search(r"&([^&\s])", text)
+        if match:
+            keys.setdefault(match.group(1).lower(), []).append(text)
+
+    for widget in root.findChildren(QWidget):
+        if not widget.isVisibleTo(root) or widget in (also or []):
+            continue
+        if isinstance(widget, QAbstractButton):
+            add(widget.text())
+        elif isinstance(widget, QLabel) and widget.buddy() is not None:
+            add(widget.text())
+        elif isinstance(widget, QMenuBar):
+            for action in widget.actions():
+                add(action.text())
+    for button in also or []:
+        add(button.text())
+    return keys
+
+
+def clashes(keys: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {key: texts for key, texts in keys.items() if len(texts) > 1}
+
+
+def test_every_alt_key_of_the_main_window_does_one_thing(window: MainWindow) -> None:
+    """Alt+H must open Help, not move to a button that shares its letter (Qt then only cycles focus)."""
+    first_run = window.panel.model_panel.buttons()  # shown while there is no model
+    assert clashes(mnemonics(window, also=first_run)) == {}
+    menus = [window.menuBar(), *window.menuBar().findChildren(QMenu)]
+    for menu in menus:
+        keys: dict[str, list[str]] = {}
+        for action in menu.actions():
+            match = re.search(r"&([^&\s])", action.text())
+            if match and not action.isSeparator():
+                keys.setdefault(match.group(1).lower(), []).append(action.text())
+        assert clashes(keys) == {}, menu.title()
+
+
+def test_every_alt_key_of_the_settings_dialog_and_summary_window_does_one_thing(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path
+) -> None:
+    dialog = SettingsDialog(window.settings, voices=["Anne"], parent=window)
+    assert clashes(mnemonics(dialog)) == {}
+    video = write_video(tmp_path / "v.mp4", [((200, 30, 30), 1.0)])
+    summary = SummaryWindow(video, window.session.engine, window.session.signals, announce=lambda *_: None)
+    qtbot.addWidget(summary)
+    summary.show()
+    assert clashes(mnemonics(summary)) == {}
+    summary.close()
+
+
+@pytest.mark.parametrize("caption_pt", [28, 96])
+def test_the_window_fits_a_small_or_scaled_screen(qtbot: QtBot, tmp_path: Path, caption_pt: int) -> None:
+    """1024 px wide is a small laptop, or a 2048 px screen at 200 % scaling: rows of controls wrap."""
+    w = open_window(qtbot, tmp_path, backend=FakeBackend(), caption_font_pt=caption_pt)
+    try:
+        w.panel.model_panel.setVisible(True)  # the first-run buttons too
+        w.resize(1024, 700)
+        qtbot.wait(20)
+        assert w.minimumSizeHint().width() <= 1024, w.minimumSizeHint()
+        assert w.width() <= 1024
+        p = w.panel
+        right = p.describe_button.parentWidget()
+        for button in (p.describe_button, p.happened_button, p.narrate_button, p.stop_button):
+            assert right.rect().contains(button.geometry()), f"{button.text()} is cut off"
+    finally:
+        w.close()

@@ -1,6 +1,6 @@
 """Multi-turn context: describe a picture, then ask three follow-ups without it.
 
-The seed project scored 0 % here because its follow-ups had neither the image nor the earlier
+The first prototype scored 0 % here because its follow-ups had neither the image nor the earlier
 answers in the prompt. This runs the same protocol through the narrator's scene log, as the
 app does: the description is logged and each follow-up's prompt carries the recent log.
 """

@@ -478,6 +478,7 @@ class Engine:
             self._progress = progress
             self._emit(Loading(progress))
 
+        started = time.perf_counter()
         try:
             backend = self._factory()
             report(LoadProgress("load", "Loading the model…"))
@@ -506,8 +507,17 @@ class Engine:
                 self._info = backend.info
                 self._state = "ready"
         if not superseded:
+            info = backend.info
+            log.info(
+                "loaded the model %s with %s on %s (%s) in %.1f s",
+                info.model,
+                info.backend,
+                info.device,
+                info.dtype,
+                time.perf_counter() - started,
+            )
             self._loaded.set()
-            self._emit(Ready(backend.info))
+            self._emit(Ready(info))
         return backend
 
     def _load_failed(self, failure: LoadFailed) -> None:

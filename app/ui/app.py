@@ -9,12 +9,16 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from app import __version__
 from app.config import Settings
 from app.inference.factory import create_backend
 from app.live.speech import make_speaker
+from app.paths import APP_ID, APP_NAME, icon_files
 from app.ui.main_window import MainWindow
+from app.ui.single_instance import InstanceServer, hand_over, server_name
 
 log = logging.getLogger("smolsight")
 qt_log = logging.getLogger("smolsight.qt")
@@ -47,6 +51,23 @@ def setup_logging() -> Path | None:
     return path
 
 
+def set_identity(app: QApplication) -> None:
+    """Name, organization, desktop-file name and icon: how desktops and task bars know the app."""
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # matches the menu entry, so docks group the window under it
+    icon = QIcon()
+    for png in icon_files():
+        icon.addFile(str(png))
+    app.setWindowIcon(icon)
+    if sys.platform == "win32":  # the task bar shows our icon, not Python's
+        import ctypes
+
+        ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_ID)  # type: ignore[attr-defined]
+
+
 def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
     """Qt's chatter (multimedia backends, speech plug-ins, PipeWire) goes to the log, not the terminal."""
     level = logging.ERROR if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) else logging.DEBUG
@@ -69,8 +90,11 @@ def run_app(
     qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    app.setApplicationName("SmolSight")
-    app.setApplicationDisplayName("SmolSight")
+    set_identity(app)
+    name = server_name(config_path)
+    if hand_over(name, source):
+        log.info("SmolSight is already open: brought it forward instead of opening a second window")
+        return 0
     speaker = None if settings.output != "speech" else make_speaker()
     window = MainWindow(
         settings=settings,
@@ -80,6 +104,7 @@ def run_app(
         config_path=config_path,
         initial_source=source,
     )
+    instances = InstanceServer(name, window.bring_forward)
     window.show()
     QTimer.singleShot(0, window.video.setFocus)
     # Ctrl-C in the terminal that started the app closes it like the window's own Quit.
@@ -87,4 +112,7 @@ def run_app(
     wake = QTimer()  # Python runs signal handlers only between bytecodes: a timer gives it the chance
     wake.timeout.connect(lambda: None)
     wake.start(200)
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        instances.close()  # the next launch starts afresh instead of knocking on a closed window

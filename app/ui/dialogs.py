@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -12,6 +14,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.inference.types import BackendInfo
 
 
 def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str]]) -> QDialog:
@@ -36,13 +40,23 @@ def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str]]) -> QDialog:
     return dialog
 
 
-def show_about(parent: QWidget) -> None:
-    """Version and privacy note."""
+def about_text(info: BackendInfo | None) -> str:
+    """What About says: version, model, engine, licence, privacy."""
     from app import __version__
 
-    QMessageBox.about(
-        parent,
-        "About SmolSight",
-        f"SmolSight {__version__}\nDescribes what the camera sees, on this computer only: "
-        "no cloud, no account.\nModel: SmolVLM2. Descriptions can be wrong; double-check what matters.",
+    if info is None:
+        engine = "Model: not loaded yet."
+    else:
+        engine = f"Model: {Path(info.model).name}\nEngine: {info.backend} on {info.device} ({info.dtype})"
+    return (
+        f"SmolSight {__version__}\n\n"
+        "Says what the camera or a video shows, on this computer only: no cloud, no account.\n\n"
+        f"{engine}\n\n"
+        "Descriptions come from a small AI model (SmolVLM2) and can be wrong: double-check what matters.\n\n"
+        "Licence: Apache-2.0."
     )
+
+
+def show_about(parent: QWidget, info: BackendInfo | None) -> None:
+    """The About dialog, with the app's icon."""
+    QMessageBox.about(parent, "About SmolSight", about_text(info))

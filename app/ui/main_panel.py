@@ -34,7 +34,7 @@ from app.prompts import PRESETS
 from app.ui.model_panel import ModelPanel
 from app.ui.settings_dialog import VERBOSITY
 from app.ui.video_view import VideoView
-from app.ui.widgets import make_button, name_popup
+from app.ui.widgets import FlowLayout, labelled, make_button, name_popup
 
 PRESET_LABELS = {
     "scene": "Describe the scene",
@@ -80,6 +80,7 @@ class MainPanel(QSplitter):
         self.caption_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.caption_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.caption_area.setMinimumHeight(120)
+        self.caption_area.verticalScrollBar().setAccessibleName("Scroll the description")
         self.caption.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
@@ -109,12 +110,13 @@ class MainPanel(QSplitter):
         qrow.addWidget(self.ask_button)
 
         self.describe_button = make_button("&Describe now", "Describe the current picture now")
-        self.happened_button = make_button("What just &happened?", "Describe the last few seconds")
-        self.narrate_button = make_button("&Narration: on", "Turn automatic narration on or off")
+        self.happened_button = make_button("&What just happened?", "Describe the last few seconds")
+        self.narrate_button = make_button("Na&rration: on", "Turn automatic narration on or off")
         self.narrate_button.setCheckable(True)
         self.narrate_button.setChecked(True)
-        self.stop_button = make_button("Stop &answer", "Stop the answer being written")
-        brow = QHBoxLayout()
+        self.stop_button = make_button("Sto&p answer", "Stop the answer being written")
+        # Rows of controls wrap (FlowLayout) instead of making the window wider than the screen.
+        brow = FlowLayout()
         for b in (self.describe_button, self.happened_button, self.narrate_button, self.stop_button):
             brow.addWidget(b)
 
@@ -132,13 +134,10 @@ class MainPanel(QSplitter):
         self.target.setPlaceholderText("object to find")
         self.target.setAccessibleName("Object to find")
         self.target.setEnabled(False)
-        mrow = QHBoxLayout()
-        mrow.addWidget(buddy("&Look for:", self.preset_box))
-        mrow.addWidget(self.preset_box)
-        mrow.addWidget(buddy("&Object:", self.target))
-        mrow.addWidget(self.target)
-        mrow.addWidget(buddy("&Verbosity:", self.verbosity_box))
-        mrow.addWidget(self.verbosity_box)
+        mrow = FlowLayout()
+        mrow.addWidget(labelled(buddy("&Look for:", self.preset_box), self.preset_box))
+        mrow.addWidget(labelled(buddy("&Object:", self.target), self.target))
+        mrow.addWidget(labelled(buddy("Ver&bosity:", self.verbosity_box), self.verbosity_box))
 
         self.history_list = QListWidget()
         self.history_list.setObjectName("history")
@@ -153,10 +152,10 @@ class MainPanel(QSplitter):
         )
         self.copy_button = make_button("&Copy", "Copy the selected description")
         self.export_button = make_button("E&xport…", "Export the history to a file")
-        self.clear_button = make_button("C&lear", "Clear the history")
+        self.clear_button = make_button("Cl&ear", "Clear the history")
         self.keep_history_box = QCheckBox("&Keep history")
         self.keep_history_box.setAccessibleName("Keep history")
-        hrow = QHBoxLayout()
+        hrow = FlowLayout()
         for w in (self.copy_button, self.export_button, self.clear_button, self.keep_history_box):
             hrow.addWidget(w)
 
@@ -168,13 +167,13 @@ class MainPanel(QSplitter):
         rv.addLayout(qrow)
         rv.addLayout(brow)
         rv.addLayout(mrow)
-        rv.addWidget(buddy("&History:", self.history_list))
+        rv.addWidget(buddy("Histor&y:", self.history_list))
         rv.addWidget(self.history_list, 3)
         rv.addLayout(hrow)
 
         self.addWidget(left)
         self.addWidget(right)
-        self.setSizes([640, 640])
+        self.setSizes([560, 720])  # the controls' side a little wider: fewer wrapped rows
         self._set_tab_order()
 
     def _set_tab_order(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from app.config import Settings
@@ -31,7 +31,7 @@ from app.ui.menus import Menus
 from app.ui.model_control import MakeBackend, ModelControl
 from app.ui.narration_view import NarrationView
 from app.ui.preferences import Preferences
-from app.ui.source_chooser import SourceChooser, dropped_file, is_image
+from app.ui.source_chooser import SourceChooser, dropped_file, is_image, system_camera_names
 from app.ui.summaries import SummaryLauncher
 from app.ui.summary_window import SummaryWindow
 from app.ui.theme import apply_theme
@@ -59,11 +59,11 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.config_path = config_path
-        self._camera_names = camera_names or _camera_names
+        self._camera_names = camera_names or system_camera_names
         self.speaker = speaker
         self.setWindowTitle("SmolSight")
         self.setAcceptDrops(True)
-        self.resize(1280, 800)
+        self._fit_to_screen()
 
         self.ui_state = UiState(config_path)
         self.prefs = Preferences(
@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
         self.session.start()
         self.status.loading("Loading the model…")
         self.open_source(initial_source or "sample")
-        self._say_how_speech_works(settings)
+        self.view.speech_notice(settings.output, has_speaker=speaker is not None)
         self.video.setFocus()
 
     # ------------------------------------------------------------------ construction
@@ -167,18 +167,6 @@ class MainWindow(QMainWindow):
         p.preset_box.currentIndexChanged.connect(self._on_preset_box)
         p.target.textChanged.connect(lambda t: setattr(self.session.narrator.settings, "target", t.strip()))
         p.keep_history_box.toggled.connect(self._on_keep_history)
-
-    def _say_how_speech_works(self, settings: Settings) -> None:
-        if settings.output == "speech" and self.speaker is not None and Announcer.screen_reader_active():
-            self.view.note(
-                "A screen reader is running. Settings → Output can send descriptions to it "
-                "instead of SmolSight's own voice."
-            )
-        if settings.output == "speech" and self.speaker is None:
-            self.view.notice(
-                "No speech engine here (on Linux: speech-dispatcher): descriptions are shown as text; "
-                "Settings can send them to your screen reader."
-            )
 
     # ------------------------------------------------------------------ settings
     def _apply_settings(self, s: Settings) -> None:
@@ -284,7 +272,7 @@ class MainWindow(QMainWindow):
         waiting = on and self.view.state != "ready"
         self.narrate_button.setChecked(on)
         self.narrate_button.setText(
-            "&Narration: waiting for the model" if waiting else "&Narration: on" if on else "&Narration: off"
+            "Na&rration: waiting for the model" if waiting else "Na&rration: on" if on else "Na&rration: off"
         )
 
     def describe_now(self) -> None:
@@ -374,8 +362,24 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog.exec()
 
     def show_about(self) -> None:
-        """Version and privacy note."""
-        show_about(self)
+        """Version, model, engine, licence and the privacy note."""
+        show_about(self, self.session.engine.info)
+
+    def _fit_to_screen(self) -> None:
+        """1280×800, or the screen's free area if that is smaller (small or scaled-up screens)."""
+        screen = QGuiApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        width, height = (1280, 800) if free is None else (min(1280, free.width()), min(800, free.height()))
+        self.resize(width, height)
+
+    def bring_forward(self, source: str | None = None) -> None:
+        """Another launch asked for this window: show it in front, opening its file if it had one."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        QApplication.alert(self)  # where the desktop refuses to hand over focus, the task bar flashes
+        if source:
+            self.open_source(source)
 
     # ------------------------------------------------------------------ keys and closing
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -393,13 +397,3 @@ class MainWindow(QMainWindow):
         if not self.session.shutdown(timeout=10):
             log.error("the model thread did not stop within 10 s")
         super().closeEvent(event)
-
-
-def _camera_names() -> list[str]:
-    """Camera names as the system lists them (fast; no device is opened)."""
-    try:
-        from PySide6.QtMultimedia import QMediaDevices
-
-        return [d.description() for d in QMediaDevices.videoInputs()]
-    except Exception:
-        return []

@@ -7,10 +7,10 @@ technical reason, "Try again" and "Use a model folder…".
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.inference.engine import LoadFailed
-from app.ui.widgets import make_button
+from app.ui.widgets import FlowLayout, make_button
 
 
 class ModelPanel(QWidget):
@@ -22,22 +22,21 @@ class ModelPanel(QWidget):
         self.message.setObjectName("modelMessage")
         self.message.setWordWrap(True)
         self.message.setAccessibleName("What the model needs")
-        self.download_button = make_button("&Download the model", "Download SmolVLM2 once (about 2 GB)")
+        self.download_button = make_button("Download the &model", "Download SmolVLM2 once (about 2 GB)")
         self.folder_button = make_button(
-            "Use a model &folder…", "Choose a folder that holds a copy of the model"
+            "&Use a model folder…", "Choose a folder that holds a copy of the model"
         )
         self.retry_button = make_button("&Try again", "Load the model again")
-        self.details_button = make_button("Show &details", "Show the technical reason")
+        self.details_button = make_button("Show deta&ils", "Show the technical reason")
         self.details_button.setCheckable(True)
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setAccessibleName("Technical details")
         self.details.setVisible(False)
         self.details_button.toggled.connect(self._on_details)
-        row = QHBoxLayout()
+        row = FlowLayout()  # wraps at large text or on a narrow screen
         for b in (self.download_button, self.retry_button, self.folder_button, self.details_button):
             row.addWidget(b)
-        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.message)

@@ -71,6 +71,19 @@ class NarrationView(QObject):
         if announce:
             self.announcer.announce(message, urgent=True)
 
+    def speech_notice(self, output: str, *, has_speaker: bool) -> None:
+        """Say in the status bar how descriptions will be voiced, when that is not the usual."""
+        if output == "speech" and has_speaker and Announcer.screen_reader_active():
+            self.notice(
+                "A screen reader is running: Settings → Output can send descriptions to it instead of "
+                "SmolSight's own voice."
+            )
+        elif output == "speech" and not has_speaker:
+            self.notice(
+                "No speech engine here (on Linux: speech-dispatcher): descriptions are shown as text; "
+                "Settings can send them to your screen reader."
+            )
+
     def notice(self, text: str) -> None:
         """A lasting note in the status bar (its own field: nothing is drawn over it)."""
         self.status.notice.setText(text)

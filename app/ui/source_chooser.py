@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from app.capture.sources import SAMPLE_VIDEO, parse_source
 from app.live.session import LiveSession
 from app.ui.ui_state import UiState
 from app.ui.video_view import VideoView
+
+log = logging.getLogger(__name__)
 
 SAMPLE_LABEL = "Sample video (no camera needed)"
 
@@ -55,6 +58,7 @@ class SourceChooser:
             text = source.name
         else:
             text = f"File: {source.name}"
+        log.info("source: %s", text)
         self.label.setText(text)
         self.video.set_placeholder(f"Opening {source.name}…")
         self._changed(text)
@@ -87,3 +91,13 @@ def dropped_file(urls: list[QUrl]) -> Path | None:
 def is_image(path: Path) -> bool:
     """Whether the file name says still image."""
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def system_camera_names() -> list[str]:
+    """Camera names as the system lists them (fast; no device is opened)."""
+    try:
+        from PySide6.QtMultimedia import QMediaDevices
+
+        return [d.description() for d in QMediaDevices.videoInputs()]
+    except Exception:
+        return []
