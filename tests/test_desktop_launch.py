@@ -314,3 +314,31 @@ def test_the_macos_workflow_builds_the_bundle_and_the_readme_points_to_it() -> N
         assert f"briefcase {stage} macOS app" in script
     assert "NSCameraUsageDescription" in script  # the built bundle is checked, not only configured
     assert ".github/workflows/macos-app.yml" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_app_names_itself_and_carries_its_icon(qapp: object) -> None:
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QApplication
+
+    from app import __version__
+    from app.ui.app import set_identity
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    set_identity(app)
+    assert (app.applicationName(), app.applicationVersion()) == (APP_NAME, __version__)
+    assert app.desktopFileName() == APP_ID  # Wayland docks match the window to the menu entry by this
+    sizes = app.windowIcon().availableSizes()
+    assert QSize(16, 16) in sizes and QSize(512, 512) in sizes
+
+
+def test_about_says_version_model_engine_and_licence() -> None:
+    from app import __version__
+    from app.inference.types import BackendInfo
+    from app.ui.dialogs import about_text
+
+    before = about_text(None)
+    assert f"SmolSight {__version__}" in before and "not loaded yet" in before and "Apache-2.0" in before
+    loaded = about_text(BackendInfo("openvino", "/models/SmolVLM2-500M-Video-Instruct", "cpu", "int8"))
+    assert "Model: SmolVLM2-500M-Video-Instruct" in loaded
+    assert "Engine: openvino on cpu (int8)" in loaded
