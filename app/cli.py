@@ -239,9 +239,11 @@ def options_from(cls: type[Options], args: argparse.Namespace, **derived: object
     return cls(**{**values, **derived})
 
 
-def settings_from_args(args: argparse.Namespace, **extra: object) -> Settings:
-    """Settings from the file, with this run's command-line flags on top (never saved)."""
-    settings = load_settings(getattr(args, "config", None))
+def settings_from_args(
+    args: argparse.Namespace, *, saved: Settings | None = None, **extra: object
+) -> Settings:
+    """Settings from the file (or `saved`, already read from it), this run's flags on top (never saved)."""
+    settings = saved if saved is not None else load_settings(getattr(args, "config", None))
     overrides: dict[str, object] = {
         "backend": getattr(args, "backend", None),
         "model": getattr(args, "model", None),
@@ -262,18 +264,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
     """Describe one image or a short clip and print the answer."""
     from app.commands.describe import DescribeOptions, run_describe
 
-    options = DescribeOptions(
-        path=args.path,
-        prompt=args.prompt,
-        stream=args.stream,
-        split_images=args.split_images,
-        fps=args.fps,
-        max_frames=args.max_frames,
-        stats=args.stats,
-    )
-    return run_describe(
-        options, settings_from_args(args, max_tokens=args.max_tokens, temperature=args.temperature)
-    )
+    settings = settings_from_args(args, max_tokens=args.max_tokens, temperature=args.temperature)
+    return run_describe(options_from(DescribeOptions, args), settings)
 
 
 def cmd_narrate(args: argparse.Namespace) -> int:
@@ -388,7 +380,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
     saved = load_settings(args.config)  # the file alone: the window never writes this run's flags back
     source = str(args.file.resolve()) if args.file else args.source
-    return run_app(settings_from_args(args), saved=saved, source=source, config_path=args.config)
+    return run_app(settings_from_args(args, saved=saved), saved=saved, source=source, config_path=args.config)
 
 
 def cmd_desktop_entry(args: argparse.Namespace) -> int:

@@ -71,8 +71,7 @@ def _desktop_quote(part: str) -> str:
 def _targets(home: Path) -> tuple[Path, list[tuple[Path, Path]]]:
     desktop = home / "applications" / f"{APP_ID}.desktop"
     icons = [
-        (png, home / "icons" / "hicolor" / f"{png.stem.split('-')[1]}x{png.stem.split('-')[1]}" / "apps")
-        for png in icon_files()
+        (png, home / "icons" / "hicolor" / f"{size}x{size}" / "apps") for size, png in icon_files().items()
     ]
     icons.append((resource_file("icons", "smolsight.svg"), home / "icons" / "hicolor" / "scalable" / "apps"))
     return desktop, icons

@@ -23,9 +23,10 @@ def resource_file(*parts: str) -> Path:
         return Path(__file__).resolve().parent.parent.joinpath("resources", *parts)
 
 
-def icon_files() -> list[Path]:
-    """The app icon in every size shipped (PNG), smallest first."""
-    return sorted(resource_file("icons").glob("smolsight-*.png"), key=lambda p: int(p.stem.split("-")[1]))
+def icon_files() -> dict[int, Path]:
+    """The app icon in every size shipped (PNG `smolsight-<size>.png`), by size, smallest first."""
+    found = {int(p.stem.split("-")[1]): p for p in resource_file("icons").glob("smolsight-*.png")}
+    return dict(sorted(found.items()))
 
 
 def user_cache_dir() -> Path:

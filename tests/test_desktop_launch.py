@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,9 +57,10 @@ def log_text(tmp_path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def wait_for(condition: object, what: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
+def wait_for(
+    condition: Callable[[], bool], what: str, process: subprocess.Popen[str], timeout: float = 90
+) -> None:
     """Poll `condition()` until true; fail naming `what` if the process ends or time runs out."""
-    assert callable(condition)
     deadline = time.monotonic() + timeout
     while not condition():
         if process.poll() is not None:

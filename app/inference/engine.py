@@ -277,7 +277,6 @@ class Engine:
         self._message = ""
         self._progress: LoadProgress | None = None
         self._info: BackendInfo | None = None
-        self.failure: LoadFailed | None = None  # why the last load failed
         self._load_error: BackendError | None = None
         self._loaded = threading.Event()  # set when a load attempt ends (ready or failed)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -472,7 +471,7 @@ class Engine:
             self._state = "loading"
             self._info = None
             self._progress = None
-            self.failure = self._load_error = None
+            self._load_error = None
 
         def report(progress: LoadProgress) -> None:
             self._progress = progress
@@ -501,13 +500,13 @@ class Engine:
             self._load_error = BackendError(f"{failure.message} ({failure.detail})")
             self._load_failed(failure)
             return None
+        info = backend.info
         with self._cond:
             superseded = self._reload_to is not None  # a reload asked for meanwhile starts over
             if not superseded:
-                self._info = backend.info
+                self._info = info
                 self._state = "ready"
         if not superseded:
-            info = backend.info
             log.info(
                 "loaded the model %s with %s on %s (%s) in %.1f s",
                 info.model,
@@ -526,7 +525,6 @@ class Engine:
                 return  # superseded by a reload: its own outcome will be reported
             self._state = "failed"
             self._message = failure.message
-            self.failure = failure
             failed = list(self._waiting)
             self._waiting.clear()
         self._loaded.set()

@@ -132,14 +132,13 @@ class FallbackBackend:
     def load(self, progress: LoadProgressCallback | None = None) -> None:
         """Load the fast engine; if its conversion fails, say so and load transformers instead."""
         from app.inference.models import ModelUnavailable
-        from app.inference.openvino_backend import ConversionFailed
 
         try:
             self._active.load(progress)
             return
         except ModelUnavailable:
             raise  # no model at all: the fallback could not do better
-        except (ConversionFailed, BackendError, ImportError) as exc:
+        except (BackendError, ImportError) as exc:  # ConversionFailed among them
             reason = str(exc).rstrip(".")
             self.note = (
                 f"The fast CPU engine could not be prepared ({reason}); using the slower PyTorch engine."

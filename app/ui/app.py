@@ -59,7 +59,7 @@ def set_identity(app: QApplication) -> None:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)  # matches the menu entry, so docks group the window under it
     icon = QIcon()
-    for png in icon_files():
+    for png in icon_files().values():
         icon.addFile(str(png))
     app.setWindowIcon(icon)
     if sys.platform == "win32":  # the task bar shows our icon, not Python's
