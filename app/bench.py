@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from app.capture.frames import Frame
+from app.capture.media import load_image
 from app.config import DType, Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
@@ -32,7 +33,7 @@ from app.inference.base import BackendError, process_peak_rss_bytes
 from app.inference.engine import Engine
 from app.inference.factory import create_backend
 from app.inference.types import GenerationRequest, GenerationStats
-from app.paths import user_cache_dir
+from app.paths import resource_file, user_cache_dir
 from app.prompts import describe_prompt
 from app.terminal import fail
 
@@ -207,16 +208,10 @@ def precision_of(result: BackendResult) -> tuple[str, float]:
 
 # --- measuring one backend (in a child process) ----------------------------------------------------
 def _frame() -> Frame:
-    """A 640×480 photograph (scikit-image's coffee, if installed; else a synthetic scene)."""
+    """A 640×480 photograph: the evaluation set's coffee cup (shipped, so every install benchmarks alike)."""
     import cv2
 
-    try:
-        import skimage.data
-
-        image = np.asarray(skimage.data.coffee())
-    except ImportError:
-        y, x = np.mgrid[0:480, 0:640]
-        image = np.stack([x % 256, y % 256, (x + y) % 256], axis=2).astype(np.uint8)
+    image = load_image(resource_file("eval", "coffee.jpg"))
     return Frame(np.asarray(cv2.resize(image, (640, 480), interpolation=cv2.INTER_AREA)), 0.0)
 
 

@@ -188,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     vqa.add_argument(
         "--data", type=Path, help="JSONL of {image, question, answers} (default: our sample set)"
     )
-    vqa.add_argument("--images", type=Path, help="folder of the data set's images")
+    vqa.add_argument(
+        "--images", type=Path, help="folder of the data set's images (default: the JSONL's folder)"
+    )
     vqa.add_argument("--json", dest="json_out", type=Path, help="also write every answer and score here")
     _add_engine_flags(vqa)
     ctx = ev_sub.add_parser("context", help="describe, then three follow-ups without the image")

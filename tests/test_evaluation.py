@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,15 @@ import pytest
 
 from app.cli import main
 from app.evaluation.context import SAMPLE, evaluate_context
-from app.evaluation.vqa import evaluate, exact_match, load_items, normalize_answer, short_answer, vqa_accuracy
+from app.evaluation.vqa import (
+    evaluate,
+    exact_match,
+    load_image,
+    load_items,
+    normalize_answer,
+    short_answer,
+    vqa_accuracy,
+)
 from app.inference.types import GenerationRequest
 
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "resources" / "eval" / "vqa_sample.jsonl"
@@ -60,13 +69,23 @@ def test_scores_over_the_sample_set_with_known_answers() -> None:
         image_name = next(k for k in truth if k[1] == question)[0]
         return replies[(image_name, question)]
 
-    result = evaluate(items, answer)
+    result = evaluate(items, answer, images=SAMPLE_DATA.parent)
     expected = sum(
         vqa_accuracy(short_answer(replies[(i.image, i.question)]), i.answers) for i in items
     ) / len(items)
     assert result.vqa_accuracy == pytest.approx(expected)
     assert 0.3 < result.vqa_accuracy < 0.6
     assert all(len(shape) == 3 and shape[2] == 3 for shape in seen)  # real photographs were loaded
+
+
+def test_the_sample_sets_pictures_ship_with_smolsight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`smolsight eval` works on an ordinary install: no scikit-image (a developer tool) needed."""
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    monkeypatch.setitem(sys.modules, "skimage.data", None)
+    names = {item.image for item in load_items(SAMPLE_DATA)} | {item.image for item in SAMPLE}
+    for name in names:
+        image = load_image(name, SAMPLE_DATA.parent)
+        assert image.ndim == 3 and image.shape[2] == 3 and min(image.shape[:2]) >= 190, name
 
 
 def test_bad_data_file_names_the_line(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ def test_the_wheel_ships_the_icons_the_sample_photo_and_both_commands(wheel: Pat
     archive = zipfile.ZipFile(wheel)
     names = set(archive.namelist())
     assert {"app/resources/sample.jpg", "app/resources/icons/smolsight.svg"} <= names
+    assert {"app/resources/eval/coffee.jpg", "app/resources/eval/page.png"} <= names  # eval needs no extras
     assert {f"app/resources/icons/smolsight-{size}.png" for size in (16, 32, 48, 64, 128, 256, 512)} <= names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = archive.read(entry_points).decode()

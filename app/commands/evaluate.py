@@ -28,7 +28,7 @@ class EvalOptions:
 
     kind: EvalKind
     data: Path | None = None  # vqa: JSONL of {image, question, answers}; default: the sample set
-    images: Path | None = None  # vqa: the data set's image folder
+    images: Path | None = None  # vqa: the data set's image folder; default: the JSONL's folder
     memory: bool = True  # context: keep the scene log
     json_out: Path | None = None
 
@@ -49,13 +49,14 @@ def run_eval(options: EvalOptions, settings: Settings) -> int:
             from app.evaluation.vqa import evaluate, load_items
 
             try:
-                items = load_items(options.data or resource_file("eval", "vqa_sample.jsonl"))
+                data = options.data or resource_file("eval", "vqa_sample.jsonl")
+                items = load_items(data)
                 result = evaluate(
                     items,
                     lambda image, q: ask(
                         GenerationRequest(vqa_prompt(q), frames=(Frame(image),), max_tokens=VQA_MAX_TOKENS)
                     ),
-                    images=options.images,
+                    images=options.images or data.parent,
                 )
             except (OSError, ValueError) as exc:
                 return fail(str(exc), ExitCode.INPUT)

@@ -14,6 +14,7 @@ from app.capture.frames import Frame
 from app.evaluation.vqa import load_image
 from app.inference.types import GenerationRequest
 from app.narration.policy import Narrator, NarratorSettings
+from app.paths import resource_file
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class ContextItem:
 
 SAMPLE: tuple[ContextItem, ...] = (
     ContextItem(
-        "skimage:coffee",
+        "coffee.jpg",
         (
             ("What drink was in the cup?", ("coffee", "espresso", "latte", "cappuccino")),
             ("What colour was the cup?", ("red", "orange")),
@@ -34,7 +35,7 @@ SAMPLE: tuple[ContextItem, ...] = (
         ),
     ),
     ContextItem(
-        "skimage:chelsea",
+        "chelsea.jpg",
         (
             ("What animal did you see?", ("cat", "kitten")),
             ("What colour was its fur?", ("brown", "orange", "grey", "gray", "tabby", "ginger")),
@@ -42,7 +43,7 @@ SAMPLE: tuple[ContextItem, ...] = (
         ),
     ),
     ContextItem(
-        "skimage:rocket",
+        "rocket.jpg",
         (
             ("What vehicle was in the picture?", ("rocket", "spaceship", "spacecraft", "shuttle")),
             ("Where was it standing?", ("launch", "pad", "tower", "platform")),
@@ -72,7 +73,7 @@ def evaluate_context(
     rows: list[dict[str, object]] = []
     for item in items:
         narrator = Narrator(NarratorSettings(verbosity="detailed", memory=memory))
-        frame = Frame(load_image(item.image, None), 0.0)
+        frame = Frame(load_image(item.image, resource_file("eval")), 0.0)
         ask = narrator.describe_now(frame)
         description = answer(GenerationRequest(ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens))
         narrator.on_answer(ask, description, 0.0)

@@ -103,28 +103,15 @@ def load_items(path: Path) -> list[VQAItem]:
     return items
 
 
-def load_image(name: str, images: Path | None) -> np.ndarray:
-    """An image by file name in `images`, or `skimage:NAME` for scikit-image's sample photos."""
-    if name.startswith("skimage:"):
-        try:
-            import skimage.data
-        except ImportError:
-            raise ValueError("the sample set uses scikit-image's photos: pip install scikit-image") from None
-        array = np.asarray(getattr(skimage.data, name.split(":", 1)[1])())
-        if array.ndim == 2:
-            array = np.repeat(array[:, :, None], 3, axis=2)
-        return array[:, :, :3].astype(np.uint8)
+def load_image(name: str, images: Path) -> np.ndarray:
+    """The picture `name` (a file name, relative to the data set's image folder `images`)."""
     from app.capture.media import load_image as read
 
-    if images is None:
-        raise ValueError(f"{name}: pass --images DIR with the data set's pictures")
     return read(images / name)
 
 
-def evaluate(
-    items: list[VQAItem], answer: Callable[[np.ndarray, str], str], *, images: Path | None = None
-) -> VQAResult:
-    """Ask every question with `answer(image, question)` and score the replies."""
+def evaluate(items: list[VQAItem], answer: Callable[[np.ndarray, str], str], *, images: Path) -> VQAResult:
+    """Ask every question with `answer(image, question)` about its picture in `images`; score the replies."""
     rows: list[dict[str, object]] = []
     scores: list[float] = []
     exact: list[bool] = []
