@@ -168,11 +168,10 @@ class LimitsAndAuth:
             )
             return
         limit = self.options.max_body_bytes
-        too_large = ApiError(413, _too_large_message(limit), code="request_too_large")
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
             await _discard_body(receive, self.options.max_drain_bytes)
-            await _send_error(send, too_large)
+            await _send_error(send, ApiError(413, _too_large_message(limit), code="request_too_large"))
             return
         seen = 0
 
