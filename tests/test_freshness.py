@@ -91,3 +91,19 @@ def test_the_window_shows_the_age_and_says_it_as_past(
         assert window.speaker is not None and "A moment ago: A red wall." in window.speaker.history
     finally:
         window.close()
+
+
+def test_narrate_follows_the_saved_settings_under_its_own_flags() -> None:
+    """`smolsight narrate` drops outdated descriptions when the settings say so, like the app."""
+    from app.config import Settings
+    from app.live.narrate_cli import NarrateOptions, narrator_settings
+
+    saved = Settings(stale_descriptions="drop", clip_seconds=8.0, verbosity="detailed", memory=False)
+    made = narrator_settings(NarrateOptions(verbosity="brief", interval_s=5.0, threshold=30.0), saved)
+    assert (made.stale, made.clip_seconds) == ("drop", 8.0)
+    assert (made.verbosity, made.min_interval_s, made.change_threshold, made.memory) == (
+        "brief",
+        5.0,
+        30.0,
+        True,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import signal
 import sys
@@ -150,6 +151,17 @@ class TerminalNarration:
         print(f"smolsight: {message}", file=self.err, flush=True)
 
 
+def narrator_settings(options: NarrateOptions, settings: Settings) -> NarratorSettings:
+    """The user's narration settings (clip length, outdated descriptions), this command's flags on top."""
+    return dataclasses.replace(
+        NarratorSettings.from_settings(settings),
+        verbosity=options.verbosity,
+        min_interval_s=options.interval_s,
+        change_threshold=options.threshold,
+        memory=True,  # follow-up questions in --mode ask use the scene log
+    )
+
+
 def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: BackendFactory) -> int:
     """Run narration until the duration passes, the file ends, or Ctrl-C; return the exit code."""
     if options.mode == "ask" and not options.question.strip():
@@ -175,15 +187,7 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
             print(f"smolsight: {message}", file=sys.stderr)
             return ExitCode.INPUT
     app = QCoreApplication.instance() or QCoreApplication([])
-    narrator = Narrator(
-        NarratorSettings(
-            verbosity=options.verbosity,
-            min_interval_s=options.interval_s,
-            change_threshold=options.threshold,
-            clip_seconds=settings.clip_seconds,
-            memory=True,
-        )
-    )
+    narrator = Narrator(narrator_settings(options, settings))
     engine = Engine(backend_factory)
     session = LiveSession(engine, narrator, buffer_fps=options.fps)
     speaker = None
