@@ -89,7 +89,17 @@ def main(argv: list[str]) -> int:
     install(test=action == "test")
     py = str(venv_python())
     if action == "run":
-        return subprocess.call([py, "-m", "app", *rest], cwd=ROOT)
+        code = subprocess.call([py, "-m", "app", *rest], cwd=ROOT)
+        if code < 0:  # ended by a signal: say so, instead of a bare 128+N on the way out
+            import signal
+
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            print(f"dev.py: the app was ended by signal {name}; its log says why.", file=sys.stderr)
+            return 1
+        return code
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     for check in (
         [py, "-m", "ruff", "check", "app", "tests", "benchmarks", "docs", "dev.py"],

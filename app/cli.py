@@ -377,12 +377,12 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    """Open the desktop app (or hand the file to the one already open)."""
-    from app.ui.app import run_app
+    """Open the desktop app (or hand the file to the one already open); the process ends with it."""
+    from app.ui.app import leave, run_app
 
     saved = load_settings(args.config)  # the file alone: the window never writes this run's flags back
     source = str(args.file.resolve()) if args.file else args.source
-    return run_app(settings_from_args(args, saved=saved), saved=saved, source=source, config_path=args.config)
+    leave(run_app(settings_from_args(args, saved=saved), saved=saved, source=source, config_path=args.config))
 
 
 def cmd_desktop_entry(args: argparse.Namespace) -> int:
@@ -422,8 +422,14 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit code."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["speech-host"]:
+        # Not a user's command: the speech helper process, started by SmolSight itself (an app
+        # bundle's launcher can only run this entry point; see app/live/speech.py).
+        from app.live.speech_host import main as speech_host
+
+        return speech_host(argv[1:])
+    parser = build_parser()
     # `smolsight --model DIR` means `smolsight gui --model DIR`: the app is the default.
     if not argv or (argv[0].startswith("-") and argv[0] not in {"-h", "--help", "--version"}):
         argv = ["gui", *argv]

@@ -69,6 +69,9 @@ class Settings(BaseModel):
     output: Output = Field(
         default="speech", description="Speak, send to the screen reader, or show text only."
     )
+    speech_engine: str = Field(
+        default="", description="Speech engine by name (speechd, sapi, winrt, darwin); empty: the system's."
+    )
     voice: str = ""
     speech_rate: float = Field(default=0.3, ge=-1.0, le=1.0)
     speech_volume: float = Field(default=1.0, ge=0.0, le=1.0)

@@ -12,4 +12,5 @@ class ExitCode(IntEnum):
     INPUT = 1  # a file, folder, port or value the user gave can't be used
     USAGE = 2  # bad flags (argparse's own code)
     MODEL = 3  # the model or backend can't be loaded
+    NO_DISPLAY = 4  # the desktop app can't open a window here (no display, a system library missing)
     INTERRUPTED = 130  # Ctrl-C

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.desktop import tool
+from tests.speechd import speechd_standin
 
 pytest_plugins = ["pytester", "tests.leak_guard"]
 
@@ -20,6 +25,33 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+
+
+def _speech_dispatchers() -> set[int]:
+    """Process ids of every speech-dispatcher daemon running on this machine."""
+    import psutil
+
+    found = set()
+    for process in psutil.process_iter(["name"]):
+        if (process.info.get("name") or "").startswith("speech-dispatch"):
+            found.add(process.pid)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_speech_dispatcher() -> Iterator[None]:
+    """Every speech engine the tests start (in-process or in a launched app) talks to a stand-in.
+
+    The stand-in hangs up at once, so libspeechd never autospawns a real daemon; tests that need
+    another behaviour start their own (tests/speechd.py). Afterwards no new speech-dispatcher
+    may be running.
+    """
+    before = _speech_dispatchers()
+    with speechd_standin("hangup") as standin:
+        os.environ["SPEECHD_ADDRESS"] = standin.address
+        yield
+    started = _speech_dispatchers() - before
+    assert not started, f"the tests started speech-dispatcher (pids {sorted(started)})"
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +83,25 @@ def mlx_installed() -> bool:
 
 
 needs_mlx = pytest.mark.skipif(not mlx_installed(), reason="mlx and mlx-vlm are not installed")
+
+
+@pytest.fixture
+def x_display() -> Iterator[str]:
+    """A real X server (Xvfb) on a free display number; its DISPLAY value."""
+    xvfb = tool("Xvfb")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        number = pipe.readline().strip()  # Xvfb writes its display number when it is ready
+    try:
+        assert number, "Xvfb did not start"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from PySide6.QtCore import QObject, Signal
+
 from app.inference.base import StatsClock
 from app.inference.chat_format import render_prompt
 from app.inference.models import download_progress
@@ -18,6 +20,7 @@ from app.inference.types import (
     GenerationRequest,
     LoadProgressCallback,
 )
+from app.live.speech import SpeechStatus
 
 
 @dataclass
@@ -116,3 +119,73 @@ def memory_only_answer(request: GenerationRequest) -> str:
         m = re.search(r"next to an? (\w+ \w+)", notes)
         return f"Next to it was a {m.group(1)}." if m else "I can't tell."
     return "I can't tell."
+
+
+class FakeSpeaker(QObject):
+    """Speech that records what it is asked to say; `fail(reason)` makes it unavailable, as a stall would.
+
+    The real `Speaker` runs an engine in a helper process (tests/test_speech.py); window tests
+    need only what reached speech, so they inject this instead of starting a process each.
+    """
+
+    status_changed = Signal(object)  # SpeechStatus
+    undelivered = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.muted = False
+        self.history: list[str] = []  # every text handed to "the engine", in order
+        self.started = 0
+        self._status = SpeechStatus("off")
+
+    @property
+    def status(self) -> SpeechStatus:
+        return self._status
+
+    def _set(self, status: SpeechStatus) -> None:
+        self._status = status
+        self.status_changed.emit(status)
+
+    def start(self) -> None:
+        self.started += 1
+        if self._status.state == "off":
+            self._set(SpeechStatus("ready", engine="fake"))
+
+    def fail(self, reason: str) -> None:
+        self._set(SpeechStatus("unavailable", reason=reason))
+
+    def recover(self) -> None:
+        self._set(SpeechStatus("ready", engine="fake"))
+
+    def say(self, text: str, *, interrupt: bool = False) -> None:
+        if self.muted or not text.strip():
+            return
+        if self._status.state != "ready":
+            self.undelivered.emit(text)
+            return
+        self.history.append(text)
+
+    def stop(self) -> None:
+        pass
+
+    def set_rate(self, rate: float) -> None:
+        pass
+
+    def set_volume(self, volume: float) -> None:
+        pass
+
+    def set_voice(self, name: str) -> None:
+        pass
+
+    def set_engine(self, name: str) -> None:
+        pass
+
+    def voice_names(self) -> list[str]:
+        return ["Fake voice"]
+
+    def engine_names(self) -> list[str]:
+        return ["fake"]
+
+    def shutdown(self) -> None:
+        if self._status.state != "off":
+            self._set(SpeechStatus("off"))

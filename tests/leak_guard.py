@@ -1,4 +1,4 @@
-"""A pytest plugin that fails a test which leaves a thread or a QThread running.
+"""A pytest plugin that fails a test which leaves a thread, a QThread or a process running.
 
 Every `threading.Thread` and every `QThread` the test starts is recorded (daemon or not:
 daemon threads are how leaks hide), as napari's test fixtures do for QThreads. After the test,
@@ -6,7 +6,9 @@ each recorded one gets a short grace period to finish; any still running fails t
 its name.
 
 "The test starts" means: started from the main thread during the test, or from a thread the
-test started. A thread started by a longer-lived fixture's own thread (a module-scoped test
+test started. Child processes (the speech helper, a server a test launched) are counted too:
+any process of ours that appeared during the test and still runs after the grace period fails
+it, by command line. A thread started by a longer-lived fixture's own thread (a module-scoped test
 server's event loop creating its worker pool) belongs to that fixture, which stops it.
 """
 
@@ -34,9 +36,34 @@ def leftover(threads: list[threading.Thread], qthreads: list[object], grace_s: f
     return names
 
 
+def children() -> dict[int, str]:
+    """The living descendants of the test process: pid → command line."""
+    import psutil
+
+    alive = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive[child.pid] = " ".join(child.cmdline()[:4])
+        except psutil.Error:
+            continue
+    return alive
+
+
+def leftover_processes(before: set[int], grace_s: float = GRACE_S) -> list[str]:
+    """Command lines of the processes started since `before` still running after `grace_s`."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        new = {pid: cmd for pid, cmd in children().items() if pid not in before}
+        if not new or time.monotonic() > deadline:
+            return [f"process {cmd!r}" for cmd in new.values()]
+        time.sleep(0.1)
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fail the test if a thread or QThread it started is still running afterwards."""
+    """Fail the test if a thread, QThread or process it started is still running afterwards."""
+    processes_before = set(children())
     started: list[threading.Thread] = []
     qstarted: list[object] = []
     original_start = threading.Thread.start
@@ -62,5 +89,5 @@ def _no_leftover_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setattr(QThread, "start", recording_qstart)
     yield
     monkeypatch.undo()
-    still = leftover(started, qstarted)
+    still = leftover(started, qstarted) + leftover_processes(processes_before)
     assert not still, f"the test left these running: {', '.join(still)}"

@@ -182,7 +182,12 @@ def test_use_a_model_folder_loads_it_and_remembers_the_folder(
     window = new_window(qtbot, tmp_path, make)
     closing.append(window)
     qtbot.waitUntil(lambda: window.view.state == "missing", timeout=5000)
+    window.describe_now()
+    assert window.caption_status.text().startswith("There is no model yet")
     QTest.mouseClick(window.panel.model_panel.folder_button, Qt.MouseButton.LeftButton)
+    # While it loads, the window says so, and nothing says there is no model any more.
+    assert window.view.state == "loading" and window.caption.text() == "Loading the model…"
+    assert "no model" not in window.caption_status.text()
     qtbot.waitUntil(lambda: window.view.state == "ready", timeout=5000)
     assert loaded[-1] == str(folder)
     assert load_settings(window.config_path).model == str(folder)  # the user's own choice is saved

@@ -9,6 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 LEAKY = """
+import subprocess
+import sys
 import threading
 import time
 
@@ -36,6 +38,14 @@ def test_leaves_a_qthread() -> None:
 
 def test_a_thread_that_ends_in_time_is_fine() -> None:
     threading.Thread(target=time.sleep, args=(0.2,), name="smolsight-short").start()
+
+
+def test_leaves_a_process() -> None:
+    KEEP.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(6)"]))
+
+
+def test_a_process_that_ends_is_fine() -> None:
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
 """
 
 
@@ -46,6 +56,7 @@ def test_the_guard_fails_leaking_tests_and_passes_clean_ones(
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     pytester.makepyfile(test_leaky=LEAKY)
     result = pytester.runpytest_subprocess("-p", "tests.leak_guard", "-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=3, errors=2)  # the leaking two pass, then fail in teardown
+    result.assert_outcomes(passed=5, errors=3)  # the leaking three pass, then fail in teardown
     result.stdout.fnmatch_lines(["*left these running: thread 'smolsight-leak'*"])
     result.stdout.fnmatch_lines(["*left these running: QThread 'smolsight-qleak'*"])
+    result.stdout.fnmatch_lines(["*left these running: process '*time.sleep(6)*"])

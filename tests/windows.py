@@ -9,9 +9,8 @@ from pytestqt.qtbot import QtBot
 
 from app.config import Settings
 from app.inference.base import VisionBackend
-from app.live.speech import Speaker
 from app.ui.main_window import MainWindow
-from tests.fakes import FakeBackend
+from tests.fakes import FakeBackend, FakeSpeaker
 
 
 def new_window(
@@ -22,11 +21,11 @@ def new_window(
     settings: Settings | None = None,
     source: str | None = None,
 ) -> MainWindow:
-    """A shown window with Qt's silent speech engine, no cameras and its own settings file."""
+    """A shown window with recorded (silent) speech, no cameras and its own settings file."""
     window = MainWindow(
         settings=settings or Settings(),
         make_backend=make_backend,
-        speaker=Speaker(engine="mock"),
+        speaker=FakeSpeaker(),
         config_path=tmp_path / "settings.json",
         initial_source=source,
         camera_names=lambda: [],

@@ -18,7 +18,7 @@ from app.exit_codes import ExitCode
 from app.inference.engine import BackendFactory, Engine, LoadFailed
 from app.inference.types import BackendInfo
 from app.live.session import LiveSession, NarrationEvent
-from app.live.speech import Speaker
+from app.live.speech import SpeechOutput, SpeechStatus
 from app.narration.policy import Mode, Narrator, NarratorSettings
 from app.prompts import Verbosity
 from app.terminal import failure_text
@@ -54,7 +54,7 @@ class TerminalNarration:
         question: str,
         out: TextIO,
         err: TextIO,
-        speaker: Speaker | None = None,
+        speaker: SpeechOutput | None = None,
     ) -> None:
         self.session = session
         self.source = source
@@ -67,11 +67,14 @@ class TerminalNarration:
         self.seconds: list[float] = []  # time per finished description
         self.one_shot_sent = False
         self.started = False
+        self._speech_failed = False
         session.narration.connect(self._on_narration)
         session.capture_event.connect(self._on_capture_event)
         session.model_ready.connect(self._on_ready)
         session.model_failed.connect(self._on_model_failed)
         session.error.connect(self._on_error)
+        if speaker is not None:
+            speaker.status_changed.connect(self._on_speech_status)
 
     def _on_ready(self, info: BackendInfo) -> None:
         print(f"Model ready: {info.model} ({info.backend}, {info.device}, {info.dtype}).", file=self.err)
@@ -103,7 +106,9 @@ class TerminalNarration:
         self.seconds.append(event.description.total_s)
         text = event.description.text or "(no answer)"
         stamp = f"[{format_clock(event.source_time)}]"
-        if event.verdict.reason == "unchanged":
+        if event.verdict.reason == "stopped":
+            print(f"{stamp} (stopped) {event.description.text}".rstrip(), file=self.out, flush=True)
+        elif event.verdict.reason == "unchanged":
             print(f"{stamp} (unchanged) {text}", file=self.out, flush=True)
         elif event.verdict.reason == "stale" and not event.verdict.announce:
             print(f"{stamp} (outdated: the scene has changed) {text}", file=self.out, flush=True)
@@ -146,6 +151,18 @@ class TerminalNarration:
         print(f"smolsight: {text}", file=self.err, flush=True)
         self.exit_code = ExitCode.MODEL
         QCoreApplication.quit()
+
+    def _on_speech_status(self, status: SpeechStatus) -> None:
+        """One line when speech stops working, one when it works again; the narration goes on."""
+        if status.state == "unavailable":
+            print(
+                f"smolsight: speech is unavailable ({status.reason}); printing the descriptions only.",
+                file=self.err,
+                flush=True,
+            )
+        elif status.state == "ready" and self._speech_failed:
+            print("smolsight: speech works again.", file=self.err, flush=True)
+        self._speech_failed = status.state == "unavailable"
 
     def _on_error(self, message: str) -> None:
         print(f"smolsight: {message}", file=self.err, flush=True)
@@ -192,9 +209,16 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
     session = LiveSession(engine, narrator, buffer_fps=options.fps)
     speaker = None
     if options.speak:
-        from app.live.speech import make_speaker
+        from app.live.speech import Speaker
 
-        speaker = make_speaker(err=sys.stderr)
+        # In its own process, with every call bounded: a speech engine that hangs can't hang us.
+        speaker = Speaker(
+            engine=settings.speech_engine,
+            rate=settings.speech_rate,
+            volume=settings.speech_volume,
+            voice=settings.voice,
+        )
+        speaker.start()
     term = TerminalNarration(
         session,
         source,
@@ -238,6 +262,8 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
         signal.signal(signal.SIGINT, previous)
         keepalive.stop()
         stopped = session.shutdown(timeout=10.0)
+        if speaker is not None:
+            speaker.shutdown()
     _print_summary(term.seconds)
     if interrupted:
         print("Stopped.", file=sys.stderr)

@@ -245,7 +245,8 @@ class LiveSession(QObject):
         now = self.current_frame()
         age = max(0.0, now.timestamp - when) if now is not None else 0.0
         outrun = self.narrator.outrun(ask, now)
-        verdict = self.narrator.on_answer(ask, description.text, when, outrun=outrun)
+        stopped = description.finish_reason == "cancelled"
+        verdict = self.narrator.on_answer(ask, description.text, when, outrun=outrun, stopped=stopped)
         self.narration.emit(NarrationEvent(description, ask, verdict, when, age))
 
     def _now(self) -> float:

@@ -220,11 +220,12 @@ class Verdict:
     """What to do with a finished description: announce it, or show it as unchanged.
 
     "stale": the scene changed again while the description was being written; it is said as
-    past ("A moment ago: …") or, if the user chose so, not said at all.
+    past ("A moment ago: …") or, if the user chose so, not said at all. "stopped": the user
+    stopped the answer; what was written so far is shown, never remembered as the scene.
     """
 
     announce: bool
-    reason: Literal["new", "unchanged", "answer", "empty", "stale"]
+    reason: Literal["new", "unchanged", "answer", "empty", "stale", "stopped"]
 
 
 @dataclass
@@ -304,9 +305,13 @@ class Narrator:
         score = self.gate.score(self.gate.signature(now), self.gate.signature(described))
         return score >= self.settings.change_threshold
 
-    def on_answer(self, ask: Ask, text: str, time: float, *, outrun: bool = False) -> Verdict:
+    def on_answer(
+        self, ask: Ask, text: str, time: float, *, outrun: bool = False, stopped: bool = False
+    ) -> Verdict:
         """Log the answer and decide whether it is worth announcing (and whether it is stale)."""
         text = text.strip()
+        if stopped:
+            return Verdict(False, "stopped")
         if not text:
             return Verdict(False, "empty")
         if ask.mode == "ask":

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
@@ -14,9 +16,11 @@ from PySide6.QtWidgets import QApplication
 
 from app import __version__
 from app.config import Settings
+from app.exit_codes import ExitCode
 from app.inference.factory import create_backend
-from app.live.speech import make_speaker
+from app.live.speech import Speaker
 from app.paths import APP_ID, APP_NAME, icon_files
+from app.ui.display import window_problem
 from app.ui.main_window import MainWindow
 from app.ui.single_instance import InstanceServer, hand_over, server_name
 
@@ -69,9 +73,16 @@ def set_identity(app: QApplication) -> None:
 
 
 def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
-    """Qt's chatter (multimedia backends, speech plug-ins, PipeWire) goes to the log, not the terminal."""
+    """Qt's chatter (multimedia backends, speech plug-ins, PipeWire) goes to the log, not the terminal.
+
+    A fatal message is the exception: Qt ends the process right after it, so it goes to the
+    terminal too, or whoever started SmolSight would see it vanish without a word.
+    """
     level = logging.ERROR if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) else logging.DEBUG
     qt_log.log(level, "%s (%s)", message, context.category or "qt")
+    if kind == QtMsgType.QtFatalMsg:
+        first = message.strip().splitlines()[0] if message.strip() else "Qt could not continue"
+        print(f"smolsight: {first} (details: {log_file()})", file=sys.stderr, flush=True)
 
 
 def run_app(
@@ -88,6 +99,11 @@ def run_app(
     """
     setup_logging()
     qInstallMessageHandler(_qt_message)
+    problem = None if QApplication.instance() else window_problem()
+    if problem:
+        log.info("the window can't open: %s", problem)
+        print(f"smolsight: {problem}", file=sys.stderr)
+        return ExitCode.NO_DISPLAY
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     set_identity(app)
@@ -95,7 +111,9 @@ def run_app(
     if hand_over(name, source):
         log.info("SmolSight is already open: brought it forward instead of opening a second window")
         return 0
-    speaker = None if settings.output != "speech" else make_speaker()
+    # Speech runs in its own process, started by the window when the output is speech: an
+    # engine that never answers can't keep the window from opening or freeze it later.
+    speaker = Speaker()
     window = MainWindow(
         settings=settings,
         saved_settings=saved,
@@ -107,12 +125,31 @@ def run_app(
     instances = InstanceServer(name, window.bring_forward)
     window.show()
     QTimer.singleShot(0, window.video.setFocus)
-    # Ctrl-C in the terminal that started the app closes it like the window's own Quit.
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    # Ctrl-C in the terminal that started the app, or the desktop ending the session (SIGTERM),
+    # closes it like the window's own Quit.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: QTimer.singleShot(0, window.close))
     wake = QTimer()  # Python runs signal handlers only between bytecodes: a timer gives it the chance
     wake.timeout.connect(lambda: None)
     wake.start(200)
     try:
         return int(app.exec())
     finally:
+        wake.stop()
         instances.close()  # the next launch starts afresh instead of knocking on a closed window
+        if window.isVisible():  # the loop ended some other way: stop speech, source and model thread
+            window.close()
+
+
+def leave(code: int) -> NoReturn:
+    """End the desktop app's process now that everything is stopped, skipping Python's teardown.
+
+    After a clean quit (model thread joined, speech helper ended, settings saved atomically,
+    logs flushed here), the interpreter's final garbage collection would still destroy Qt's
+    objects and Python's in no fixed order, and PySide has crashed there ("Fatal Python error:
+    none_dealloc") on quits that were otherwise clean. Nothing is left for it to do.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from app.config import Settings
 from app.inference.engine import Engine
 from app.live.session import LiveSession
-from app.live.speech import Speaker
+from app.live.speech import SpeechOutput
 from app.narration.history import History
 from app.narration.policy import Narrator, NarratorSettings
 from app.prompts import PRESETS
@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
         *,
         settings: Settings,
         make_backend: MakeBackend,
-        speaker: Speaker | None,
+        speaker: SpeechOutput | None,
         saved_settings: Settings | None = None,
         config_path: Path | None = None,
         initial_source: str | None = None,
@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
             model_usable=self._model_usable,
         )
         self.view.state_changed.connect(lambda _state: self._show_narration_state())
+        if speaker is not None:
+            speaker.status_changed.connect(self.view.on_speech_status)
         self._wire_panel()
         self.menus = Menus(self, self, self.prefs, self.history_view)
         self.actions_by_name = self.menus.actions
@@ -138,7 +140,7 @@ class MainWindow(QMainWindow):
         self.session.start()
         self.status.loading("Loading the model…")
         self.open_source(initial_source or "sample")
-        self.view.speech_notice(settings.output, has_speaker=speaker is not None)
+        self.view.speech_notice(settings.output)
         self.video.setFocus()
 
     # ------------------------------------------------------------------ construction
@@ -182,11 +184,16 @@ class MainWindow(QMainWindow):
         self.session.narrator.apply(s)
         self.announcer.output = s.output
         if self.speaker is not None:
-            self.speaker.set_rate(s.speech_rate)
-            self.speaker.set_volume(s.speech_volume)
-            self.speaker.muted = s.muted
-            if s.voice:
-                self.speaker.set_voice(s.voice)
+            speaker = self.speaker
+            speaker.muted = s.muted
+            speaker.set_rate(s.speech_rate)
+            speaker.set_volume(s.speech_volume)
+            speaker.set_engine(s.speech_engine)
+            speaker.set_voice(s.voice)
+            if s.output == "speech":
+                speaker.start()  # in its own process: the window never waits for it
+            else:
+                speaker.shutdown()
             if s.muted:
                 self.announcer.stop()
         self.history.enabled = s.keep_history
@@ -203,7 +210,12 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         """Show the settings dialog; apply and save what the user confirms."""
-        self.prefs.open_dialog(self, self.speaker.voice_names() if self.speaker is not None else [])
+        speaker = self.speaker
+        self.prefs.open_dialog(
+            self,
+            voices=speaker.voice_names() if speaker is not None else [],
+            engines=speaker.engine_names() if speaker is not None else [],
+        )
 
     # ------------------------------------------------------------------ sources and summaries
     def open_source(self, spec: str) -> bool:
@@ -313,9 +325,13 @@ class MainWindow(QMainWindow):
         self.announcer.announce(("Narration on" if on else "Narration off") + waiting, urgent=True)
 
     def cancel_answer(self) -> None:
-        """Stop the answer being generated."""
+        """Stop the answer being generated (and any waiting), and say so."""
+        if not (self.session.engine.busy or self.session.pending_jobs):
+            self.view.note("Nothing is being answered.")
+            return
         self.session.cancel()
         self.view.note("Stopped.")
+        self.announcer.announce("Stopped.", urgent=True)
 
     def focus_question(self) -> None:
         """Move to the question box."""
@@ -393,6 +409,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop speech, source and model thread (bounded) before closing."""
         self.announcer.stop()
+        if self.speaker is not None:
+            self.speaker.shutdown()
         self.summaries.close_all()
         if not self.session.shutdown(timeout=10):
             log.error("the model thread did not stop within 10 s")

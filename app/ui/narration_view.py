@@ -17,6 +17,7 @@ from app.capture.sources import CaptureEvent
 from app.inference.engine import LoadFailed
 from app.inference.types import BackendInfo, LoadProgress
 from app.live.session import LiveSession, NarrationEvent
+from app.live.speech import SpeechStatus
 from app.narration.history import HistoryEntry, now_iso
 from app.timecode import format_clock
 from app.ui.announcer import Announcer
@@ -51,6 +52,7 @@ class NarrationView(QObject):
         self.state: ModelState = "loading"
         self.failure: LoadFailed | None = None
         self._progress: LoadProgress | None = None
+        self._speech_message = ""  # what the status bar says about broken speech, while it is broken
         session.narration.connect(self._on_narration)
         session.partial.connect(self._on_partial)
         session.capture_event.connect(self._on_capture_event)
@@ -71,18 +73,34 @@ class NarrationView(QObject):
         if announce:
             self.announcer.announce(message, urgent=True)
 
-    def speech_notice(self, output: str, *, has_speaker: bool) -> None:
-        """Say in the status bar how descriptions will be voiced, when that is not the usual."""
-        if output == "speech" and has_speaker and Announcer.screen_reader_active():
+    def speech_notice(self, output: str) -> None:
+        """Say in the status bar how descriptions are voiced, when a screen reader could take them."""
+        if output == "speech" and Announcer.screen_reader_active():
             self.notice(
                 "A screen reader is running: Settings → Output can send descriptions to it instead of "
                 "SmolSight's own voice."
             )
-        elif output == "speech" and not has_speaker:
-            self.notice(
-                "No speech engine here (on Linux: speech-dispatcher): descriptions are shown as text; "
-                "Settings can send them to your screen reader."
+
+    @Slot(object)
+    def on_speech_status(self, status: SpeechStatus) -> None:
+        """Our own voice stopped working, or works again: said once, on a channel that works."""
+        if self.announcer.output != "speech":
+            return
+        if status.state == "unavailable":
+            message = (
+                f"Speech isn't working ({status.reason}); descriptions go to your screen reader and the "
+                "caption."
             )
+            self._speech_message = message
+            self.notice(message)
+            self.note(message)
+            self.announcer.to_screen_reader(message, urgent=True)
+        elif status.state == "ready" and self._speech_message:
+            if self.status.notice.text() == self._speech_message:
+                self.notice("")
+            self._speech_message = ""
+            self.note("Speech is working again.")
+            self.announcer.announce("Speech is working again.", urgent=False)
 
     def notice(self, text: str) -> None:
         """A lasting note in the status bar (its own field: nothing is drawn over it)."""
@@ -108,6 +126,7 @@ class NarrationView(QObject):
         self._progress = None
         self.panel.model_panel.setVisible(False)
         self.panel.caption.setText(text)
+        self.note("")  # a "no model yet" or "could not be loaded" from before is no longer true
         self.status.loading(text)
         self._set_state("loading")
 
@@ -160,6 +179,10 @@ class NarrationView(QObject):
     @Slot(object)
     def _on_narration(self, event: NarrationEvent) -> None:
         d = event.description
+        if event.verdict.reason == "stopped":  # said when the user stopped it (MainWindow.cancel_answer)
+            self.panel.caption.setText(f"{d.text} … (stopped)" if d.text else "Stopped.")
+            self.note("Stopped.")
+            return
         text = d.text or "(no answer)"
         self.panel.caption.setText(text)
         ttft = d.stats.time_to_first_token_s

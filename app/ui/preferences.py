@@ -62,9 +62,9 @@ class Preferences:
         }
         self.update(**changed)
 
-    def open_dialog(self, parent: QWidget, voices: list[str]) -> bool:
+    def open_dialog(self, parent: QWidget, *, voices: list[str], engines: list[str]) -> bool:
         """Show the Settings dialog; apply and save what the user confirms. Whether anything was."""
-        dialog = SettingsDialog(self.settings, voices=voices, parent=parent)
+        dialog = SettingsDialog(self.settings, voices=voices, engines=engines, parent=parent)
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_settings is None:
             return False
         self.replace(dialog.result_settings)

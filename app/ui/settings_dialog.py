@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from PySide6.QtWidgets import (
@@ -47,6 +47,15 @@ BACKENDS = {
     "openai": "Remote server (OpenAI-compatible)",
 }
 STALE = {"say_as_past": "Say them as past (\u201cA moment ago: …\u201d)", "drop": "Don't say them"}
+# How speech engines are named to people (QTextToSpeech's plug-in names); others keep their own.
+SPEECH_ENGINES = {
+    "speechd": "Speech Dispatcher",
+    "sapi": "Windows SAPI",
+    "winrt": "Windows (OneCore voices)",
+    "darwin": "macOS",
+    "android": "Android",
+    "flite": "Flite",
+}
 DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)"}
 
 
@@ -74,7 +83,14 @@ def _labelled(form: QFormLayout, text: str, widget: QWidget, description: str = 
 class SettingsDialog(QDialog):
     """Edit a copy of the settings; `result_settings` holds the validated result on OK."""
 
-    def __init__(self, settings: Settings, *, voices: list[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        voices: list[str],
+        engines: Sequence[str] = (),
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("SmolSight settings")
         self.setAccessibleName("Settings")
@@ -147,9 +163,21 @@ class SettingsDialog(QDialog):
 
         self.output = _combo(OUTPUTS, s.output, "Output")
         _labelled(form, "&Output:", self.output)
+        self.speech_engine = QComboBox()
+        self.speech_engine.addItem("System default", "")
+        shown = [e for e in engines if e != "mock"]
+        if s.speech_engine and s.speech_engine not in shown:
+            shown.append(s.speech_engine)
+        for name in shown:
+            self.speech_engine.addItem(SPEECH_ENGINES.get(name, name), name)
+        self.speech_engine.setCurrentIndex(max(0, self.speech_engine.findData(s.speech_engine)))
+        self.speech_engine.setAccessibleName("Speech engine")
+        name_popup(self.speech_engine)
+        _labelled(form, "Speech en&gine:", self.speech_engine, "Which installed speech engine speaks")
         self.voice = QComboBox()
         self.voice.addItem("System default", "")
-        for v in voices:
+        # The saved voice stays chosen even while the engine (not ready yet) can't list it.
+        for v in [*voices, *([s.voice] if s.voice and s.voice not in voices else [])]:
             self.voice.addItem(v, v)
         self.voice.setCurrentIndex(max(0, self.voice.findData(s.voice)))
         self.voice.setAccessibleName("Voice")
@@ -217,6 +245,7 @@ class SettingsDialog(QDialog):
             memory=self.memory.isChecked(),
             stale_descriptions=self.stale.currentData(),
             output=self.output.currentData(),
+            speech_engine=self.speech_engine.currentData(),
             voice=self.voice.currentData(),
             speech_rate=self.rate.value() / 10,
             speech_volume=self.volume.value() / 10,
