@@ -377,12 +377,12 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    """Open the desktop app (or hand the file to the one already open); the process ends with it."""
-    from app.ui.app import leave, run_app
+    """Open the desktop app (or hand the file to the one already open)."""
+    from app.ui.app import run_app
 
     saved = load_settings(args.config)  # the file alone: the window never writes this run's flags back
     source = str(args.file.resolve()) if args.file else args.source
-    leave(run_app(settings_from_args(args, saved=saved), saved=saved, source=source, config_path=args.config))
+    return run_app(settings_from_args(args, saved=saved), saved=saved, source=source, config_path=args.config)
 
 
 def cmd_desktop_entry(args: argparse.Namespace) -> int:

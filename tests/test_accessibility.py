@@ -129,7 +129,11 @@ def test_the_largest_text_and_a_300_word_answer_keep_six_history_lines(
         lines = history.viewport().height() / history.fontMetrics().lineSpacing()
         assert lines >= 6, f"history shows {lines:.1f} lines"
         assert not history.horizontalScrollBar().isVisible()
-        assert w.panel.caption_area.height() <= 0.35 * w.panel.height()  # the answer scrolls instead
+        # The caption shows two whole lines (of 96 pt) and scrolls to the newest words.
+        area, line = w.panel.caption_area, w.caption.fontMetrics().lineSpacing()
+        assert area.viewport().height() == 2 * line
+        scroll = area.verticalScrollBar()
+        assert scroll.value() == scroll.maximum() > 0 and scroll.maximum() % line == 0
         assert w.caption.text() == long_answer  # all of it, in the scrolling caption
     finally:
         w.close()

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from app.config import Settings, load_settings, save_settings
@@ -26,7 +26,6 @@ from tests.windows import new_window
 @pytest.fixture
 def no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
-    monkeypatch.setattr(QMessageBox, "exec", lambda self: 0)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ own settings and log, and drives it with xdotool. Speech goes to stand-in speech
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,20 @@ import pytest
 from app.exit_codes import ExitCode
 from app.paths import APP_NAME
 from app.ui.display import window_problem
-from tests.desktop import app_env, close, linux_only, log_text, tool, wait_for
+from tests.desktop import (
+    Screen,
+    app_env,
+    close,
+    find_window,
+    linux_only,
+    log_text,
+    press,
+    tool,
+    tour,
+    wait_for,
+    x_server,
+)
+from tests.media import write_video
 from tests.speechd import speechd_engine_installed, speechd_standin
 
 
@@ -28,28 +42,6 @@ def launch(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-
-
-def find_window(name: str, env: dict[str, str], timeout: float) -> str:
-    """The X window id of the first visible window titled exactly `name`."""
-    found = subprocess.run(
-        [tool("xdotool"), "search", "--sync", "--onlyvisible", "--name", f"^{name}$"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return found.stdout.split()[0]
-
-
-def press(env: dict[str, str], window: str, *keys: str) -> None:
-    """Click into `window` (no window manager gives it focus otherwise), then press `keys`."""
-    xdotool = tool("xdotool")
-    subprocess.run(
-        [xdotool, "mousemove", "--window", window, "200", "300", "click", "1"], env=env, check=True
-    )
-    time.sleep(0.3)
-    subprocess.run([xdotool, "key", *keys], env=env, check=True)
 
 
 @linux_only
@@ -67,10 +59,10 @@ def test_the_window_opens_and_answers_keys_when_speech_never_answers(
         started = time.monotonic()
         app = launch(env)
         try:
-            window = find_window(APP_NAME, env, timeout=10)
+            window = find_window(f"^{APP_NAME}$", env, timeout=10)
             assert time.monotonic() - started < 10, "the window must be up within 10 s"
             press(env, window, "ctrl+comma")
-            find_window("SmolSight settings", env, timeout=10)  # the keys work
+            find_window("^SmolSight settings", env, timeout=10)  # the keys work
             subprocess.run([tool("xdotool"), "key", "Escape"], env=env, check=True)
             wait_for(
                 lambda: "speech is unavailable" in log_text(tmp_path), "speech was found broken", app, 20
@@ -90,7 +82,7 @@ def test_quitting_the_real_window_twenty_times_is_clean(tmp_path: Path, x_displa
         env = app_env(run, DISPLAY=x_display)
         app = launch(env)
         try:
-            window = find_window(APP_NAME, env, timeout=30)
+            window = find_window(f"^{APP_NAME}$", env, timeout=30)
             time.sleep(0.5 * (attempt % 3))  # quit while loading, just after, and later
             press(env, window, "ctrl+q")
             _, err = app.communicate(timeout=30)
@@ -152,3 +144,45 @@ def test_a_missing_system_library_is_named(tmp_path: Path) -> None:
     assert problem == (
         "the window can't open: Qt's X11 support needs libsmolsight-dep.so.0, which is not installed"
     )
+
+
+@linux_only
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "screen",
+    [Screen(1920, 1080, 2.0), Screen(1024, 768), Screen(1280, 800)],
+    ids=["960x540-logical-at-200%", "1024x768", "1280x800"],
+)
+def test_every_window_fits_the_screen_at_the_largest_text(
+    tmp_path: Path, tiny_model: Path, screen: Screen
+) -> None:
+    """High contrast, the largest text, a window manager framing each window: every frame on screen."""
+    (tmp_path / "settings.json").write_text(
+        json.dumps(
+            {
+                "theme": "high_contrast",
+                "caption_font_pt": 96,
+                "output": "text",
+                "model": str(tiny_model),
+                "backend": "transformers",
+            }
+        ),
+        encoding="utf-8",
+    )
+    video = write_video(tmp_path / "walk.mp4", [((200, 40, 40), 2.0), ((40, 40, 200), 2.0)])
+    with x_server(screen) as display:
+        env = app_env(tmp_path, **display)
+        app = launch(env)
+        try:
+            wait_for(lambda: "loaded the model" in log_text(tmp_path), "the model to load", app)
+            frames = tour(env, video)
+        finally:
+            close(app)
+    assert set(frames) == {"main", "settings", "shortcuts", "about", "file-dialog", "summary"}
+    off = {
+        name: (x, y, w, h)
+        for name, (x, y, w, h) in frames.items()
+        if x < 0 or y < 0 or x + w > screen.width or y + h > screen.height
+    }
+    assert not off, f"past the edge of the {screen.name} screen (x, y, width, height): {off}"
+    assert "needs at least" not in log_text(tmp_path)  # no window was larger than the screen allows

@@ -99,3 +99,36 @@ def test_high_contrast_is_the_strongest(qtbot: QtBot) -> None:
     p = PALETTES["high_contrast"]
     assert contrast(p.text, p.base) == pytest.approx(21.0)
     assert contrast(p.border, p.base) == pytest.approx(21.0)
+
+
+@pytest.mark.parametrize("theme", list(PALETTES))
+def test_disabled_controls_are_readable_and_look_disabled(qtbot: QtBot, theme: str) -> None:
+    """Disabled controls: 3:1 against what is next to them (WCAG 2.2 1.4.11), and unlike enabled ones."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, theme, 28)
+    sheet = rules(app.styleSheet())
+    window = app.palette().color(QPalette.ColorRole.Window).name()
+    for name in (*INPUTS, "QPushButton"):
+        enabled, disabled = sheet[name], sheet[f"{name}:disabled"]
+        background, text = colour_of(disabled["background"]), colour_of(disabled["color"])
+        edge = colour_of(disabled["border"])
+        assert contrast(text, background) >= NON_TEXT, (theme, name, "disabled text")
+        assert contrast(edge, background) >= NON_TEXT and contrast(edge, window) >= NON_TEXT, (theme, name)
+        # Different from the enabled control in its text colour and in its edge (dashed, not solid).
+        assert text != colour_of(enabled["color"]), (theme, name, "same text colour as enabled")
+        assert "dashed" in disabled["border"] and "solid" in enabled["border"], (theme, name)
+
+
+def test_the_theme_key_reaches_every_theme_and_each_press_changes_what_is_seen(qtbot: QtBot) -> None:
+    from app.ui.theme import THEMES, next_theme, resolve_theme
+
+    for start in THEMES:
+        seen, theme = [start], start
+        for _ in range(len(THEMES) - 1):
+            after = next_theme(theme)
+            assert resolve_theme(after) != resolve_theme(theme), (theme, after)
+            seen.append(after)
+            theme = after
+        assert sorted(seen) == sorted(THEMES), f"from {start}: {seen}"
+        assert next_theme(theme) == start  # and round again

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
@@ -21,6 +19,7 @@ from app.inference.factory import create_backend
 from app.live.speech import Speaker
 from app.paths import APP_ID, APP_NAME, icon_files
 from app.ui.display import window_problem
+from app.ui.fit import ScreenFit
 from app.ui.main_window import MainWindow
 from app.ui.single_instance import InstanceServer, hand_over, server_name
 
@@ -107,6 +106,7 @@ def run_app(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     set_identity(app)
+    ScreenFit(app)  # every window, dialogs included, fits the screen it opens on
     name = server_name(config_path)
     if hand_over(name, source):
         log.info("SmolSight is already open: brought it forward instead of opening a second window")
@@ -139,17 +139,3 @@ def run_app(
         instances.close()  # the next launch starts afresh instead of knocking on a closed window
         if window.isVisible():  # the loop ended some other way: stop speech, source and model thread
             window.close()
-
-
-def leave(code: int) -> NoReturn:
-    """End the desktop app's process now that everything is stopped, skipping Python's teardown.
-
-    After a clean quit (model thread joined, speech helper ended, settings saved atomically,
-    logs flushed here), the interpreter's final garbage collection would still destroy Qt's
-    objects and Python's in no fixed order, and PySide has crashed there ("Fatal Python error:
-    none_dealloc") on quits that were otherwise clean. Nothing is left for it to do.
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)

@@ -34,7 +34,17 @@ from app.prompts import PRESETS
 from app.ui.model_panel import ModelPanel
 from app.ui.settings_dialog import VERBOSITY
 from app.ui.video_view import VideoView
-from app.ui.widgets import FlowLayout, labelled, make_button, name_popup
+from app.ui.widgets import (
+    ElidedLabel,
+    FlowLayout,
+    ScrollingColumn,
+    WrappingLabel,
+    labelled,
+    make_button,
+    prepare_choices,
+)
+
+CAPTION_PADDING = 12  # around the caption's text, inside its border
 
 PRESET_LABELS = {
     "scene": "Describe the scene",
@@ -60,15 +70,16 @@ class MainPanel(QSplitter):
         self.source_label = QLabel("")
         self.source_label.setObjectName("sourceLabel")
         self.source_label.setAccessibleName("Source")
+        self.source_label.setWordWrap(True)  # a long file name wraps instead of widening the window
+        self.source_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.video = VideoView(latest)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.addWidget(self.source_label)
         lv.addWidget(self.video, 1)
 
-        self.caption = QLabel("Loading the model…")
+        self.caption = WrappingLabel("Loading the model…", padding=0)
         self.caption.setObjectName("caption")
-        self.caption.setWordWrap(True)
         # Long unbroken words (URLs, model noise) must wrap, not widen the window.
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -79,8 +90,13 @@ class MainPanel(QSplitter):
         self.caption_area.setWidgetResizable(True)
         self.caption_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.caption_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.caption_area.setMinimumHeight(120)
+        # The padding is outside the scrolled text, so a scrolled caption shows whole lines only.
+        self.caption_area.setViewportMargins(
+            CAPTION_PADDING, CAPTION_PADDING, CAPTION_PADDING, CAPTION_PADDING
+        )
         self.caption_area.verticalScrollBar().setAccessibleName("Scroll the description")
+        # A description longer than the area shows its newest words (it grows as it is written).
+        self.caption_area.verticalScrollBar().rangeChanged.connect(self._show_newest_words)
         self.caption.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
@@ -124,12 +140,12 @@ class MainPanel(QSplitter):
         for key, label in VERBOSITY.items():
             self.verbosity_box.addItem(label, key)
         self.verbosity_box.setAccessibleName("Verbosity")
-        name_popup(self.verbosity_box)
+        prepare_choices(self.verbosity_box)
         self.preset_box = QComboBox()
         for preset, label in PRESET_LABELS.items():
             self.preset_box.addItem(label, preset)
         self.preset_box.setAccessibleName("What to look for")
-        name_popup(self.preset_box)
+        prepare_choices(self.preset_box)
         self.target = QLineEdit()
         self.target.setPlaceholderText("object to find")
         self.target.setAccessibleName("Object to find")
@@ -159,17 +175,26 @@ class MainPanel(QSplitter):
         for w in (self.copy_button, self.export_button, self.clear_button, self.keep_history_box):
             hrow.addWidget(w)
 
+        # Under the caption, everything scrolls as one column: on a small or scaled screen with
+        # large text it can be taller than the window, and nothing may be pushed out of reach.
+        controls = QWidget()
+        cv = QVBoxLayout(controls)
+        cv.setContentsMargins(0, 0, 0, 0)
+        cv.addWidget(self.caption_status)
+        cv.addWidget(self.model_panel)
+        cv.addLayout(qrow)
+        cv.addLayout(brow)
+        cv.addLayout(mrow)
+        cv.addWidget(buddy("Histor&y:", self.history_list))
+        cv.addWidget(self.history_list, 1)
+        cv.addLayout(hrow)
+        self.controls_area = ScrollingColumn(controls)
+        self.controls_area.setAccessibleName("Controls and history")
+
         right = QWidget()
         rv = QVBoxLayout(right)
-        rv.addWidget(self.caption_area, 2)
-        rv.addWidget(self.caption_status)
-        rv.addWidget(self.model_panel)
-        rv.addLayout(qrow)
-        rv.addLayout(brow)
-        rv.addLayout(mrow)
-        rv.addWidget(buddy("Histor&y:", self.history_list))
-        rv.addWidget(self.history_list, 3)
-        rv.addLayout(hrow)
+        rv.addWidget(self.caption_area)
+        rv.addWidget(self.controls_area, 1)
 
         self.addWidget(left)
         self.addWidget(right)
@@ -204,14 +229,42 @@ class MainPanel(QSplitter):
             QWidget.setTabOrder(first, second)
 
     def fit_text_sizes(self) -> None:
-        """After a theme or text-size change: history shows six lines or more, the caption under a third."""
+        """After a theme or text-size change: the history shows six lines or more, the caption whole lines."""
         self.history_list.ensurePolished()
         line = self.history_list.fontMetrics().lineSpacing()
         self.history_list.setMinimumHeight(6 * line + 2 * self.history_list.frameWidth() + 8)
         self._fit_caption()
 
+    def caption_lines(self) -> int:
+        """How many whole lines of the caption its area shows at the window's height now.
+
+        Two at least, so a sentence is never read one clipped line at a time, unless the
+        window is too short even for that; then one, and the caption scrolls to its newest words.
+        Six at most: the history and controls need the rest.
+        """
+        line, extra = self._caption_line()
+        height = self.height()
+        lines = int((0.5 * height - extra) // line)
+        if lines < 2 and 2 * line + extra <= 0.7 * height:
+            lines = 2
+        return max(1, min(6, lines))
+
+    def _caption_line(self) -> tuple[int, int]:
+        """The caption's line height, and what its area adds around the lines (padding, frame)."""
+        self.caption.ensurePolished()
+        line = self.caption.fontMetrics().lineSpacing()
+        return line, 2 * CAPTION_PADDING + 2 * self.caption_area.frameWidth()
+
     def _fit_caption(self) -> None:
-        self.caption_area.setMaximumHeight(max(120, int(self.height() * 0.3)))
+        line, extra = self._caption_line()
+        lines = self.caption_lines()
+        self.caption_area.setFixedHeight(lines * line + extra)
+        scroll = self.caption_area.verticalScrollBar()
+        scroll.setSingleStep(line)  # the arrow keys and buttons move by whole lines
+        scroll.setPageStep(lines * line)
+
+    def _show_newest_words(self, _low: int, high: int) -> None:
+        self.caption_area.verticalScrollBar().setValue(high)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Keep the caption's share of the height as the window changes size."""
@@ -237,9 +290,11 @@ class ModelStatusBar:
     """The status bar's fixed fields, never drawn over each other: model, notice, latency, progress."""
 
     def __init__(self, bar: QStatusBar) -> None:
-        self.model_label = QLabel("Model: loading")
+        # One line each, ending in "…" where room runs out: at large text on a small screen the
+        # status line stays in view instead of widening the window past the screen.
+        self.model_label = ElidedLabel("Model: loading")
         self.model_label.setAccessibleName("Model status")
-        self.notice = QLabel("")
+        self.notice = ElidedLabel("")
         self.notice.setAccessibleName("Notice")
         self.notice.setContentsMargins(24, 0, 0, 0)
         self.progress = QProgressBar()
@@ -247,8 +302,9 @@ class ModelStatusBar:
         self.progress.setMaximumWidth(220)
         self.latency_label = QLabel("")
         self.latency_label.setAccessibleName("Latency")
-        bar.addWidget(self.model_label)
-        bar.addWidget(self.notice, 1)
+        bar.addWidget(self.model_label, 2)
+        bar.addWidget(self.notice, 3)
+        self.notice.setVisible(False)
         bar.addPermanentWidget(self.latency_label)
         bar.addPermanentWidget(self.progress)
 

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from app.config import Settings
@@ -24,7 +24,8 @@ from app.narration.history import History
 from app.narration.policy import Narrator, NarratorSettings
 from app.prompts import PRESETS
 from app.ui.announcer import Announcer
-from app.ui.dialogs import shortcuts_dialog, show_about
+from app.ui.dialogs import about_dialog, shortcuts_dialog
+from app.ui.fit import TYPICAL_FRAME, fits, frame_margins, room_for
 from app.ui.history_view import HistoryView
 from app.ui.main_panel import MainPanel, ModelStatusBar
 from app.ui.menus import Menus
@@ -63,7 +64,6 @@ class MainWindow(QMainWindow):
         self.speaker = speaker
         self.setWindowTitle("SmolSight")
         self.setAcceptDrops(True)
-        self._fit_to_screen()
 
         self.ui_state = UiState(config_path)
         self.prefs = Preferences(
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
             announce=lambda text, urgent: self.announcer.announce(text, urgent=urgent),
             show_error=self.view.show_error,
             model_usable=self._model_usable,
+            ui_state=self.ui_state,
         )
         self.view.state_changed.connect(lambda _state: self._show_narration_state())
         if speaker is not None:
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self, self, self.prefs, self.history_view)
         self.actions_by_name = self.menus.actions
         self._apply_settings(settings)
+        self._sized = False  # sized for its screen at its first showing, when its text is laid out
         self.session.start()
         self.status.loading("Loading the model…")
         self.open_source(initial_source or "sample")
@@ -236,7 +238,7 @@ class MainWindow(QMainWindow):
 
     def summarize_dialog(self) -> None:
         """Choose a video file to summarize."""
-        self.summaries.choose_file(self.ui_state)
+        self.summaries.choose_file()
 
     def summarize_video(self, path: Path) -> SummaryWindow | None:
         """Open a summary window for `path` and start it."""
@@ -379,14 +381,23 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         """Version, model, engine, licence and the privacy note."""
-        show_about(self, self.session.engine.info)
+        self.about_dialog = about_dialog(self, self.session.engine.info)
+        self.about_dialog.exec()
 
     def _fit_to_screen(self) -> None:
-        """1280×800, or the screen's free area if that is smaller (small or scaled-up screens)."""
-        screen = QGuiApplication.primaryScreen()
-        free = screen.availableGeometry() if screen is not None else None
-        width, height = (1280, 800) if free is None else (min(1280, free.width()), min(800, free.height()))
-        self.resize(width, height)
+        """Size the window for its screen: as last closed if that still fits, else 1280×800.
+
+        Never larger than the screen's free area less the window's frame.
+        """
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # the minimum size for the text size now in use
+        kept = self.ui_state.size("main")
+        if kept is not None and fits(self, QSize(*kept)):
+            self.resize(*kept)
+            return
+        room = room_for(self, frame_margins(self) or TYPICAL_FRAME)
+        self.resize(QSize(1280, 800).boundedTo(room.size()))
 
     def bring_forward(self, source: str | None = None) -> None:
         """Another launch asked for this window: show it in front, opening its file if it had one."""
@@ -396,6 +407,15 @@ class MainWindow(QMainWindow):
         QApplication.alert(self)  # where the desktop refuses to hand over focus, the task bar flashes
         if source:
             self.open_source(source)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """At the first showing, take the size it was closed at, or one that fits the screen."""
+        if not self._sized:
+            self._sized = True
+            self._fit_to_screen()
+            # Once the text size is laid out everywhere, how small the window may be is known.
+            QTimer.singleShot(0, self, self._fit_to_screen)
+        super().showEvent(event)
 
     # ------------------------------------------------------------------ keys and closing
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -407,7 +427,9 @@ class MainWindow(QMainWindow):
         super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop speech, source and model thread (bounded) before closing."""
+        """Keep the window's size; stop speech, source and model thread (bounded) before closing."""
+        if not self.isMaximized() and not self.isFullScreen():
+            self.ui_state.remember_size("main", self.width(), self.height())
         self.announcer.stop()
         if self.speaker is not None:
             self.speaker.shutdown()

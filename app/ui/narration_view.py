@@ -105,6 +105,7 @@ class NarrationView(QObject):
     def notice(self, text: str) -> None:
         """A lasting note in the status bar (its own field: nothing is drawn over it)."""
         self.status.notice.setText(text)
+        self.status.notice.setVisible(bool(text))  # when empty, the model's status takes the room
 
     def not_ready_message(self) -> str:
         """Why a command can't run yet, exactly, for the state the model is in."""

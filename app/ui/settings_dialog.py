@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.config import ConfigError, Settings, settings_from_dict
 from app.prompts import Verbosity
 from app.ui.theme import THEMES
-from app.ui.widgets import name_popup
+from app.ui.widgets import ScrollingColumn, prepare_choices
 
 K = TypeVar("K", bound=str)
 OUTPUTS = {
@@ -65,7 +65,7 @@ def _combo(items: Mapping[K, str], current: str, name: str) -> QComboBox:
         box.addItem(label, key)
     box.setCurrentIndex(max(0, box.findData(current)))
     box.setAccessibleName(name)
-    name_popup(box)
+    prepare_choices(box)
     return box
 
 
@@ -97,6 +97,8 @@ class SettingsDialog(QDialog):
         self.result_settings: Settings | None = None
         s = settings
         form = QFormLayout()
+        # A field that doesn't fit beside its label goes under it: narrow screens, large text.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
         self.model = QLineEdit(s.model or "")
         self.model.setPlaceholderText("Default: SmolVLM2-500M-Video-Instruct")
@@ -172,7 +174,7 @@ class SettingsDialog(QDialog):
             self.speech_engine.addItem(SPEECH_ENGINES.get(name, name), name)
         self.speech_engine.setCurrentIndex(max(0, self.speech_engine.findData(s.speech_engine)))
         self.speech_engine.setAccessibleName("Speech engine")
-        name_popup(self.speech_engine)
+        prepare_choices(self.speech_engine)
         _labelled(form, "Speech en&gine:", self.speech_engine, "Which installed speech engine speaks")
         self.voice = QComboBox()
         self.voice.addItem("System default", "")
@@ -181,7 +183,7 @@ class SettingsDialog(QDialog):
             self.voice.addItem(v, v)
         self.voice.setCurrentIndex(max(0, self.voice.findData(s.voice)))
         self.voice.setAccessibleName("Voice")
-        name_popup(self.voice)
+        prepare_choices(self.voice)
         _labelled(form, "Vo&ice:", self.voice)
         self.rate = QSlider()
         self.rate.setOrientation(self.rate.orientation().Horizontal)
@@ -216,11 +218,17 @@ class SettingsDialog(QDialog):
             button.setAccessibleName(button.text().replace("&", ""))
         buttons.accepted.connect(self._on_accept)
         buttons.rejected.connect(self.reject)
+        # The form scrolls; the error and OK/Cancel stay in view whatever the screen and text size.
+        fields = QWidget()
+        fields.setLayout(form)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(ScrollingColumn(fields), 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self.error.setVisible(False)
         self._base = s
+        # As tall as every setting needs: the screen fit trims it to the screen, and the form scrolls.
+        self.resize(self.sizeHint())
 
     def _browse_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
@@ -260,6 +268,7 @@ class SettingsDialog(QDialog):
             self.result_settings = settings_from_dict(self.values(), source="settings")
         except ConfigError as exc:
             self.error.setText(str(exc))
+            self.error.setVisible(True)
             self.error.setFocus()
             return
         self.accept()

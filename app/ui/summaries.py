@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.capture.media import VIDEO_SUFFIXES, MediaError, probe_video
 from app.live.session import LiveSession
+from app.ui.dialogs import choice_dialog
 from app.ui.summary_window import SummaryWindow
 from app.ui.ui_state import UiState
 
@@ -27,17 +28,20 @@ class SummaryLauncher:
         announce: Callable[[str, bool], None],
         show_error: Callable[[str], None],
         model_usable: Callable[[], bool],
+        ui_state: UiState,
     ) -> None:
         self.parent = parent
+        self.ui_state = ui_state
         self._session = session
         self.announce = announce
         self.show_error = show_error
         self.model_usable = model_usable
         self.windows: list[SummaryWindow] = []
 
-    def choose_file(self, folders: UiState) -> None:
+    def choose_file(self) -> None:
         """Let the user choose a video file to summarize (starting where they last looked)."""
         patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
+        folders = self.ui_state
         path, _ = QFileDialog.getOpenFileName(
             self.parent, "Summarize a video", folders.folder("media"), f"Videos ({patterns});;All files (*)"
         )
@@ -57,7 +61,9 @@ class SummaryLauncher:
         session = self._session()
         was_on = session.continuous
         session.continuous = False
-        window = SummaryWindow(path, session.engine, session.signals, announce=self.announce)
+        window = SummaryWindow(
+            path, session.engine, session.signals, announce=self.announce, ui_state=self.ui_state
+        )
         window.finished.connect(lambda _r: setattr(session, "continuous", was_on))
         self.windows.append(window)
         window.show()
@@ -66,16 +72,16 @@ class SummaryLauncher:
 
     def choose_drop_action(self, path: Path) -> DropChoice | None:
         """Ask whether to narrate a dropped video live or summarize it."""
-        box = QMessageBox(self.parent)
-        box.setWindowTitle("Video dropped")
-        box.setText(f"What should SmolSight do with {path.name}?")
-        live = box.addButton("&Narrate it live", QMessageBox.ButtonRole.AcceptRole)
-        summary = box.addButton("&Summarize it", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(summary)
-        box.exec()
-        clicked = box.clickedButton()
-        return "narrate" if clicked is live else "summarize" if clicked is summary else None
+        self.drop_dialog = choice_dialog(
+            self.parent,
+            "Video dropped",
+            f"What should SmolSight do with {path.name}?",
+            {"narrate": "&Narrate it live", "summarize": "&Summarize it"},
+            default="summarize",
+        )
+        self.drop_dialog.exec()
+        chosen = self.drop_dialog.property("choice")
+        return "narrate" if chosen == "narrate" else "summarize" if chosen == "summarize" else None
 
     def close_all(self) -> None:
         """Close every summary window (each stops its running summary)."""

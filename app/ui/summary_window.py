@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +31,9 @@ from app.inference.engine import Engine, JobHandle, NotReady, TaskDone
 from app.inference.types import CancelToken
 from app.live.engine_signals import EngineSignals
 from app.timecode import format_clock
-from app.ui.widgets import make_button, name_popup
+from app.ui.fit import fits
+from app.ui.ui_state import UiState
+from app.ui.widgets import FlowLayout, ScrollingColumn, WrappingLabel, labelled, make_button, prepare_choices
 from app.video.export import export
 from app.video.summarize import Progress, SegmentResult, SummarySettings, VideoSummary, summarize
 
@@ -55,12 +58,14 @@ class SummaryWindow(QWidget):
         signals: EngineSignals,
         *,
         announce: Callable[[str, bool], None],
+        ui_state: UiState | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.video = Path(video)
         self.engine = engine
         self.announce = announce
+        self.ui_state = ui_state
         self.result: VideoSummary | None = None
         self.saved_to: Path | None = None
         self._job: JobHandle[VideoSummary] | None = None
@@ -71,26 +76,26 @@ class SummaryWindow(QWidget):
         self.player: Any = None
         self.setWindowTitle(f"Summary of {self.video.name} — SmolSight")
         self.setAccessibleName(f"Summary of {self.video.name}")
-        self.resize(1100, 760)
         self._build()
+        kept = ui_state.size("summary") if ui_state is not None else None
+        # As last closed, if that still fits this screen; the screen fit trims anything larger.
+        self.resize(*(kept if kept is not None and fits(self, QSize(*kept)) else (1100, 760)))
 
     def _build(self) -> None:
         self.detail = QComboBox()
         for key, label in DETAILS.items():
             self.detail.addItem(label, key)
         self.detail.setAccessibleName("Detail")
-        name_popup(self.detail)
+        prepare_choices(self.detail)
         self.start_button = make_button("&Summarize", "Start describing the video", self.start)
         self.cancel_button = make_button("&Cancel", "Stop; keep the scenes described so far", self.cancel)
         self.cancel_button.setEnabled(False)
-        top = QHBoxLayout()
+        top = FlowLayout()  # rows wrap instead of widening the window past a small screen
         detail_label = QLabel("&Detail:")
         detail_label.setBuddy(self.detail)
-        top.addWidget(detail_label)
-        top.addWidget(self.detail)
+        top.addWidget(labelled(detail_label, self.detail))
         top.addWidget(self.start_button)
         top.addWidget(self.cancel_button)
-        top.addStretch(1)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -98,9 +103,8 @@ class SummaryWindow(QWidget):
         self.status = QLabel("Choose the detail and press Summarize.")
         self.status.setAccessibleName("Summary status")
         self.status.setWordWrap(True)
-        self.summary = QLabel("")
-        self.summary.setObjectName("caption")
-        self.summary.setWordWrap(True)
+        self.summary = WrappingLabel("", padding=8)
+        self.summary.setObjectName("summaryText")
         self.summary.setAccessibleName("Summary")
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard)
@@ -112,7 +116,6 @@ class SummaryWindow(QWidget):
         self.summary_area.setWidgetResizable(True)
         self.summary_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.summary_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.summary_area.setMaximumHeight(200)
 
         self.scenes = QListWidget()
         self.scenes.setObjectName("history")
@@ -131,10 +134,10 @@ class SummaryWindow(QWidget):
         self.speak_button = make_button(
             "Spea&k scene", "Speak the selected scene's description", self.speak_selected
         )
-        row = QHBoxLayout()
+        row = FlowLayout()
         for b in (self.play_button, self.pause_button, self.speak_button):
             row.addWidget(b)
-        exports = QHBoxLayout()
+        exports = FlowLayout()
         self.export_buttons: dict[str, QPushButton] = {}
         for fmt, label in (("vtt", "WebVTT"), ("srt", "SRT"), ("md", "Markdown"), ("json", "JSON")):
             b = make_button(f"Export {label}", f"Save as {label}", functools.partial(self.export_dialog, fmt))
@@ -149,7 +152,9 @@ class SummaryWindow(QWidget):
         self.video_area.addWidget(self.video_hint, 1)
         title = QLabel(f"Summary of {self.video.name}")
         title.setObjectName("sourceLabel")
-        left = QVBoxLayout()
+        title.setWordWrap(True)
+        column = QWidget()
+        left = QVBoxLayout(column)
         left.addWidget(title)
         left.addLayout(top)
         left.addWidget(self.progress)
@@ -161,9 +166,17 @@ class SummaryWindow(QWidget):
         left.addWidget(self.scenes, 1)
         left.addLayout(row)
         left.addLayout(exports)
+        video = QWidget()
+        video.setLayout(self.video_area)
+        # The controls scroll when large text makes them taller than the screen; the video
+        # takes what width is left.
+        split = QSplitter()
+        split.addWidget(ScrollingColumn(column))
+        split.addWidget(video)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addLayout(self.video_area, 2)
+        layout.addWidget(split)
         escape = QShortcut(QKeySequence("Esc"), self)
         escape.activated.connect(self.cancel)
 
@@ -324,14 +337,31 @@ class SummaryWindow(QWidget):
         return paths
 
     def showEvent(self, event: Any) -> None:
-        """At its size and text size, the scene list shows at least eight rows."""
+        """At its text size the scene list shows eight rows, the summary whole lines."""
         self.scenes.ensurePolished()
         line = self.scenes.fontMetrics().lineSpacing()
         self.scenes.setMinimumHeight(8 * (line + 4) + 2 * self.scenes.frameWidth())
+        self._fit_summary()
         super().showEvent(event)
 
+    def resizeEvent(self, event: Any) -> None:
+        """Keep the summary's whole lines as the window changes size."""
+        super().resizeEvent(event)
+        self._fit_summary()
+
+    def _fit_summary(self) -> None:
+        """Four whole lines of the summary where the window is tall enough, else two; it scrolls."""
+        self.summary.ensurePolished()
+        line = self.summary.fontMetrics().lineSpacing()
+        margins = self.summary.contentsMargins()
+        extra = margins.top() + margins.bottom() + 2 * self.summary_area.frameWidth()
+        lines = 4 if self.height() >= 16 * line else 2
+        self.summary_area.setFixedHeight(lines * line + extra)
+
     def closeEvent(self, event: Any) -> None:
-        """Stop the running summary and playback."""
+        """Keep the window's size; stop the running summary and playback."""
+        if self.ui_state is not None and not self.isMaximized():
+            self.ui_state.remember_size("summary", self.width(), self.height())
         if self._job is not None:
             self.cancel()
         if self.player is not None:

@@ -3,7 +3,14 @@
 Every colour the app paints with is in a `Palette`, and the palette and style sheet are made
 from it, so `tests/test_themes.py` can check the contrast of what is really applied: text and
 placeholders at least 4.5:1 against their background (1.4.3), input borders, button edges and
-focus indicators at least 3:1 against what is next to them (1.4.11).
+focus indicators at least 3:1 against what is next to them (1.4.11). Disabled controls, which
+WCAG exempts, are held to the same: their text and their dashed edges stay readable, and
+differ from enabled ones in colour and edge.
+
+Text sizes: the one text-size setting (the caption's size, Ctrl++ / Ctrl+-) sizes all text:
+menus, labels, buttons, fields and dialogs through the application font, the history and
+summaries a little larger, the caption largest. The desktop's own font size is the floor,
+and the platform's scaling (e.g. 200 %) applies on top, as Qt's points always do.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark", "high_contrast": "High contrast"}
@@ -35,6 +42,7 @@ class Palette:
     highlight_text: str
     caption_bg: str
     caption_text: str
+    disabled: str  # text and (dashed) edge of a control that can't be used now
     border_px: int = 2
     focus_px: int = 3
 
@@ -43,17 +51,17 @@ PALETTES: dict[str, Palette] = {
     "light": Palette(
         window="#f4f4f4", text="#111111", base="#ffffff", placeholder="#595959", border="#6b6b6b",
         button="#e4e4e4", focus="#0b57d0", highlight="#0b57d0", highlight_text="#ffffff",
-        caption_bg="#ffffff", caption_text="#111111",
+        caption_bg="#ffffff", caption_text="#111111", disabled="#5c5c5c",
     ),
     "dark": Palette(
         window="#1e1e1e", text="#f0f0f0", base="#121212", placeholder="#b0b0b0", border="#9a9a9a",
         button="#2d2d2d", focus="#8ab4f8", highlight="#8ab4f8", highlight_text="#000000",
-        caption_bg="#000000", caption_text="#ffffff",
+        caption_bg="#000000", caption_text="#ffffff", disabled="#a6a6a6",
     ),
     "high_contrast": Palette(
         window="#000000", text="#ffffff", base="#000000", placeholder="#d0d0d0", border="#ffffff",
         button="#000000", focus="#ffff00", highlight="#ffff00", highlight_text="#000000",
-        caption_bg="#000000", caption_text="#ffff00", border_px=2, focus_px=3,
+        caption_bg="#000000", caption_text="#ffff00", disabled="#a6a6a6", border_px=2, focus_px=3,
     ),
 }  # fmt: skip
 
@@ -66,16 +74,22 @@ def resolve_theme(theme: str) -> str:
     return "dark" if scheme == Qt.ColorScheme.Dark else "light"
 
 
+def theme_cycle() -> list[str]:
+    """The order the theme key goes through: every theme once, each step changing what is seen.
+
+    "Follow the system" looks like light or dark, so that one comes two steps after it:
+    system (light) → dark → light → high contrast → system, or system (dark) → light → dark →
+    high contrast → system.
+    """
+    shown = resolve_theme("system")
+    other = "dark" if shown == "light" else "light"
+    return ["system", other, shown, "high_contrast"]
+
+
 def next_theme(current: str) -> str:
-    """The next theme that looks different from the current one (system counts as what it shows)."""
-    names = list(THEMES)
-    shown = resolve_theme(current)
-    index = names.index(current)
-    for step in range(1, len(names)):
-        candidate = names[(index + step) % len(names)]
-        if resolve_theme(candidate) != shown:
-            return candidate
-    return current
+    """The theme after `current` in `theme_cycle()`."""
+    cycle = theme_cycle()
+    return cycle[(cycle.index(current) + 1) % len(cycle)]
 
 
 def theme_name(theme: str) -> str:
@@ -106,43 +120,76 @@ def qt_palette(p: Palette) -> QPalette:
     return palette
 
 
-def history_font_pt(caption_pt: int) -> int:
-    """The history's text size for a caption size: grows with it, but six lines must still fit."""
-    return min(24, max(12, caption_pt * 3 // 5))
+@dataclass(frozen=True)
+class TextSizes:
+    """The app's text sizes, in points, for one text-size setting (the caption's size)."""
+
+    caption: int  # the live description
+    ui: int  # menus, labels, buttons, fields, dialogs
+    reading: int  # the history, summaries and scene lists: read at length, a little larger
+
+    @classmethod
+    def for_caption(cls, caption_pt: int, system_pt: float = 0.0) -> TextSizes:
+        """Sizes for `caption_pt` (10–96): the interface grows from 11 to 28 pt with it.
+
+        Never below the desktop's own font size (`system_pt`).
+        """
+        ui = round(11 + (caption_pt - 10) * (28 - 11) / (96 - 10))
+        ui = max(ui, round(system_pt))
+        reading = max(ui, min(32, round(caption_pt * 0.6)))
+        return cls(caption=max(caption_pt, ui), ui=ui, reading=reading)
 
 
-def style_sheet(p: Palette, caption_pt: int) -> str:
+def style_sheet(p: Palette, sizes: TextSizes) -> str:
     """The style sheet for `p`: borders on every input and button, a thick focus ring, text sizes."""
     inputs = ", ".join(INPUTS)
     focused = ", ".join(f"{name}:focus" for name in INPUTS)
-    history_pt = history_font_pt(caption_pt)
+    disabled = ", ".join(f"{name}:disabled" for name in (*INPUTS, "QPushButton", "QToolButton"))
     return f"""
-        QLabel#caption {{ background: {p.caption_bg}; color: {p.caption_text}; font-size: {caption_pt}pt;
-                          font-weight: 600; padding: 12px; }}
+        QWidget {{ font-size: {sizes.ui}pt; }}
+        QLabel#caption {{ background: {p.caption_bg}; color: {p.caption_text}; font-size: {sizes.caption}pt;
+                          font-weight: 600; }}
         QScrollArea#captionArea {{ background: {p.caption_bg}; border: {p.border_px}px solid {p.border};
                                    border-radius: 6px; }}
-        QLabel#captionStatus {{ font-size: {max(11, min(caption_pt // 2, 24))}pt; }}
-        QListWidget#history {{ font-size: {history_pt}pt; }}
+        QLabel#summaryText {{ background: {p.caption_bg}; color: {p.caption_text};
+                              font-size: {sizes.reading}pt; }}
+        QLabel#captionStatus {{ font-size: {sizes.reading}pt; }}
+        QListWidget#history {{ font-size: {sizes.reading}pt; }}
         {inputs} {{ background: {p.base}; color: {p.text}; border: {p.border_px}px solid {p.border};
                     border-radius: 4px; padding: 4px; selection-background-color: {p.highlight};
                     selection-color: {p.highlight_text}; }}
-        QLineEdit {{ font-size: 14pt; padding: 6px; }}
+        QLineEdit {{ padding: 6px; min-width: 6em; }}
+        QComboBox {{ min-width: 5em; }}
         QPushButton, QToolButton {{ background: {p.button}; color: {p.text};
                                     border: {p.border_px}px solid {p.border}; border-radius: 4px;
-                                    font-size: 13pt; padding: 8px 14px; }}
+                                    padding: 8px 14px; }}
         QPushButton:checked {{ background: {p.highlight}; color: {p.highlight_text}; }}
-        QPushButton:disabled {{ color: {p.placeholder}; }}
+        {disabled} {{ background: {p.window}; color: {p.disabled};
+                      border: {p.border_px}px dashed {p.disabled}; }}
         {focused}, QPushButton:focus, QToolButton:focus, QCheckBox:focus, QSlider:focus,
         QLabel#caption:focus {{ outline: none; border: {p.focus_px}px solid {p.focus}; }}
-        QLabel#sourceLabel {{ font-size: 13pt; font-weight: 600; }}
-        QLabel#modelMessage {{ font-size: {max(12, min(caption_pt // 2, 24))}pt; }}
+        QLabel#sourceLabel {{ font-weight: 600; }}
+        QLabel#modelMessage {{ font-size: {sizes.reading}pt; }}
         """
 
 
 def apply_theme(app: QApplication, theme: str, caption_pt: int) -> str:
-    """Set the palette and style sheet for `theme`; return the theme applied."""
+    """Set the palette, the application font and the style sheet for `theme`; the theme applied."""
     name = resolve_theme(theme)
     colours = PALETTES[name]
+    sizes = TextSizes.for_caption(caption_pt, system_font_pt(app))
+    font = QFont(app.font())
+    font.setPointSize(sizes.ui)
+    app.setFont(font)
     app.setPalette(qt_palette(colours))
-    app.setStyleSheet(style_sheet(colours, caption_pt))
+    app.setStyleSheet(style_sheet(colours, sizes))
     return name
+
+
+def system_font_pt(app: QApplication) -> float:
+    """The desktop's own font size, as it was before SmolSight set its own."""
+    saved = app.property("smolsight-system-font-pt")
+    if saved is None:
+        saved = app.font().pointSizeF()
+        app.setProperty("smolsight-system-font-pt", saved)
+    return float(saved)

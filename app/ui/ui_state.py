@@ -1,4 +1,4 @@
-"""Small things the window remembers between runs that are not settings: the last folders used.
+"""Small things the windows remember between runs that are not settings: folders, window sizes.
 
 Kept in `ui-state.json` beside the settings file, so the settings file holds only what the
 user chose in Settings, and tests (which move the settings file) never share it.
@@ -28,7 +28,11 @@ def _start_folder() -> str:
 
 
 class UiState:
-    """The last folder used for each kind of file dialog ("media", "export", "model")."""
+    """What the windows remember: folders and sizes.
+
+    The last folder used for each kind of file dialog ("media", "export", "model"), and the
+    size each kind of window ("main", "summary") was last closed at.
+    """
 
     def __init__(self, config_path: Path | None = None) -> None:
         self.path = (config_path or default_config_path()).with_name("ui-state.json")
@@ -36,8 +40,23 @@ class UiState:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
-        folders = data.get("folders") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            data = {}
+        folders, sizes = data.get("folders"), data.get("sizes")
         self.folders: dict[str, str] = folders if isinstance(folders, dict) else {}
+        self.sizes: dict[str, list[int]] = sizes if isinstance(sizes, dict) else {}
+
+    def size(self, kind: str) -> tuple[int, int] | None:
+        """The size a window of this kind was last closed at, if one was kept."""
+        size = self.sizes.get(kind)
+        if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size):
+            return size[0], size[1]
+        return None
+
+    def remember_size(self, kind: str, width: int, height: int) -> None:
+        """Keep the size a window of this kind was closed at."""
+        self.sizes[kind] = [width, height]
+        self._save()
 
     def folder(self, kind: str) -> str:
         """Where a dialog of this kind starts: the last folder used, else Videos/Documents."""
@@ -48,8 +67,11 @@ class UiState:
         """Remember the folder of `chosen` (a file or a folder) for the next dialog of this kind."""
         path = Path(chosen)
         self.folders[kind] = str(path if path.is_dir() else path.parent)
+        self._save()
+
+    def _save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.path, json.dumps({"folders": self.folders}, indent=2))
+            write_text_atomic(self.path, json.dumps({"folders": self.folders, "sizes": self.sizes}, indent=2))
         except OSError:
-            pass  # remembering a folder is a convenience; never an error the user must see
+            pass  # remembering a folder or a size is a convenience; never an error the user must see

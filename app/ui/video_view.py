@@ -30,7 +30,7 @@ class VideoView(QWidget):
         self._seq = 0
         self.placeholder = "No picture yet"
         self.frames_shown = 0
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(240, 135)  # small screens at large scaling leave little room beside it
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName("Live picture")

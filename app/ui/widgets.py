@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLayout,
     QLayoutItem,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QWidget,
 )
 
@@ -32,9 +38,16 @@ def on_click(button: QPushButton, slot: Callable[[], object]) -> None:
     button.clicked.connect(lambda _checked=False: slot())
 
 
-def name_popup(box: QComboBox) -> None:
-    """Name a combo box's popup list after the box, for screen readers (Qt leaves it unnamed)."""
+def prepare_choices(box: QComboBox) -> None:
+    """Ready a combo box for screen readers and small screens.
+
+    Its popup list is named after the box (Qt leaves it unnamed). It asks for the width of its
+    longest choice but may get less (the theme's style sheet sets a minimum of a few letters):
+    large text on a small screen never widens a window past the screen; the popup still shows
+    every choice whole.
+    """
     box.view().setAccessibleName(f"{box.accessibleName()} choices")
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
 
 
 class FlowLayout(QLayout):
@@ -135,3 +148,157 @@ def labelled(label: QLabel, widget: QWidget) -> QWidget:
     row.addWidget(label)
     row.addWidget(widget)
     return pair
+
+
+class ScrollingColumn(QScrollArea):
+    """A column of controls that scrolls up and down when it is taller than its room.
+
+    On a small or scaled screen with large text, a window's controls can need more height
+    than the screen has: they scroll instead of pushing the window past the screen's edge.
+    Keyboard focus moving to a control out of view scrolls it into view.
+    """
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.verticalScrollBar().setAccessibleName("Scroll")
+        content.installEventFilter(self)  # its size needs change with the text size: pass them on
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus_changed)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """When the content's layout asks for another size, so does the column (its width)."""
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return False
+
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        content = self.widget()
+        if new is not None and content is not None and content.isAncestorOf(new):
+            self.ensureWidgetVisible(new)
+
+    def sizeHint(self) -> QSize:
+        """As wide as its content needs; as tall as its content, which the layout may cut down."""
+        content = self.widget()
+        hint = content.sizeHint() if content is not None else QSize()
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        """Never narrower than its content's narrowest (it does not scroll sideways); any height."""
+        content = self.widget()
+        width = content.minimumSizeHint().width() if content is not None else 0
+        return QSize(width + self.verticalScrollBar().sizeHint().width(), 0)
+
+
+class ElidedLabel(QLabel):
+    """One line of text that ends in "…" where the room runs out, instead of widening its window.
+
+    The whole text stays available: as the tooltip, and to screen readers as the description.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # type: ignore[override]
+        """Show `text`, elided to the label's width."""
+        self._full = text
+        self.setToolTip(text)
+        self.setAccessibleDescription(text)
+        self._elide()
+
+    def text(self) -> str:  # type: ignore[override]
+        """The text as set, whole (what is drawn may end in "…")."""
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for "…" at least, whatever the text."""
+        return QSize(self.fontMetrics().horizontalAdvance("…") * 3, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Elide anew for the new width."""
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(width, 0))
+        super().setText(shown if width > 0 else self._full)
+
+
+class WrappingLabel(QLabel):
+    """Word-wrapped text whose words longer than a line break anywhere, instead of being cut off.
+
+    At the largest text sizes a line holds a dozen characters, and QLabel never breaks inside
+    a word: "computer" would lose its end past the label's edge. Words wider than the line get
+    zero-width break opportunities (U+200B, silent to screen readers) for as long as they are;
+    `text()` gives the text as set.
+    """
+
+    def __init__(self, text: str = "", *, padding: int = 12) -> None:
+        super().__init__()
+        self._whole = ""
+        self.setWordWrap(True)
+        # Padding as contents margins, not in the style sheet: QLabel lays style-sheet padding
+        # out twice, so its lines would not be where `heightForWidth` counts them.
+        self.setContentsMargins(padding, padding, padding, padding)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # type: ignore[override]
+        """Show `text`, wrapped; long words breakable."""
+        self._whole = text
+        self._wrap()
+
+    def text(self) -> str:  # type: ignore[override]
+        """The text as set."""
+        return self._whole
+
+    def heightForWidth(self, width: int) -> int:
+        """Exactly the height its lines take at `width`, so a scrolled caption ends on its last line.
+
+        QLabel's own guess runs up to a line over when a style sheet pads it.
+        """
+        margins = self.contentsMargins()
+        inner = max(1, width - margins.left() - margins.right())
+        shown = self._breakable(inner)
+        rect = self.fontMetrics().boundingRect(QRect(0, 0, inner, 1 << 20), self._flags(), shown or " ")
+        lines = max(1, round(rect.height() / self.fontMetrics().lineSpacing()))
+        return lines * self.fontMetrics().lineSpacing() + margins.top() + margins.bottom()
+
+    def _flags(self) -> int:
+        return int(Qt.TextFlag.TextWordWrap.value) | int(Qt.AlignmentFlag.AlignLeft.value)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Another width: other words may be too long."""
+        super().resizeEvent(event)
+        self._wrap()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Another font (a text-size or theme change): other words may be too long."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._wrap()
+
+    def _breakable(self, width: int) -> str:
+        """The text with the words wider than `width` made breakable anywhere."""
+        if width <= 0:
+            return self._whole
+        metrics = self.fontMetrics()
+
+        def breakable(match: re.Match[str]) -> str:
+            word = match.group(0)
+            return "\u200b".join(word) if metrics.horizontalAdvance(word) > width else word
+
+        return re.sub(r"\S+", breakable, self._whole)
+
+    def _wrap(self) -> None:
+        shown = self._breakable(self.contentsRect().width())
+        if shown != super().text():
+            super().setText(shown)
