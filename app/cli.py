@@ -72,13 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
     _add_engine_flags(gui)
-    gui.add_argument("--source", help="start with this source: webcam[:INDEX], a video or an image file")
+    gui.add_argument(
+        "--source",
+        help="start with this source: webcam[:INDEX], screen[:N], window, a video or an image file",
+    )
     gui.add_argument(
         "file", nargs="?", type=Path, metavar="FILE", help="a video or image to open (as --source)"
     )
 
-    describe = sub.add_parser("describe", help="describe an image, or a short video as a clip")
-    describe.add_argument("path", type=Path, help="an image or video file")
+    describe = sub.add_parser(
+        "describe", help="describe an image, a short video as a clip, the screen, a window or the clipboard"
+    )
+    what = describe.add_mutually_exclusive_group(required=True)
+    what.add_argument("path", type=Path, nargs="?", help="an image or video file")
+    what.add_argument(
+        "--source",
+        choices=None,
+        metavar="SCREEN",
+        help="screen (all of monitor 1), screen:N (monitor N), or window (the active window), taken now",
+    )
+    what.add_argument("--clipboard", action="store_true", help="the picture on the clipboard")
     describe.add_argument("--prompt", default=None, help="what to ask (default: describe the scene briefly)")
     describe.add_argument(
         "--max-tokens", type=int, default=None, metavar="N", help="longest answer in tokens"
@@ -95,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     narrate.add_argument(
         "--source",
         default="webcam",
-        help="webcam, webcam:INDEX, sample, or a video/image file (default: webcam)",
+        help="webcam, webcam:INDEX, screen, screen:N (monitor N), window (the active window), sample, "
+        "or a video/image file (default: webcam)",
     )
     narrate.add_argument(
         "--mode",

@@ -83,15 +83,25 @@ def close(process: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def find_window(pattern: str, env: dict[str, str], timeout: float) -> str:
-    """The X window id of the first visible window whose title matches `pattern` (a regex)."""
-    found = subprocess.run(
-        [tool("xdotool"), "search", "--sync", "--onlyvisible", "--name", pattern],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return found.stdout.split()[0]
+    """The X window id of the first visible window whose title matches `pattern` (a regex).
+
+    Asked again and again rather than with `xdotool search --sync`, which gives up with nothing
+    when another window closes while it looks (a dialog going away as the next one opens).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = subprocess.run(
+            [tool("xdotool"), "search", "--onlyvisible", "--name", pattern],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if found.stdout.split():
+            return found.stdout.split()[0]
+        if time.monotonic() > deadline:
+            pytest.fail(f"no window titled {pattern!r} appeared within {timeout:.0f} s")
+        time.sleep(0.2)
 
 
 def window_gone(pattern: str, env: dict[str, str], timeout: float = 10) -> None:
@@ -160,8 +170,8 @@ def x_server(screen: Screen, *, window_manager: bool = True) -> Iterator[dict[st
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         number = pipe.readline().strip()  # Xvfb writes its display number when it is ready
-    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-    env.update(DISPLAY=f":{number}", QT_SCALE_FACTOR=str(screen.scale))
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update(DISPLAY=f":{number}", QT_SCALE_FACTOR=str(screen.scale), XDG_SESSION_TYPE="x11")
     manager = None
     try:
         assert number, "Xvfb did not start"

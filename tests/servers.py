@@ -57,3 +57,15 @@ def served_model(
 def transformers_backend(model: str) -> VisionBackend:
     """The transformers backend for a model folder, built through the app's own settings path."""
     return create_backend(Settings(backend="transformers", model=model))
+
+
+def wait_ready(base: str, timeout: float = 120) -> None:
+    """Wait until the server at `base` says its model is ready."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.get(f"{base}/health").json()["status"] == "ready":
+            return
+        time.sleep(0.1)
+    raise AssertionError("model never became ready")

@@ -21,7 +21,7 @@ from app.server.images import ImageLimits
 from app.server.run import check_exposure
 from tests.fakes import FakeBackend
 from tests.media import photo
-from tests.servers import served_model, serving, transformers_backend
+from tests.servers import served_model, serving, transformers_backend, wait_ready
 
 
 def data_uri(array: np.ndarray | None = None, fmt: str = "JPEG") -> str:
@@ -29,15 +29,6 @@ def data_uri(array: np.ndarray | None = None, fmt: str = "JPEG") -> str:
     Image.fromarray(photo() if array is None else array).save(buffer, format=fmt)
     mime = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}[fmt]
     return f"data:image/{mime};base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def wait_ready(base: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if httpx.get(f"{base}/health").json()["status"] == "ready":
-            return
-        time.sleep(0.1)
-    raise AssertionError("model never became ready")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from app.capture.media import MediaError
-from app.capture.sources import CameraSource, CaptureEvent, ImageSource, VideoFileSource, parse_source
+from app.capture.source_spec import parse_source
+from app.capture.sources import CameraSource, CaptureEvent, ImageSource, VideoFileSource
 from tests.media import write_photo, write_video
 
 

@@ -96,7 +96,7 @@ class VideoCaptureLike(Protocol):
         ...
 
 
-class _ThreadedSource:
+class ThreadedSource:
     """Shared thread handling: subclasses implement `_open()` and `_read()`; `_cap` is released."""
 
     def __init__(self, latest: LatestFrame | None = None) -> None:
@@ -168,7 +168,7 @@ def _bgr_to_frame(bgr: np.ndarray, timestamp: float) -> Frame:
     return Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), timestamp)
 
 
-class CameraSource(_ThreadedSource):
+class CameraSource(ThreadedSource):
     """A webcam through OpenCV, read as fast as it delivers."""
 
     def __init__(
@@ -238,7 +238,7 @@ class CameraSource(_ThreadedSource):
         return True
 
 
-class _FileSource(_ThreadedSource):
+class _FileSource(ThreadedSource):
     """A source read from a file, named after it."""
 
     def __init__(self, path: Path) -> None:
@@ -345,26 +345,3 @@ def list_cameras(max_index: int = 4) -> list[int]:
         finally:
             cap.release()
     return found
-
-
-def parse_source(spec: str, *, realtime: bool = True, loop: bool = False) -> _ThreadedSource:
-    """A source from the CLI's `--source`: `webcam`, `webcam:1`, `sample`, or a file path."""
-    from app.capture.media import is_video_path
-
-    if spec == "webcam" or spec.startswith("webcam:"):
-        _, _, index = spec.partition(":")
-        if index and not index.isdigit():
-            raise MediaError(f"'{spec}': the camera number must be a whole number, like webcam:1")
-        return CameraSource(int(index or 0))
-    if spec == "sample":
-        return VideoFileSource(SAMPLE_VIDEO, realtime=realtime, loop=True)
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise MediaError(f"File not found: {path}")
-    if is_video_path(path):
-        return VideoFileSource(path, realtime=realtime, loop=loop)
-    try:
-        load_image(path)
-    except MediaError:
-        return VideoFileSource(path, realtime=realtime, loop=loop)  # content decides; probe reports
-    return ImageSource(path)

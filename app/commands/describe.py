@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.capture.frames import CaptureError, Frame
 from app.capture.media import MediaError, load_media
 from app.config import Settings
 from app.exit_codes import ExitCode
@@ -19,15 +20,39 @@ from app.terminal import LoadReporter, fail, fail_backend
 
 @dataclass(frozen=True)
 class DescribeOptions:
-    """What `smolsight describe` was asked to do."""
+    """What `smolsight describe` was asked to do: a file, the screen (`source`) or the clipboard."""
 
-    path: Path
+    path: Path | None = None
+    source: str | None = None  # screen, screen:N or window
+    clipboard: bool = False
     prompt: str | None = None
     stream: bool = False
     split_images: bool = False
     fps: float = 1.0
     max_frames: int = 16
     stats: bool = False
+
+
+def pictures(options: DescribeOptions, settings: Settings) -> list[Frame]:
+    """What to describe: the file's picture or frames, a capture of the screen, or the clipboard's picture."""
+    if options.clipboard:
+        from app.commands.clipboard import clipboard_image
+
+        return [Frame(clipboard_image(), 0.0)]
+    if options.source is not None:
+        from app.capture.screen import capture_once
+
+        spec = options.source
+        if spec == "window":
+            return [Frame(capture_once("window"), 0.0)]
+        name, _, number = spec.partition(":")
+        if name != "screen" or (number and not number.isdigit()):
+            raise CaptureError(f"'{spec}': --source takes screen, screen:N (a monitor's number) or window")
+        return [Frame(capture_once("screen", int(number or 1)), 0.0)]
+    assert options.path is not None
+    return load_media(
+        options.path, fps=options.fps, max_frames=options.max_frames, max_pixels=settings.max_image_pixels
+    )
 
 
 def run_describe(options: DescribeOptions, settings: Settings) -> int:
@@ -37,9 +62,7 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
     if not 0.05 <= options.fps <= 30:
         return fail("--fps must be between 0.05 and 30", ExitCode.INPUT)
     try:
-        frames = load_media(
-            options.path, fps=options.fps, max_frames=options.max_frames, max_pixels=settings.max_image_pixels
-        )
+        frames = pictures(options, settings)
         prompt = options.prompt or (DEFAULT_CLIP_PROMPT if len(frames) > 1 else DEFAULT_IMAGE_PROMPT)
         request = GenerationRequest(
             prompt=prompt,
@@ -50,7 +73,7 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
         )
     except PromptTooLong as exc:
         return fail(f"--prompt is too long: {exc}", ExitCode.INPUT)
-    except MediaError as exc:
+    except (MediaError, CaptureError) as exc:
         return fail(str(exc), ExitCode.INPUT)
     engine = Engine(backend_factory(settings), warm_up=False, listener=LoadReporter())
     pieces: list[str] = []

@@ -12,7 +12,9 @@ from typing import TextIO
 from PySide6.QtCore import QCoreApplication, QTimer
 
 from app.capture.media import MediaError, probe_video
-from app.capture.sources import CameraSource, CaptureEvent, FrameSource, VideoFileSource, parse_source
+from app.capture.screen import ScreenSource
+from app.capture.source_spec import parse_source
+from app.capture.sources import CameraSource, CaptureEvent, FrameSource, VideoFileSource
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.engine import BackendFactory, Engine, LoadFailed
@@ -191,8 +193,9 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
     except MediaError as exc:
         print(f"smolsight: {exc}", file=sys.stderr)
         return ExitCode.INPUT
-    if isinstance(source, CameraSource):
-        # Open the camera before loading the model: a missing camera is reported at once.
+    live = isinstance(source, (CameraSource, ScreenSource))  # a device: narrated from the model's start
+    if live:
+        # Open the camera or screen before loading the model: a problem is reported at once.
         source.start()
         try:
             first = source.events.get(timeout=15)
@@ -230,8 +233,8 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
     )
     print(f"Loading the model and opening {source.name} … (Ctrl-C stops)", file=sys.stderr)
     session.start()
-    if isinstance(source, CameraSource):
-        session.set_source(source)  # a camera shows problems at once and narration starts when ready
+    if live:
+        session.set_source(source)  # a device shows problems at once and narration starts when ready
         term.started = True
     interrupted = False
 

@@ -133,6 +133,10 @@ class LiveSession(QObject):
             return None
         return self._submit(self.narrator.describe_now(frame))
 
+    def describe_picture(self, picture: Frame, subject: str) -> int | None:
+        """Describe a picture from elsewhere (`subject`: "the active window", …) once, now."""
+        return self._submit(self.narrator.describe_picture(picture, subject))
+
     def what_just_happened(self, seconds: float | None = None) -> int | None:
         """Describe the last few seconds as a clip; None without frames."""
         frames = self.buffer.clip(seconds or self.narrator.settings.clip_seconds)
@@ -243,7 +247,7 @@ class LiveSession(QObject):
         if description.finish_reason == "cancelled" and ask.priority == "auto":
             return  # interrupted narration is stale; the user's request follows
         now = self.current_frame()
-        age = max(0.0, now.timestamp - when) if now is not None else 0.0
+        age = max(0.0, now.timestamp - when) if now is not None and ask.mode != "picture" else 0.0
         outrun = self.narrator.outrun(ask, now)
         stopped = description.finish_reason == "cancelled"
         verdict = self.narrator.on_answer(ask, description.text, when, outrun=outrun, stopped=stopped)

@@ -29,7 +29,9 @@ from app.prompts import (
 )
 from app.timecode import format_clock
 
-Mode = Literal["continuous", "describe", "what_happened", "ask"]
+Mode = Literal["continuous", "describe", "what_happened", "ask", "picture"]
+# The modes `narrate --mode` offers; "picture" is a one-off picture from elsewhere (the active
+# window, the clipboard) described without leaving the source being narrated.
 MODES: tuple[Mode, ...] = ("continuous", "describe", "what_happened", "ask")
 
 
@@ -187,6 +189,7 @@ class Ask:
     max_tokens: int
     priority: Priority
     question: str = ""
+    subject: str = ""  # what a one-off picture shows ("the active window"), for mode "picture"
 
 
 @dataclass
@@ -278,6 +281,15 @@ class Narrator:
         return Ask(
             "describe", describe_prompt(s.verbosity, s.preset, s.target), (frame,), self._tokens(), "user"
         )
+
+    def describe_picture(self, picture: Frame, subject: str) -> Ask:
+        """The user asked about one picture from elsewhere (a window, the clipboard).
+
+        The source's scene, its change gate and its freshness are left as they are.
+        """
+        s = self.settings
+        prompt = describe_prompt(s.verbosity, s.preset, s.target)
+        return Ask("picture", prompt, (picture,), self._tokens(), "user", subject=subject)
 
     def what_just_happened(self, frames: list[Frame]) -> Ask:
         """The user asked what happened over the recent clip."""

@@ -425,7 +425,12 @@ def _text_of(content: str | list[Any] | None) -> str:
 
 
 def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> GenerationRequest:
-    """Map OpenAI messages onto our request; images anywhere become frames of the last turn."""
+    """Map OpenAI messages onto our request; images anywhere become frames of the last turn.
+
+    An image sent again in a later message (clients such as NVDA's AI Content Describer repeat
+    the picture with every follow-up question) is one picture, not a clip of copies; within
+    one message every image is a frame, alike or not (a still scene over time).
+    """
     system = "\n".join(_text_of(m.content) for m in body.messages if m.role in ("system", "developer"))
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
@@ -436,10 +441,16 @@ def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> Generation
     if chars > MAX_PROMPT_CHARS:  # before tokenizing or fetching anything: a huge body can't stall us
         raise ApiError(400, str(PromptTooLong(chars)), code="context_length_exceeded", param="messages")
     frames: list[Frame] = []
+    earlier: set[str] = set()  # images of the messages before this one
     for i, message in enumerate(body.messages):
         if isinstance(message.content, list):
+            here: set[str] = set()
             for j, part in enumerate(message.content):
                 if isinstance(part, ImagePart):
+                    url = part.image_url if isinstance(part.image_url, str) else part.image_url.url
+                    if url in earlier:
+                        continue
+                    here.add(url)
                     if len(frames) >= MAX_FRAMES:
                         raise ApiError(
                             400,
@@ -447,9 +458,9 @@ def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> Generation
                             code="too_many_images",
                             param="messages",
                         )
-                    url = part.image_url if isinstance(part.image_url, str) else part.image_url.url
                     image = load_image_url(url, opts.images, f"messages[{i}].content[{j}].image_url")
                     frames.append(Frame(image, float(len(frames))))
+            earlier |= here
     history = tuple(ChatTurn(m.role, _text_of(m.content)) for m in turns[:-1])  # type: ignore[arg-type]
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
     if len(stop) > 4:

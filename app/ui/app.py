@@ -16,6 +16,7 @@ from app import __version__
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.factory import create_backend
+from app.live.hotkeys import GlobalKeys
 from app.live.speech import Speaker
 from app.paths import APP_ID, APP_NAME, icon_files
 from app.ui.display import window_problem
@@ -121,6 +122,7 @@ def run_app(
         speaker=speaker,
         config_path=config_path,
         initial_source=source,
+        global_keys=GlobalKeys(),  # describe the screen, a window or the clipboard from any program
     )
     instances = InstanceServer(name, window.bring_forward)
     window.show()

@@ -16,8 +16,13 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow
 
+from app.capture.frames import CaptureError, Frame
+from app.capture.screen import Target
+from app.commands.clipboard import clipboard_image
 from app.config import Settings
 from app.inference.engine import Engine
+from app.live.hotkeys import GlobalKeys
+from app.live.pictures import PictureTaker
 from app.live.session import LiveSession
 from app.live.speech import SpeechOutput
 from app.narration.history import History
@@ -31,6 +36,7 @@ from app.ui.main_panel import MainPanel, ModelStatusBar
 from app.ui.menus import Menus
 from app.ui.model_control import MakeBackend, ModelControl
 from app.ui.narration_view import NarrationView
+from app.ui.own_windows import OwnWindows
 from app.ui.preferences import Preferences
 from app.ui.source_chooser import SourceChooser, dropped_file, is_image, system_camera_names
 from app.ui.summaries import SummaryLauncher
@@ -57,6 +63,7 @@ class MainWindow(QMainWindow):
         config_path: Path | None = None,
         initial_source: str | None = None,
         camera_names: Callable[[], list[str]] | None = None,
+        global_keys: GlobalKeys | None = None,
     ) -> None:
         super().__init__()
         self.config_path = config_path
@@ -105,6 +112,7 @@ class MainWindow(QMainWindow):
             forget_scene=self.session.narrator.log.clear,
             folders=self.ui_state,
         )
+        self.own_windows = OwnWindows()
         self.sources = SourceChooser(
             self,
             lambda: self.session,
@@ -112,6 +120,7 @@ class MainWindow(QMainWindow):
             video=p.video,
             show_error=lambda text: self.view.show_error(text),
             changed=self.source_changed.emit,
+            own_windows=self.own_windows,
         )
         self.view = NarrationView(
             self.session,
@@ -122,6 +131,11 @@ class MainWindow(QMainWindow):
             source_name=lambda: self.sources.name,
         )
         self.errors = self.view.errors
+        self.pictures = PictureTaker(self.own_windows)
+        self.pictures.taken.connect(self._on_picture_taken)
+        self.pictures.failed.connect(self.view.show_error)
+        self._narrating_screen = False
+        self.source_changed.connect(lambda _text: self._show_privacy())
         self.model.session, self.model.view = self.session, self.view
         self.summaries = SummaryLauncher(
             self,
@@ -143,6 +157,15 @@ class MainWindow(QMainWindow):
         self.status.loading("Loading the model…")
         self.open_source(initial_source or "sample")
         self.view.speech_notice(settings.output)
+        self.global_keys = global_keys
+        if global_keys is not None:
+            global_keys.pressed.connect(self._on_global_key)
+            problem = global_keys.start()
+            if problem:
+                self.view.notice(
+                    f"{problem}: use SmolSight's own keys instead, Ctrl+Shift+N (narrate the screen), "
+                    "Ctrl+Shift+W (the active window), Ctrl+Shift+V (the clipboard)."
+                )
         self.video.setFocus()
 
     # ------------------------------------------------------------------ construction
@@ -223,6 +246,60 @@ class MainWindow(QMainWindow):
     def open_source(self, spec: str) -> bool:
         """Switch to a source (`sample`, `webcam:N` or a file path); False with a message on error."""
         return self.sources.open(spec)
+
+    def narrate_screen(self) -> None:
+        """Narrate what is on the screen (SmolSight's own window left out)."""
+        self.open_source("screen")
+
+    def describe_active_window(self) -> None:
+        """Describe the window the person was using (the one under SmolSight, if SmolSight is active)."""
+        self._describe_picture("window", "the active window")
+
+    def describe_screen(self) -> None:
+        """Describe the whole screen once, without narrating it."""
+        self._describe_picture("screen", "the screen")
+
+    def describe_clipboard(self) -> None:
+        """Describe the picture on the clipboard."""
+        if not self._model_usable():
+            return
+        try:
+            image = clipboard_image()
+        except CaptureError as exc:
+            self.view.show_error(str(exc))
+            return
+        self._on_picture_taken(image, "the clipboard's picture")
+
+    def _describe_picture(self, target: Target, what: str) -> None:
+        if not self._model_usable():
+            return
+        if self.pictures.take(target, what):
+            self.view.note(f"Looking at {what}…")
+
+    def _on_picture_taken(self, image: object, what: str) -> None:
+        log.info("describing %s", what)
+        if self.session.describe_picture(Frame(image, 0.0), what) is not None:  # type: ignore[arg-type]
+            self.view.note(f"Describing {what}…")
+
+    def _on_global_key(self, name: str) -> None:
+        """A system-wide key, pressed in any program."""
+        {"screen": self.describe_screen, "window": self.describe_active_window}.get(
+            name, self.describe_clipboard
+        )()
+
+    def _show_privacy(self) -> None:
+        """While the screen is narrated, the title and status say so; the screen reader hears it once."""
+        on = self.sources.is_screen
+        if on == self._narrating_screen:
+            return
+        self._narrating_screen = on
+        self.setWindowTitle("Narrating your screen" if on else "SmolSight")  # Qt adds " — SmolSight"
+        if on:
+            self.view.notice("Narrating your screen. The pictures stay on this computer.")
+            self.announcer.announce("Narrating your screen. Nothing leaves this computer.", urgent=True)
+        else:
+            self.view.notice("")
+            self.announcer.announce("Stopped narrating the screen.", urgent=True)
 
     def open_camera(self) -> None:
         """Use the camera chosen in the settings."""
@@ -431,6 +508,10 @@ class MainWindow(QMainWindow):
         if not self.isMaximized() and not self.isFullScreen():
             self.ui_state.remember_size("main", self.width(), self.height())
         self.announcer.stop()
+        if self.global_keys is not None:
+            self.global_keys.stop()
+        self.own_windows.watch(False)
+        self.pictures.wait()
         if self.speaker is not None:
             self.speaker.shutdown()
         self.summaries.close_all()

@@ -34,6 +34,15 @@ class WindowCommands(Protocol):
     def camera_entries(self) -> list[str]:
         """The window's `camera_entries` command."""
 
+    def narrate_screen(self) -> None:
+        """The window's `narrate_screen` command."""
+
+    def describe_active_window(self) -> None:
+        """The window's `describe_active_window` command."""
+
+    def describe_clipboard(self) -> None:
+        """The window's `describe_clipboard` command."""
+
     def open_settings(self) -> None:
         """The window's `open_settings` command."""
 
@@ -116,6 +125,10 @@ class Menus:
         self.camera_menu.aboutToShow.connect(self._fill_camera_menu)
         self._action(f, "Use the sample &video", "Ctrl+Shift+S", lambda: c.open_source("sample"), "sample")
         self._action(f, "Use the &camera", "Ctrl+K", c.open_camera, "camera")
+        f.addSeparator()
+        self._action(f, "Narrate the sc&reen", "Ctrl+Shift+N", c.narrate_screen, "narrate_screen")
+        self._action(f, "Describe the active win&dow", "Ctrl+Shift+W", c.describe_active_window, "window")
+        self._action(f, "Describe the clip&board picture", "Ctrl+Shift+V", c.describe_clipboard, "clipboard")
         f.addSeparator()
         self._action(f, "&Export history…", "Ctrl+E", self.history.export_dialog, "export")
         self._action(f, "&Settings…", "Ctrl+,", c.open_settings, "settings")

@@ -27,6 +27,15 @@ from app.ui.main_panel import MainPanel, ModelStatusBar
 ModelState = Literal["loading", "ready", "missing", "failed"]
 
 
+def as_sentence(text: str) -> str:
+    """A message as a sentence: capital first letter, full stop (the command line's are one-liners)."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."
+
+
 class NarrationView(QObject):
     """Turns session events into the caption, the status lines, announcements and history entries."""
 
@@ -68,6 +77,7 @@ class NarrationView(QObject):
 
     def show_error(self, message: str, *, announce: bool = True) -> None:
         """Show an error without blocking: the line under the caption and (urgent) voice."""
+        message = as_sentence(message)
         self.errors.append(message)
         self.note(message)
         if announce:
@@ -197,7 +207,9 @@ class NarrationView(QObject):
             self.note("The model gave no answer.")
             return
         where = f"At {format_clock(event.source_time)} in {self.source_name()}"
-        if event.verdict.reason == "stale":
+        if event.ask.mode == "picture":
+            self.note(f"Described {event.ask.subject}.")
+        elif event.verdict.reason == "stale":
             self.note(
                 f"{where}: the scene has changed since ({age}); "
                 + ("said as past." if event.verdict.announce else "not spoken.")
@@ -213,7 +225,7 @@ class NarrationView(QObject):
                 mode=event.ask.mode,
                 text=text,
                 question=event.ask.question,
-                source=self.source_name(),
+                source=event.ask.subject or self.source_name(),
             )
         )
 

@@ -1,4 +1,4 @@
-"""Choosing what to look at: the sample video, a camera, or a video or image file (menus, dialogs, drops)."""
+"""Choosing what to look at: the sample video, a camera, the screen, or a video or image file."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
 from app.capture.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, MediaError
-from app.capture.sources import SAMPLE_VIDEO, parse_source
+from app.capture.screen import ScreenSource
+from app.capture.source_spec import parse_source
+from app.capture.sources import SAMPLE_VIDEO
 from app.live.session import LiveSession
+from app.ui.own_windows import OwnWindows
 from app.ui.ui_state import UiState
 from app.ui.video_view import VideoView
 
@@ -32,8 +35,10 @@ class SourceChooser:
         video: VideoView,
         show_error: Callable[[str], None],
         changed: Callable[[str], None],
+        own_windows: OwnWindows | None = None,
     ) -> None:
         self.parent = parent
+        self.own_windows = own_windows
         self._session = session
         self.label = label
         self.video = video
@@ -42,13 +47,22 @@ class SourceChooser:
         self.spec = ""
         self.name = ""  # what the source is called in captions and history
 
+    @property
+    def is_screen(self) -> bool:
+        """Whether the screen (or a window on it) is the source now."""
+        return is_screen_spec(self.spec)
+
     def open(self, spec: str) -> bool:
-        """Switch to `sample`, `webcam:N` or a file path; False (with a message) when it can't."""
+        """Switch to `sample`, `webcam:N`, `screen[:N]`, `window` or a file; False (said why) if it can't."""
         try:
             source = parse_source(spec, loop=True)
         except MediaError as exc:
             self._show_error(str(exc))
             return False
+        if isinstance(source, ScreenSource) and self.own_windows is not None:
+            source.exclude = self.own_windows  # SmolSight never narrates its own windows
+        if self.own_windows is not None:
+            self.own_windows.watch(isinstance(source, ScreenSource))
         self._session().set_source(source)
         self.spec = spec
         self.name = SAMPLE_LABEL if spec == "sample" else source.name
@@ -56,6 +70,8 @@ class SourceChooser:
             text = f"{SAMPLE_LABEL}: {SAMPLE_VIDEO.name}"
         elif spec.startswith("webcam"):
             text = source.name
+        elif is_screen_spec(spec):
+            text = f"{source.name} (SmolSight's own window left out; the pictures stay on this computer)"
         else:
             text = f"File: {source.name}"
         log.info("source: %s", text)
@@ -76,6 +92,11 @@ class SourceChooser:
         if path:
             folders.remember("media", path)
             self.open(path)
+
+
+def is_screen_spec(spec: str) -> bool:
+    """Whether a source spec names the screen or the active window."""
+    return spec in ("screen", "window") or spec.startswith("screen:")
 
 
 def dropped_file(urls: list[QUrl]) -> Path | None:
