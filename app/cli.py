@@ -190,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="also fetch image URLs on this machine or its private network (refused by default)",
     )
+    serve.add_argument(
+        "--allow-link-local-urls",
+        action="store_true",
+        help="with --allow-private-urls, also fetch from link-local addresses, where cloud machines "
+        "serve their credentials (refused even with --allow-private-urls)",
+    )
     serve.add_argument("--queue-size", type=int, default=4, help="requests waiting before 429 (default 4)")
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -322,6 +328,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 1 <= args.queue_size <= 1000:
         return fail("--queue-size must be between 1 and 1000", ExitCode.INPUT)
     settings = settings_from_args(args, allow_private_urls=args.allow_private_urls)
+    if args.allow_link_local_urls and not settings.allow_private_urls:
+        return fail("--allow-link-local-urls goes with --allow-private-urls", ExitCode.USAGE)
     options = options_from(
         ServeOptions,
         args,

@@ -31,6 +31,7 @@ LEFT_OUT = {
     "smolsight download": "needs the internet",
     "smolsight-app": "opens the window until closed (test_desktop_launch opens it on a real X server)",
     "--backend openai": "needs a remote server",
+    "llama-server": "needs llama.cpp's server and a SmolVLM GGUF (test_remote_engines plays it)",
     "--source webcam": "needs a camera",
     "--list-cameras": "needs a camera",
     "--source screen": "needs a desktop (test_screen narrates an Xvfb screen)",

@@ -293,3 +293,74 @@ def test_data_uris_need_no_fetch() -> None:
     from app.server.images import load_image_url
 
     assert load_image_url(uri, ImageLimits(allow_remote=False), "p").shape == (480, 640, 3)
+
+
+@pytest.mark.parametrize(
+    "address", ["169.254.169.254", "169.254.170.2", "fe80::1", "fd00:ec2::254", "100.100.100.200"]
+)
+def test_metadata_and_link_local_stay_refused_with_private_urls_allowed(address: str) -> None:
+    connector = RecordingConnector()
+    backend = GuardedBackend(
+        allow_private=True, resolver=resolver({"metadata.example": [address]}), inner=connector
+    )
+    with pytest.raises(FetchError) as caught:
+        fetch_url("http://metadata.example/latest/meta-data/", FetchLimits(), backend)
+    assert caught.value.unsafe and address in str(caught.value)
+    assert "--allow-link-local-urls" in str(caught.value)
+    assert connector.attempts == []  # never contacted
+
+
+def test_link_local_only_with_its_own_switch_and_private_still_passes() -> None:
+    connector = RecordingConnector()
+    table = {"metadata.example": ["169.254.169.254"], "nas.example": ["192.168.1.10"]}
+    private_only = GuardedBackend(allow_private=True, resolver=resolver(table), inner=connector)
+    with pytest.raises(FetchError):  # the recording connector fails it: but it was attempted
+        fetch_url("http://nas.example/photo.png", FetchLimits(), private_only)
+    both = GuardedBackend(
+        allow_private=True, allow_link_local=True, resolver=resolver(table), inner=connector
+    )
+    with pytest.raises(FetchError):
+        fetch_url("http://metadata.example/x.png", FetchLimits(), both)
+    assert connector.attempts == [("192.168.1.10", 80), ("169.254.169.254", 80)]
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
+def test_an_ipv6_literal_url_is_fetched_with_brackets_in_its_host_header() -> None:
+    hosts: list[str] = []
+    image = png_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hosts.append(self.headers.get("Host", ""))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            self.wfile.write(image)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class IPv6Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    server = IPv6Server(("::1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="smolsight-test-http6")
+    thread.start()
+    try:
+        port = server.server_address[1]
+        data = fetch_url(f"http://[::1]:{port}/cat.png", FetchLimits(), GuardedBackend(allow_private=True))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert data == image
+    assert hosts == [f"[::1]:{port}"]

@@ -43,3 +43,13 @@ def to_rgb_array(image: ImageLike) -> np.ndarray:
     if array.dtype != np.uint8:
         array = np.clip(array, 0, 255).astype(np.uint8)
     return array
+
+
+def spread(frames: tuple[Frame, ...], count: int) -> tuple[Frame, ...]:
+    """At most `count` frames spread evenly, first and last included."""
+    if len(frames) <= count:
+        return frames
+    if count == 1:
+        return (frames[len(frames) // 2],)
+    step = (len(frames) - 1) / (count - 1)
+    return tuple(frames[round(i * step)] for i in range(count))

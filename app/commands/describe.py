@@ -96,6 +96,8 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
         print()
     else:
         print("".join(pieces).strip())
+    if stats.note:
+        print(f"smolsight: {stats.note}", file=sys.stderr)
     if options.stats:
         ttft = stats.time_to_first_token_s
         print(

@@ -20,7 +20,7 @@ from app.terminal import LoadReporter, ProgressLine, fail, fail_backend
 from app.timecode import format_clock
 from app.video.export import FORMATS, export
 from app.video.segments import SegmentSettings
-from app.video.summarize import Progress, SummarySettings, VideoSummary, summarize
+from app.video.summarize import NOT_DESCRIBED, Progress, SummarySettings, VideoSummary, summarize
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,14 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
         signal.signal(signal.SIGINT, previous)
         bar.close()
         engine.shutdown()
+    for note in result.notes:
+        print(f"smolsight: {note}", file=sys.stderr)
+    failed = result.failed
+    if result.described_nothing:  # a track of error messages would be worse than none
+        return fail(
+            f"no scene of {options.path.name} could be described, so nothing was written: {failed[0].error}",
+            ExitCode.MODEL,
+        )
     try:
         paths = export(result, out_dir, formats)
     except OSError as exc:
@@ -95,13 +103,17 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     if result.summary:
         print(result.summary)
     for seg in result.segments:
-        text = seg.description or f"(not described: {seg.error})"
+        text = seg.description or NOT_DESCRIBED
         print(f"[{format_clock(seg.start)}-{format_clock(seg.end)}] {text}")
-    failed = sum(1 for seg in result.segments if seg.error)
     note = " (PARTIAL: stopped early)" if result.partial else ""
     print(f"{len(result.segments)} scenes in {result.seconds:.0f} s{note}; wrote:", file=sys.stderr)
     for p in paths:
         print(f"  {p}", file=sys.stderr)
     if failed:
-        print(f"{failed} scene(s) could not be described; see the files.", file=sys.stderr)
+        reasons = sorted({seg.error or "" for seg in failed})
+        print(
+            f"{len(failed)} of {len(result.segments)} scenes could not be described (marked as gaps; "
+            f"the reasons are in the JSON): {'; '.join(reasons)}",
+            file=sys.stderr,
+        )
     return ExitCode.INTERRUPTED if result.partial else ExitCode.OK

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from app.capture.frames import Frame, to_rgb_array
+from app.inference.clean import clean_text
 from app.inference.types import (
     BackendInfo,
     CancelToken,
@@ -98,7 +99,7 @@ def collect(chunks: Iterator[GenerationChunk]) -> GenerationResult:
     for chunk in chunks:
         pieces.append(chunk.text)
         result.stats = chunk.stats
-    result.text = "".join(pieces).strip()
+    result.text = clean_text("".join(pieces)).strip()
     return result
 
 

@@ -33,10 +33,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, Literal, TypeAlias, TypeVar
 
 from app.inference.base import BackendError, VisionBackend
+from app.inference.clean import clean_text
 from app.inference.types import (
     BackendInfo,
     CancelToken,
@@ -608,7 +609,8 @@ class Engine:
         assert job.request is not None
         text = ""
         stats = GenerationStats()
-        for chunk in backend.stream(job.request, job.cancel):
+        for raw in backend.stream(job.request, job.cancel):
+            chunk = replace(raw, text=clean_text(raw.text))  # every caller gets clean text
             stats = chunk.stats
             if job.on_chunk is not None:
                 job.on_chunk(chunk)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from app.capture.frames import Frame
+from app.capture.frames import Frame, spread
 
 if TYPE_CHECKING:
     import httpx
@@ -29,6 +31,8 @@ from app.inference.types import (
     LoadProgressCallback,
 )
 
+log = logging.getLogger(__name__)
+
 
 def _data_uri(frame: Frame, split: bool) -> str:
     import io
@@ -42,24 +46,44 @@ JSONObject = dict[str, object]
 
 
 def to_messages(request: GenerationRequest) -> list[JSONObject]:
-    """OpenAI chat messages for `request` (system, history, then the user turn with images)."""
+    """OpenAI chat messages for `request` (system, history, then the user turn with images).
+
+    Words SmolSight means as one run of text go as one text part: servers join separate parts
+    their own way (llama.cpp puts a newline between them), and every engine must read the same
+    words as the local prompt builder writes.
+    """
     messages: list[JSONObject] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
     messages += [{"role": t.role, "content": t.text} for t in request.history]
-    parts: list[JSONObject] = []
+    pieces: list[str | Frame] = []  # text and pictures in order; adjacent texts become one part
     if request.is_video:
-        parts.append({"type": "text", "text": video_intro([f.timestamp for f in request.frames])})
+        pieces.append(video_intro([f.timestamp for f in request.frames]))
         for frame in request.frames:
-            parts.append({"type": "text", "text": frame_stamp(frame.timestamp)})
-            parts.append({"type": "image_url", "image_url": {"url": _data_uri(frame, request.split_images)}})
-        parts.append({"type": "text", "text": MEDIA_OUTRO})
+            pieces += [frame_stamp(frame.timestamp), frame]
+        pieces.append(MEDIA_OUTRO)
     else:
-        for frame in request.frames:
-            parts.append({"type": "image_url", "image_url": {"url": _data_uri(frame, request.split_images)}})
-    parts.append({"type": "text", "text": request.prompt})
+        pieces += list(request.frames)
+    pieces.append(request.prompt)
+    parts: list[JSONObject] = []
+    for piece in pieces:
+        if isinstance(piece, Frame):
+            parts.append({"type": "image_url", "image_url": {"url": _data_uri(piece, request.split_images)}})
+        elif parts and parts[-1]["type"] == "text":
+            parts[-1]["text"] = str(parts[-1]["text"]) + piece
+        else:
+            parts.append({"type": "text", "text": piece})
     messages.append({"role": "user", "content": parts})
     return messages
+
+
+# How servers say a request is longer than their context: llama.cpp, OpenAI (and ours), vLLM.
+CONTEXT_REFUSALS = ("exceeds the available context size", "context_length_exceeded", "maximum context length")
+
+
+def too_long_for_context(status: int, body: str) -> bool:
+    """Whether an error response says the request did not fit the server's context."""
+    return status == 400 and any(words in body for words in CONTEXT_REFUSALS)
 
 
 class OpenAIBackend:
@@ -81,6 +105,7 @@ class OpenAIBackend:
         self.timeout_s = timeout_s
         self._client_factory = client_factory
         self._client: Any = None
+        self._clip_frames: int | None = None  # the most clip frames the server's context took
 
     @property
     def info(self) -> BackendInfo:
@@ -123,12 +148,59 @@ class OpenAIBackend:
     def stream(
         self, request: GenerationRequest, cancel: CancelToken | None = None
     ) -> Iterator[GenerationChunk]:
-        """Post the request with `stream: true` and yield the deltas."""
+        """Post the request with `stream: true` and yield the deltas.
+
+        A clip the server refuses as too long for its context goes again with half the frames
+        (spread over the clip), until it fits; later clips start from what fitted, and the
+        final chunk's `note` says so once.
+        """
         import httpx
 
         if self._client is None:
             raise BackendError("The remote backend is not connected yet.")
         clock = StatsClock()
+        clock.preprocessed(0)
+        frames = request.frames
+        if request.is_video and self._clip_frames is not None:
+            frames = spread(frames, self._clip_frames)  # what the server's context took before
+        note = ""
+        finish: FinishReason = "stop"
+        usage: dict[str, int] = {}
+        try:
+            while True:
+                with self._client.stream(
+                    "POST",
+                    f"{self.base_url}/v1/chat/completions",
+                    json=self._body(replace(request, frames=frames)),
+                    headers=self._headers(),
+                ) as response:
+                    if response.status_code == 200:
+                        for item in self._read(response, clock, cancel):
+                            if isinstance(item, GenerationChunk):
+                                yield item
+                            else:
+                                finish, usage = item
+                        break
+                    response.read()
+                    if request.is_video and len(frames) > 1 and too_long_for_context(400, response.text):
+                        fewer = len(frames) // 2
+                        note = (
+                            f"The server's context is too small for clips of {len(frames)} frames; "
+                            f"SmolSight sends it {fewer} per clip."
+                        )
+                        log.info("%s (%s)", note, _error_text(response))
+                        frames = spread(frames, fewer)
+                        self._clip_frames = fewer
+                        continue
+                    raise BackendError(_error_text(response))
+        except httpx.HTTPError as exc:
+            raise BackendError(f"The connection to {self.base_url} failed ({type(exc).__name__}).") from exc
+        if usage:
+            clock.prompt_tokens = int(usage.get("prompt_tokens", 0))
+            clock.generated = int(usage.get("completion_tokens", clock.generated))
+        yield GenerationChunk("", replace(clock.stats(finish=finish), note=note))
+
+    def _body(self, request: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": to_messages(request),
@@ -140,42 +212,36 @@ class OpenAIBackend:
         }
         if request.stop:
             body["stop"] = list(request.stop)
-        clock.preprocessed(0)
+        return body
+
+    @staticmethod
+    def _read(
+        response: Any, clock: StatsClock, cancel: CancelToken | None
+    ) -> Iterator[GenerationChunk | tuple[FinishReason, dict[str, int]]]:
+        """The streamed answer's chunks, then (finish reason, usage)."""
         finish: FinishReason = "stop"
         usage: dict[str, int] = {}
-        try:
-            with self._client.stream(
-                "POST", f"{self.base_url}/v1/chat/completions", json=body, headers=self._headers()
-            ) as response:
-                if response.status_code != 200:
-                    response.read()
-                    raise BackendError(_error_text(response))
-                for line in response.iter_lines():
-                    if cancel is not None and cancel.cancelled:
-                        finish = "cancelled"
-                        break  # leaving the block closes the connection: the server stops
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
-                    event = json.loads(data)
-                    if "error" in event:
-                        raise BackendError(f"The server failed: {event['error'].get('message')}")
-                    usage = event.get("usage") or usage
-                    for choice in event.get("choices", []):
-                        text = (choice.get("delta") or {}).get("content") or ""
-                        if text:
-                            clock.token()
-                            yield GenerationChunk(text, clock.stats())
-                        if choice.get("finish_reason"):
-                            finish = "length" if choice["finish_reason"] == "length" else "stop"
-        except httpx.HTTPError as exc:
-            raise BackendError(f"The connection to {self.base_url} failed ({type(exc).__name__}).") from exc
-        if usage:
-            clock.prompt_tokens = int(usage.get("prompt_tokens", 0))
-            clock.generated = int(usage.get("completion_tokens", clock.generated))
-        yield GenerationChunk("", clock.stats(finish=finish))
+        for line in response.iter_lines():
+            if cancel is not None and cancel.cancelled:
+                finish = "cancelled"
+                break  # leaving the block closes the connection: the server stops
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            event = json.loads(data)
+            if "error" in event:
+                raise BackendError(f"The server failed: {event['error'].get('message')}")
+            usage = event.get("usage") or usage
+            for choice in event.get("choices", []):
+                text = (choice.get("delta") or {}).get("content") or ""
+                if text:
+                    clock.token()
+                    yield GenerationChunk(text, clock.stats())
+                if choice.get("finish_reason"):
+                    finish = "length" if choice["finish_reason"] == "length" else "stop"
+        yield finish, usage
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

@@ -107,6 +107,7 @@ class GenerationStats:
     total_s: float = 0.0
     peak_memory_bytes: int | None = None
     finish_reason: FinishReason | None = None
+    note: str = ""  # something the person should hear once (a remote engine's clip was cut down)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,21 @@ class BackendInfo:
     device: str
     dtype: str
     note: str = ""
+
+    @property
+    def model_name(self) -> str:
+        """The model as others may read it: a hub id, or a folder's or file's name, never a path."""
+        model = self.model.replace("\\", "/")
+        if model.startswith(("/", "~", ".")) or ":/" in model or model.count("/") > 1:
+            return model.rstrip("/").rsplit("/", 1)[-1]
+        return model
+
+    @property
+    def engine_name(self) -> str:
+        """The engine as others may read it: 'openvino (CPU, int8)'; a remote server without its address."""
+        if self.backend == "openai":
+            return "a remote OpenAI-compatible server"
+        return f"{self.backend} ({self.device}, {self.dtype})"
 
 
 class CancelToken:

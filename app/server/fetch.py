@@ -78,6 +78,31 @@ def why_not_public(address: str) -> str | None:
     return None
 
 
+# Where clouds answer metadata requests (credentials): AWS, GCP and Azure on 169.254.169.254,
+# AWS ECS and EKS task roles, AWS over IPv6 (a private ULA address), Alibaba Cloud (shared space).
+METADATA_ADDRESSES = {
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "100.100.100.200")
+}
+
+
+def why_link_local(address: str) -> str | None:
+    """Why `address` stays refused even where private addresses are allowed (None when it needn't)."""
+    try:
+        ip: IPAddress = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return None
+    candidates: list[IPAddress] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        candidates.append(ip.ipv4_mapped)
+    for candidate in candidates:
+        if candidate in METADATA_ADDRESSES:
+            return "a cloud metadata address"
+        if candidate.is_link_local:
+            return "a link-local address (where cloud metadata services answer)"
+    return None
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system resolves `host` to."""
     try:
@@ -88,18 +113,34 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 class GuardedBackend(httpcore.NetworkBackend):
-    """Connects only to public addresses (unless `allow_private`), to the address it checked."""
+    """Connects only to public addresses, to the address it checked.
+
+    `allow_private` also lets loopback and private networks through, but link-local and cloud
+    metadata addresses stay refused unless `allow_link_local` is given as well: a trusted
+    network is one thing, the machine's cloud credentials another.
+    """
 
     def __init__(
         self,
         *,
         allow_private: bool = False,
+        allow_link_local: bool = False,
         resolver: Resolver = system_resolver,
         inner: httpcore.NetworkBackend | None = None,
     ) -> None:
         self.allow_private = allow_private
+        self.allow_link_local = allow_link_local
         self.resolve = resolver
         self.inner = inner or httpcore.SyncBackend()
+
+    def refusal(self, address: str) -> str | None:
+        """Why a connection to `address` is refused (None: it may be made)."""
+        why = why_not_public(address)
+        if why is None:
+            return None
+        if not self.allow_private:
+            return why
+        return None if self.allow_link_local else why_link_local(address)
 
     def connect_tcp(
         self,
@@ -116,20 +157,18 @@ class GuardedBackend(httpcore.NetworkBackend):
             addresses = self.resolve(host, port)
         if not addresses:
             raise httpcore.ConnectError(f"{host} has no address")
-        if not self.allow_private:
-            for address in addresses:  # every one: a name must not mix public and private addresses
-                why = why_not_public(address)
-                if why:
-                    raise UnsafeAddress(host, address, why)
+        for address in addresses:  # every one: a name must not mix public and refused addresses
+            why = self.refusal(address)
+            if why:
+                raise UnsafeAddress(host, address, why)
         stream = self.inner.connect_tcp(
             addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
-        if not self.allow_private:
-            peer = _peer_address(stream)
-            why = why_not_public(peer) if peer else None
-            if why:
-                stream.close()
-                raise UnsafeAddress(host, peer or "?", why)
+        peer = _peer_address(stream)
+        why = self.refusal(peer) if peer else None
+        if why:
+            stream.close()
+            raise UnsafeAddress(host, peer or "?", why)
         return stream
 
     def sleep(self, seconds: float) -> None:
@@ -168,7 +207,10 @@ def fetch_url(url: str, limits: FetchLimits, backend: httpcore.NetworkBackend) -
             extensions = {"timeout": {"connect": left, "read": left, "write": left, "pool": left}}
             try:
                 with pool.stream(
-                    "GET", url, headers={"User-Agent": "SmolSight"}, extensions=extensions
+                    "GET",
+                    url,
+                    headers={"User-Agent": "SmolSight", "Host": host_header(url)},
+                    extensions=extensions,
                 ) as response:
                     if response.status in (301, 302, 303, 307, 308):
                         location = _header(response.headers, b"location")
@@ -180,9 +222,14 @@ def fetch_url(url: str, limits: FetchLimits, backend: httpcore.NetworkBackend) -
                         raise FetchError(f"fetching the image gave HTTP {response.status}")
                     return _read_limited(response.iter_stream(), limits, deadline)
             except UnsafeAddress as exc:
+                how = (
+                    "--allow-link-local-urls"
+                    if backend_allows_private(backend)
+                    else "private addresses with --allow-private-urls"
+                )
                 raise FetchError(
-                    f"refusing to fetch from {exc.address} ({exc.why}); the server's operator can allow "
-                    "private addresses with --allow-private-urls",
+                    f"refusing to fetch from {exc.address} ({exc.why}); "
+                    f"the server's operator can allow {how}",
                     unsafe=True,
                 ) from None
             except httpcore.TimeoutException:
@@ -190,6 +237,20 @@ def fetch_url(url: str, limits: FetchLimits, backend: httpcore.NetworkBackend) -
             except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
                 raise FetchError(f"could not fetch the image ({exc or type(exc).__name__})") from None
         raise FetchError(f"more than {limits.max_redirects} redirects")
+
+
+def host_header(url: str) -> str:
+    """The Host header for `url`: an IPv6 literal keeps its brackets (httpcore drops them)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def backend_allows_private(backend: httpcore.NetworkBackend) -> bool:
+    """Whether `backend` lets private addresses through (to say which switch a refusal needs)."""
+    return isinstance(backend, GuardedBackend) and backend.allow_private
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -25,7 +25,8 @@ class ImageLimits:
     fetch_timeout_s: float = 10.0
     max_redirects: int = 3
     allow_remote: bool = True
-    allow_private_urls: bool = False  # fetch from loopback/private/link-local addresses too
+    allow_private_urls: bool = False  # fetch from loopback and private addresses too
+    allow_link_local_urls: bool = False  # and link-local/cloud metadata ones (only with the above)
     allowed_dirs: tuple[Path, ...] = ()  # local files only inside these (none: no local files)
     network: httpcore.NetworkBackend | None = None  # how to connect (tests inject one); default: sockets
 
@@ -124,7 +125,11 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
 
 
 def _fetch(url: str, limits: ImageLimits, param: str) -> bytes:
-    backend = GuardedBackend(allow_private=limits.allow_private_urls, inner=limits.network)
+    backend = GuardedBackend(
+        allow_private=limits.allow_private_urls,
+        allow_link_local=limits.allow_link_local_urls,
+        inner=limits.network,
+    )
     try:
         return fetch_url(
             url,

@@ -28,6 +28,7 @@ class ServeOptions:
     allow_files: tuple[Path, ...] = ()
     remote_images: bool = True
     allow_private_urls: bool = False
+    allow_link_local_urls: bool = False
     queue_size: int = 4
     log_level: str = "info"
 
@@ -102,6 +103,7 @@ def run_server(options: ServeOptions, settings: Settings) -> int:
             images=ImageLimits(
                 allow_remote=options.remote_images,
                 allow_private_urls=options.allow_private_urls,
+                allow_link_local_urls=options.allow_link_local_urls,
                 allowed_dirs=options.allow_files,
             ),
             max_tokens=settings.max_tokens,

@@ -196,6 +196,8 @@ class NarrationView(QObject):
             return
         text = d.text or "(no answer)"
         self.panel.caption.setText(text)
+        if d.stats.note:  # the engine says it once (a remote server's clips were cut down)
+            self.notice(d.stats.note)
         ttft = d.stats.time_to_first_token_s
         first = f"first word {ttft:.1f} s · " if ttft is not None else ""
         self.status.latency_label.setText(f"{first}total {d.total_s:.1f} s")

@@ -238,7 +238,7 @@ class SummaryWindow(QWidget):
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         for b in self.export_buttons.values():
-            b.setEnabled(bool(result.segments))
+            b.setEnabled(bool(result.segments) and not result.described_nothing)
         self.scenes.clear()
         for seg in result.segments:
             self._add_scene(seg)
@@ -247,14 +247,19 @@ class SummaryWindow(QWidget):
         self.summary.setText(result.summary or ("(stopped before the summary)" if result.partial else ""))
         self.progress.setValue(1000 if not result.partial else self.progress.value())
         saved = ""
-        if self.video.resolve().parent != SAMPLE_VIDEO.resolve().parent:  # never into the app's files
+        own_files = self.video.resolve().parent == SAMPLE_VIDEO.resolve().parent  # never into the app's
+        if not own_files and not result.described_nothing:
             try:
                 self.saved_to = export(result, self.video.parent, ["json"])[0]
                 saved = f" Saved next to the video as {self.saved_to.name}."
             except OSError:
                 saved = " (Could not save next to the video; use Export.)"
         state = "Stopped early: the scenes so far are kept." if result.partial else "Done."
-        self.status.setText(f"{state} {len(result.segments)} scenes.{saved}")
+        if result.described_nothing:
+            state = "No scene could be described, so nothing was saved."
+        gaps = f" {len(result.failed)} could not be described." if result.failed else ""
+        notes = "".join(f" {note}" for note in result.notes)
+        self.status.setText(f"{state} {len(result.segments)} scenes.{gaps}{saved}{notes}")
         self.announce(f"{state} {result.summary}", True)
         self.scenes.setFocus()
         self.finished.emit(result)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from app.files import write_text_atomic
-from app.video.summarize import SegmentResult, VideoSummary
+from app.video.summarize import NOT_DESCRIBED, SegmentResult, VideoSummary
 
 FORMATS = ("vtt", "srt", "md", "json")
 
@@ -24,7 +24,8 @@ def _cues(summary: VideoSummary) -> list[tuple[float, float, str]]:
     cues = []
     segs: list[SegmentResult] = sorted(summary.segments, key=lambda r: r.start)
     for i, seg in enumerate(segs):
-        text = seg.description.strip() or (f"(not described: {seg.error})" if seg.error else "")
+        # A scene the model failed on is a plain gap: no engine's error text inside a caption cue.
+        text = seg.description.strip() or (NOT_DESCRIBED if seg.error else "")
         if not text:
             continue
         end = seg.end
@@ -64,7 +65,7 @@ def to_markdown(summary: VideoSummary) -> str:
     out += ["## Scenes", ""]
     for seg in summary.segments:
         span = f"{_stamp(seg.start, '.')[:8]}–{_stamp(seg.end, '.')[:8]}"
-        text = seg.description or f"*Not described: {seg.error}*"
+        text = seg.description or f"*{NOT_DESCRIBED.strip('()').capitalize()}.*"
         out.append(f"- **{span}** {text}")
     out += ["", f"*{summary.model} via {summary.backend}, {summary.seconds:.0f} s.*", ""]
     return "\n".join(out)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.capture.frames import Frame
+from app.capture.frames import spread
 from app.capture.media import probe_video
 from app.inference.base import BackendError, VisionBackend, collect
 from app.inference.types import CancelToken, GenerationRequest
@@ -54,6 +54,9 @@ class SegmentResult:
     prompt_tokens: int = 0
 
 
+NOT_DESCRIBED = "(not described)"  # a scene the model failed on, in exports: the reason is in the JSON
+
+
 @dataclass
 class VideoSummary:
     """Everything a summarization produced; exported and saved as is."""
@@ -68,10 +71,21 @@ class VideoSummary:
     partial: bool = False
     seconds: float = 0.0
     created: str = ""
+    notes: list[str] = field(default_factory=list)  # what the engine said once (e.g. clips cut down)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready mapping."""
         return asdict(self)
+
+    @property
+    def failed(self) -> list[SegmentResult]:
+        """The scenes the model could not describe."""
+        return [seg for seg in self.segments if seg.error]
+
+    @property
+    def described_nothing(self) -> bool:
+        """Whether every scene failed (there is nothing worth writing)."""
+        return bool(self.segments) and len(self.failed) == len(self.segments)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> VideoSummary:
@@ -91,16 +105,6 @@ class Progress:
     segment: SegmentResult | None = None  # the segment just finished, if any
 
 
-def spread(frames: tuple[Frame, ...], count: int) -> tuple[Frame, ...]:
-    """At most `count` frames spread evenly, first and last included."""
-    if len(frames) <= count:
-        return frames
-    if count == 1:
-        return (frames[len(frames) // 2],)
-    step = (len(frames) - 1) / (count - 1)
-    return tuple(frames[round(i * step)] for i in range(count))
-
-
 def summarize(
     path: Path,
     backend: VisionBackend,
@@ -116,6 +120,7 @@ def summarize(
     info = probe_video(path)  # MediaError for bad files, before any model work
     started = time.monotonic()
     results: list[SegmentResult] = []
+    notes: list[str] = []
     prompt, max_tokens = segment_prompt(s.detail)
     partial = False
     report = progress or (lambda _p: None)
@@ -132,6 +137,8 @@ def summarize(
             error = None
             text = out.text
             tokens = out.stats.prompt_tokens
+            if out.stats.note and out.stats.note not in notes:
+                notes.append(out.stats.note)
             if out.stats.finish_reason == "cancelled":
                 partial = True
                 break
@@ -153,7 +160,9 @@ def summarize(
         done = min(1.0, raw.end / info.duration) if info.duration > 0 else 0.0
         elapsed = time.monotonic() - started
         eta = elapsed / done * (1 - done) if done > 0 else None
-        report(Progress(done, eta, f"Described {format_clock(raw.start)}–{format_clock(raw.end)}", result))
+        span = f"{format_clock(raw.start)}–{format_clock(raw.end)}"
+        said = f"Could not describe {span}" if error else f"Described {span}"
+        report(Progress(done, eta, said, result))
     summary = ""
     if not partial and results:
         report(Progress(1.0, 0.0, "Writing the summary…"))
@@ -165,12 +174,13 @@ def summarize(
         duration=info.duration,
         segments=results,
         summary=summary,
-        model=info_b.model,
-        backend=f"{info_b.backend} ({info_b.device}, {info_b.dtype})",
+        model=info_b.model_name,  # a summary is shared: no home folder or server address in it
+        backend=info_b.engine_name,
         settings={"detail": s.detail, "frames_per_segment": s.frames_per_segment, **asdict(s.segments)},
         partial=partial,
         seconds=time.monotonic() - started,
         created=now_iso(),
+        notes=notes,
     )
 
 
