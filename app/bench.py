@@ -29,9 +29,10 @@ from app.capture.media import load_image
 from app.config import DType, Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
-from app.inference.base import BackendError, process_peak_rss_bytes
+from app.inference.backend import BackendError
 from app.inference.engine import Engine
 from app.inference.factory import create_backend
+from app.inference.generation import process_peak_rss_bytes
 from app.inference.types import GenerationRequest, GenerationStats
 from app.paths import resource_file, user_cache_dir
 from app.prompts import describe_prompt

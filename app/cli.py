@@ -20,6 +20,7 @@ from app.config import (
     default_config_path,
     load_settings,
 )
+from app.devtools.model_builder import GEOMETRIES
 from app.exit_codes import ExitCode
 from app.narration.policy import MODES
 from app.prompts import DETAILS, VERBOSITIES
@@ -244,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build-test-model", help="write a random SmolVLM2 folder (tests, benchmarks)")
     build.add_argument("out", type=Path, help="folder to write")
     build.add_argument("--real-size", action="store_true", help="the real 500M architecture (≈2 GB)")
+    build.add_argument(
+        "--geometry",
+        choices=tuple(GEOMETRIES),
+        default="500m",
+        help="how it sees pictures: the 500M's 512 px tiles (default), 64 px tiles, or the 2.2B's 384 px",
+    )
 
     entry = sub.add_parser(
         "desktop-entry", help="add SmolSight to the Linux application menu, or take it out"
@@ -352,7 +359,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark."""
     from app.bench import BenchOptions, run_bench
-    from app.inference.base import BackendError
+    from app.inference.backend import BackendError
 
     try:
         return run_bench(options_from(BenchOptions, args))
@@ -363,7 +370,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     """Fetch the model into the cache with a progress bar."""
     from app.inference.factory import choose_backend
-    from app.inference.models import ModelUnavailable, default_model, download_model
+    from app.inference.model_files import ModelUnavailable, default_model, download_model
     from app.terminal import ProgressLine
 
     model = args.model or default_model(choose_backend(args.backend))
@@ -383,7 +390,7 @@ def cmd_build_test_model(args: argparse.Namespace) -> int:
     """Write a random-weight SmolVLM2 model folder."""
     from app.devtools.model_builder import build_model
 
-    print(build_model(args.out, real_size=args.real_size))
+    print(build_model(args.out, real_size=args.real_size, geometry=args.geometry))
     return ExitCode.OK
 
 

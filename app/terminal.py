@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from app.exit_codes import ExitCode
-from app.inference.base import BackendError
+from app.inference.backend import BackendError
 from app.inference.engine import EngineEvent, Loading, Ready
 
 
@@ -39,7 +39,7 @@ def failure_text(message: str, *, missing: bool) -> str:
 
 def fail_backend(exc: BackendError) -> int:
     """Report a model or backend failure (exit code 3), with how to get a missing model."""
-    from app.inference.models import ModelUnavailable
+    from app.inference.model_files import ModelUnavailable
 
     missing = isinstance(exc, ModelUnavailable) and exc.missing
     return fail(failure_text(str(exc), missing=missing), ExitCode.MODEL)

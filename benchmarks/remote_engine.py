@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.capture.media import sample_video
 from app.capture.sources import SAMPLE_VIDEO
-from app.inference.base import collect
+from app.inference.answer import collect
 from app.inference.openai_backend import OpenAIBackend
 from app.inference.types import GenerationRequest, GenerationStats
 from app.prompts import DEFAULT_CLIP_PROMPT, describe_prompt

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.config import Settings
 from app.devtools.sample_video import SCENE_SECONDS
-from app.inference.base import StatsClock
+from app.inference.generation import StatsClock
 from app.inference.types import (
     BackendInfo,
     CancelToken,

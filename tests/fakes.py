@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
-from app.inference.base import StatsClock
 from app.inference.chat_format import render_prompt
-from app.inference.models import download_progress
+from app.inference.generation import StatsClock
+from app.inference.model_files import download_progress
 from app.inference.types import (
     BackendInfo,
     CancelToken,

@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 
 from app.config import Settings
-from app.inference.base import VisionBackend
+from app.inference.backend import VisionBackend
 from app.inference.engine import BoundedFifo, Engine
 from app.inference.factory import create_backend
 from app.server.api import ServedModel

@@ -12,7 +12,8 @@ import pytest
 
 from app.capture.frames import Frame
 from app.config import Settings
-from app.inference.base import BackendError, VisionBackend, collect
+from app.inference.answer import collect
+from app.inference.backend import BackendError, VisionBackend
 from app.inference.factory import choose_backend, create_backend
 from app.inference.types import CancelToken, GenerationRequest
 from tests.conftest import needs_mlx

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from app.capture.frames import Frame
-from app.inference.base import BackendError
+from app.inference.backend import BackendError
 from app.inference.engine import (
+    Answer,
     BoundedFifo,
-    Description,
     Dropped,
     Engine,
     EngineEvent,
@@ -22,9 +22,9 @@ from app.inference.engine import (
     LoadFailed,
     Loading,
     NotReady,
+    Partial,
     QueueFull,
     Ready,
-    stream_chunks,
 )
 from app.inference.types import GenerationRequest
 from tests.fakes import FakeBackend
@@ -191,10 +191,16 @@ def test_reload_switches_the_backend_after_the_running_job() -> None:
     assert len(events.of(Ready)) == 2
 
 
-def test_stream_chunks_yields_on_the_calling_thread() -> None:
-    engine, _ = started(FakeBackend(seconds_per_call=0.1, tokens=4))
-    pieces = [c.text for c in stream_chunks(engine, request())]
-    assert "".join(pieces).strip() == "A red mug on a wooden desk."
+def test_the_streamed_pieces_and_the_answer_are_the_same_clean_text() -> None:
+    # A model that starts with white space and emits a control character and a broken letter.
+    backend = FakeBackend(answer=lambda _r: "  \x05A red mug\ufffd.", seconds_per_call=0.05, tokens=5)
+    engine, events = started(backend)
+    pieces: list[str] = []
+    answer = engine.submit(request(), on_chunk=lambda chunk: pieces.append(chunk.text)).result(timeout=5)
+    assert answer.text == "A red mug."
+    assert "".join(pieces).rstrip() == answer.text  # what --stream and SSE print is the answer
+    assert pieces[0] == "" and next(p for p in pieces if p) == "A "  # never a leading space
+    assert [p.text for p in events.of(Partial)][-1].rstrip() == answer.text
 
 
 def test_shutdown_during_a_long_generation_is_bounded() -> None:
@@ -206,7 +212,7 @@ def test_shutdown_during_a_long_generation_is_bounded() -> None:
     assert engine.shutdown(timeout=3)
     assert time.monotonic() - start < 1.0
     assert not engine.running and backend.closed
-    assert isinstance(job.result(timeout=1), Description)  # finished as cancelled, not lost
+    assert isinstance(job.result(timeout=1), Answer)  # finished as cancelled, not lost
     with pytest.raises(NotReady):
         engine.submit(request())
 

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from app.config import Settings, load_settings, save_settings
-from app.inference.base import BackendError, VisionBackend
+from app.inference.backend import BackendError, VisionBackend
 from app.inference.factory import create_backend
-from app.inference.models import ModelUnavailable, download_progress
+from app.inference.model_files import ModelUnavailable, download_progress
 from app.inference.types import LoadProgressCallback
 from app.ui.main_window import MainWindow
 from tests.fakes import FakeBackend

@@ -148,7 +148,7 @@ def test_health_is_503_while_loading_and_after_a_failed_load_then_200() -> None:
         assert httpx.post(f"{base}{CHAT}", json=chat("Hi"), timeout=30).status_code == 200  # right away
     assert slow.engine.shutdown()
 
-    from app.inference.base import BackendError
+    from app.inference.backend import BackendError
 
     def broken(_model: str | None) -> FakeBackend:
         raise BackendError("The model 'x' is not on this computer.")

@@ -12,7 +12,8 @@ import pytest
 
 from app.capture.frames import Frame
 from app.config import Settings
-from app.inference.base import BackendError, collect
+from app.inference.answer import collect
+from app.inference.backend import BackendError
 from app.inference.chat_format import render_prompt
 from app.inference.engine import Engine
 from app.inference.factory import FallbackBackend, create_backend
@@ -78,13 +79,14 @@ def clip_request(**kwargs: object) -> GenerationRequest:
 def test_torch_free_inputs_equal_the_processors(tiny_model: Path, request_: GenerationRequest) -> None:
     from PIL import Image
 
-    from app.inference.base import prepare_image
+    from app.inference.images import ImageSettings, prepare_image
 
+    limit = ImageSettings.from_folder(tiny_model).limit(split=request_.split_images)
     ours = SmolVLMInputs(tiny_model).encode(request_)
     processor = load_processor(tiny_model)
     kwargs: dict[str, object] = {"text": [render_prompt(request_)], "return_tensors": "np"}
     if request_.frames:
-        kwargs["images"] = [[prepare_image(f, split=request_.split_images) for f in request_.frames]]
+        kwargs["images"] = [[prepare_image(f, limit) for f in request_.frames]]
         kwargs["do_image_splitting"] = request_.split_images
     theirs = processor(**kwargs)
     assert ours.input_ids.tolist() == theirs["input_ids"].tolist()

@@ -15,7 +15,8 @@ from pytestqt.qtbot import QtBot
 from app.capture.frames import Frame
 from app.capture.sources import VideoFileSource
 from app.config import Settings
-from app.inference.base import BackendError, collect
+from app.inference.answer import collect
+from app.inference.backend import BackendError
 from app.inference.engine import Engine
 from app.inference.factory import create_backend
 from app.inference.openai_backend import OpenAIBackend

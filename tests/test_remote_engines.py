@@ -22,7 +22,7 @@ import pytest
 import webvtt
 
 from app.capture.frames import Frame
-from app.inference.base import collect
+from app.inference.answer import collect
 from app.inference.chat_format import MEDIA_OUTRO, frame_stamp, video_intro
 from app.inference.openai_backend import OpenAIBackend
 from app.inference.types import GenerationRequest

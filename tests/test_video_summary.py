@@ -13,7 +13,7 @@ import webvtt
 from app.capture.media import MediaError
 from app.cli import main
 from app.exit_codes import ExitCode
-from app.inference.base import BackendError
+from app.inference.backend import BackendError
 from app.inference.types import CancelToken, GenerationRequest
 from app.video.export import export, to_json
 from app.video.segments import SegmentSettings, iter_segments

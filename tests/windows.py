@@ -8,7 +8,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from app.config import Settings
-from app.inference.base import VisionBackend
+from app.inference.backend import VisionBackend
 from app.ui.main_window import MainWindow
 from tests.fakes import FakeBackend, FakeSpeaker
 

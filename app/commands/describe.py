@@ -10,10 +10,10 @@ from app.capture.frames import CaptureError, Frame
 from app.capture.media import MediaError, load_media
 from app.config import Settings
 from app.exit_codes import ExitCode
-from app.inference.base import BackendError, ContextTooLong
-from app.inference.engine import Engine, stream_chunks
+from app.inference.backend import BackendError, ContextTooLong
+from app.inference.engine import Engine
 from app.inference.factory import backend_factory
-from app.inference.types import GenerationRequest, GenerationStats, PromptTooLong
+from app.inference.types import GenerationRequest, PromptTooLong
 from app.prompts import DEFAULT_CLIP_PROMPT, DEFAULT_IMAGE_PROMPT
 from app.terminal import LoadReporter, fail, fail_backend
 
@@ -76,26 +76,19 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
     except (MediaError, CaptureError) as exc:
         return fail(str(exc), ExitCode.INPUT)
     engine = Engine(backend_factory(settings), warm_up=False, listener=LoadReporter())
-    pieces: list[str] = []
-    stats = GenerationStats()
+    # --stream prints each piece as the model thread produces it; the answer comes back whole.
+    printed = (lambda chunk: print(chunk.text, end="", flush=True)) if options.stream else None
     try:
         info = engine.wait_ready()
-        for chunk in stream_chunks(engine, request):
-            text = chunk.text.lstrip() if not pieces else chunk.text
-            pieces.append(text)
-            stats = chunk.stats
-            if options.stream and text:
-                print(text, end="", flush=True)
+        answer = engine.submit(request, on_chunk=printed).result()
     except ContextTooLong as exc:
         return fail(str(exc), ExitCode.INPUT)
     except BackendError as exc:
         return fail_backend(exc)
     finally:
         engine.shutdown()
-    if options.stream:
-        print()
-    else:
-        print("".join(pieces).strip())
+    print("" if options.stream else answer.text)
+    stats = answer.stats
     if stats.note:
         print(f"smolsight: {stats.note}", file=sys.stderr)
     if options.stats:

@@ -11,7 +11,7 @@ from app.capture.frames import Frame
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
-from app.inference.base import BackendError
+from app.inference.backend import BackendError
 from app.inference.engine import Engine
 from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest

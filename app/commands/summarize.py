@@ -11,7 +11,7 @@ from app.capture.media import MediaError, probe_video
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder
-from app.inference.base import BackendError, VisionBackend
+from app.inference.backend import BackendError, VisionBackend
 from app.inference.engine import Engine
 from app.inference.factory import backend_factory
 from app.inference.types import CancelToken

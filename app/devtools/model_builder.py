@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHAT_TEMPLATE", "REAL_500M", "TINY", "ModelSize", "build_model", "write_config"]
+__all__ = [
+    "CHAT_TEMPLATE",
+    "GEOMETRIES",
+    "REAL_500M",
+    "TINY",
+    "Geometry",
+    "ModelSize",
+    "build_model",
+    "write_config",
+]
 
 # The chat template SmolVLM2 ships (the video-aware variant transformers uses as its default).
 CHAT_TEMPLATE = (
@@ -74,6 +83,41 @@ TINY = ModelSize(32, 2, 2, 64, 64, 2, 4, 2, 128, None)
 REAL_500M = ModelSize(768, 12, 12, 3072, 960, 32, 15, 5, 2560, 49280)
 
 
+@dataclass(frozen=True)
+class Geometry:
+    """How a model sees pictures: tile size, patch size and the pixel-shuffle scale factor."""
+
+    tile: int  # the vision encoder's image size: one tile's edge in pixels
+    patch: int
+    scale_factor: int
+
+    def __post_init__(self) -> None:
+        """The pixel shuffle needs whole groups of patches on each side."""
+        side = self.tile // self.patch
+        if side % self.scale_factor:
+            raise ValueError(f"{side} patches a side can't be shuffled by {self.scale_factor}")
+
+    @property
+    def image_tokens(self) -> int:
+        """Image tokens per tile after the pixel shuffle."""
+        return (self.tile // self.patch) ** 2 // self.scale_factor**2
+
+    @property
+    def longest_edge(self) -> int:
+        """The processor's first resize when tiling: four tiles along the longest edge."""
+        return 4 * self.tile
+
+
+# The 500M's (512 px tiles, 16 px patches, scale 4: 64 tokens a tile) and two other layouts the
+# engines must read from a model's config: small tiles, and SmolVLM2-2.2B's 384 px / 14 px /
+# scale 3 (81 tokens a tile).
+GEOMETRIES = {
+    "500m": Geometry(512, 16, 4),
+    "64px": Geometry(64, 16, 2),
+    "2.2b": Geometry(384, 14, 3),
+}
+
+
 def _train_tokenizer(vocab_size: int) -> object:
     """Train a byte-level BPE tokenizer offline; return a `PreTrainedTokenizerFast`."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -102,7 +146,7 @@ def _train_tokenizer(vocab_size: int) -> object:
     return fast
 
 
-def _write_real_processor_layout(out_dir: Path) -> None:
+def _write_real_processor_layout(out_dir: Path, tile: int) -> None:
     """Rewrite the processor files in the layout the real SmolVLM2 repository ships.
 
     The hub repository keeps the image settings (with `video_sampling`) in
@@ -113,7 +157,7 @@ def _write_real_processor_layout(out_dir: Path) -> None:
     combined = json.loads((out_dir / "processor_config.json").read_text())
     image = dict(combined["image_processor"])
     image["processor_class"] = "SmolVLMProcessor"
-    image["video_sampling"] = {"fps": 1, "max_frames": 64, "video_size": {"longest_edge": 512}}
+    image["video_sampling"] = {"fps": 1, "max_frames": 64, "video_size": {"longest_edge": tile}}
     (out_dir / "preprocessor_config.json").write_text(json.dumps(image, indent=2))
     (out_dir / "processor_config.json").write_text(
         json.dumps(
@@ -125,9 +169,16 @@ def _write_real_processor_layout(out_dir: Path) -> None:
 
 
 def _model_config(
-    size: ModelSize, vocab_size: int, *, image_token_id: int, eou_id: int, pad_id: int, bos_id: int
+    size: ModelSize,
+    vocab_size: int,
+    *,
+    image_token_id: int,
+    eou_id: int,
+    pad_id: int,
+    bos_id: int,
+    geometry: Geometry = GEOMETRIES["500m"],
 ) -> Any:
-    """A SmolVLMConfig with `size`'s dimensions and the real image geometry."""
+    """A SmolVLMConfig with `size`'s dimensions and `geometry`'s way of seeing pictures."""
     from transformers import LlamaConfig, SmolVLMConfig
     from transformers.models.smolvlm.configuration_smolvlm import SmolVLMVisionConfig
 
@@ -136,8 +187,8 @@ def _model_config(
         intermediate_size=size.vision_mlp,
         num_hidden_layers=size.vision_layers,
         num_attention_heads=size.vision_heads,
-        image_size=512,
-        patch_size=16,
+        image_size=geometry.tile,
+        patch_size=geometry.patch,
     )
     text = LlamaConfig(
         vocab_size=vocab_size,
@@ -157,7 +208,7 @@ def _model_config(
     config = SmolVLMConfig(
         vision_config=vision.to_dict(),
         text_config=text.to_dict(),
-        scale_factor=4,
+        scale_factor=geometry.scale_factor,
         image_token_id=image_token_id,
         tie_word_embeddings=False,
         pad_token_id=pad_id,
@@ -174,12 +225,13 @@ def write_config(out_dir: Path, size: ModelSize) -> Path:
     return out_dir
 
 
-def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0) -> Path:
+def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0, geometry: str = "500m") -> Path:
     """Write a random SmolVLM2 model folder to `out_dir` and return it.
 
-    `real_size=False` gives a tiny model (a few MB, loads in about a second) with the real
-    image geometry (512 px tiles, 16 px patches, scale factor 4 → 64 image tokens);
-    `real_size=True` gives the real 500M architecture with random weights, for benchmarks.
+    `real_size=False` gives a tiny model (a few MB, loads in about a second); `real_size=True`
+    the real 500M architecture with random weights, for benchmarks. `geometry` names how it
+    sees pictures (`GEOMETRIES`): the 500M's by default (512 px tiles, 16 px patches, scale
+    factor 4 → 64 image tokens a tile).
     """
     import torch
     from transformers import (
@@ -188,8 +240,11 @@ def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0) -> Pat
         SmolVLMProcessor,
         SmolVLMVideoProcessor,
     )
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     size = REAL_500M if real_size else TINY
+    shape = GEOMETRIES[geometry]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -203,7 +258,13 @@ def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0) -> Pat
     bos_id = tokenizer.convert_tokens_to_ids("<|im_start|>")  # type: ignore[attr-defined]
 
     config = _model_config(
-        size, vocab_size, image_token_id=image_token_id, eou_id=eou_id, pad_id=pad_id, bos_id=bos_id
+        size,
+        vocab_size,
+        image_token_id=image_token_id,
+        eou_id=eou_id,
+        pad_id=pad_id,
+        bos_id=bos_id,
+        geometry=shape,
     )
     # Untied output head, as the published checkpoint stores it (mlx-vlm requires
     # `lm_head.weight`; with it the parameter count matches the real ~507 M).
@@ -222,28 +283,28 @@ def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0) -> Pat
         do_resize=True,
         image_mean=[0.5, 0.5, 0.5],
         image_std=[0.5, 0.5, 0.5],
-        max_image_size={"longest_edge": 512},
+        max_image_size={"longest_edge": shape.tile},
         resample=1,
         rescale_factor=1 / 255,
-        size={"longest_edge": 2048},
+        size={"longest_edge": shape.longest_edge},
     )
     video_processor = SmolVLMVideoProcessor(
         image_mean=[0.5, 0.5, 0.5],
         image_std=[0.5, 0.5, 0.5],
         resample=1,
         rescale_factor=1 / 255,
-        size={"longest_edge": 512},
-        video_sampling={"fps": 1, "max_frames": 64, "video_size": {"longest_edge": 512}},
+        size={"longest_edge": shape.tile},
+        video_sampling={"fps": 1, "max_frames": 64, "video_size": {"longest_edge": shape.tile}},
     )
     processor = SmolVLMProcessor(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_processor,
-        image_seq_len=64,
+        image_seq_len=shape.image_tokens,
         chat_template=CHAT_TEMPLATE,
     )
     processor.save_pretrained(out_dir)
-    _write_real_processor_layout(out_dir)
-    marker = {"built_by": "smolsight", "real_size": real_size, "seed": seed}
+    _write_real_processor_layout(out_dir, shape.tile)
+    marker = {"built_by": "smolsight", "real_size": real_size, "seed": seed, "geometry": geometry}
     (out_dir / "smolsight_random_model.json").write_text(json.dumps(marker, indent=2))
     return out_dir

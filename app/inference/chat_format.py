@@ -1,10 +1,11 @@
-r"""SmolVLM2's chat format: turns a request into the model's prompt text, for every backend.
+r"""SmolVLM2's chat format: turns a request into the model's prompt text, for every local engine.
 
-Both backends receive the same words: the chat frame `<|im_start|>User:…<end_of_utterance>\n
-Assistant:`, one `<image>` placeholder per frame (the processor expands each into its image
-tokens), and for clips the video wording the SmolVLM2 processor itself writes ("You are
-provided the following series of N frames from a H:MM:SS [H:MM:SS] video." and "Frame from
-MM:SS:" before each frame). We decode frames ourselves, so we write that wording ourselves.
+The local engines (transformers, OpenVINO, MLX) receive the same words: the chat frame
+`<|im_start|>User:…<end_of_utterance>\nAssistant:`, one `<image>` placeholder per frame (the
+processor expands each into its image tokens), and for clips the video wording the SmolVLM2
+processor itself writes ("You are provided the following series of N frames from a H:MM:SS
+[H:MM:SS] video." and "Frame from MM:SS:" before each frame). We decode frames ourselves, so
+we write that wording ourselves. A remote engine gets the same request as OpenAI messages.
 """
 
 from __future__ import annotations

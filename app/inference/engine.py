@@ -32,12 +32,12 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeAlias, TypeVar
 
-from app.inference.base import BackendError, VisionBackend
-from app.inference.clean import clean_text
+from app.inference.answer import AnswerText
+from app.inference.backend import BackendError, VisionBackend
 from app.inference.types import (
     BackendInfo,
     CancelToken,
@@ -112,7 +112,7 @@ class Partial:
 
 
 @dataclass(frozen=True)
-class Description:
+class Answer:
     """A finished generation: its text, the frames it is about, and its figures."""
 
     job_id: int
@@ -152,7 +152,7 @@ class Dropped:
 
 
 EngineEvent: TypeAlias = (
-    Loading | Ready | LoadFailed | JobStarted | Partial | Description | TaskDone | JobFailed | Dropped
+    Loading | Ready | LoadFailed | JobStarted | Partial | Answer | TaskDone | JobFailed | Dropped
 )
 Listener = Callable[[EngineEvent], None]
 
@@ -189,7 +189,7 @@ class _Job:
     task: Task[object] | None = None
     on_chunk: Callable[[GenerationChunk], None] | None = None
     done: threading.Event = field(default_factory=threading.Event)
-    outcome: Description | TaskDone | JobFailed | Dropped | None = None
+    outcome: Answer | TaskDone | JobFailed | Dropped | None = None
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     error: Exception | None = None  # what a failed job raised, re-raised by result()
@@ -232,7 +232,7 @@ class JobHandle(Generic[T]):
         callback()
 
     def result(self, timeout: float | None = None) -> T:
-        """The job's result: a `Description` for generations, the task's return value for tasks.
+        """The job's result: a `Answer` for generations, the task's return value for tasks.
 
         Raises what the job raised when it failed (a `BackendError` for model failures),
         `JobDropped` when it never ran, and `TimeoutError` when `timeout` ran out.
@@ -384,7 +384,7 @@ class Engine:
         *,
         priority: Priority = "user",
         on_chunk: Callable[[GenerationChunk], None] | None = None,
-    ) -> JobHandle[Description]:
+    ) -> JobHandle[Answer]:
         """Queue a generation; `on_chunk` gets every streamed chunk on the model thread.
 
         Raises `NotReady` while loading or after a failed load, `QueueFull` when a bounded
@@ -453,7 +453,7 @@ class Engine:
             except Exception:  # a listener's bug must not kill the model thread
                 log.exception("an engine listener failed on %s", type(event).__name__)
 
-    def _finish(self, job: _Job, outcome: Description | TaskDone | JobFailed | Dropped) -> None:
+    def _finish(self, job: _Job, outcome: Answer | TaskDone | JobFailed | Dropped) -> None:
         with job.lock:
             job.outcome = outcome
             job.done.set()
@@ -487,7 +487,7 @@ class Engine:
                 report(LoadProgress("warm_up", "Warming up the model…"))
                 backend.warm_up()
         except BackendError as exc:
-            from app.inference.models import ModelUnavailable
+            from app.inference.model_files import ModelUnavailable
 
             missing = isinstance(exc, ModelUnavailable) and exc.missing
             detail = getattr(exc, "detail", "") or (repr(exc.__cause__) if exc.__cause__ else "")
@@ -595,9 +595,9 @@ class Engine:
             return
         self._finish(
             job,
-            Description(
+            Answer(
                 job_id=job.id,
-                text=text.strip(),
+                text=text,
                 frame_times=tuple(f.timestamp for f in job.request.frames),
                 stats=stats,
                 queue_wait_s=started - job.submitted_at,
@@ -607,40 +607,17 @@ class Engine:
 
     def _generate(self, backend: VisionBackend, job: _Job) -> tuple[str, GenerationStats]:
         assert job.request is not None
-        text = ""
-        stats = GenerationStats()
+        answer = AnswerText()  # every caller gets the same clean text, streamed and whole
         for raw in backend.stream(job.request, job.cancel):
-            chunk = replace(raw, text=clean_text(raw.text))  # every caller gets clean text
-            stats = chunk.stats
+            chunk = answer.add(raw)
             if job.on_chunk is not None:
                 job.on_chunk(chunk)
             if chunk.text:
-                text = (text + chunk.text).lstrip()
-                self._emit(Partial(job.id, text))
-        return text, stats
+                self._emit(Partial(job.id, answer.so_far))
+        return answer.text, answer.stats
 
 
 def _failure(exc: BaseException) -> str:
     if isinstance(exc, BackendError | ValueError):
         return str(exc)
     return f"The model failed on this request ({type(exc).__name__}: {exc})."
-
-
-def stream_chunks(engine: Engine, request: GenerationRequest) -> Iterator[GenerationChunk]:
-    """Run `request` on the engine and yield its chunks on this thread as they arrive."""
-    import queue
-
-    chunks: queue.SimpleQueue[GenerationChunk] = queue.SimpleQueue()
-    handle = engine.submit(request, on_chunk=chunks.put)
-    try:
-        while True:
-            try:
-                yield chunks.get(timeout=0.05)
-            except queue.Empty:
-                if handle.done():  # every chunk is queued before the job is marked done
-                    break
-        while not chunks.empty():
-            yield chunks.get_nowait()
-        handle.result()  # raises the job's failure, if any
-    finally:
-        handle.cancel()

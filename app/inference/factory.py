@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import get_args
 
 from app.config import BackendName, Settings
-from app.inference.base import BackendError, VisionBackend
+from app.inference.backend import BackendError, VisionBackend
 from app.inference.engine import BackendFactory
 from app.inference.mlx_backend import mlx_available
 from app.inference.types import (
@@ -131,7 +131,7 @@ class FallbackBackend:
 
     def load(self, progress: LoadProgressCallback | None = None) -> None:
         """Load the fast engine; if its conversion fails, say so and load transformers instead."""
-        from app.inference.models import ModelUnavailable
+        from app.inference.model_files import ModelUnavailable
 
         try:
             self._active.load(progress)

@@ -3,6 +3,8 @@
 MLX streams are bound to the thread that created them: import, load and generate must all
 happen on one long-lived thread. This backend records the loading thread and refuses to
 generate from any other, with a clear error instead of MLX's "There is no Stream(gpu, N)".
+Its tokens come from `mlx_vlm.stream_generate` (which preprocesses, prefills and samples on
+MLX's own stream); the shared loop in `generation.py` does the rest, as for every local engine.
 """
 
 from __future__ import annotations
@@ -12,24 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.inference.base import (
-    BackendError,
-    StatsClock,
-    StopMatcher,
-    check_context,
-    prepare_image,
-    warm_up_request,
-)
+from app.inference.backend import BackendError, NotLoaded
 from app.inference.chat_format import render_prompt
-from app.inference.models import context_limit, default_model, resolve_model
-from app.inference.types import (
-    BackendInfo,
-    CancelToken,
-    FinishReason,
-    GenerationChunk,
-    GenerationRequest,
-    LoadProgressCallback,
-)
+from app.inference.generation import LocalBackend, TokenStream
+from app.inference.images import ImageSettings, prepare_image
+from app.inference.model_files import context_limit, default_model, resolve_model
+from app.inference.types import BackendInfo, GenerationRequest, LoadProgressCallback
+
+# Below these a request can't outgrow the context, so its tokens need not be counted first
+# (counting runs the processor over every picture once more).
+SHORT_TEXT_CHARS = 2000
+FEW_FRAMES = 32
 
 
 def mlx_available() -> bool:
@@ -42,7 +37,7 @@ def mlx_available() -> bool:
     return True
 
 
-class MLXBackend:
+class MLXBackend(LocalBackend):
     """SmolVLM2 via `mlx_vlm.load` and `mlx_vlm.stream_generate`."""
 
     def __init__(self, *, model: str | None = None, allow_download: bool = True) -> None:
@@ -51,9 +46,9 @@ class MLXBackend:
         self._allow_download = allow_download
         self._model: Any = None
         self._processor: Any = None
+        self._image_settings: ImageSettings | None = None
         self._device = "?"
         self.folder: Path | None = None
-        self._context = 8192
         self.load_thread: int | None = None
         self.last_stream_thread: int | None = None
 
@@ -85,17 +80,17 @@ class MLXBackend:
         except (OSError, ValueError, KeyError) as exc:
             raise BackendError(f"Could not load the model from {self.folder}: {exc}") from exc
         self._device = str(mx.default_device()).replace("Device(", "").rstrip(")")
-        self._context = context_limit(self.folder)
+        self._image_settings = ImageSettings.from_folder(self.folder)
+        self.context = context_limit(self.folder)
+        tokenizer = self._processor.tokenizer
+        eou = tokenizer.convert_tokens_to_ids("<end_of_utterance>")
+        eos = getattr(tokenizer, "eos_token_id", None)
+        self.eos = frozenset(int(e) for e in (eou, eos) if isinstance(e, int))
         self.load_thread = threading.get_ident()
-
-    def warm_up(self) -> None:
-        """One tiny generation so the first real request is not slow."""
-        for _ in self.stream(warm_up_request()):
-            pass
 
     def _check_thread(self) -> None:
         if self._model is None:
-            raise BackendError("The model is not loaded yet.")
+            raise NotLoaded()
         if threading.get_ident() != self.load_thread:
             raise BackendError(
                 "MLX models must be used from the thread that loaded them "
@@ -103,9 +98,11 @@ class MLXBackend:
             )
 
     def _images(self, request: GenerationRequest) -> list[Any] | None:
+        assert self._image_settings is not None
         # The processor tiles images unless told otherwise; we decide per request.
         self._processor.image_processor.do_image_splitting = request.split_images
-        return [prepare_image(f, split=request.split_images) for f in request.frames] or None
+        limit = self._image_settings.limit(split=request.split_images)
+        return [prepare_image(f, limit) for f in request.frames] or None
 
     def count_prompt_tokens(self, request: GenerationRequest) -> int:
         """Prompt length in tokens, images expanded."""
@@ -120,51 +117,46 @@ class MLXBackend:
         )
         return int(inputs["input_ids"].shape[1])
 
-    def stream(
-        self, request: GenerationRequest, cancel: CancelToken | None = None
-    ) -> Iterator[GenerationChunk]:
-        """Yield text pieces from `mlx_vlm.stream_generate`, stopping on cancel."""
+    def detokenize(self, ids: list[int]) -> str:
+        """Text for generated ids, special tokens left out."""
+        if self._processor is None:
+            raise NotLoaded()
+        return str(self._processor.tokenizer.decode(ids, skip_special_tokens=True))
+
+    def prepare(self, request: GenerationRequest) -> TokenStream:
+        """mlx-vlm's tokens for `request`; it preprocesses and prefills at the first one."""
         self._check_thread()
         self.last_stream_thread = threading.get_ident()
+        known = None
+        if request.text_chars > SHORT_TEXT_CHARS or len(request.frames) > FEW_FRAMES:
+            known = self.count_prompt_tokens(request)  # only then can it overflow: check before the prefill
+        stream = TokenStream(iter(()), prompt_tokens=known)
+        stream.ids = self._tokens(request, stream)
+        return stream
+
+    def _tokens(self, request: GenerationRequest, stream: TokenStream) -> Iterator[int]:
         from mlx_vlm import stream_generate
 
-        clock = StatsClock()
-        if request.text_chars > 2000 or len(request.frames) > 32:  # only then can it overflow
-            check_context(request, self.count_prompt_tokens(request), self._context)
-        images = self._images(request)
-        prompt = render_prompt(request)
-        stops = StopMatcher(request.stop)
-        finish: FinishReason = "length"
-        peak: int | None = None
         kwargs: dict[str, Any] = {"max_tokens": request.max_tokens, "temperature": request.temperature}
         if request.top_p < 1.0:
             kwargs["top_p"] = request.top_p
-        first = True
-        for result in stream_generate(self._model, self._processor, prompt, image=images, **kwargs):
-            if first:
-                # mlx-vlm preprocesses and prefills before its first yield; split the two
-                # with its own prefill rate.
-                clock.preprocessed(int(result.prompt_tokens))
+        images = self._images(request)
+        for result in stream_generate(
+            self._model, self._processor, render_prompt(request), image=images, **kwargs
+        ):
+            if stream.prompt_tokens is None:
+                stream.prompt_tokens = int(result.prompt_tokens)
                 if result.prompt_tps:
-                    prefill_s = result.prompt_tokens / result.prompt_tps
-                    clock.preprocess_s = max(0.0, clock.preprocess_s - prefill_s)
-                first = False
-            if cancel is not None and cancel.cancelled:
-                finish = "cancelled"
-                break
-            peak = int(result.peak_memory * 1e9) if result.peak_memory else None
-            while clock.generated < result.generation_tokens:
-                clock.token()
-            piece, hit = stops.feed(result.text)
-            if piece:
-                yield GenerationChunk(piece, clock.stats())
-            if hit:
-                finish = "stop"
-                break
-            if result.finish_reason:
-                finish = "stop" if result.finish_reason == "stop" else "length"
-        tail = stops.flush() if finish != "stop" else ""
-        yield GenerationChunk(tail, clock.stats(finish=finish, peak=peak))
+                    stream.prefill_s = result.prompt_tokens / result.prompt_tps
+            if result.finish_reason is not None or result.token is None:
+                return  # its last result repeats the final token (or holds the end-of-answer one)
+            yield int(result.token)
+
+    def peak_memory(self) -> int | None:
+        """MLX's own allocator figure."""
+        import mlx.core as mx
+
+        return int(mx.get_peak_memory())
 
     def close(self) -> None:
         """Drop the model."""

@@ -20,8 +20,10 @@ from app.capture.frames import Frame, spread
 
 if TYPE_CHECKING:
     import httpx
-from app.inference.base import BackendError, StatsClock, prepare_image
+from app.inference.backend import BackendError
 from app.inference.chat_format import MEDIA_OUTRO, frame_stamp, video_intro
+from app.inference.generation import StatsClock
+from app.inference.images import prepare_image, remote_limit
 from app.inference.types import (
     BackendInfo,
     CancelToken,
@@ -38,7 +40,7 @@ def _data_uri(frame: Frame, split: bool) -> str:
     import io
 
     buffer = io.BytesIO()
-    prepare_image(frame, split=split).save(buffer, format="JPEG", quality=90)
+    prepare_image(frame, remote_limit(split=split)).save(buffer, format="JPEG", quality=90)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 

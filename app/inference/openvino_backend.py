@@ -21,33 +21,19 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.inference.base import (
-    BackendError,
-    StatsClock,
-    StopMatcher,
-    check_context,
-    process_peak_rss_bytes,
-    warm_up_request,
-)
-from app.inference.models import context_limit, default_model, resolve_model
+from app.inference.backend import BackendError, NotLoaded
+from app.inference.generation import LocalBackend, TokenStream, sampled_tokens
+from app.inference.model_files import context_limit, default_model, resolve_model
 from app.inference.openvino_export import EXPORT_VERSION, MANIFEST, Weights
 from app.inference.smolvlm_inputs import EncodedRequest, SmolVLMInputs, reference_request
-from app.inference.types import (
-    BackendInfo,
-    CancelToken,
-    FinishReason,
-    GenerationChunk,
-    GenerationRequest,
-    LoadProgress,
-    LoadProgressCallback,
-)
+from app.inference.types import BackendInfo, GenerationRequest, LoadProgress, LoadProgressCallback
 from app.paths import user_cache_dir
 
 # What `dtype` means here: (weights, compute precision hint or None for the runtime's choice).
@@ -138,7 +124,7 @@ class _Compiled:
     decoder: Any  # an infer request of the stateful decoder
 
 
-class OpenVINOBackend:
+class OpenVINOBackend(LocalBackend):
     """SmolVLM2 via OpenVINO on the CPU; see the module docs."""
 
     def __init__(
@@ -160,9 +146,7 @@ class OpenVINOBackend:
         self._convert = converter or convert_in_subprocess
         self._compiled: _Compiled | None = None
         self._inputs: SmolVLMInputs | None = None
-        self._eos: set[int] = set()
         self._compute = "?"
-        self._context = 8192
         self.folder: Path | None = None
         self.ir_folder: Path | None = None
         self.converted = False  # whether this load had to convert
@@ -184,8 +168,8 @@ class OpenVINOBackend:
         self._inputs = SmolVLMInputs(self.folder)
         self._check_reference(self._inputs, self.ir_folder)
         self._compiled = self._compile(self.ir_folder)
-        self._eos = self._eos_ids(self.folder, self._inputs)
-        self._context = context_limit(self.folder)
+        self.eos = self._eos_ids(self.folder, self._inputs)
+        self.context = context_limit(self.folder)
 
     def _compile(self, ir: Path) -> _Compiled:
         import openvino as ov
@@ -223,7 +207,7 @@ class OpenVINOBackend:
             )
 
     @staticmethod
-    def _eos_ids(folder: Path, inputs: SmolVLMInputs) -> set[int]:
+    def _eos_ids(folder: Path, inputs: SmolVLMInputs) -> frozenset[int]:
         ids: set[int] = set()
         generation = folder / "generation_config.json"
         if generation.exists():
@@ -233,18 +217,19 @@ class OpenVINOBackend:
             ids.add(inputs.token_id("<end_of_utterance>"))
         except BackendError:
             pass
-        return ids
-
-    def warm_up(self) -> None:
-        """One tiny generation so kernels are compiled before the first real request."""
-        for _ in self.stream(warm_up_request()):
-            pass
+        return frozenset(ids)
 
     def count_prompt_tokens(self, request: GenerationRequest) -> int:
         """Prompt length in tokens, images expanded."""
         if self._inputs is None:
-            raise BackendError("The model is not loaded yet.")
+            raise NotLoaded()
         return int(self._inputs.encode(request, pixels=False).input_ids.shape[1])
+
+    def detokenize(self, ids: list[int]) -> str:
+        """Text for generated ids, special tokens left out."""
+        if self._inputs is None:
+            raise NotLoaded()
+        return self._inputs.decode(ids)
 
     def _prefill_embeddings(self, compiled: _Compiled, encoded: EncodedRequest) -> np.ndarray:
         embeds = np.array(compiled.embed(encoded.input_ids)[0], dtype=np.float32)
@@ -258,88 +243,39 @@ class OpenVINOBackend:
             embeds[0, slots] = features
         return embeds
 
-    def stream(
-        self, request: GenerationRequest, cancel: CancelToken | None = None
-    ) -> Iterator[GenerationChunk]:
-        """Prefill once, then decode token by token, yielding decoded text as it grows."""
+    def prepare(self, request: GenerationRequest) -> TokenStream:
+        """Encode the request; its tokens come from the stateful decoder, its cache inside OpenVINO."""
         compiled, inputs = self._compiled, self._inputs
         if compiled is None or inputs is None:
-            raise BackendError("The model is not loaded yet.")
-        clock = StatsClock()
+            raise NotLoaded()
         encoded = inputs.encode(request)
-        n = int(encoded.input_ids.shape[1])
-        clock.preprocessed(n)
-        check_context(request, n, self._context)
-        if cancel is not None and cancel.cancelled:
-            yield GenerationChunk("", clock.stats(finish="cancelled"))
-            return
+        length = int(encoded.input_ids.shape[1])
         decoder = compiled.decoder
-        decoder.reset_state()
         beam = np.zeros(1, dtype=np.int32)
-        decoder.infer(
-            {
-                "inputs_embeds": self._prefill_embeddings(compiled, encoded),
-                "attention_mask": np.ones((1, n), dtype=np.int64),
-                "position_ids": np.arange(n, dtype=np.int64)[None],
-                "beam_idx": beam,
-            }
-        )
-        rng = np.random.default_rng(0) if request.temperature > 0 else None
-        stops = StopMatcher(request.stop)
-        generated: list[int] = []
-        emitted = ""
-        finish: FinishReason = "length"
-        for _ in range(request.max_tokens):
-            if cancel is not None and cancel.cancelled:
-                finish = "cancelled"
-                break
-            logits = decoder.get_tensor("logits").data[0, -1]
-            token = _sample(logits, request.temperature, request.top_p, rng)
-            if token in self._eos:
-                finish = "stop"
-                break
-            clock.token()
-            generated.append(token)
-            text = inputs.decode(generated)
-            if not text.endswith("\ufffd"):  # a multi-byte character may span tokens
-                piece, hit = stops.feed(text[len(emitted) :])
-                emitted = text
-                if piece:
-                    yield GenerationChunk(piece, clock.stats())
-                if hit:
-                    finish = "stop"
-                    break
-            if len(generated) == request.max_tokens:
-                break
-            n += 1
+
+        def run(embeds: np.ndarray, positions: np.ndarray) -> np.ndarray:
             decoder.infer(
                 {
-                    "inputs_embeds": np.asarray(compiled.embed(np.array([[token]], dtype=np.int64))[0]),
-                    "attention_mask": np.ones((1, n), dtype=np.int64),
-                    "position_ids": np.array([[n - 1]], dtype=np.int64),
+                    "inputs_embeds": embeds,
+                    "attention_mask": np.ones((1, length), dtype=np.int64),
+                    "position_ids": positions,
                     "beam_idx": beam,
                 }
             )
-        tail = stops.flush() if finish != "stop" else ""
-        yield GenerationChunk(tail, clock.stats(finish=finish, peak=process_peak_rss_bytes()))
+            return np.asarray(decoder.get_tensor("logits").data[0, -1])
+
+        def prefill() -> np.ndarray:
+            decoder.reset_state()
+            return run(self._prefill_embeddings(compiled, encoded), np.arange(length, dtype=np.int64)[None])
+
+        def step(token: int) -> np.ndarray:
+            nonlocal length
+            length += 1
+            embeds = np.asarray(compiled.embed(np.array([[token]], dtype=np.int64))[0])
+            return run(embeds, np.array([[length - 1]], dtype=np.int64))
+
+        return TokenStream(sampled_tokens(prefill, step, request), prompt_tokens=length)
 
     def close(self) -> None:
         """Release the compiled model."""
         self._compiled = None
-
-
-def _sample(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator | None) -> int:
-    """Greedy at temperature 0, else temperature + nucleus sampling (seeded: repeatable)."""
-    if temperature <= 0 or rng is None:
-        return int(np.argmax(logits))
-    scaled = logits.astype(np.float64) / temperature
-    probs = np.exp(scaled - scaled.max())
-    probs /= probs.sum()
-    if top_p < 1.0:
-        order = np.argsort(-probs)
-        kept = order[np.cumsum(probs[order]) - probs[order] < top_p]
-        probs = np.zeros_like(probs)
-        probs[kept] = 1.0
-        probs *= np.exp(scaled - scaled.max())
-        probs /= probs.sum()
-    return int(rng.choice(len(probs), p=probs))

@@ -7,9 +7,10 @@ then `{"done": folder}`; on failure the last line is `{"error": message}` and th
 
 What is exported (traced from the transformers model, so any transformers version works):
 
-- `vision.xml`: pixel values (N, 3, 512, 512) → image features (N, 64, hidden): the SigLIP
-  encoder with the position ids of full 512 px tiles (SmolVLM2's processor always makes full
-  tiles) and the pixel-shuffle connector;
+- `vision.xml`: pixel values (N, 3, tile, tile) → image features (N, tokens, hidden): the
+  SigLIP encoder with the position ids of full tiles (SmolVLM2's processor always makes full
+  tiles) and the pixel-shuffle connector. The tile size, patch size and scale factor are the
+  model's own (`config.json`): 512/16/4 → 64 tokens for the 500M, 384/14/3 → 81 for the 2.2B;
 - `embed.xml`: token ids → embeddings;
 - `decoder.xml`: the Llama decoder, stateful (the key/value cache lives inside OpenVINO), with
   inputs_embeds, attention_mask, position_ids and beam_idx, returning the last position's
@@ -205,6 +206,7 @@ def export(folder: Path, out: Path, weights: Weights) -> Path:
     model.eval()
     Vision, Embed, Decoder = _modules(torch)
     text = model.config.text_config
+    tile = int(model.config.vision_config.image_size)
     decoder = Decoder(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -213,8 +215,8 @@ def export(folder: Path, out: Path, weights: Weights) -> Path:
             _step("vision", "Converting the vision encoder")
             vision = ov.convert_model(
                 Vision(model),
-                example_input=torch.zeros(1, 3, 512, 512),
-                input=[(ov.PartialShape([-1, 3, 512, 512]), ov.Type.f32)],
+                example_input=torch.zeros(1, 3, tile, tile),
+                input=[(ov.PartialShape([-1, 3, tile, tile]), ov.Type.f32)],
             )
             vision.inputs[0].get_tensor().set_names({"pixel_values"})
             vision.outputs[0].get_tensor().set_names({"image_features"})

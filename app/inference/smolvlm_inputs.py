@@ -1,8 +1,8 @@
 """SmolVLM2's inputs without PyTorch: pixel values and token ids, as its processor makes them.
 
 The model folder's processor files specify everything: `preprocessor_config.json` (resize to
-a longest edge, then one 512 px tile, or tiles plus a global view when splitting; LANCZOS;
-rescale; normalize), the image sequence length, and `tokenizer.json`. This module follows
+a longest edge, then one tile, or tiles plus a global view when splitting; LANCZOS; rescale;
+normalize), the image sequence length, and `tokenizer.json`. This module follows
 transformers' PIL image processor step for step (it matches it to float rounding; tested), and
 expands each `<image>` placeholder the way the SmolVLM processor does. The OpenVINO backend
 uses it so its CPU path never imports torch.
@@ -18,47 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from app.capture.frames import Frame
-from app.inference.base import BackendError, prepare_image
+from app.inference.backend import BackendError
 from app.inference.chat_format import IMAGE_TOKEN, render_prompt
+from app.inference.images import ImageSettings, prepare_image
 from app.inference.types import GenerationRequest
 
 FAKE_TOKEN = "<fake_token_around_image>"
 GLOBAL_TOKEN = "<global-img>"
 MAX_IMAGE_SIZE = 4096  # the processor's absolute limit on a resized image's longest edge
-
-
-@dataclass(frozen=True)
-class ImageSettings:
-    """How the processor turns a picture into tiles."""
-
-    longest_edge: int  # first resize: longest edge to this
-    tile: int  # the vision encoder's tile size (512)
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    rescale: float
-    resample: int  # PIL's resampling filter number (1 = LANCZOS)
-
-    @classmethod
-    def from_folder(cls, folder: Path) -> ImageSettings:
-        """Read `preprocessor_config.json` (or the combined `processor_config.json`)."""
-        data: dict[str, object] = {}
-        pre = folder / "preprocessor_config.json"
-        if pre.exists():
-            data = json.loads(pre.read_text())
-        else:
-            combined = folder / "processor_config.json"
-            if combined.exists():
-                data = json.loads(combined.read_text()).get("image_processor", {})
-        size = data.get("size") or {"longest_edge": 2048}
-        tile = data.get("max_image_size") or {"longest_edge": 512}
-        return cls(
-            longest_edge=int(size["longest_edge"]),  # type: ignore[index]
-            tile=int(tile["longest_edge"]),  # type: ignore[index]
-            mean=tuple(float(x) for x in data.get("image_mean", (0.5, 0.5, 0.5))),  # type: ignore[arg-type,attr-defined]
-            std=tuple(float(x) for x in data.get("image_std", (0.5, 0.5, 0.5))),  # type: ignore[arg-type,attr-defined]
-            rescale=float(data.get("rescale_factor", 1 / 255)),  # type: ignore[arg-type]
-            resample=int(data.get("resample", 1)),  # type: ignore[call-overload]
-        )
 
 
 def _fit_longest_edge(height: int, width: int, longest: int) -> tuple[int, int]:
@@ -107,7 +74,7 @@ def image_tiles(frame: Frame, settings: ImageSettings, *, split: bool) -> ImageT
     """Resize, tile, rescale and normalize one frame exactly as SmolVLM2's PIL processor does."""
     from PIL import Image
 
-    image = prepare_image(frame, split=split)
+    image = prepare_image(frame, settings.limit(split=split))
     h, w = _fit_longest_edge(image.height, image.width, settings.longest_edge)
     image = image.resize((w, h), resample=settings.resample)  # type: ignore[arg-type]
     tile = settings.tile
@@ -150,7 +117,7 @@ class EncodedRequest:
     """Token ids and pixel values for one request."""
 
     input_ids: np.ndarray  # (1, tokens) int64
-    pixel_values: np.ndarray | None  # (tiles, 3, 512, 512) float32, in the order of their placeholders
+    pixel_values: np.ndarray | None  # (tiles, 3, tile, tile) float32, in the order of their placeholders
 
 
 class SmolVLMInputs:

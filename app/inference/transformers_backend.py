@@ -1,40 +1,29 @@
 """SmolVLM2 through transformers/PyTorch on CPU, CUDA or Apple's MPS.
 
-Generation is our own short loop over the model with a KV cache, rather than `generate()`:
-it streams without a helper thread (the worker thread that loaded the model runs every
-token), checks the cancel token after every token, and times prefill and decode exactly.
+Generation is the shared loop (`generation.py`) over a prefill and a step of the model with
+its key/value cache, rather than `generate()`: it streams without a helper thread (the model
+thread runs every token), checks the cancel token before every step, and times prefill and
+decode exactly.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     import torch
     from transformers.processing_utils import ProcessorMixin
 
-from app.inference.base import (
-    BackendError,
-    StatsClock,
-    StopMatcher,
-    check_context,
-    prepare_image,
-    process_peak_rss_bytes,
-    warm_up_request,
-)
+from app.inference.backend import BackendError, NotLoaded
 from app.inference.chat_format import render_prompt
-from app.inference.models import context_limit, default_model, resolve_model
-from app.inference.types import (
-    BackendInfo,
-    CancelToken,
-    FinishReason,
-    GenerationChunk,
-    GenerationRequest,
-    LoadProgressCallback,
-)
+from app.inference.generation import LocalBackend, TokenStream, process_peak_rss_bytes, sampled_tokens
+from app.inference.images import ImageSettings, prepare_image
+from app.inference.model_files import context_limit, default_model, resolve_model
+from app.inference.types import BackendInfo, GenerationRequest, LoadProgressCallback
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -78,7 +67,7 @@ def pick_dtype(device: str, requested: str = "auto") -> torch.dtype:
     return torch.float32
 
 
-class TransformersBackend:
+class TransformersBackend(LocalBackend):
     """SmolVLM2 via `AutoProcessor` + `AutoModelForImageTextToText`."""
 
     def __init__(
@@ -88,22 +77,19 @@ class TransformersBackend:
         device: str = "auto",
         dtype: str = "auto",
         allow_download: bool = True,
-        threads: int | None = None,
     ) -> None:
         """Remember the settings; nothing heavy happens until `load()`."""
         self._model_name = model or default_model("transformers")
         self._device_request = device
         self._dtype_request = dtype
         self._allow_download = allow_download
-        self._threads = threads
         self._model: Any = None
         self._processor: Any = None
         self._device = "cpu"
         self._dtype: Any = None
-        self._eos_ids: set[int] = set()
         self._cache_kw = "past_key_values"
+        self._images: ImageSettings | None = None
         self.folder: Path | None = None
-        self._context = 8192
 
     @property
     def info(self) -> BackendInfo:
@@ -113,13 +99,10 @@ class TransformersBackend:
 
     def load(self, progress: LoadProgressCallback | None = None) -> None:
         """Resolve the model folder (downloading once if needed) and load it on the device."""
-        import torch
         from transformers import AutoModelForImageTextToText
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        if self._threads:
-            torch.set_num_threads(self._threads)
         self.folder = resolve_model(self._model_name, allow_download=self._allow_download, progress=progress)
         self._device = pick_device(self._device_request)
         self._dtype = pick_dtype(self._device, self._dtype_request)
@@ -131,7 +114,8 @@ class TransformersBackend:
         model.to(self._device)
         model.eval()
         self._model = model
-        self._context = context_limit(self.folder)
+        self._images = ImageSettings.from_folder(self.folder)
+        self.context = context_limit(self.folder)
         # transformers 5.2x renamed `past_key_values` to `cache` (the old name still works,
         # with a warning); use whichever this version's forward() takes.
         params = inspect.signature(model.forward).parameters
@@ -139,24 +123,21 @@ class TransformersBackend:
         tok = self._processor.tokenizer
         eos = model.generation_config.eos_token_id
         eos_list = eos if isinstance(eos, list) else [eos]
-        self._eos_ids = {int(e) for e in eos_list if e is not None}
+        eos_ids = {int(e) for e in eos_list if e is not None}
         eou = tok.convert_tokens_to_ids("<end_of_utterance>")
         if isinstance(eou, int) and eou != tok.unk_token_id:
-            self._eos_ids.add(eou)
-
-    def warm_up(self) -> None:
-        """One tiny generation so kernels and allocator are ready."""
-        for _ in self.stream(warm_up_request()):
-            pass
+            eos_ids.add(eou)
+        self.eos = frozenset(eos_ids)
 
     def _inputs(self, request: GenerationRequest) -> Any:
         """Tokenized prompt and pixel values for `request`."""
-        if self._processor is None:
-            raise BackendError("The model is not loaded yet.")
+        if self._processor is None or self._images is None:
+            raise NotLoaded()
         prompt = render_prompt(request)
         kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
         if request.frames:
-            kwargs["images"] = [[prepare_image(f, split=request.split_images) for f in request.frames]]
+            limit = self._images.limit(split=request.split_images)
+            kwargs["images"] = [[prepare_image(f, limit) for f in request.frames]]
             kwargs["do_image_splitting"] = request.split_images
         return self._processor(**kwargs)
 
@@ -164,69 +145,50 @@ class TransformersBackend:
         """Prompt length in tokens, images expanded."""
         return int(self._inputs(request)["input_ids"].shape[1])
 
-    def stream(
-        self, request: GenerationRequest, cancel: CancelToken | None = None
-    ) -> Iterator[GenerationChunk]:
-        """Prefill once, then decode token by token, yielding decoded text as it grows."""
+    def detokenize(self, ids: list[int]) -> str:
+        """Text for generated ids, special tokens left out."""
+        if self._processor is None:
+            raise NotLoaded()
+        return str(self._processor.tokenizer.decode(ids, skip_special_tokens=True))
+
+    def prepare(self, request: GenerationRequest) -> TokenStream:
+        """Tokenize and preprocess; its tokens come from the model with a key/value cache."""
         import torch
 
         if self._model is None:
-            raise BackendError("The model is not loaded yet.")
-        clock = StatsClock()
+            raise NotLoaded()
         inputs = self._inputs(request)
-        clock.preprocessed(int(inputs["input_ids"].shape[1]))
-        check_context(request, clock.prompt_tokens, self._context)
-        if cancel is not None and cancel.cancelled:
-            yield GenerationChunk("", clock.stats(finish="cancelled"))
-            return
+        prompt_tokens = int(inputs["input_ids"].shape[1])
         inputs = {k: v.to(self._device) for k, v in inputs.items()}
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self._dtype)
-        tok = self._processor.tokenizer
-        stops = StopMatcher(request.stop)
-        generated: list[int] = []
-        emitted = ""
-        finish: FinishReason = "length"
-        generator = torch.Generator(device="cpu").manual_seed(0) if request.temperature > 0 else None
-        with torch.inference_mode():
-            out = self._model(**inputs, use_cache=True)
-            cache = getattr(out, self._cache_kw)
-            logits = out.logits[:, -1, :]
-            mask = inputs.get("attention_mask")
-            for _ in range(request.max_tokens):
-                if cancel is not None and cancel.cancelled:
-                    finish = "cancelled"
-                    break
-                token = _sample(logits, request.temperature, request.top_p, generator)
-                if token in self._eos_ids:
-                    finish = "stop"
-                    break
-                clock.token()
-                generated.append(token)
-                text = tok.decode(generated, skip_special_tokens=True)
-                # Emit only complete characters: a multi-byte character may span tokens.
-                if not text.endswith("\ufffd"):
-                    piece, hit = stops.feed(text[len(emitted) :])
-                    emitted = text
-                    if piece:
-                        yield GenerationChunk(piece, clock.stats())
-                    if hit:
-                        finish = "stop"
-                        break
-                if len(generated) == request.max_tokens:
-                    break
-                step = torch.tensor([[token]], device=self._device)
-                if mask is not None:
-                    mask = torch.cat([mask, mask.new_ones((1, 1))], dim=1)
-                out = self._model(
-                    input_ids=step, attention_mask=mask, use_cache=True, **{self._cache_kw: cache}
-                )
-                cache = getattr(out, self._cache_kw)
-                logits = out.logits[:, -1, :]
-        tail = stops.flush() if finish != "stop" else ""
-        yield GenerationChunk(tail, clock.stats(finish=finish, peak=self._peak_memory()))
+        model, device, cache_kw = self._model, self._device, self._cache_kw
+        mask = inputs.get("attention_mask")
+        cache: Any = None
 
-    def _peak_memory(self) -> int | None:
+        def last_logits(out: Any) -> np.ndarray:
+            nonlocal cache
+            cache = getattr(out, cache_kw)
+            return np.asarray(out.logits[0, -1].float().cpu().numpy())
+
+        def prefill() -> np.ndarray:
+            with torch.inference_mode():
+                return last_logits(model(**inputs, use_cache=True))
+
+        def step(token: int) -> np.ndarray:
+            nonlocal mask
+            if mask is not None:
+                mask = torch.cat([mask, mask.new_ones((1, 1))], dim=1)
+            with torch.inference_mode():
+                ids = torch.tensor([[token]], device=device)
+                return last_logits(
+                    model(input_ids=ids, attention_mask=mask, use_cache=True, **{cache_kw: cache})
+                )
+
+        return TokenStream(sampled_tokens(prefill, step, request), prompt_tokens=prompt_tokens)
+
+    def peak_memory(self) -> int | None:
+        """CUDA's own peak figure on a GPU, else the process's."""
         import torch
 
         if self._device == "cuda":
@@ -263,19 +225,3 @@ def load_processor(folder: Path) -> ProcessorMixin:
     processor = SmolVLMProcessor.from_pretrained(folder)
     processor.image_processor = SmolVLMImageProcessorPil.from_pretrained(folder)
     return processor
-
-
-def _sample(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
-    """Greedy at temperature 0, else temperature + nucleus sampling."""
-    import torch
-
-    if temperature <= 0:
-        return int(torch.argmax(logits, dim=-1).item())
-    probs = torch.softmax(logits.float() / temperature, dim=-1)[0]
-    if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = torch.cumsum(sorted_probs, 0) - sorted_probs < top_p
-        sorted_probs = sorted_probs * keep
-        choice = torch.multinomial(sorted_probs.cpu() / sorted_probs.sum().cpu(), 1, generator=generator)
-        return int(order[int(choice.item())].item())
-    return int(torch.multinomial(probs.cpu(), 1, generator=generator).item())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from app.inference.engine import (
-    Description,
+    Answer,
     Dropped,
     Engine,
     EngineEvent,
@@ -32,7 +32,7 @@ class EngineSignals(QObject):
     load_failed = Signal(object)  # LoadFailed
     job_started = Signal(int)
     partial = Signal(int, str)  # job id, text so far
-    finished = Signal(object)  # Description
+    finished = Signal(object)  # Answer
     task_finished = Signal(object)  # TaskDone
     failed = Signal(int, str)  # job id, message
     dropped = Signal(int)  # job id
@@ -54,7 +54,7 @@ class EngineSignals(QObject):
             self.job_started.emit(event.job_id)
         elif isinstance(event, Partial):
             self.partial.emit(event.job_id, event.text)
-        elif isinstance(event, Description):
+        elif isinstance(event, Answer):
             self.finished.emit(event)
         elif isinstance(event, TaskDone):
             self.task_finished.emit(event)

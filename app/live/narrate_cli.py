@@ -281,7 +281,7 @@ def _print_summary(seconds: list[float]) -> None:
     """One closing line: how many descriptions, how long each took, the peak memory used."""
     import statistics
 
-    from app.inference.base import process_peak_rss_bytes
+    from app.inference.generation import process_peak_rss_bytes
 
     peak = process_peak_rss_bytes()
     memory = f"; peak memory {peak / 1e9:.2f} GB" if peak else ""

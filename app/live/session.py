@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from app.capture.buffer import FrameBuffer, LatestFrame
 from app.capture.frames import Frame
 from app.capture.sources import CaptureEvent, FrameSource
-from app.inference.engine import BackendFactory, Description, Engine, LatestWins, LoadFailed, NotReady
+from app.inference.engine import Answer, BackendFactory, Engine, LatestWins, LoadFailed, NotReady
 from app.inference.types import BackendInfo, GenerationRequest, PromptTooLong
 from app.live.engine_signals import EngineSignals
 from app.narration.policy import Ask, Narrator, Verdict
@@ -27,7 +27,7 @@ STALE_PREFIX = "A moment ago: "
 class NarrationEvent:
     """A finished description, what was asked, whether to announce it, and how old its picture is."""
 
-    description: Description
+    description: Answer
     ask: Ask
     verdict: Verdict
     source_time: float  # seconds into the source of the newest frame it describes
@@ -238,7 +238,7 @@ class LiveSession(QObject):
         self.error.emit(message)
 
     @Slot(object)
-    def _on_finished(self, description: Description) -> None:
+    def _on_finished(self, description: Answer) -> None:
         ask = self._asks.pop(description.job_id, None)
         self.busy_changed.emit(False)
         if ask is None:

@@ -26,15 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.capture.frames import MAX_FRAMES, Frame
-from app.inference.base import BackendError, ContextTooLong
-from app.inference.engine import BackendFactory, Description, Engine, JobHandle, NotReady, QueueFull
-from app.inference.models import DEFAULT_MODELS
+from app.inference.backend import BackendError, ContextTooLong
+from app.inference.engine import Answer, BackendFactory, Engine, JobHandle, NotReady, QueueFull
+from app.inference.model_files import DEFAULT_MODELS
 from app.inference.types import (
     MAX_PROMPT_CHARS,
     ChatTurn,
     GenerationChunk,
     GenerationRequest,
-    GenerationStats,
     PromptTooLong,
 )
 from app.server.errors import ApiError, validation_error
@@ -337,7 +336,7 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
             loop.call_soon_threadsafe(chunks.put_nowait, item)  # from the model thread
 
         try:
-            job = engine.submit(gen, on_chunk=deliver)
+            job = engine.submit(gen, on_chunk=deliver if body.stream else None)
         except QueueFull:
             raise ApiError(
                 429,
@@ -367,9 +366,10 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
             )
         watcher = asyncio.create_task(_cancel_on_disconnect(request, job))
         try:
-            text, stats = await _drain(chunks, job)
+            await chunks.get()  # the job is done
         finally:
             watcher.cancel()
+        answer = _outcome(job)
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -378,12 +378,12 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text.strip()},
-                    "finish_reason": _finish(stats.finish_reason if stats else None),
+                    "message": {"role": "assistant", "content": answer.text},
+                    "finish_reason": _finish(answer.stats.finish_reason),
                 }
             ],
-            "usage": _usage(stats),
-            "smolsight_timings": _timings(stats),
+            "usage": _usage(answer.stats),
+            "smolsight_timings": _timings(answer.stats),
         }
 
     return app
@@ -478,16 +478,7 @@ def _to_generation_request(body: ChatRequest, opts: ServerOptions) -> Generation
     )
 
 
-async def _drain(
-    chunks: asyncio.Queue[GenerationChunk | None], job: JobHandle[Description]
-) -> tuple[str, GenerationStats | None]:
-    text = ""
-    while (item := await chunks.get()) is not None:
-        text += item.text
-    return text, _outcome(job).stats
-
-
-def _outcome(job: JobHandle[Description]) -> Description:
+def _outcome(job: JobHandle[Answer]) -> Answer:
     """The finished job's description, or the ApiError its failure maps to."""
     try:
         return job.result(timeout=0)
@@ -499,7 +490,7 @@ def _outcome(job: JobHandle[Description]) -> Description:
         raise ApiError(500, f"The model failed on this request: {exc}", code="generation_failed") from None
 
 
-async def _cancel_on_disconnect(request: Request, job: JobHandle[Description]) -> None:
+async def _cancel_on_disconnect(request: Request, job: JobHandle[Answer]) -> None:
     while True:
         if await request.is_disconnected():
             job.cancel()
@@ -531,7 +522,7 @@ def _timings(stats: Any) -> dict[str, Any]:
 
 async def _sse(
     request: Request,
-    job: JobHandle[Description],
+    job: JobHandle[Answer],
     first: GenerationChunk | None,
     chunks: asyncio.Queue[GenerationChunk | None],
     completion_id: str,
@@ -556,14 +547,11 @@ async def _sse(
     try:
         yield event({"role": "assistant", "content": ""})
         stats = None
-        started = False
         item = first
         while item is not None:
             stats = item.stats
-            text = item.text.lstrip() if not started else item.text
-            if text:
-                started = True
-                yield event({"content": text})
+            if item.text:  # as the engine made it: clean, never starting with white space
+                yield event({"content": item.text})
             item = await chunks.get()
         try:
             _outcome(job)

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.config import Settings
-from app.inference.base import VisionBackend
+from app.inference.backend import VisionBackend
 from app.inference.engine import BackendFactory
-from app.inference.models import looks_like_path
+from app.inference.model_files import looks_like_path
 from app.live.session import LiveSession
 from app.ui.narration_view import NarrationView
 from app.ui.preferences import Preferences

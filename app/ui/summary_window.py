@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capture.sources import SAMPLE_VIDEO
-from app.inference.base import VisionBackend
+from app.inference.backend import VisionBackend
 from app.inference.engine import Engine, JobHandle, NotReady, TaskDone
 from app.inference.types import CancelToken
 from app.live.engine_signals import EngineSignals

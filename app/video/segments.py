@@ -17,7 +17,7 @@ import numpy as np
 
 from app.capture.frames import MAX_FRAMES, Frame
 from app.capture.media import MediaError, probe_video
-from app.inference.base import LIVE_TILE
+from app.inference.images import LIVE_TILE
 from app.narration.policy import ChangeGate
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from app.capture.frames import spread
 from app.capture.media import probe_video
-from app.inference.base import BackendError, VisionBackend, collect
+from app.inference.answer import collect
+from app.inference.backend import BackendError, VisionBackend
 from app.inference.types import CancelToken, GenerationRequest
 from app.prompts import DETAILS, Detail, segment_prompt, summary_prompt
 from app.timecode import format_clock

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app.inference.base import BackendError
+from app.inference.backend import BackendError
 from app.inference.types import LoadProgress, LoadProgressCallback
 
 DEFAULT_MODELS = {

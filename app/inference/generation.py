@@ -1,0 +1,282 @@
+"""The one generation loop every local engine uses, split the way mlx-lm splits it.
+
+A backend supplies what only it can do: turn a request into a `TokenStream` (preprocessing,
+then a lazy iterator whose first item costs the prefill and each further item one decoding
+step) and turn token ids back into text. OpenVINO and transformers make their token stream
+with `sampled_tokens` from a prefill and a step function that return logits, so they share
+the sampler too; MLX hands over mlx-vlm's own tokens (its sampler runs on its thread-bound
+stream). Everything else lives here once: the context check, cancel checks before every step,
+the end-of-answer tokens, the token budget, UTF-8 characters that span tokens, stop strings,
+and the statistics.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.capture.frames import Frame
+from app.inference.answer import collect
+from app.inference.backend import check_context
+from app.inference.images import LIVE_TILE
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    FinishReason,
+    GenerationChunk,
+    GenerationRequest,
+    GenerationStats,
+    LoadProgressCallback,
+)
+from app.prompts import WARM_UP_PROMPT
+
+DEFAULT_CONTEXT = 8192  # SmolVLM2's; a model folder's config says its own (`context_limit`)
+
+
+@dataclass
+class TokenStream:
+    """A backend's answer to one request, as token ids; see the module docs.
+
+    `prompt_tokens` is known after preprocessing, or (MLX, which preprocesses and prefills in
+    one call) set by the stream itself with `prefill_s` once its first token is out.
+    """
+
+    ids: Iterator[int]
+    prompt_tokens: int | None = None
+    prefill_s: float | None = None
+
+
+def sample(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator | None) -> int:
+    """Greedy at temperature 0, else temperature + nucleus sampling (seeded: repeatable)."""
+    if temperature <= 0 or rng is None:
+        return int(np.argmax(logits))
+    scaled = logits.astype(np.float64) / temperature
+    weights = np.exp(scaled - scaled.max())
+    probs = weights / weights.sum()
+    if top_p < 1.0:
+        order = np.argsort(-probs)
+        kept = order[np.cumsum(probs[order]) - probs[order] < top_p]
+        probs = np.zeros_like(probs)
+        probs[kept] = weights[kept]
+        probs /= probs.sum()
+    return int(rng.choice(len(probs), p=probs))
+
+
+def sampled_tokens(
+    prefill: Callable[[], np.ndarray], step: Callable[[int], np.ndarray], request: GenerationRequest
+) -> Iterator[int]:
+    """Tokens from a prefill and a step function that return the last position's logits.
+
+    Lazy: the prefill runs at the first `next()`, and the step for a token only when the next
+    one is asked for, so stopping (end of answer, budget, cancel) never costs a step.
+    """
+    rng = np.random.default_rng(0) if request.temperature > 0 else None
+    logits = prefill()
+    while True:
+        token = sample(logits, request.temperature, request.top_p, rng)
+        yield token
+        logits = step(token)
+
+
+class StatsClock:
+    """Builds `GenerationStats` as a generation proceeds."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.preprocess_s = 0.0
+        self.prompt_tokens = 0
+        self.first_token_at: float | None = None
+        self.generated = 0
+
+    def preprocessed(self, prompt_tokens: int, *, prefill_s: float | None = None) -> None:
+        """Mark the end of preprocessing; with `prefill_s`, the prefill (that long) ended just now."""
+        self.preprocess_s = max(0.0, time.perf_counter() - self.start - (prefill_s or 0.0))
+        self.prompt_tokens = prompt_tokens
+
+    def token(self) -> None:
+        """Count one generated token."""
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
+        self.generated += 1
+
+    def stats(self, *, finish: FinishReason | None = None, peak: int | None = None) -> GenerationStats:
+        """The figures so far."""
+        now = time.perf_counter()
+        ttft = None if self.first_token_at is None else self.first_token_at - self.start
+        prefill_tps = None
+        decode_tps = None
+        if ttft is not None:
+            prefill_time = ttft - self.preprocess_s
+            if prefill_time > 0:
+                prefill_tps = self.prompt_tokens / prefill_time
+            assert self.first_token_at is not None
+            decode_time = now - self.first_token_at
+            if self.generated > 1 and decode_time > 0:
+                decode_tps = (self.generated - 1) / decode_time
+        return GenerationStats(
+            prompt_tokens=self.prompt_tokens,
+            generated_tokens=self.generated,
+            preprocess_s=self.preprocess_s,
+            time_to_first_token_s=ttft,
+            prefill_tokens_per_s=prefill_tps,
+            decode_tokens_per_s=decode_tps,
+            total_s=now - self.start,
+            peak_memory_bytes=peak,
+            finish_reason=finish,
+        )
+
+
+class StopMatcher:
+    """Finds stop strings in streamed text and holds back a tail that might start one."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self._stops = tuple(s for s in stops if s)
+        self._pending = ""
+
+    def feed(self, piece: str) -> tuple[str, bool]:
+        """Return the text safe to emit now and whether a stop string was reached."""
+        if not self._stops:
+            return piece, False
+        text = self._pending + piece
+        hits = [text.find(s) for s in self._stops if s in text]
+        if hits:
+            self._pending = ""
+            return text[: min(hits)], True
+        hold = max(len(s) - 1 for s in self._stops)
+        cut = len(text)
+        for k in range(1, min(hold, len(text)) + 1):
+            if any(s.startswith(text[-k:]) for s in self._stops):
+                cut = len(text) - k
+        self._pending = text[cut:]
+        return text[:cut], False
+
+    def flush(self) -> str:
+        """Whatever was held back, at the end of the stream."""
+        rest, self._pending = self._pending, ""
+        return rest
+
+
+def process_peak_rss_bytes() -> int | None:
+    """Peak resident memory of this process so far, where the platform reports it."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        try:
+            import psutil
+
+            return int(psutil.Process().memory_info().peak_wset)  # type: ignore[attr-defined]
+        except Exception:
+            return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def warm_up_request() -> GenerationRequest:
+    """One grey frame and a two-token answer: compiles kernels, fills caches."""
+    grey = np.full((LIVE_TILE, LIVE_TILE, 3), 128, dtype=np.uint8)
+    return GenerationRequest(prompt=WARM_UP_PROMPT, frames=(Frame(grey),), max_tokens=2)
+
+
+class LocalBackend(ABC):
+    """What the engines that run the model in this process share: streaming, warming up, limits.
+
+    Subclasses load the model and set `eos` (the ids that end an answer) and `context`, and
+    implement `prepare` and `detokenize`; `stream` is `generate` over them.
+    """
+
+    eos: frozenset[int] = frozenset()
+    context: int = DEFAULT_CONTEXT
+
+    @property
+    @abstractmethod
+    def info(self) -> BackendInfo:
+        """What is loaded, on which device, in which dtype."""
+
+    @abstractmethod
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
+        """Load the model."""
+
+    @abstractmethod
+    def prepare(self, request: GenerationRequest) -> TokenStream:
+        """Preprocess `request` and return its tokens (lazily computed); NotLoaded before `load()`."""
+
+    @abstractmethod
+    def detokenize(self, ids: list[int]) -> str:
+        """Text for generated ids, special tokens left out."""
+
+    @abstractmethod
+    def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        """How many tokens the prompt of `request` has (images expanded)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the model."""
+
+    def peak_memory(self) -> int | None:
+        """The peak memory figure for statistics: the process's, unless the device keeps its own."""
+        return process_peak_rss_bytes()
+
+    def warm_up(self) -> None:
+        """One tiny generation so kernels are compiled before the first real request."""
+        collect(self.stream(warm_up_request()))
+
+    def stream(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationChunk]:
+        """Yield decoded text as it grows, with running statistics; the last chunk has `finish_reason`."""
+        return generate(self, request, cancel)
+
+
+def generate(
+    backend: LocalBackend, request: GenerationRequest, cancel: CancelToken | None = None
+) -> Iterator[GenerationChunk]:
+    """The loop itself; see the module docs."""
+    clock = StatsClock()
+    tokens = backend.prepare(request)
+    known = tokens.prompt_tokens is not None
+    if tokens.prompt_tokens is not None:
+        clock.preprocessed(tokens.prompt_tokens)
+        check_context(request, tokens.prompt_tokens, backend.context)
+    if cancel is not None and cancel.cancelled:
+        yield GenerationChunk("", clock.stats(finish="cancelled"))
+        return
+    stops = StopMatcher(request.stop)
+    generated: list[int] = []
+    emitted = ""
+    finish: FinishReason = "length"
+    try:
+        while len(generated) < request.max_tokens:
+            if cancel is not None and cancel.cancelled:
+                finish = "cancelled"
+                break
+            token = next(tokens.ids, None)
+            if not known and tokens.prompt_tokens is not None:
+                known = True
+                clock.preprocessed(tokens.prompt_tokens, prefill_s=tokens.prefill_s)
+                check_context(request, tokens.prompt_tokens, backend.context)
+            if token is None or token in backend.eos:
+                finish = "stop"
+                break
+            clock.token()
+            generated.append(token)
+            text = backend.detokenize(generated)
+            if text.endswith("\ufffd"):  # a multi-byte character may span tokens: wait for the rest
+                continue
+            piece, hit = stops.feed(text[len(emitted) :])
+            emitted = text
+            if piece:
+                yield GenerationChunk(piece, clock.stats())
+            if hit:
+                finish = "stop"
+                break
+    finally:
+        close = getattr(tokens.ids, "close", None)
+        if close is not None:
+            close()  # a generator stops here: no step is computed after the last token
+    tail = stops.flush() if finish != "stop" else ""
+    yield GenerationChunk(tail, clock.stats(finish=finish, peak=backend.peak_memory()))
