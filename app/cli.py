@@ -11,12 +11,23 @@ from pathlib import Path
 from typing import NoReturn, TypeVar, get_args
 
 from app import __version__
+from app.commands.options import (
+    BenchOptions,
+    DescribeOptions,
+    EvalOptions,
+    NarrateOptions,
+    ServeOptions,
+    SummarizeOptions,
+    default_of,
+)
 from app.config import (
     BackendName,
+    DescribeSettings,
     Device,
     DType,
+    NarrationSettings,
     Settings,
-    apply_overrides,
+    SummarySettings,
     default_config_path,
     load_settings,
 )
@@ -30,8 +41,48 @@ BACKEND_CHOICES: tuple[str, ...] = get_args(BackendName)
 LOCAL_BACKENDS = tuple(b for b in BACKEND_CHOICES if b != "openai")
 Options = TypeVar("Options")
 
+# The flags that change a setting for one run: the flag's destination → (its name, the setting).
+# A flag not given is None and leaves the setting as the file (or its default) says.
+SETTING_FLAGS: dict[str, tuple[str, tuple[str, str]]] = {
+    "backend": ("--backend", ("engine", "backend")),
+    "model": ("--model", ("engine", "model")),
+    "device": ("--device", ("engine", "device")),
+    "dtype": ("--dtype", ("engine", "dtype")),
+    "allow_download": ("--offline", ("engine", "allow_download")),
+    "base_url": ("--base-url", ("engine", "base_url")),
+    "api_key": ("--api-key", ("engine", "api_key")),
+    "remote_model": ("--remote-model", ("engine", "remote_model")),
+    "max_tokens": ("--max-tokens", ("describe", "max_tokens")),
+    "temperature": ("--temperature", ("describe", "temperature")),
+    "split_images": ("--split-images", ("describe", "split_images")),
+    "video_fps": ("--fps", ("describe", "video_fps")),
+    "video_frames": ("--max-frames", ("describe", "video_frames")),
+    "verbosity": ("--verbosity", ("narration", "verbosity")),
+    "interval_s": ("--interval", ("narration", "interval_s")),
+    "threshold": ("--threshold", ("narration", "change_threshold")),
+    "buffer_fps": ("--fps", ("narration", "buffer_fps")),
+    "detail": ("--detail", ("summary", "detail")),
+    "summary_fps": ("--fps", ("summary", "fps")),
+    "max_segment_s": ("--max-segment", ("summary", "max_segment_s")),
+    "frames_per_segment": ("--frames-per-segment", ("summary", "frames_per_segment")),
+    "allow_private_urls": ("--allow-private-urls", ("input", "allow_private_urls")),
+}
+
+
+def _setting(group: type[object], key: str) -> object:
+    """A setting's default, for help texts."""
+    return group.model_fields[key].default  # type: ignore[attr-defined]
+
+
+SETTINGS_NOTE = (
+    "A flag that matches a setting changes it for this run only (the file is not written); "
+    "without it the settings file decides (smolsight config shows it), and the defaults shown "
+    "apply when the file says nothing."
+)
+
 
 def _add_engine_flags(p: argparse.ArgumentParser, *, remote: bool = True) -> None:
+    p.epilog = SETTINGS_NOTE
     g = p.add_argument_group("model")
     choices = BACKEND_CHOICES if remote else LOCAL_BACKENDS
     g.add_argument("--backend", choices=choices, help="inference engine (default: auto)")
@@ -42,7 +93,13 @@ def _add_engine_flags(p: argparse.ArgumentParser, *, remote: bool = True) -> Non
         choices=get_args(DType),
         help="precision; openvino: auto/int8 = 8-bit weights, float32 = full precision",
     )
-    g.add_argument("--offline", action="store_true", help="never download; use the cache or a folder")
+    g.add_argument(
+        "--offline",
+        dest="allow_download",
+        action="store_const",
+        const=False,
+        help="never download; use the cache or a folder",
+    )
     g.add_argument("--config", type=Path, metavar="FILE", help="settings file (default: the per-user one)")
     if remote:
         r = p.add_argument_group("remote server (--backend openai)")
@@ -94,47 +151,74 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what.add_argument("--clipboard", action="store_true", help="the picture on the clipboard")
     describe.add_argument("--prompt", default=None, help="what to ask (default: describe the scene briefly)")
+    d = DescribeSettings
     describe.add_argument(
-        "--max-tokens", type=int, default=None, metavar="N", help="longest answer in tokens"
+        "--max-tokens",
+        type=int,
+        metavar="N",
+        help=f"longest answer in tokens (default {_setting(d, 'max_tokens')})",
     )
-    describe.add_argument("--temperature", type=float, default=None, help="0 = deterministic (default)")
+    describe.add_argument(
+        "--temperature", type=float, help=f"0 = deterministic (default {_setting(d, 'temperature')})"
+    )
     describe.add_argument("--stream", action="store_true", help="print the answer as it is generated")
-    describe.add_argument("--split-images", action="store_true", help="tile the image for fine detail (slow)")
-    describe.add_argument("--fps", type=float, default=1.0, help="video sampling rate (default 1)")
-    describe.add_argument("--max-frames", type=int, default=16, help="most video frames to use (≤ 64)")
+    describe.add_argument(
+        "--split-images", action="store_const", const=True, help="tile the image for fine detail (slow)"
+    )
+    describe.add_argument(
+        "--fps",
+        dest="video_fps",
+        type=float,
+        help=f"video sampling rate (default {_setting(d, 'video_fps'):g})",
+    )
+    describe.add_argument(
+        "--max-frames",
+        dest="video_frames",
+        type=int,
+        metavar="N",
+        help=f"most video frames to use (default {_setting(d, 'video_frames')}, at most 64)",
+    )
     describe.add_argument("--stats", action="store_true", help="print timing figures on stderr")
     _add_engine_flags(describe)
 
     narrate = sub.add_parser("narrate", help="narrate a camera or video in the terminal, line by line")
+    n = NarrationSettings
     narrate.add_argument(
         "--source",
-        default="webcam",
         help="webcam, webcam:INDEX, screen, screen:N (monitor N), window (the active window), sample, "
-        "or a video/image file (default: webcam)",
+        f"or a video/image file (default: {default_of(NarrateOptions, 'source')})",
     )
     narrate.add_argument(
         "--mode",
         choices=MODES,
-        default="continuous",
         help="continuous narration (default), one description, the last seconds as a clip, or a question",
     )
-    narrate.add_argument("--question", default="", help="the question for --mode ask")
-    narrate.add_argument("--verbosity", choices=VERBOSITIES, default="brief")
+    narrate.add_argument("--question", help="the question for --mode ask")
+    narrate.add_argument("--verbosity", choices=VERBOSITIES, help=f"(default: {_setting(n, 'verbosity')})")
     narrate.add_argument(
-        "--duration", dest="duration_s", type=float, default=None, metavar="S", help="stop after S seconds"
+        "--duration", dest="duration_s", type=float, metavar="S", help="stop after S seconds"
     )
     narrate.add_argument(
         "--interval",
         dest="interval_s",
         type=float,
-        default=3.0,
         metavar="K",
-        help="at most one description every K s",
+        help=f"at most one description every K s (default {_setting(n, 'interval_s'):g})",
     )
     narrate.add_argument(
-        "--threshold", type=float, default=20.0, help="scene-change score (0-100) that triggers a description"
+        "--threshold",
+        type=float,
+        metavar="SCORE",
+        help="scene-change score (0-100) that triggers a description "
+        f"(default {_setting(n, 'change_threshold'):g})",
     )
-    narrate.add_argument("--fps", type=float, default=1.0, help="frames sampled per second (0.2–4)")
+    narrate.add_argument(
+        "--fps",
+        dest="buffer_fps",
+        type=float,
+        metavar="FPS",
+        help=f"frames sampled per second, 0.2 to 4 (default {_setting(n, 'buffer_fps'):g})",
+    )
     narrate.add_argument("--fast", action="store_true", help="read video files as fast as possible")
     narrate.add_argument("--loop", action="store_true", help="loop video files")
     narrate.add_argument("--speak", action="store_true", help="also speak new descriptions aloud")
@@ -143,36 +227,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     summ = sub.add_parser("summarize", help="describe a video scene by scene, with a summary and exports")
     summ.add_argument("path", type=Path, help="a video file")
+    m = SummarySettings
     summ.add_argument(
         "--detail",
         choices=DETAILS,
-        default="sentence",
-        help="one line, one sentence per scene (default), or a paragraph per scene",
+        help=f"one line, one sentence per scene, or a paragraph per scene (default: {_setting(m, 'detail')})",
     )
     summ.add_argument(
-        "--export", default="vtt,srt,md,json", help="formats to write: any of vtt,srt,md,json (default: all)"
+        "--export",
+        help=f"formats to write: any of vtt,srt,md,json (default: {default_of(SummarizeOptions, 'export')})",
     )
     summ.add_argument("--out", type=Path, help="folder for the files (default: next to the video)")
-    summ.add_argument("--fps", type=float, default=1.0, help="frames looked at per second (default 1)")
+    summ.add_argument(
+        "--fps",
+        dest="summary_fps",
+        type=float,
+        metavar="FPS",
+        help=f"frames looked at per second (default {_setting(m, 'fps'):g})",
+    )
     summ.add_argument(
         "--max-segment",
         dest="max_segment_s",
         type=float,
-        default=30.0,
         metavar="S",
-        help="longest scene in seconds",
+        help=f"longest scene in seconds (default {_setting(m, 'max_segment_s'):g})",
     )
     summ.add_argument(
-        "--frames-per-segment", type=int, default=8, metavar="N", help="frames the model sees per scene"
+        "--frames-per-segment",
+        type=int,
+        metavar="N",
+        help=f"frames the model sees per scene (default {_setting(m, 'frames_per_segment')})",
     )
     _add_engine_flags(summ)
 
     serve = sub.add_parser("serve", help="serve the model over an OpenAI-compatible HTTP API")
+    serve.add_argument("--host", help="address to listen on (default: this machine only)")
+    serve.add_argument("--port", type=int, help=f"(default {default_of(ServeOptions, 'port')})")
     serve.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: this machine only)"
+        "--api-key", dest="server_api_key", help="require 'Authorization: Bearer KEY' on /v1 and /api"
     )
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1 and /api")
     serve.add_argument("--no-auth", action="store_true", help="allow a non-local --host without a key")
     serve.add_argument(
         "--cors-origin",
@@ -187,8 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-remote-images", action="store_true", help="never fetch http(s) image URLs")
     serve.add_argument(
         "--allow-private-urls",
-        action="store_true",
-        default=None,
+        action="store_const",
+        const=True,
         help="also fetch image URLs on this machine or its private network (refused by default)",
     )
     serve.add_argument(
@@ -197,9 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --allow-private-urls, also fetch from link-local addresses, where cloud machines "
         "serve their credentials (refused even with --allow-private-urls)",
     )
-    serve.add_argument("--queue-size", type=int, default=4, help="requests waiting before 429 (default 4)")
     serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--queue-size",
+        type=int,
+        help=f"requests waiting before 429 (default {default_of(ServeOptions, 'queue_size')})",
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help=f"(default: {default_of(ServeOptions, 'log_level')})",
     )
     _add_engine_flags(serve, remote=False)
 
@@ -227,20 +326,23 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="measure latency, throughput and memory (live narration vs describing the naive way)"
     )
     bench.add_argument("--quick", action="store_true", help="one run per setting (a few minutes)")
-    bench.add_argument("--runs", type=int, default=3, help="runs per setting (median reported)")
+    bench.add_argument(
+        "--runs",
+        type=int,
+        help=f"runs per setting, median reported (default {default_of(BenchOptions, 'runs')})",
+    )
     bench.add_argument("--model", help="model folder or hub id (default: a random 500M-architecture model)")
     bench.add_argument(
         "--backend",
-        default="all",
         choices=("all", *LOCAL_BACKENDS[1:]),
         help="all: every backend that can run fast here (default)",
     )
-    bench.add_argument("--dtype", default="auto", choices=get_args(DType))
+    bench.add_argument("--dtype", choices=get_args(DType), help="(default: auto)")
     bench.add_argument("--json", dest="json_out", type=Path, help="also write the figures here")
 
     download = sub.add_parser("download", help="download the model once, with a progress bar")
     download.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
-    download.add_argument("--backend", choices=LOCAL_BACKENDS, default="auto")
+    download.add_argument("--backend", choices=LOCAL_BACKENDS, help="(default: as the settings say)")
 
     build = sub.add_parser("build-test-model", help="write a random SmolVLM2 folder (tests, benchmarks)")
     build.add_argument("out", type=Path, help="folder to write")
@@ -248,7 +350,6 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--geometry",
         choices=tuple(GEOMETRIES),
-        default="500m",
         help="how it sees pictures: the 500M's 512 px tiles (default), 64 px tiles, or the 2.2B's 384 px",
     )
 
@@ -263,43 +364,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from(cls: type[Options], args: argparse.Namespace, **derived: object) -> Options:
-    """A command's options dataclass, each field taken from the flag of the same name (or `derived`)."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}  # type: ignore[arg-type]
-    return cls(**{**values, **derived})
-
-
-def settings_from_args(
-    args: argparse.Namespace, *, saved: Settings | None = None, **extra: object
-) -> Settings:
-    """Settings from the file (or `saved`, already read from it), this run's flags on top (never saved)."""
-    settings = saved if saved is not None else load_settings(getattr(args, "config", None))
-    overrides: dict[str, object] = {
-        "backend": getattr(args, "backend", None),
-        "model": getattr(args, "model", None),
-        "device": getattr(args, "device", None),
-        "dtype": getattr(args, "dtype", None),
-        "base_url": getattr(args, "base_url", None),
-        "remote_model": getattr(args, "remote_model", None),
+    """A command's options: each from its flag (or `derived`) when given, else its default."""
+    values = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if getattr(args, f.name, None) is not None
     }
-    if args.command != "serve":  # serve's --api-key guards our own server instead
-        overrides["api_key"] = getattr(args, "api_key", None)
-    if getattr(args, "offline", False):
-        overrides["allow_download"] = False
-    overrides.update(extra)
-    return apply_overrides(settings, overrides)
+    return cls(**{**values, **{k: v for k, v in derived.items() if v is not None}})
+
+
+def settings_from_args(args: argparse.Namespace, *, saved: Settings | None = None) -> Settings:
+    """Settings from the file (or `saved`, already read from it), this run's flags on top (never saved).
+
+    The one place flags meet settings (`SETTING_FLAGS`); an error names the flag.
+    """
+    settings = saved if saved is not None else load_settings(getattr(args, "config", None))
+    given = {
+        target: getattr(args, dest)
+        for dest, (_flag, target) in SETTING_FLAGS.items()
+        if getattr(args, dest, None) is not None
+    }
+    names = {f"{group}.{key}": flag for flag, (group, key) in SETTING_FLAGS.values()}
+    return settings.with_values(given, source="command line", names=names)
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
     """Describe one image or a short clip and print the answer."""
-    from app.commands.describe import DescribeOptions, run_describe
+    from app.commands.describe import run_describe
 
-    settings = settings_from_args(args, max_tokens=args.max_tokens, temperature=args.temperature)
-    return run_describe(options_from(DescribeOptions, args), settings)
+    return run_describe(options_from(DescribeOptions, args), settings_from_args(args))
 
 
 def cmd_narrate(args: argparse.Namespace) -> int:
     """Narrate a source in the terminal."""
-    from app.live.narrate_cli import NarrateOptions, run_narrate
+    from app.commands.narrate import run_narrate
 
     if args.list_cameras:
         from app.capture.sources import list_cameras
@@ -311,54 +409,51 @@ def cmd_narrate(args: argparse.Namespace) -> int:
         for index in found:
             print(f"webcam:{index}")
         return ExitCode.OK
-    if not 0.2 <= args.fps <= 4:
-        return fail("--fps must be between 0.2 and 4", ExitCode.INPUT)
     if args.duration_s is not None and args.duration_s <= 0:
         return fail("--duration must be more than 0 seconds", ExitCode.INPUT)
     from app.inference.factory import backend_factory
 
     settings = settings_from_args(args)
-    return run_narrate(options_from(NarrateOptions, args), settings, backend_factory(settings))
+    return run_narrate(options_from(NarrateOptions, args), settings, backend_factory(settings.engine))
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     """Summarize a video with a progress bar; Ctrl-C keeps the finished scenes."""
-    from app.commands.summarize import SummarizeOptions, run_summarize
+    from app.commands.summarize import run_summarize
 
     return run_summarize(options_from(SummarizeOptions, args), settings_from_args(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP server."""
-    from app.server.run import ServeOptions, run_server
+    from app.commands.serve import run_server
 
-    if not 1 <= args.queue_size <= 1000:
-        return fail("--queue-size must be between 1 and 1000", ExitCode.INPUT)
-    settings = settings_from_args(args, allow_private_urls=args.allow_private_urls)
-    if args.allow_link_local_urls and not settings.allow_private_urls:
-        return fail("--allow-link-local-urls goes with --allow-private-urls", ExitCode.USAGE)
     options = options_from(
         ServeOptions,
         args,
-        allow_private_urls=settings.allow_private_urls,
         cors_origins=tuple(args.cors_origins or ()),
         allow_files=tuple(Path(d).expanduser() for d in (args.allow_files or ())),
         remote_images=not args.no_remote_images,
     )
+    if not 1 <= options.queue_size <= 1000:
+        return fail("--queue-size must be between 1 and 1000", ExitCode.INPUT)
+    settings = settings_from_args(args)
+    if options.allow_link_local_urls and not settings.input.allow_private_urls:
+        return fail("--allow-link-local-urls goes with --allow-private-urls", ExitCode.USAGE)
     return run_server(options, settings)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run an evaluation and print its score."""
-    from app.commands.evaluate import EvalOptions, run_eval
+    from app.commands.evaluate import run_eval
 
-    options = options_from(EvalOptions, args, memory=not getattr(args, "no_memory", False))
+    options = options_from(EvalOptions, args, memory=False if getattr(args, "no_memory", False) else None)
     return run_eval(options, settings_from_args(args))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark."""
-    from app.bench import BenchOptions, run_bench
+    from app.commands.bench import run_bench
     from app.inference.backend import BackendError
 
     try:
@@ -373,7 +468,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     from app.inference.model_files import ModelUnavailable, default_model, download_model
     from app.terminal import ProgressLine
 
-    model = args.model or default_model(choose_backend(args.backend))
+    model = args.model or default_model(choose_backend(settings_from_args(args).engine.backend))
     print(f"Downloading {model} …", file=sys.stderr)
     bar = ProgressLine(sys.stderr)
     try:
@@ -390,7 +485,8 @@ def cmd_build_test_model(args: argparse.Namespace) -> int:
     """Write a random-weight SmolVLM2 model folder."""
     from app.devtools.model_builder import build_model
 
-    print(build_model(args.out, real_size=args.real_size, geometry=args.geometry))
+    shape = {"geometry": args.geometry} if args.geometry else {}
+    print(build_model(args.out, real_size=args.real_size, **shape))
     return ExitCode.OK
 
 
@@ -454,8 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["speech-host"]:
         # Not a user's command: the speech helper process, started by SmolSight itself (an app
-        # bundle's launcher can only run this entry point; see app/live/speech.py).
-        from app.live.speech_host import main as speech_host
+        # bundle's launcher can only run this entry point; see app/speech/speaker.py).
+        from app.speech.host import main as speech_host
 
         return speech_host(argv[1:])
     parser = build_parser()

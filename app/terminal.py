@@ -7,7 +7,7 @@ from typing import TextIO
 
 from app.exit_codes import ExitCode
 from app.inference.backend import BackendError
-from app.inference.engine import EngineEvent, Loading, Ready
+from app.inference.engine import EngineEvent, ModelChanged
 
 
 def command_name() -> str:
@@ -99,10 +99,11 @@ class LoadReporter:
         self.line = ProgressLine(stream or sys.stderr)
 
     def __call__(self, event: EngineEvent) -> None:
-        """Show `Loading` events; end the line on anything else; say why when a fallback was used."""
-        if isinstance(event, Loading):
-            self.line.update(event.progress.fraction, event.progress.message)
+        """Show loading progress; end the line on anything else; say why when a fallback was used."""
+        state = event.state if isinstance(event, ModelChanged) else None
+        if state is not None and state.status == "loading" and state.progress is not None:
+            self.line.update(state.progress.fraction, state.progress.message)
             return
         self.line.close()
-        if isinstance(event, Ready) and event.info.note:
-            print(f"smolsight: {event.info.note}", file=self.line.stream, flush=True)
+        if state is not None and state.info is not None and state.info.note:
+            print(f"smolsight: {state.info.note}", file=self.line.stream, flush=True)

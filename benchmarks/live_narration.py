@@ -18,11 +18,11 @@ import json
 import statistics
 from pathlib import Path
 
-from app.bench import real_size_model
 from app.capture.frames import Frame
 from app.capture.media import sample_video
 from app.capture.sources import SAMPLE_VIDEO
-from app.config import Settings
+from app.commands.bench import real_size_model
+from app.config import EngineSettings
 from app.inference.engine import Engine
 from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest
@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
 
     model = args.model or real_size_model()
-    engine = Engine(backend_factory(Settings(backend=args.backend, model=str(model))))
+    engine = Engine(backend_factory(EngineSettings(backend=args.backend, model=str(model))))
     info = engine.wait_ready()
     frames = sample_video(SAMPLE_VIDEO, fps=0.2, max_frames=args.runs)
     rows = []

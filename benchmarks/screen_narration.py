@@ -60,11 +60,10 @@ def change_latency(model: str, backend: str, changes: int) -> dict[str, object]:
     from app.capture.media import sample_video
     from app.capture.screen import ScreenSource
     from app.capture.sources import SAMPLE_VIDEO
-    from app.config import Settings
+    from app.config import EngineSettings, Settings
     from app.inference.engine import Engine
     from app.inference.factory import backend_factory
     from app.live.session import LiveSession, NarrationEvent
-    from app.narration.policy import Narrator, NarratorSettings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     scenes = [np.ascontiguousarray(f.image) for f in sample_video(SAMPLE_VIDEO, fps=1 / 6, max_frames=5)]
@@ -81,8 +80,8 @@ def change_latency(model: str, backend: str, changes: int) -> dict[str, object]:
         size = shown.screen().size()
         shown.setPixmap(QPixmap.fromImage(picture).scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
 
-    engine = Engine(backend_factory(Settings(backend=backend, model=model)))
-    session = LiveSession(engine, Narrator(NarratorSettings(min_interval_s=0.5)), buffer_fps=1.0)
+    engine = Engine(backend_factory(EngineSettings(backend=backend, model=model)))
+    session = LiveSession(engine, Settings().changed("narration", interval_s=0.5, buffer_fps=1.0))
     events: list[tuple[float, NarrationEvent]] = []
     session.narration.connect(lambda event: events.append((time.monotonic(), event)))
     session.start()

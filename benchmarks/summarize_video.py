@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.bench import real_size_model
-from app.config import Settings
+from app.commands.bench import real_size_model
+from app.config import EngineSettings, SummarySettings
 from app.inference.engine import Engine
 from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest
 from app.video.segments import SegmentSettings, iter_segments
-from app.video.summarize import SummarySettings, summarize
+from app.video.summarize import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"  # generated test videos
@@ -92,7 +92,7 @@ def main() -> None:
 
     video = long_video(args.minutes, args.scene_seconds)
     model = args.model or real_size_model()
-    engine = Engine(backend_factory(Settings(backend=args.backend, model=str(model))))
+    engine = Engine(backend_factory(EngineSettings(backend=args.backend, model=str(model))))
     info = engine.wait_ready()
     print(
         f"{video.name}: {args.minutes:g} min; model {model.name} ({info.backend}, {info.dtype})", flush=True
@@ -106,7 +106,7 @@ def main() -> None:
     ours_s = time.monotonic() - t0
     print(f"ours: {len(ours.segments)} scenes described and summarized in {ours_s:.0f} s", flush=True)
 
-    frames = [f for seg in iter_segments(video, SegmentSettings()) for f in seg.frames]
+    frames = [f for seg in iter_segments(video, SegmentSettings.of(SummarySettings())) for f in seg.frames]
     per_frame = []
     for frame in frames[: args.naive_frames]:
         t = time.monotonic()

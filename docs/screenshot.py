@@ -71,7 +71,9 @@ class ScriptedBackend:
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
-    settings = Settings(output="text", narration_interval_s=1.0, caption_font_pt=26)
+    settings = Settings().with_values(
+        {("speech", "output"): "text", ("narration", "interval_s"): 1.0, ("display", "caption_font_pt"): 26}
+    )
     window = MainWindow(
         settings=settings,
         make_backend=lambda _settings: ScriptedBackend(),
@@ -80,7 +82,7 @@ def main() -> int:
     )
     window.resize(1400, 860)
     window.show()
-    QTimer.singleShot(9000, lambda: window.question.setText("What colour is the rocket?"))
+    QTimer.singleShot(9000, lambda: window.panel.question.setText("What colour is the rocket?"))
     if "--summary" in sys.argv:  # the summary window over the same sample video
         from app.capture.sources import SAMPLE_VIDEO
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from app.config import LEGACY_KEYS, Settings, SpeechSettings
 from app.inference.chat_format import render_prompt
 from app.inference.generation import StatsClock
 from app.inference.model_files import download_progress
@@ -20,7 +21,7 @@ from app.inference.types import (
     GenerationRequest,
     LoadProgressCallback,
 )
-from app.live.speech import SpeechStatus
+from app.speech.speaker import SpeechStatus
 
 
 @dataclass
@@ -134,7 +135,9 @@ class FakeSpeaker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.muted = False
+        self.applied = SpeechSettings()
         self.history: list[str] = []  # every text handed to "the engine", in order
+        self.urgent: list[bool] = []  # whether each one interrupted what was being said
         self.started = 0
         self._status = SpeechStatus("off")
 
@@ -164,21 +167,14 @@ class FakeSpeaker(QObject):
             self.undelivered.emit(text)
             return
         self.history.append(text)
+        self.urgent.append(interrupt)
 
     def stop(self) -> None:
         pass
 
-    def set_rate(self, rate: float) -> None:
-        pass
-
-    def set_volume(self, volume: float) -> None:
-        pass
-
-    def set_voice(self, name: str) -> None:
-        pass
-
-    def set_engine(self, name: str) -> None:
-        pass
+    def apply(self, settings: SpeechSettings) -> None:
+        self.muted = settings.muted
+        self.applied = settings
 
     def voice_names(self) -> list[str]:
         return ["Fake voice"]
@@ -189,3 +185,18 @@ class FakeSpeaker(QObject):
     def shutdown(self) -> None:
         if self._status.state != "off":
             self._set(SpeechStatus("off"))
+
+
+class FakeScreenReader:
+    """A screen reader that records what it was handed: (text, urgent), in order."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, bool]] = []
+
+    def announce(self, text: str, *, urgent: bool) -> None:
+        self.heard.append((text, urgent))
+
+
+def settings_of(**values: object) -> Settings:
+    """Settings with some values set, each named as it is within its group (interval_s, theme, …)."""
+    return Settings().with_values({LEGACY_KEYS[key]: value for key, value in values.items()})

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from app.config import Settings
+from app.config import EngineSettings
 from app.inference.backend import VisionBackend
 from app.inference.engine import BoundedFifo, Engine
 from app.inference.factory import create_backend
@@ -56,7 +56,7 @@ def served_model(
 
 def transformers_backend(model: str) -> VisionBackend:
     """The transformers backend for a model folder, built through the app's own settings path."""
-    return create_backend(Settings(backend="transformers", model=model))
+    return create_backend(EngineSettings(backend="transformers", model=model))
 
 
 def wait_ready(base: str, timeout: float = 120) -> None:

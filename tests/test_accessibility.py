@@ -23,11 +23,10 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from app.config import Settings
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.summary_window import SummaryWindow
-from tests.fakes import FakeBackend
+from tests.fakes import FakeBackend, settings_of
 from tests.media import write_video
 from tests.windows import open_window
 
@@ -100,7 +99,7 @@ def test_the_settings_dialog_reads_right(window: MainWindow, qtbot: QtBot) -> No
 
 def test_the_summary_window_reads_right(window: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
     video = write_video(tmp_path / "v.mp4", [((200, 30, 30), 1.0)])
-    summary = SummaryWindow(video, window.session.engine, window.session.signals, announce=lambda *_: None)
+    summary = SummaryWindow(video, window.session, window.settings.summary, announcer=window.announcer)
     qtbot.addWidget(summary)
     summary.show()
     unnamed, unlabelled, count = audit(summary)
@@ -122,25 +121,25 @@ def test_the_largest_text_and_a_300_word_answer_keep_six_history_lines(
         w.resize(1280, 800)
         for _ in range(3):
             w.describe_now()
-            count = w.history_list.count()
-            qtbot.waitUntil(lambda c=count: w.history_list.count() == c + 1, timeout=5000)
+            count = w.panel.history_list.count()
+            qtbot.waitUntil(lambda c=count: w.panel.history_list.count() == c + 1, timeout=5000)
         qtbot.wait(50)
-        history = w.history_list
+        history = w.panel.history_list
         lines = history.viewport().height() / history.fontMetrics().lineSpacing()
         assert lines >= 6, f"history shows {lines:.1f} lines"
         assert not history.horizontalScrollBar().isVisible()
         # The caption shows two whole lines (of 96 pt) and scrolls to the newest words.
-        area, line = w.panel.caption_area, w.caption.fontMetrics().lineSpacing()
+        area, line = w.panel.caption_area, w.panel.caption.fontMetrics().lineSpacing()
         assert area.viewport().height() == 2 * line
         scroll = area.verticalScrollBar()
         assert scroll.value() == scroll.maximum() > 0 and scroll.maximum() % line == 0
-        assert w.caption.text() == long_answer  # all of it, in the scrolling caption
+        assert w.panel.caption.text() == long_answer  # all of it, in the scrolling caption
     finally:
         w.close()
 
 
 def test_settings_reach_every_text_size(qtbot: QtBot, tmp_path: Path) -> None:
-    assert Settings(caption_font_pt=96).caption_font_pt == 96
+    assert settings_of(caption_font_pt=96).display.caption_font_pt == 96
 
 
 def mnemonics(root: QWidget, also: list[QAbstractButton] | None = None) -> dict[str, list[str]]:
@@ -191,7 +190,7 @@ def test_every_alt_key_of_the_settings_dialog_and_summary_window_does_one_thing(
     dialog = SettingsDialog(window.settings, voices=["Anne"], parent=window)
     assert clashes(mnemonics(dialog)) == {}
     video = write_video(tmp_path / "v.mp4", [((200, 30, 30), 1.0)])
-    summary = SummaryWindow(video, window.session.engine, window.session.signals, announce=lambda *_: None)
+    summary = SummaryWindow(video, window.session, window.settings.summary, announcer=window.announcer)
     qtbot.addWidget(summary)
     summary.show()
     assert clashes(mnemonics(summary)) == {}

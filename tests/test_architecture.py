@@ -136,3 +136,33 @@ def test_no_any_in_public_signatures_outside_the_ui() -> None:
         hit for name in sorted(modules()) if not name.startswith("app.ui") for hit in public_any(name)
     ]
     assert offenders == []
+
+
+def test_the_window_reaches_the_engine_only_through_the_live_session() -> None:
+    """The UI names the engine's state and errors, and builds it once; every call goes through LiveSession."""
+    allowed = {"ModelState", "LoadFailure", "NotReady", "BackendFactory"}
+    offenders = []
+    for name in sorted(modules()):
+        if not name.startswith("app.ui"):
+            continue
+        imported = imports_of(name)
+        if "app.live.engine_signals" in imported:
+            offenders.append(f"{name} listens to the engine directly")
+        names = {
+            i.removeprefix("app.inference.engine.") for i in imported if i.startswith("app.inference.engine.")
+        }
+        extra = names - allowed - ({"Engine"} if name == "app.ui.main_window" else set())
+        if extra:
+            offenders.append(f"{name} uses {sorted(extra)}")
+    assert offenders == []
+
+
+def test_the_commands_are_reached_from_the_command_line_only() -> None:
+    offenders = sorted(
+        name
+        for name in modules()
+        if not name.startswith("app.commands") and name not in ENTRY_POINTS
+        for imported in internal_imports(name)
+        if imported.startswith("app.commands")
+    )
+    assert offenders == []

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.bench import ModelShape, decode_bytes_per_token, text_flops, vision_flops
 from app.cli import main
+from app.commands.bench import ModelShape, decode_bytes_per_token, text_flops, vision_flops
 
 
 def test_bench_prints_the_table_ratio_and_floors(
@@ -43,7 +43,7 @@ def test_floor_arithmetic_for_the_real_500m_architecture(tmp_path: Path) -> None
 def test_all_backends_means_every_fast_one_here() -> None:
     import sys
 
-    from app.bench import backends_to_run
+    from app.commands.bench import backends_to_run
     from app.inference.mlx_backend import mlx_available
 
     chosen, notes = backends_to_run("all")

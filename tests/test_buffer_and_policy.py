@@ -7,7 +7,8 @@ import pytest
 
 from app.capture.buffer import FrameBuffer, LatestFrame
 from app.capture.frames import Frame
-from app.narration.policy import ChangeGate, Deduper, Narrator, NarratorSettings, SceneLog, normalize
+from app.config import NarrationSettings
+from app.narration.policy import ChangeGate, Deduper, Narrator, SceneLog, normalize
 
 
 def solid(value: int, t: float = 0.0) -> Frame:
@@ -34,10 +35,16 @@ def test_buffer_samples_at_its_rate_and_hands_out_clips() -> None:
     assert len(buf) == 1
 
 
-@pytest.mark.parametrize(("fps", "size"), [(0.1, 16), (5, 16), (1, 0), (1, 65)])
+@pytest.mark.parametrize(("fps", "size"), [(0, 16), (-1, 16), (1, 0), (1, 65)])
 def test_buffer_limits(fps: float, size: int) -> None:
     with pytest.raises(ValueError):
         FrameBuffer(fps=fps, capacity=size)
+
+
+@pytest.mark.parametrize(("fps", "size"), [(0.1, 16), (5, 16), (1, 0), (1, 65)])
+def test_the_settings_keep_the_buffer_within_what_narration_can_use(fps: float, size: int) -> None:
+    with pytest.raises(ValueError):
+        NarrationSettings(buffer_fps=fps, buffer_frames=size)
 
 
 def test_change_gate_skips_unchanged_and_passes_changes() -> None:
@@ -73,7 +80,7 @@ def test_scene_log_context_and_memory_switch() -> None:
 
 
 def test_narrator_asks_on_change_respecting_the_interval() -> None:
-    n = Narrator(NarratorSettings(min_interval_s=2.0))
+    n = Narrator(NarrationSettings(interval_s=2.0))
     assert n.on_sampled_frame(solid(10, 0.0)) is not None
     assert n.on_sampled_frame(solid(200, 1.0)) is None  # changed, but too soon
     assert n.on_sampled_frame(solid(10, 2.0)) is None  # same as the last described

@@ -124,7 +124,7 @@ def test_bad_settings_file_names_the_key(tmp_path: Path, capsys: pytest.CaptureF
     code = main(["describe", str(image), "--config", str(settings)])
     err = capsys.readouterr().err
     assert code == ExitCode.INPUT
-    assert "'max_tokens'" in err and "'colour': unknown setting" in err
+    assert "max_tokens'" in err and "'colour': unknown setting" in err
 
 
 def test_console_script_runs_without_a_traceback(tiny_model: Path, tmp_path: Path) -> None:

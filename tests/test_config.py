@@ -1,24 +1,49 @@
-"""Settings file: defaults, validation naming the key, atomic save, CLI overrides."""
+"""Settings: each default written once, the grouped file, an earlier flat file, errors naming the key."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, Settings, apply_overrides, load_settings, save_settings
+from app.cli import SETTING_FLAGS, build_parser, settings_from_args
+from app.config import ConfigError, Settings, load_settings, save_settings
 
 
 def test_missing_file_means_defaults(tmp_path: Path) -> None:
     assert load_settings(tmp_path / "nope.json") == Settings()
 
 
-def test_round_trip(tmp_path: Path) -> None:
+def test_round_trip_keeps_the_groups(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
-    save_settings(Settings(max_tokens=20, backend="transformers"), path)
-    assert load_settings(path).max_tokens == 20
+    settings = Settings().changed("describe", max_tokens=20).changed("engine", backend="transformers")
+    save_settings(settings, path)
+    assert load_settings(path) == settings
+    assert json.loads(path.read_text())["describe"]["max_tokens"] == 20
     assert not path.with_suffix(".tmp").exists()
+
+
+def test_a_file_from_an_earlier_smolsight_is_read_as_meant(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    flat = {
+        "max_tokens": 20,
+        "narration_interval_s": 7.0,
+        "stale_descriptions": "drop",
+        "speech_rate": 0.5,
+        "theme": "dark",
+        "keep_history": False,
+        "allow_private_urls": True,
+    }
+    path.write_text(json.dumps(flat))
+    settings = load_settings(path)
+    assert settings.describe.max_tokens == 20
+    assert (settings.narration.interval_s, settings.narration.stale) == (7.0, "drop")
+    assert (settings.speech.rate, settings.display.theme) == (0.5, "dark")
+    assert not settings.narration.keep_history and settings.input.allow_private_urls
+    save_settings(settings, path)  # written back grouped
+    assert load_settings(path) == settings and "theme" not in json.loads(path.read_text())
 
 
 @pytest.mark.parametrize(
@@ -26,9 +51,12 @@ def test_round_trip(tmp_path: Path) -> None:
     [
         ("{not json", "not valid JSON (line 1"),
         ("[1, 2]", "must hold a JSON object"),
-        (json.dumps({"temperature": 9}), "'temperature'"),
-        (json.dumps({"backend": "tpu"}), "'backend'"),
+        (json.dumps({"describe": {"temperature": 9}}), "'describe.temperature'"),
+        (json.dumps({"temperature": 9}), "'describe.temperature'"),  # an earlier file's key
+        (json.dumps({"engine": {"backend": "tpu"}}), "'engine.backend'"),
         (json.dumps({"max_token": 5}), "'max_token': unknown setting"),
+        (json.dumps({"speech": {"rate": 0.1, "pitch": 1}}), "'speech.pitch': unknown setting"),
+        (json.dumps({"summary": {"fps": 4, "max_segment_s": 30}}), "within 64 frames"),
     ],
 )
 def test_bad_files_name_the_problem(tmp_path: Path, content: str, expected: str) -> None:
@@ -38,7 +66,45 @@ def test_bad_files_name_the_problem(tmp_path: Path, content: str, expected: str)
         load_settings(path)
 
 
-def test_overrides_are_validated_too() -> None:
-    assert apply_overrides(Settings(), {"max_tokens": 9, "model": None}).max_tokens == 9
-    with pytest.raises(ConfigError, match="command line: 'max_tokens'"):
-        apply_overrides(Settings(), {"max_tokens": 0})
+def parse(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(list(argv))
+
+
+def test_flags_not_given_leave_the_saved_settings(tmp_path: Path) -> None:
+    saved = (
+        Settings()
+        .changed("narration", interval_s=9.0, change_threshold=35.0, buffer_fps=2.0, verbosity="detailed")
+        .changed("describe", max_tokens=99, video_frames=8)
+    )
+    assert settings_from_args(parse("narrate"), saved=saved) == saved
+    assert settings_from_args(parse("describe", "x.jpg"), saved=saved) == saved
+    given = settings_from_args(parse("narrate", "--interval", "1", "--fps", "4"), saved=saved)
+    assert (given.narration.interval_s, given.narration.buffer_fps) == (1.0, 4.0)
+    assert given.narration.change_threshold == 35.0 and given.narration.verbosity == "detailed"
+
+
+def test_every_setting_flag_defaults_to_not_given() -> None:
+    """A default lives in `Settings` alone: no flag that sets a setting carries one of its own."""
+    parser = build_parser()
+    seen = set()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for command in commands.values():
+        for action in command._actions:
+            if action.dest in SETTING_FLAGS:
+                seen.add(action.dest)
+                assert action.default is None, f"{command.prog} {action.option_strings} has a default"
+    assert seen == set(SETTING_FLAGS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (("narrate", "--fps", "9"), "--fps"),
+        (("describe", "x.jpg", "--max-tokens", "0"), "--max-tokens"),
+        (("describe", "x.jpg", "--max-frames", "65"), "--max-frames"),
+        (("summarize", "v.mp4", "--fps", "4"), "within 64 frames"),
+    ],
+)
+def test_bad_flags_are_named_by_their_flag(argv: tuple[str, ...], flag: str) -> None:
+    with pytest.raises(ConfigError, match=f"command line: .*{flag}"):
+        settings_from_args(parse(*argv), saved=Settings())

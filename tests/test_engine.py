@@ -19,12 +19,11 @@ from app.inference.engine import (
     EngineEvent,
     JobDropped,
     LatestWins,
-    LoadFailed,
-    Loading,
+    ModelChanged,
+    ModelState,
     NotReady,
     Partial,
     QueueFull,
-    Ready,
 )
 from app.inference.types import GenerationRequest
 from tests.fakes import FakeBackend
@@ -140,7 +139,7 @@ def test_tasks_run_on_the_model_thread_and_return_their_value() -> None:
 
     with pytest.raises(ValueError, match="no frames"):
         engine.run_task(broken).result(timeout=5)
-    assert engine.state == "ready"  # a failing task never kills the model thread
+    assert engine.model_state.ready  # a failing task never kills the model thread
 
 
 def test_a_load_failure_is_reported_once_and_every_caller_hears_why() -> None:
@@ -152,8 +151,9 @@ def test_a_load_failure_is_reported_once_and_every_caller_hears_why() -> None:
     _engines.append(engine)
     with pytest.raises(BackendError, match="not on this computer"):
         engine.wait_ready(timeout=5)
-    assert engine.state == "failed"
-    assert [e.message for e in events.of(LoadFailed)] == ["The model 'x' is not on this computer"]  # type: ignore[attr-defined]
+    assert engine.model_state.status == "failed"
+    failures = [e.state.failure for e in events.of(ModelChanged) if e.state.failure]  # type: ignore[attr-defined]
+    assert [f.message for f in failures] == ["The model 'x' is not on this computer"]  # reported once
     with pytest.raises(NotReady, match="not on this computer"):
         engine.submit(request())
 
@@ -170,11 +170,12 @@ def test_submitting_while_loading_says_so() -> None:
 def test_load_progress_reaches_listeners_before_ready() -> None:
     backend = FakeBackend(download_steps=((0, 2_000_000), (1_000_000, 2_000_000)))
     engine, events = started(backend)
-    loading = [e.progress for e in events.of(Loading)]  # type: ignore[attr-defined]
+    states: list[ModelState] = [e.state for e in events.of(ModelChanged)]  # type: ignore[attr-defined]
+    loading = [s.progress for s in states if s.progress is not None]
     downloads = [p for p in loading if p.stage == "download"]
     assert [p.fraction for p in downloads] == [0.0, 0.5]
     assert loading[-1].stage == "warm_up"
-    assert isinstance(events.events[-1], Ready) and engine.progress is not None
+    assert states[-1].ready and states[-1].info == engine.info and all(not s.ready for s in states[:-1])
 
 
 def test_reload_switches_the_backend_after_the_running_job() -> None:
@@ -183,12 +184,12 @@ def test_reload_switches_the_backend_after_the_running_job() -> None:
     running = engine.submit(request(0))
     wait_until(lambda: engine.busy)
     engine.reload(lambda: second)
-    assert engine.state == "loading"
+    assert engine.model_state.status == "loading"
     assert running.result(timeout=5).finish_reason == "stop"  # a person's request is finished
     engine.wait_ready(timeout=5)
     engine.submit(request(1)).result(timeout=5)
     assert first.closed and len(second.calls) == 1
-    assert len(events.of(Ready)) == 2
+    assert len([e for e in events.of(ModelChanged) if e.state.ready]) == 2  # type: ignore[attr-defined]
 
 
 def test_the_streamed_pieces_and_the_answer_are_the_same_clean_text() -> None:

@@ -13,13 +13,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QFileDialog
 from pytestqt.qtbot import QtBot
 
-from app.config import Settings, load_settings, save_settings
+from app.config import EngineSettings, Settings, load_settings, save_settings
 from app.inference.backend import BackendError, VisionBackend
 from app.inference.factory import create_backend
 from app.inference.model_files import ModelUnavailable, download_progress
 from app.inference.types import LoadProgressCallback
 from app.ui.main_window import MainWindow
-from tests.fakes import FakeBackend
+from tests.fakes import FakeBackend, FakeSpeaker, settings_of
 from tests.windows import new_window
 
 
@@ -43,24 +43,23 @@ def test_with_no_model_the_window_says_so_at_once_and_how_to_get_it(
     start = time.monotonic()
     window = new_window(qtbot, tmp_path, create_backend, settings=Settings())
     closing.append(window)
-    qtbot.waitUntil(lambda: window.view.state == "missing", timeout=5000)
+    qtbot.waitUntil(lambda: window.view.state.status == "missing", timeout=5000)
     assert time.monotonic() - start < 2.0
-    assert window.caption.text() == "The model is not on this computer yet."
+    assert window.panel.caption.text() == "The model is not on this computer yet."
     panel = window.panel.model_panel
     assert panel.isVisible() and panel.download_button.isVisible() and panel.folder_button.isVisible()
     assert "SmolVLM2-500M-Video-Instruct" in panel.message.text() and "2 GB" in panel.message.text()
     assert "smolsight download" not in panel.message.text()  # no command the user can't run from here
-    assert window.narrate_button.text().replace("&", "") == "Narration: waiting for the model"
-    assert window.model_label.text() == "Model: not on this computer yet"
+    assert window.panel.narrate_button.text().replace("&", "") == "Narration: waiting for the model"
+    assert window.status.model_label.text() == "Model: not on this computer yet"
 
     window.activateWindow()
-    window.video.setFocus()
+    window.panel.video.setFocus()
     QTest.keySequence(window, QKeySequence("Ctrl+D"))  # describe now
-    assert window.caption.text() == "The model is not on this computer yet."  # the how-to stays
-    assert (
-        window.caption_status.text()
-        == "There is no model yet: choose Download the model, or Use a model folder."
-    )
+    assert window.panel.caption.text() == "The model is not on this computer yet."  # the how-to stays
+    said = window.panel.caption_status.text()
+    assert said.startswith("The model HuggingFaceTB/SmolVLM2-500M-Video-Instruct is not on this computer yet")
+    assert said.endswith(". Choose Download the model, or Use a model folder.")
     assert panel.isVisible()
 
 
@@ -70,7 +69,7 @@ class OfflineDownload:
     def __init__(self) -> None:
         self.downloads = 0
 
-    def __call__(self, settings: Settings) -> VisionBackend:
+    def __call__(self, settings: EngineSettings) -> VisionBackend:
         maker = self
 
         class Backend(FakeBackend):
@@ -96,20 +95,20 @@ def test_download_shows_progress_then_a_clear_offline_error(
     maker = OfflineDownload()
     window = new_window(qtbot, tmp_path, maker)
     closing.append(window)
-    qtbot.waitUntil(lambda: window.view.state == "missing", timeout=5000)
+    qtbot.waitUntil(lambda: window.view.state.status == "missing", timeout=5000)
     assert maker.downloads == 0  # nothing is downloaded before the user asks
     QTest.mouseClick(window.panel.model_panel.download_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "500 of 2000 MB" in window.model_label.text(), timeout=5000)
-    assert window.progress.isVisible() and window.progress.value() == 250
-    assert "Downloading the model" in window.caption.text()
-    qtbot.waitUntil(lambda: window.view.state == "missing", timeout=5000)
+    qtbot.waitUntil(lambda: "500 of 2000 MB" in window.status.model_label.text(), timeout=5000)
+    assert window.status.progress.isVisible() and window.status.progress.value() == 250
+    assert "Downloading the model" in window.panel.caption.text()
+    qtbot.waitUntil(lambda: window.view.state.status == "missing", timeout=5000)
     panel = window.panel.model_panel
     assert "seems to be offline" in panel.message.text()
     assert not panel.details.isVisible()
     QTest.mouseClick(panel.details_button, Qt.MouseButton.LeftButton)
     assert panel.details.isVisible() and "Name or service not known" in panel.details.text()
     assert (
-        "Name or service" not in window.caption.text() + panel.message.text()
+        "Name or service" not in window.panel.caption.text() + panel.message.text()
     )  # technical words stay in Details
 
 
@@ -118,7 +117,7 @@ def test_a_model_that_will_not_load_is_one_sentence_with_details_and_a_retry(
 ) -> None:
     attempts: list[int] = []
 
-    def make(settings: Settings) -> VisionBackend:
+    def make(settings: EngineSettings) -> VisionBackend:
         attempts.append(1)
         if len(attempts) == 1:
 
@@ -131,17 +130,17 @@ def test_a_model_that_will_not_load_is_one_sentence_with_details_and_a_retry(
 
     window = new_window(qtbot, tmp_path, make)
     closing.append(window)
-    qtbot.waitUntil(lambda: window.view.state == "failed", timeout=5000)
+    qtbot.waitUntil(lambda: window.view.state.status == "failed", timeout=5000)
     panel = window.panel.model_panel
-    assert window.caption.text() == "The model could not be loaded."
+    assert window.panel.caption.text() == "The model could not be loaded."
     assert panel.message.text() == "The model could not be loaded."
     assert "KeyError" in panel.details.text() and not panel.details.isVisible()
     assert panel.retry_button.isVisible() and not panel.download_button.isVisible()
     window.describe_now()
-    assert window.caption_status.text().startswith("The model could not be loaded.")
+    assert window.panel.caption_status.text().startswith("The model could not be loaded.")
     QTest.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.view.state == "ready", timeout=5000)
-    assert not panel.isVisible() and window.narrate_button.text().replace("&", "") == "Narration: on"
+    qtbot.waitUntil(lambda: window.view.state.status == "ready", timeout=5000)
+    assert not panel.isVisible() and window.panel.narrate_button.text().replace("&", "") == "Narration: on"
 
 
 def test_while_loading_commands_say_how_far_it_is(
@@ -150,12 +149,12 @@ def test_while_loading_commands_say_how_far_it_is(
     backend = FakeBackend(download_steps=((1_000_000_000, 2_000_000_000),), load_seconds=1.5)
     window = new_window(qtbot, tmp_path, lambda _s: backend)
     closing.append(window)
-    qtbot.waitUntil(lambda: window.progress.value() == 500, timeout=5000)
+    qtbot.waitUntil(lambda: window.status.progress.value() == 500, timeout=5000)
     window.describe_now()
-    assert window.caption_status.text() == (
-        "The model is still loading (50% done); SmolSight can describe as soon as it is ready."
+    assert window.panel.caption_status.text() == (
+        "The model is still loading (50% done); SmolSight can answer as soon as it is ready."
     )
-    qtbot.waitUntil(lambda: window.view.state == "ready", timeout=5000)
+    qtbot.waitUntil(lambda: window.view.state.status == "ready", timeout=5000)
 
 
 def test_use_a_model_folder_loads_it_and_remembers_the_folder(
@@ -163,7 +162,7 @@ def test_use_a_model_folder_loads_it_and_remembers_the_folder(
 ) -> None:
     loaded: list[str | None] = []
 
-    def make(settings: Settings) -> VisionBackend:
+    def make(settings: EngineSettings) -> VisionBackend:
         loaded.append(settings.model)
         if settings.model is None:
             raise ModelUnavailable("The model X is not on this computer yet.")
@@ -180,16 +179,16 @@ def test_use_a_model_folder_loads_it_and_remembers_the_folder(
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", choose)
     window = new_window(qtbot, tmp_path, make)
     closing.append(window)
-    qtbot.waitUntil(lambda: window.view.state == "missing", timeout=5000)
+    qtbot.waitUntil(lambda: window.view.state.status == "missing", timeout=5000)
     window.describe_now()
-    assert window.caption_status.text().startswith("There is no model yet")
+    assert window.panel.caption_status.text().endswith("Choose Download the model, or Use a model folder.")
     QTest.mouseClick(window.panel.model_panel.folder_button, Qt.MouseButton.LeftButton)
     # While it loads, the window says so, and nothing says there is no model any more.
-    assert window.view.state == "loading" and window.caption.text() == "Loading the model…"
-    assert "no model" not in window.caption_status.text()
-    qtbot.waitUntil(lambda: window.view.state == "ready", timeout=5000)
+    assert window.view.state.status == "loading" and window.panel.caption.text() == "Loading the model…"
+    assert "not on this computer" not in window.panel.caption_status.text()
+    qtbot.waitUntil(lambda: window.view.state.status == "ready", timeout=5000)
     assert loaded[-1] == str(folder)
-    assert load_settings(window.config_path).model == str(folder)  # the user's own choice is saved
+    assert load_settings(window.config_path).engine.model == str(folder)  # the user's own choice is saved
     QTest.mouseClick(window.panel.model_panel.folder_button, Qt.MouseButton.LeftButton)
     assert asked[-1] == str(folder)  # the dialog starts where the user last chose
 
@@ -199,9 +198,9 @@ def test_command_line_flags_are_never_written_to_the_settings_file(
 ) -> None:
     """`smolsight --model X` then a theme change: the file keeps its own model."""
     config = tmp_path / "settings.json"
-    save_settings(Settings(theme="light"), config)
+    save_settings(settings_of(theme="light"), config)
     saved = load_settings(config)
-    run = saved.model_copy(update={"model": str(tmp_path / "tiny"), "backend": "transformers"})
+    run = saved.changed("engine", model=str(tmp_path / "tiny"), backend="transformers")
     window = MainWindow(
         settings=run,
         saved_settings=saved,
@@ -214,9 +213,9 @@ def test_command_line_flags_are_never_written_to_the_settings_file(
     closing.append(window)
     window.prefs.next_theme()
     after = load_settings(config)
-    assert after.theme != "light"
-    assert after.model is None and after.backend == "auto"  # the flags stayed out of the file
-    assert window.settings.model == str(tmp_path / "tiny")  # and still apply to this run
+    assert after.display.theme != "light"
+    assert after.engine.model is None and after.engine.backend == "auto"  # the flags stayed out of the file
+    assert window.settings.engine.model == str(tmp_path / "tiny")  # and still apply to this run
 
 
 def test_theme_changes_are_announced_by_name_and_never_a_no_op(
@@ -224,15 +223,16 @@ def test_theme_changes_are_announced_by_name_and_never_a_no_op(
 ) -> None:
     from app.ui.theme import resolve_theme
 
-    window = new_window(qtbot, tmp_path, lambda _s: FakeBackend(), settings=Settings(theme="system"))
+    window = new_window(qtbot, tmp_path, lambda _s: FakeBackend(), settings=settings_of(theme="system"))
     closing.append(window)
     shown = resolve_theme("system")
-    qtbot.waitUntil(lambda: window.view.state == "ready", timeout=5000)
+    qtbot.waitUntil(lambda: window.view.state.status == "ready", timeout=5000)
     window.activateWindow()
-    window.video.setFocus()
+    window.panel.video.setFocus()
     QTest.keySequence(window, QKeySequence("Ctrl+T"))
-    assert resolve_theme(window.settings.theme) != shown  # the first Ctrl+T changes what is seen
-    said = [text for _, text, _ in window.announcer.sent]
+    assert resolve_theme(window.settings.display.theme) != shown  # the first Ctrl+T changes what is seen
+    assert isinstance(window.speaker, FakeSpeaker)
+    said = window.speaker.history
     assert said and said[-1].startswith("Theme: ")
 
 
@@ -244,7 +244,7 @@ def test_the_settings_dialog_writes_only_what_the_user_changed(
     config = tmp_path / "settings.json"
     saved = Settings()
     window = MainWindow(
-        settings=saved.model_copy(update={"model": "/some/flag/folder"}),
+        settings=saved.changed("engine", model="/some/flag/folder"),
         saved_settings=saved,
         make_backend=lambda _s: FakeBackend(),
         speaker=None,
@@ -262,7 +262,7 @@ def test_the_settings_dialog_writes_only_what_the_user_changed(
     monkeypatch.setattr(SettingsDialog, "exec", accept)
     window.open_settings()
     after = load_settings(config)
-    assert after.caption_font_pt == 40 and after.model is None
+    assert after.display.caption_font_pt == 40 and after.engine.model is None
 
 
 def test_model_errors_in_the_terminal_say_how_to_fix_them_from_there(tmp_path: Path) -> None:

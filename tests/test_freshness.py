@@ -11,8 +11,7 @@ from pytestqt.qtbot import QtBot
 from app.capture.sources import VideoFileSource
 from app.inference.engine import Engine
 from app.live.session import LiveSession, NarrationEvent
-from app.narration.policy import Narrator, NarratorSettings
-from tests.fakes import FakeBackend
+from tests.fakes import FakeBackend, settings_of
 from tests.media import write_video
 
 _sessions: list[LiveSession] = []
@@ -26,10 +25,10 @@ def _shut_down_sessions() -> Iterator[None]:
 
 
 def narrate(qtbot: QtBot, video: Path, backend: FakeBackend, **settings: object) -> list[NarrationEvent]:
-    narrator = Narrator(NarratorSettings(min_interval_s=0.2, **settings))  # type: ignore[arg-type]
-    session = LiveSession(Engine(lambda: backend), narrator, buffer_fps=2.0, poll_ms=20)
+    chosen = settings_of(interval_s=0.2, buffer_fps=2.0, **settings)
+    session = LiveSession(Engine(lambda: backend), chosen, poll_ms=20)
     _sessions.append(session)
-    with qtbot.waitSignal(session.model_ready, timeout=5000):
+    with qtbot.waitSignal(session.model_changed, timeout=5000, check_params_cb=lambda s: s.ready):
         session.start()
     events: list[NarrationEvent] = []
     session.narration.connect(events.append)
@@ -85,25 +84,24 @@ def test_the_window_shows_the_age_and_says_it_as_past(
         qtbot, tmp_path, backend=backend, source=str(cut_while_describing), narration_interval_s=0.5
     )
     try:
-        qtbot.waitUntil(lambda: window.history_list.count() >= 1, timeout=10000)
-        assert "the scene has changed since" in window.caption_status.text()
-        assert "s old" in window.caption_status.text()
+        qtbot.waitUntil(lambda: window.panel.history_list.count() >= 1, timeout=10000)
+        assert "the scene has changed since" in window.panel.caption_status.text()
+        assert "s old" in window.panel.caption_status.text()
         assert window.speaker is not None and "A moment ago: A red wall." in window.speaker.history
     finally:
         window.close()
 
 
-def test_narrate_follows_the_saved_settings_under_its_own_flags() -> None:
+def test_narrate_follows_the_saved_settings_under_its_own_flags(qtbot: QtBot) -> None:
     """`smolsight narrate` drops outdated descriptions when the settings say so, like the app."""
-    from app.config import Settings
-    from app.live.narrate_cli import NarrateOptions, narrator_settings
+    from app.cli import build_parser, settings_from_args
 
-    saved = Settings(stale_descriptions="drop", clip_seconds=8.0, verbosity="detailed", memory=False)
-    made = narrator_settings(NarrateOptions(verbosity="brief", interval_s=5.0, threshold=30.0), saved)
-    assert (made.stale, made.clip_seconds) == ("drop", 8.0)
-    assert (made.verbosity, made.min_interval_s, made.change_threshold, made.memory) == (
-        "brief",
-        5.0,
-        30.0,
-        True,
+    saved = settings_of(stale_descriptions="drop", clip_seconds=8.0, verbosity="detailed", memory=False)
+    args = build_parser().parse_args(
+        ["narrate", "--verbosity", "brief", "--interval", "5", "--threshold", "30"]
     )
+    session = LiveSession(Engine(lambda: FakeBackend()), settings_from_args(args, saved=saved))
+    made = session.narrator.settings  # what narrate's session narrates with
+    assert (made.stale, made.clip_seconds, made.memory) == ("drop", 8.0, False)
+    assert (made.verbosity, made.interval_s, made.change_threshold) == ("brief", 5.0, 30.0)
+    assert session.narrator.gate.threshold == 30.0 and not session.narrator.log.enabled

@@ -10,12 +10,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.capture.sources import VideoFileSource
-from app.config import Settings
+from app.config import EngineSettings
 from app.inference.engine import Engine
 from app.inference.factory import create_backend
 from app.live.session import LiveSession, NarrationEvent
-from app.narration.policy import Narrator, NarratorSettings
 from tests.conftest import needs_mlx
+from tests.fakes import settings_of
 from tests.media import write_video
 
 
@@ -24,12 +24,12 @@ def test_narrates_a_video_file_with_the_tiny_model(
     qtbot: QtBot, tiny_model: Path, tmp_path: Path, backend: str
 ) -> None:
     video = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 2.0), ((30, 30, 200), 2.0)])
-    engine = Engine(lambda: create_backend(Settings(backend=backend, model=str(tiny_model))))  # type: ignore[arg-type]
-    session = LiveSession(engine, Narrator(NarratorSettings(min_interval_s=0.5)), buffer_fps=2.0, poll_ms=20)
+    engine = Engine(lambda: create_backend(EngineSettings(backend=backend, model=str(tiny_model))))  # type: ignore[arg-type]
+    session = LiveSession(engine, settings_of(interval_s=0.5, buffer_fps=2.0), poll_ms=20)
     events: list[NarrationEvent] = []
     session.narration.connect(events.append)
     try:
-        with qtbot.waitSignal(session.model_ready, timeout=120_000):
+        with qtbot.waitSignal(session.model_changed, timeout=120_000, check_params_cb=lambda s: s.ready):
             session.start()
         session.set_source(VideoFileSource(video, speed=2.0))
         qtbot.waitUntil(lambda: len(events) >= 2, timeout=60_000)

@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from app.config import Settings, load_settings
+from app.config import load_settings
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.video_view import VideoView
-from tests.fakes import FakeBackend
+from tests.fakes import FakeBackend, FakeScreenReader, FakeSpeaker, settings_of
 from tests.media import write_video
 from tests.windows import new_window, open_window
 
@@ -54,15 +54,15 @@ def window(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> Iterator[MainWindo
 
 
 def test_describe_now_updates_caption_history_and_speech(qtbot: QtBot, window: MainWindow) -> None:
-    window.video.setFocus()
-    QTest.keyClick(window.video, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=5000)
+    window.panel.video.setFocus()
+    QTest.keyClick(window.panel.video, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.panel.history_list.count() == 1, timeout=5000)
     text = "A red mug on a wooden desk."
-    assert window.caption.text() == text
-    assert window.history_list.item(0).text().endswith(text)
-    assert window.speaker is not None and window.speaker.history[-1] == text
-    assert ("speech", text, True) in window.announcer.sent  # the user's own request interrupts
-    assert "first word" in window.latency_label.text()
+    assert window.panel.caption.text() == text
+    assert window.panel.history_list.item(0).text().endswith(text)
+    assert isinstance(window.speaker, FakeSpeaker) and window.speaker.history[-1] == text
+    assert window.speaker.urgent[-1]  # the user's own request interrupts
+    assert "first word" in window.status.latency_label.text()
 
 
 def test_screen_reader_output_never_speaks_the_same_text(
@@ -72,8 +72,9 @@ def test_screen_reader_output_never_speaks_the_same_text(
     w.session.continuous = False
     spoken_before = list(w.speaker.history)  # type: ignore[union-attr]
     w.describe_now()
-    qtbot.waitUntil(lambda: w.history_list.count() == 1, timeout=5000)
-    assert [c for c, _, _ in w.announcer.sent] == ["screen_reader"] * len(w.announcer.sent)
+    qtbot.waitUntil(lambda: w.panel.history_list.count() == 1, timeout=5000)
+    reader = w.announcer.screen_reader
+    assert isinstance(reader, FakeScreenReader) and ("A red mug on a wooden desk.", True) in reader.heard
     assert w.speaker.history == spoken_before  # type: ignore[union-attr]
     w.close()
 
@@ -84,17 +85,17 @@ def test_a_stopped_answer_says_stopped_not_no_answer(qtbot: QtBot, tmp_path: Pat
     w.session.continuous = False
     w.describe_now()
     qtbot.waitUntil(lambda: w.panel.stop_button.isEnabled(), timeout=5000)
-    qtbot.waitUntil(lambda: w.caption.text().startswith("A red"), timeout=5000)  # some words are out
+    qtbot.waitUntil(lambda: w.panel.caption.text().startswith("A red"), timeout=5000)  # some words are out
     QTest.keySequence(w, QKeySequence("Ctrl+."))
-    qtbot.waitUntil(lambda: "(stopped)" in w.caption.text(), timeout=5000)
-    assert w.caption.text().endswith(" … (stopped)")
-    assert w.caption_status.text() == "Stopped."
-    assert ("speech", "Stopped.", True) in w.announcer.sent
-    assert "no answer" not in w.caption.text() + w.caption_status.text()
-    assert w.history_list.count() == 0  # half an answer is not a description of the scene
+    qtbot.waitUntil(lambda: "(stopped)" in w.panel.caption.text(), timeout=5000)
+    assert w.panel.caption.text().endswith(" … (stopped)")
+    assert w.panel.caption_status.text() == "Stopped."
+    assert isinstance(w.speaker, FakeSpeaker) and w.speaker.history[-1] == "Stopped."
+    assert "no answer" not in w.panel.caption.text() + w.panel.caption_status.text()
+    assert w.panel.history_list.count() == 0  # half an answer is not a description of the scene
     assert not w.session.narrator.log.recent()  # nor remembered for follow-up questions
     QTest.keySequence(w, QKeySequence("Ctrl+."))
-    assert w.caption_status.text() == "Nothing is being answered."
+    assert w.panel.caption_status.text() == "Nothing is being answered."
     w.close()
 
 
@@ -122,9 +123,10 @@ def test_dropping_a_video_file_opens_it(qtbot: QtBot, window: MainWindow, tmp_pa
     )
     QApplication.sendEvent(window, drop)
     assert asked == [video]
-    assert "street.mp4" in window.source_label.text()
+    assert "street.mp4" in window.panel.source_label.text()
     qtbot.waitUntil(
-        lambda: window.video.frames_shown > 0 and window.session.current_frame() is not None, timeout=5000
+        lambda: window.panel.video.frames_shown > 0 and window.session.current_frame() is not None,
+        timeout=5000,
     )
 
 
@@ -145,24 +147,22 @@ def test_dropping_something_else_is_refused(window: MainWindow, tmp_path: Path) 
 
 def test_every_shortcut_triggers_its_action(qtbot: QtBot, window: MainWindow) -> None:
     fired: list[str] = []
-    for name, action in window.actions_by_name.items():
+    for name, action in window.menus.actions.items():
         action.triggered.connect(lambda _c=False, n=name: fired.append(n))
-    with_keys = {
-        n: a for n, a in window.actions_by_name.items() if not a.shortcut().isEmpty() and n != "quit"
-    }
+    with_keys = {n: a for n, a in window.menus.actions.items() if not a.shortcut().isEmpty() and n != "quit"}
     assert len(with_keys) >= 20
     for name, action in with_keys.items():
         window.activateWindow()
-        window.video.setFocus()
+        window.panel.video.setFocus()
         QTest.keySequence(window, action.shortcut())
         assert fired and fired[-1] == name, f"{action.shortcut().toString()} did not trigger {name}"
     # Space describes when the picture has focus; Ctrl+Q quits. (Ctrl+K chose a camera: none here.)
     window.open_source("sample")
     qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
-    window.video.setFocus()
-    before = window.session.jobs_submitted
-    QTest.keyClick(window.video, Qt.Key.Key_Space)
-    assert window.session.jobs_submitted == before + 1
+    window.panel.video.setFocus()
+    window.feedback.note("")
+    QTest.keyClick(window.panel.video, Qt.Key.Key_Space)
+    assert window.panel.caption_status.text() == "Describing…"
     QTest.keySequence(window, QKeySequence("Ctrl+Q"))
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
 
@@ -230,7 +230,7 @@ def test_gui_thread_never_blocks_while_the_model_works(
     assert len(backend.calls) >= 2  # the model really was busy
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert max(gaps) < 0.1, f"the GUI thread was blocked for {max(gaps) * 1000:.0f} ms"
-    assert w.video.frames_shown > 20  # the picture kept moving
+    assert w.panel.video.frames_shown > 20  # the picture kept moving
     w.close()
 
 
@@ -247,51 +247,57 @@ def test_settings_dialog_saves_and_applies(
     monkeypatch.setattr(SettingsDialog, "exec", accept)
     window.open_settings()
     saved = load_settings(window.config_path)
-    assert (saved.caption_font_pt, saved.verbosity, saved.theme) == (40, "detailed", "high_contrast")
+    assert (saved.display.caption_font_pt, saved.narration.verbosity, saved.display.theme) == (
+        40,
+        "detailed",
+        "high_contrast",
+    )
     assert window.session.narrator.settings.verbosity == "detailed"
     assert "40pt" in QApplication.instance().styleSheet()  # type: ignore[union-attr]
 
 
 def test_history_exports_and_can_be_switched_off(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     window.describe_now()
-    qtbot.waitUntil(lambda: len(window.history) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(window.history_view.history) == 1, timeout=5000)
     assert window.export_history(tmp_path / "h.json")
     data = json.loads((tmp_path / "h.json").read_text())
     assert data["entries"][0]["text"] == "A red mug on a wooden desk."
     assert window.export_history(tmp_path / "h.md")
     assert "A red mug" in (tmp_path / "h.md").read_text()
     assert not window.export_history(tmp_path / "h.docx")
-    assert "Unknown export format" in window.errors[-1]
-    window.keep_history_box.setChecked(False)
-    assert window.history_list.count() == 0
+    assert "Unknown export format" in window.panel.caption_status.text()
+    window.panel.keep_history_box.setChecked(False)
+    assert window.panel.history_list.count() == 0
     window.describe_now()
-    qtbot.waitUntil(lambda: window.caption_status.text().startswith("At "), timeout=5000)
-    assert window.history_list.count() == 0
+    qtbot.waitUntil(lambda: window.panel.caption_status.text().startswith("At "), timeout=5000)
+    assert window.panel.history_list.count() == 0
 
 
 def test_a_missing_camera_is_reported_and_the_app_stays_usable(qtbot: QtBot, window: MainWindow) -> None:
     window.open_source("webcam:9")
-    qtbot.waitUntil(lambda: any("Camera 9 could not be opened" in e for e in window.errors), timeout=5000)
+    assert isinstance(window.speaker, FakeSpeaker)
+    said = window.speaker.history
+    qtbot.waitUntil(lambda: any("Camera 9 could not be opened" in text for text in said), timeout=5000)
     assert window.open_source("sample")
     qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
     window.describe_now()
-    qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.panel.history_list.count() == 1, timeout=5000)
 
 
 def test_a_question_is_answered_and_logged(qtbot: QtBot, window: MainWindow) -> None:
-    window.question.setText("What colour is the mug?")
-    QTest.keyClick(window.question, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=5000)
-    assert window.history.entries[0].question == "What colour is the mug?"
-    assert "Q: What colour is the mug?" in window.history_list.item(0).text()
+    window.panel.question.setText("What colour is the mug?")
+    QTest.keyClick(window.panel.question, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.panel.history_list.count() == 1, timeout=5000)
+    assert window.history_view.history.entries[0].question == "What colour is the mug?"
+    assert "Q: What colour is the mug?" in window.panel.history_list.item(0).text()
 
 
 def test_a_too_long_question_is_refused_with_a_message_and_kept(qtbot: QtBot, window: MainWindow) -> None:
     question = "Is it red? " * 7000  # 77,000 characters
-    window.question.setText(question)
-    QTest.keyClick(window.question, Qt.Key.Key_Return)
-    assert "characters long" in window.caption_status.text()
-    assert window.question.text() == question  # nothing the user typed is lost
+    window.panel.question.setText(question)
+    QTest.keyClick(window.panel.question, Qt.Key.Key_Return)
+    assert "characters long" in window.panel.caption_status.text()
+    assert window.panel.question.text() == question  # nothing the user typed is lost
     assert window.session.pending_jobs == 0
 
 
@@ -301,15 +307,15 @@ def test_the_app_narrates_the_sample_video_with_the_tiny_model(
     """`smolsight --model <tiny>`: the real window, the real engine, the bundled sample video."""
     from app.inference.factory import create_backend
 
-    settings = Settings(model=str(tiny_model), backend="transformers")
+    settings = settings_of(model=str(tiny_model), backend="transformers")
     window = new_window(qtbot, tmp_path, create_backend, settings=settings)
     events = []
     window.session.narration.connect(events.append)
     try:
-        assert window.source_label.text().startswith("Sample video (no camera needed)")
+        assert window.panel.source_label.text().startswith("Sample video (no camera needed)")
         qtbot.waitUntil(lambda: len(events) >= 1, timeout=120_000)
-        assert window.model_label.text().startswith("Model: ")
-        assert "transformers" in window.model_label.text()
+        assert window.status.model_label.text().startswith("Model: ")
+        assert "transformers" in window.status.model_label.text()
     finally:
         window.close()
     assert not window.session.engine.running
@@ -320,17 +326,17 @@ def test_first_run_download_shows_progress(qtbot: QtBot, tmp_path: Path, no_dial
         download_steps=((0, 2_000_000_000), (1_000_000_000, 2_000_000_000)), load_seconds=1.0
     )
     window = new_window(qtbot, tmp_path, lambda _settings: backend)
-    qtbot.waitUntil(lambda: "Downloading the model" in window.model_label.text(), timeout=5000)
-    assert window.progress.maximum() == 1000 and window.progress.value() == 500
-    assert "1000 of 2000 MB" in window.model_label.text()
+    qtbot.waitUntil(lambda: "Downloading the model" in window.status.model_label.text(), timeout=5000)
+    assert window.status.progress.maximum() == 1000 and window.status.progress.value() == 500
+    assert "1000 of 2000 MB" in window.status.model_label.text()
     # The engine is ready before the window has heard so (signals are queued): wait for what shows.
-    qtbot.waitUntil(lambda: window.model_label.text().startswith("Model: "), timeout=5000)
-    assert window.session.model_is_ready and not window.progress.isVisible()
+    qtbot.waitUntil(lambda: window.status.model_label.text().startswith("Model: "), timeout=5000)
+    assert window.session.model_is_ready and not window.status.progress.isVisible()
     window.close()
 
 
 def test_settings_dialog_keeps_every_value_it_does_not_change(qtbot: QtBot) -> None:
-    original = Settings(
+    original = settings_of(
         backend="openai",
         base_url="http://gpu-box:8080/v1",
         api_key="k",
@@ -342,4 +348,4 @@ def test_settings_dialog_keeps_every_value_it_does_not_change(qtbot: QtBot) -> N
     )
     dialog = SettingsDialog(original, voices=["Bob", "Anne"])
     qtbot.addWidget(dialog)
-    assert Settings(**dialog.values()) == original
+    assert original.with_values(dialog.values()) == original

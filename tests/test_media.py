@@ -33,10 +33,10 @@ def test_range_selection(tmp_path: Path) -> None:
 
 
 def test_image_is_one_frame(tmp_path: Path) -> None:
-    frames = load_media(write_photo(tmp_path / "p.png"))
+    frames = load_media(write_photo(tmp_path / "p.png"), fps=1.0, max_frames=16)
     assert len(frames) == 1 and frames[0].image.shape == (480, 640, 3)
 
 
 def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="is a folder"):
-        load_media(tmp_path)
+        load_media(tmp_path, fps=1.0, max_frames=16)

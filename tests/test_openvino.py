@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from app.capture.frames import Frame
-from app.config import Settings
+from app.config import EngineSettings
 from app.inference.answer import collect
 from app.inference.backend import BackendError
 from app.inference.chat_format import render_prompt
@@ -196,12 +196,12 @@ def test_preprocessing_that_disagrees_with_the_reference_is_refused(
 
 
 def test_settings_choose_openvino_and_its_precision(tiny_model: Path) -> None:
-    auto = create_backend(Settings(model=str(tiny_model), device="cpu"))
+    auto = create_backend(EngineSettings(model=str(tiny_model), device="cpu"))
     assert isinstance(auto, FallbackBackend | OpenVINOBackend | TransformersBackend)
-    exact = create_backend(Settings(backend="openvino", model=str(tiny_model), dtype="float32"))
+    exact = create_backend(EngineSettings(backend="openvino", model=str(tiny_model), dtype="float32"))
     assert isinstance(exact, OpenVINOBackend)
     with pytest.raises(BackendError, match="openvino backend"):
-        create_backend(Settings(backend="transformers", model=str(tiny_model), dtype="int8"))
+        create_backend(EngineSettings(backend="transformers", model=str(tiny_model), dtype="int8"))
 
 
 def test_eval_vqa_and_describe_run_on_the_cpu_engine(

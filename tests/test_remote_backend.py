@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from app.capture.frames import Frame
 from app.capture.sources import VideoFileSource
-from app.config import Settings
+from app.config import EngineSettings
 from app.inference.answer import collect
 from app.inference.backend import BackendError
 from app.inference.engine import Engine
@@ -22,9 +22,8 @@ from app.inference.factory import create_backend
 from app.inference.openai_backend import OpenAIBackend
 from app.inference.types import CancelToken, GenerationRequest
 from app.live.session import LiveSession, NarrationEvent
-from app.narration.policy import Narrator, NarratorSettings
 from app.server.api import create_app
-from tests.fakes import FakeBackend
+from tests.fakes import FakeBackend, settings_of
 from tests.media import photo, write_video
 from tests.servers import served_model, serving, transformers_backend
 
@@ -49,14 +48,16 @@ def our_server(tiny_model: Path) -> Iterator[str]:
 
 def test_live_narration_through_the_remote_backend(qtbot: QtBot, our_server: str, tmp_path: Path) -> None:
     video = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 2.0), ((30, 30, 200), 2.0)])
-    engine = Engine(lambda: create_backend(Settings(backend="openai", base_url=f"{our_server}/v1")))
-    session = LiveSession(engine, Narrator(NarratorSettings(min_interval_s=0.5)), buffer_fps=2.0, poll_ms=20)
+    engine = Engine(lambda: create_backend(EngineSettings(backend="openai", base_url=f"{our_server}/v1")))
+    session = LiveSession(engine, settings_of(interval_s=0.5, buffer_fps=2.0), poll_ms=20)
     events: list[NarrationEvent] = []
     session.narration.connect(events.append)
     try:
-        with qtbot.waitSignal(session.model_ready, timeout=30_000) as ready:
+        with qtbot.waitSignal(
+            session.model_changed, timeout=30_000, check_params_cb=lambda s: s.ready
+        ) as ready:
             session.start()
-        assert ready.args[0].backend == "openai"
+        assert ready.args[0].info.backend == "openai"
         session.set_source(VideoFileSource(video, speed=2.0))
         qtbot.waitUntil(lambda: len(events) >= 2, timeout=60_000)
     finally:
@@ -87,7 +88,7 @@ def test_unreachable_or_refusing_servers_are_clear_errors() -> None:
     with pytest.raises(BackendError, match="can't be reached"):
         backend.load()
     with pytest.raises(BackendError, match="needs --base-url"):
-        create_backend(Settings(backend="openai"))
+        create_backend(EngineSettings(backend="openai"))
     from app.server.api import ServerOptions
 
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake")

@@ -34,7 +34,7 @@ def test_the_text_size_sizes_every_text_not_only_the_caption(qtbot: QtBot, tmp_p
             "button": panel.describe_button.font().pointSizeF(),
             "field": panel.question.font().pointSizeF(),
             "menu": window.menuBar().font().pointSizeF(),
-            "status": window.model_label.font().pointSizeF(),
+            "status": window.status.model_label.font().pointSizeF(),
             "history": panel.history_list.font().pointSizeF(),
             "dialog": SettingsDialog(window.settings, voices=[]).font().pointSizeF(),
         }
@@ -44,7 +44,7 @@ def test_the_text_size_sizes_every_text_not_only_the_caption(qtbot: QtBot, tmp_p
     for _ in range(10):
         window.prefs.change_font(+8)  # Ctrl++ ten times: to the largest size
     after = sizes()
-    assert window.settings.caption_font_pt == 96
+    assert window.settings.display.caption_font_pt == 96
     assert all(after[key] > before[key] for key in before), (before, after)
     assert after == {
         "caption": 96,
@@ -75,7 +75,7 @@ def test_the_caption_shows_whole_lines_and_its_newest_words(
     window.session.continuous = False
     window.resize(900, height)
     window.describe_now()
-    qtbot.waitUntil(lambda: window.caption.text() == LONG, timeout=5000)
+    qtbot.waitUntil(lambda: window.panel.caption.text() == LONG, timeout=5000)
     qtbot.wait(50)
     panel = window.panel
     line = panel.caption.fontMetrics().lineSpacing()
@@ -95,7 +95,7 @@ def test_a_word_longer_than_the_line_breaks_instead_of_being_cut(qtbot: QtBot, t
     window = open_window(qtbot, tmp_path, backend=FakeBackend(answer=lambda _r: word), caption_font_pt=96)
     window.session.continuous = False
     window.describe_now()
-    qtbot.waitUntil(lambda: window.caption.text() == word, timeout=5000)
+    qtbot.waitUntil(lambda: window.panel.caption.text() == word, timeout=5000)
     caption = window.panel.caption
     assert caption.fontMetrics().horizontalAdvance(word) > caption.contentsRect().width()
     assert caption.heightForWidth(caption.width()) > 2 * caption.fontMetrics().lineSpacing()  # it wraps

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.commands.serve import check_exposure
 from app.server.api import ServedModel, ServerOptions, create_app
 from app.server.images import ImageLimits
-from app.server.run import check_exposure
 from tests.fakes import FakeBackend
 from tests.media import photo
 from tests.servers import served_model, serving, transformers_backend, wait_ready

@@ -30,7 +30,7 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
     import time
 
     deadline = time.monotonic() + 10
-    while _served.engine.state != "ready" and time.monotonic() < deadline:
+    while not _served.engine.model_state.ready and time.monotonic() < deadline:
         time.sleep(0.01)
     response = case.call()
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.config import Settings
-from app.live.speech import Speaker, SpeechLimits, SpeechStatus
-from tests.fakes import FakeBackend, FakeSpeaker
+from app.config import SpeechSettings
+from app.speech.speaker import Speaker, SpeechLimits, SpeechStatus
+from tests.fakes import FakeBackend, FakeScreenReader, FakeSpeaker, settings_of
 from tests.speechd import SpeechDispatcherStandIn, speechd_engine_installed, speechd_standin
 from tests.windows import open_window
 
@@ -51,7 +51,7 @@ def speechd_speaker(
     needs_speechd()
     monkeypatch.setenv("SPEECHD_ADDRESS", standin.address)
     monkeypatch.setenv("LANG", "en_US.UTF-8")  # the stand-in's one voice is American English
-    speaker = Speaker(engine="speechd", limits=QUICK)
+    speaker = Speaker(SpeechSettings(engine="speechd"), limits=QUICK)
     made.append(speaker)
     statuses: list[SpeechStatus] = []
     undelivered: list[str] = []
@@ -61,7 +61,7 @@ def speechd_speaker(
 
 
 def test_polite_narration_waits_and_answers_interrupt(qtbot: QtBot, speaker_for: list[Speaker]) -> None:
-    speaker = Speaker(engine="mock")
+    speaker = Speaker(SpeechSettings(engine="mock"))
     speaker_for.append(speaker)
     spoken: list[str] = []
     speaker.spoken.connect(spoken.append)
@@ -158,7 +158,7 @@ def test_shutdown_ends_even_a_stalled_helper_at_once(
 
 
 def test_a_missing_engine_is_said_plainly(qtbot: QtBot, speaker_for: list[Speaker]) -> None:
-    speaker = Speaker(engine="no-such-engine")
+    speaker = Speaker(SpeechSettings(engine="no-such-engine"))
     speaker_for.append(speaker)
     speaker.start()
     qtbot.waitUntil(lambda: speaker.status.state == "unavailable", timeout=10000)
@@ -179,14 +179,15 @@ def test_the_window_says_once_that_speech_broke_and_narrates_to_the_screen_reade
         "screen reader and the caption."
     )
     assert window.status.notice.text() == message
-    assert window.caption_status.text() == message
-    assert ("screen_reader", message, True) in window.announcer.sent
+    assert window.panel.caption_status.text() == message
+    reader = window.announcer.screen_reader
+    assert isinstance(reader, FakeScreenReader) and (message, True) in reader.heard
     speaker.fail("the speech engine did not answer within 6 s")  # a retry failing again: already said
     window.describe_now()
-    qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.panel.history_list.count() == 1, timeout=5000)
     text = "A red mug on a wooden desk."
-    assert window.caption.text() == text
-    assert ("screen_reader", text, True) in window.announcer.sent  # not lost: the screen reader says it
+    assert window.panel.caption.text() == text
+    assert (text, True) in reader.heard  # not lost: the screen reader says it
     assert text not in speaker.history
     speaker.recover()
     assert window.status.notice.text() == ""
@@ -198,9 +199,9 @@ def test_the_window_starts_speech_only_for_speech_output(qtbot: QtBot, tmp_path:
     window = open_window(qtbot, tmp_path, output="text")
     speaker = window.speaker
     assert isinstance(speaker, FakeSpeaker) and speaker.started == 0
-    window.prefs.update(output="speech")
+    window.prefs.update("speech", output="speech")
     assert speaker.started == 1 and speaker.status.state == "ready"
-    window.prefs.update(output="screen_reader")
+    window.prefs.update("speech", output="screen_reader")
     assert speaker.status.state == "off"
     window.close()
 
@@ -209,14 +210,14 @@ def test_settings_offer_the_installed_speech_engines(qtbot: QtBot, tmp_path: Pat
     from app.ui.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(
-        Settings(voice="Saved voice", speech_engine="sapi"), voices=[], engines=["mock", "speechd"]
+        settings_of(voice="Saved voice", speech_engine="sapi"), voices=[], engines=["mock", "speechd"]
     )
     qtbot.addWidget(dialog)
     engines = [dialog.speech_engine.itemData(i) for i in range(dialog.speech_engine.count())]
     assert engines == ["", "speechd", "sapi"]  # the system's, the installed ones, the saved one; never mock
     assert dialog.speech_engine.currentData() == "sapi"
     assert dialog.voice.currentData() == "Saved voice"  # kept even while the engine can't list it
-    assert dialog.values()["speech_engine"] == "sapi"
+    assert dialog.values()[("speech", "engine")] == "sapi"
 
 
 @pytest.mark.slow

@@ -97,4 +97,4 @@ def test_a_bad_video_is_reported_in_the_main_window(app_window, tmp_path: Path) 
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00" * 100)
     assert window.summarize_video(bad) is None
-    assert "bad.mp4" in window.errors[-1]
+    assert "bad.mp4" in window.panel.caption_status.text()

@@ -12,12 +12,13 @@ import webvtt
 
 from app.capture.media import MediaError
 from app.cli import main
+from app.config import SummarySettings
 from app.exit_codes import ExitCode
 from app.inference.backend import BackendError
 from app.inference.types import CancelToken, GenerationRequest
 from app.video.export import export, to_json
 from app.video.segments import SegmentSettings, iter_segments
-from app.video.summarize import Progress, SummarySettings, VideoSummary, summarize
+from app.video.summarize import Progress, VideoSummary, summarize
 from tests.conftest import needs_mlx
 from tests.fakes import FakeBackend
 from tests.media import write_video
@@ -40,7 +41,7 @@ def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_segment_boundaries_fall_within_a_second_of_the_true_cuts(long_video: Path) -> None:
-    segments = list(iter_segments(long_video, SegmentSettings(max_segment_s=30.0)))
+    segments = list(iter_segments(long_video, SegmentSettings(fps=1.0, max_segment_s=30.0)))
     starts = [s.start for s in segments[1:]]
     for cut in CUTS:
         assert min(abs(s - cut) for s in starts) <= 1.0, f"no boundary near the cut at {cut} s"

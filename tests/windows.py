@@ -7,16 +7,16 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from app.config import Settings
+from app.config import EngineSettings, Settings
 from app.inference.backend import VisionBackend
 from app.ui.main_window import MainWindow
-from tests.fakes import FakeBackend, FakeSpeaker
+from tests.fakes import FakeBackend, FakeScreenReader, FakeSpeaker, settings_of
 
 
 def new_window(
     qtbot: QtBot,
     tmp_path: Path,
-    make_backend: Callable[[Settings], VisionBackend],
+    make_backend: Callable[[EngineSettings], VisionBackend],
     *,
     settings: Settings | None = None,
     source: str | None = None,
@@ -29,6 +29,7 @@ def new_window(
         config_path=tmp_path / "settings.json",
         initial_source=source,
         camera_names=lambda: [],
+        screen_reader=FakeScreenReader(),
     )
     qtbot.addWidget(window)
     window.show()
@@ -45,8 +46,8 @@ def open_window(
 ) -> MainWindow:
     """A window with a fake backend, once its model is ready and a picture has arrived."""
     fake = backend or FakeBackend(seconds_per_call=0.2)
-    window = new_window(qtbot, tmp_path, lambda _s: fake, settings=Settings(**settings), source=source)  # type: ignore[arg-type]
+    window = new_window(qtbot, tmp_path, lambda _s: fake, settings=settings_of(**settings), source=source)
     # Wait for what the window shows, not only the engine's state: its Ready signal is queued.
-    qtbot.waitUntil(lambda: window.model_label.text().startswith("Model: "), timeout=5000)
+    qtbot.waitUntil(lambda: window.status.model_label.text().startswith("Model: "), timeout=5000)
     qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)
     return window

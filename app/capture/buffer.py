@@ -46,9 +46,9 @@ class FrameBuffer:
     1 FPS history. `clip(seconds)` hands out the recent past for "what just happened".
     """
 
-    def __init__(self, *, fps: float = 1.0, capacity: int = 16) -> None:
-        if not 0.2 <= fps <= 4.0:
-            raise ValueError(f"frame buffer rate must be between 0.2 and 4 FPS, got {fps}")
+    def __init__(self, *, fps: float, capacity: int) -> None:
+        if fps <= 0:
+            raise ValueError(f"frame buffer rate must be more than 0 FPS, got {fps}")
         if not 1 <= capacity <= MAX_FRAMES:
             raise ValueError(f"frame buffer size must be between 1 and {MAX_FRAMES}, got {capacity}")
         self.fps = fps

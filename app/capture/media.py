@@ -172,9 +172,7 @@ def is_video_path(path: Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
-def load_media(
-    path: Path, *, fps: float = 1.0, max_frames: int = 16, max_pixels: int = MAX_IMAGE_PIXELS
-) -> list[Frame]:
+def load_media(path: Path, *, fps: float, max_frames: int, max_pixels: int = MAX_IMAGE_PIXELS) -> list[Frame]:
     """One frame from an image, or a sampled clip from a video, decided by the content."""
     path = Path(path)
     _check_file(path)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 from app.capture.frames import CaptureError, Frame
 from app.capture.media import MediaError, load_media
+from app.commands.options import DescribeOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.backend import BackendError, ContextTooLong
@@ -18,25 +17,10 @@ from app.prompts import DEFAULT_CLIP_PROMPT, DEFAULT_IMAGE_PROMPT
 from app.terminal import LoadReporter, fail, fail_backend
 
 
-@dataclass(frozen=True)
-class DescribeOptions:
-    """What `smolsight describe` was asked to do: a file, the screen (`source`) or the clipboard."""
-
-    path: Path | None = None
-    source: str | None = None  # screen, screen:N or window
-    clipboard: bool = False
-    prompt: str | None = None
-    stream: bool = False
-    split_images: bool = False
-    fps: float = 1.0
-    max_frames: int = 16
-    stats: bool = False
-
-
 def pictures(options: DescribeOptions, settings: Settings) -> list[Frame]:
     """What to describe: the file's picture or frames, a capture of the screen, or the clipboard's picture."""
     if options.clipboard:
-        from app.commands.clipboard import clipboard_image
+        from app.live.clipboard import clipboard_image
 
         return [Frame(clipboard_image(), 0.0)]
     if options.source is not None:
@@ -50,32 +34,29 @@ def pictures(options: DescribeOptions, settings: Settings) -> list[Frame]:
             raise CaptureError(f"'{spec}': --source takes screen, screen:N (a monitor's number) or window")
         return [Frame(capture_once("screen", int(number or 1)), 0.0)]
     assert options.path is not None
+    d = settings.describe
     return load_media(
-        options.path, fps=options.fps, max_frames=options.max_frames, max_pixels=settings.max_image_pixels
+        options.path, fps=d.video_fps, max_frames=d.video_frames, max_pixels=settings.input.max_image_pixels
     )
 
 
 def run_describe(options: DescribeOptions, settings: Settings) -> int:
     """Describe the file and print the answer; return the exit code."""
-    if not 1 <= options.max_frames <= 64:
-        return fail("--max-frames must be between 1 and 64", ExitCode.INPUT)
-    if not 0.05 <= options.fps <= 30:
-        return fail("--fps must be between 0.05 and 30", ExitCode.INPUT)
     try:
         frames = pictures(options, settings)
         prompt = options.prompt or (DEFAULT_CLIP_PROMPT if len(frames) > 1 else DEFAULT_IMAGE_PROMPT)
         request = GenerationRequest(
             prompt=prompt,
             frames=tuple(frames),
-            max_tokens=settings.max_tokens,
-            temperature=settings.temperature,
-            split_images=options.split_images or settings.split_images,
+            max_tokens=settings.describe.max_tokens,
+            temperature=settings.describe.temperature,
+            split_images=settings.describe.split_images,
         )
     except PromptTooLong as exc:
         return fail(f"--prompt is too long: {exc}", ExitCode.INPUT)
     except (MediaError, CaptureError) as exc:
         return fail(str(exc), ExitCode.INPUT)
-    engine = Engine(backend_factory(settings), warm_up=False, listener=LoadReporter())
+    engine = Engine(backend_factory(settings.engine), warm_up=False, listener=LoadReporter())
     # --stream prints each piece as the model thread produces it; the answer comes back whole.
     printed = (lambda chunk: print(chunk.text, end="", flush=True)) if options.stream else None
     try:

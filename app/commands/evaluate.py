@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
 from app.capture.frames import Frame
+from app.commands.options import EvalOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
@@ -19,25 +17,12 @@ from app.paths import resource_file
 from app.prompts import VQA_MAX_TOKENS, vqa_prompt
 from app.terminal import LoadReporter, fail, fail_backend
 
-EvalKind = Literal["vqa", "context"]
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    """What `smolsight eval` was asked to do."""
-
-    kind: EvalKind
-    data: Path | None = None  # vqa: JSONL of {image, question, answers}; default: the sample set
-    images: Path | None = None  # vqa: the data set's image folder; default: the JSONL's folder
-    memory: bool = True  # context: keep the scene log
-    json_out: Path | None = None
-
 
 def run_eval(options: EvalOptions, settings: Settings) -> int:
     """Run the evaluation, print its score, optionally write every answer; return the exit code."""
     if options.json_out is not None and (problem := check_writable_folder(options.json_out.parent)):
         return fail(f"can't save the answers: {problem}", ExitCode.INPUT)
-    engine = Engine(backend_factory(settings), listener=LoadReporter())
+    engine = Engine(backend_factory(settings.engine), listener=LoadReporter())
 
     def ask(request: GenerationRequest) -> str:
         return engine.submit(request).result().text

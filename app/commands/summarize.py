@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import signal
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 from app.capture.media import MediaError, probe_video
+from app.commands.options import SummarizeOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder
@@ -15,25 +14,10 @@ from app.inference.backend import BackendError, VisionBackend
 from app.inference.engine import Engine
 from app.inference.factory import backend_factory
 from app.inference.types import CancelToken
-from app.prompts import Detail
 from app.terminal import LoadReporter, ProgressLine, fail, fail_backend
 from app.timecode import format_clock
 from app.video.export import FORMATS, export
-from app.video.segments import SegmentSettings
-from app.video.summarize import NOT_DESCRIBED, Progress, SummarySettings, VideoSummary, summarize
-
-
-@dataclass(frozen=True)
-class SummarizeOptions:
-    """What `smolsight summarize` was asked to do."""
-
-    path: Path
-    detail: Detail = "sentence"
-    export: str = "vtt,srt,md,json"
-    out: Path | None = None
-    fps: float = 1.0
-    max_segment_s: float = 30.0
-    frames_per_segment: int = 8
+from app.video.summarize import NOT_DESCRIBED, Progress, VideoSummary, summarize
 
 
 def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
@@ -43,26 +27,22 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     if bad or not formats:
         return fail(f"--export takes vtt, srt, md and/or json, not '{options.export}'", ExitCode.INPUT)
     try:
-        cutting = SegmentSettings(fps=options.fps, max_segment_s=options.max_segment_s)
-        summary_settings = SummarySettings(
-            detail=options.detail, frames_per_segment=options.frames_per_segment, segments=cutting
-        )
         probe_video(options.path)
-    except (MediaError, ValueError) as exc:
+    except MediaError as exc:
         return fail(str(exc), ExitCode.INPUT)
     out_dir = options.out or options.path.parent
     problem = check_writable_folder(out_dir)  # before any work, not after describing the video
     if problem:
         return fail(f"can't save the results: {problem}", ExitCode.INPUT)
 
-    engine = Engine(backend_factory(settings), warm_up=False, listener=LoadReporter())
+    engine = Engine(backend_factory(settings.engine), warm_up=False, listener=LoadReporter())
     bar = ProgressLine(sys.stderr)
 
     def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
         def report(p: Progress) -> None:
             bar.update(p.fraction, p.message, p.eta_s)
 
-        return summarize(options.path, backend, summary_settings, progress=report, cancel=cancel)
+        return summarize(options.path, backend, settings.summary, progress=report, cancel=cancel)
 
     previous = signal.getsignal(signal.SIGINT)
     try:

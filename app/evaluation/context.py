@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.capture.frames import Frame
+from app.config import NarrationSettings
 from app.evaluation.vqa import load_image
 from app.inference.types import GenerationRequest
-from app.narration.policy import Narrator, NarratorSettings
+from app.narration.policy import Narrator
 from app.paths import resource_file
 
 
@@ -72,7 +73,7 @@ def evaluate_context(
     """Run the protocol; `answer(request)` asks the model."""
     rows: list[dict[str, object]] = []
     for item in items:
-        narrator = Narrator(NarratorSettings(verbosity="detailed", memory=memory))
+        narrator = Narrator(NarrationSettings(verbosity="detailed", memory=memory))
         frame = Frame(load_image(item.image, resource_file("eval")), 0.0)
         ask = narrator.describe_now(frame)
         description = answer(GenerationRequest(ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens))

@@ -9,6 +9,10 @@ everyone, then runs jobs until it is shut down:
 - a **task** (`run_task`): a longer piece of work given the loaded backend (a video summary,
   a benchmark).
 
+The model's state (`ModelState`: loading with its progress, ready with what is loaded, missing,
+failed, stopped) is one vocabulary for everyone: the window shows it, the commands report it,
+the server's `/health` answers with it, and `NotReady` says its `not_ready_reason()`.
+
 Every submission returns a `JobHandle` with `cancel()` and `result()`. What happens when
 work arrives while the model is busy is the queue policy, chosen by the caller:
 
@@ -50,7 +54,7 @@ from app.inference.types import (
 log = logging.getLogger(__name__)
 
 Priority = Literal["auto", "user"]  # automatic narration, or something a person asked for
-EngineState = Literal["idle", "loading", "ready", "failed", "stopped"]
+ModelStatus = Literal["loading", "ready", "missing", "failed", "stopped"]
 T = TypeVar("T")
 BackendFactory = Callable[[], VisionBackend]
 Task = Callable[[VisionBackend, CancelToken], T]
@@ -68,24 +72,10 @@ class JobDropped(BackendError):
     """The job was replaced by a newer one (latest wins) or cancelled before it ran."""
 
 
-# --- events: what listeners hear, as plain frozen data ------------------------------------------
+# --- the model's state: one vocabulary for the window, the commands and the server ------------
 @dataclass(frozen=True)
-class Loading:
-    """The model is being fetched, converted or loaded."""
-
-    progress: LoadProgress
-
-
-@dataclass(frozen=True)
-class Ready:
-    """The model is loaded and warmed up."""
-
-    info: BackendInfo
-
-
-@dataclass(frozen=True)
-class LoadFailed:
-    """The model could not be loaded: one plain sentence, the technical detail, and whether it is missing.
+class LoadFailure:
+    """Why the model could not be loaded: one plain sentence, the technical detail, whether it is missing.
 
     `missing` means the model is not on this computer (getting it fixes that); otherwise it
     was there but could not be loaded.
@@ -94,6 +84,46 @@ class LoadFailed:
     message: str
     detail: str = ""
     missing: bool = False
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """Where the model is: loading (with progress), ready (with what is loaded), missing, failed, stopped."""
+
+    status: ModelStatus = "loading"
+    progress: LoadProgress | None = None
+    info: BackendInfo | None = None
+    failure: LoadFailure | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the model takes requests."""
+        return self.status == "ready"
+
+    @property
+    def health(self) -> Literal["ready", "loading", "error"]:
+        """The state in the words of the server's `/health`."""
+        if self.status == "ready":
+            return "ready"
+        return "error" if self.status in ("missing", "failed") else "loading"
+
+    def not_ready_reason(self) -> str:
+        """Why a request can't be answered now, in one sentence (what `NotReady` says)."""
+        if self.status == "stopped":
+            return "SmolSight is shutting down."
+        if self.status in ("missing", "failed"):
+            return self.failure.message if self.failure else "The model could not be loaded."
+        fraction = self.progress.fraction if self.progress else None
+        done = f" ({fraction:.0%} done)" if fraction is not None else ""
+        return f"The model is still loading{done}; SmolSight can answer as soon as it is ready."
+
+
+# --- events: what listeners hear, as plain frozen data ------------------------------------------
+@dataclass(frozen=True)
+class ModelChanged:
+    """The model's state changed: loading progress, ready, missing, failed, or a reload began."""
+
+    state: ModelState
 
 
 @dataclass(frozen=True)
@@ -151,9 +181,7 @@ class Dropped:
     job_id: int
 
 
-EngineEvent: TypeAlias = (
-    Loading | Ready | LoadFailed | JobStarted | Partial | Answer | TaskDone | JobFailed | Dropped
-)
+EngineEvent: TypeAlias = ModelChanged | JobStarted | Partial | Answer | TaskDone | JobFailed | Dropped
 Listener = Callable[[EngineEvent], None]
 
 
@@ -274,10 +302,8 @@ class Engine:
         self._current: _Job | None = None
         self._reload_to: BackendFactory | None = None
         self._stop = False
-        self._state: EngineState = "idle"
-        self._message = ""
-        self._progress: LoadProgress | None = None
-        self._info: BackendInfo | None = None
+        self._started = False
+        self._model = ModelState()
         self._load_error: BackendError | None = None
         self._loaded = threading.Event()  # set when a load attempt ends (ready or failed)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -289,24 +315,14 @@ class Engine:
         self._listeners.append(listener)
 
     @property
-    def state(self) -> EngineState:
-        """idle, loading, ready, failed or stopped."""
-        return self._state
-
-    @property
-    def message(self) -> str:
-        """Why loading failed ('' otherwise)."""
-        return self._message
-
-    @property
-    def progress(self) -> LoadProgress | None:
-        """The latest load progress while loading."""
-        return self._progress
+    def model_state(self) -> ModelState:
+        """Where the model is (loading, ready, missing, failed, stopped)."""
+        return self._model
 
     @property
     def info(self) -> BackendInfo | None:
         """What is loaded, once ready."""
-        return self._info
+        return self._model.info
 
     @property
     def waiting(self) -> int:
@@ -329,9 +345,9 @@ class Engine:
     def start(self) -> None:
         """Start the model thread: it loads the model, then waits for jobs."""
         with self._cond:
-            if self._state != "idle":
+            if self._started:
                 return
-            self._state = "loading"
+            self._started = True
         self._thread.start()
 
     def wait_ready(self, timeout: float | None = None) -> BackendInfo:
@@ -339,23 +355,30 @@ class Engine:
         self.start()
         if not self._loaded.wait(timeout):
             raise TimeoutError(f"the model did not load within {timeout} s")
-        if self._state != "ready" or self._info is None:
+        state = self._model
+        if not state.ready or state.info is None:
             if self._load_error is not None:
                 raise self._load_error
-            raise BackendError(self._message or "The model is not loaded.")
-        return self._info
+            raise BackendError(state.not_ready_reason())
+        return state.info
 
-    def reload(self, backend_factory: BackendFactory | None = None) -> None:
-        """Load another model (or the same one anew) after the running job; state is loading."""
+    def reload(
+        self, backend_factory: BackendFactory | None = None, *, progress: LoadProgress | None = None
+    ) -> None:
+        """Load another model (or the same one anew) after the running job; the state is loading.
+
+        `progress` is what the state says until the model thread reports (a download, say).
+        """
+        state = ModelState("loading", progress=progress)
         with self._cond:
             self._reload_to = backend_factory or self._factory
             self._factory = self._reload_to
-            self._state = "loading"
-            self._message = ""
+            self._model = state
             self._loaded.clear()
             if self._current is not None and self._current.priority == "auto":
                 self._current.cancel.cancel()
             self._cond.notify()
+        self._emit(ModelChanged(state))
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Cancel everything, stop the thread and wait for it; False (logged) when it did not stop."""
@@ -369,7 +392,7 @@ class Engine:
         for job in dropped:
             self._finish(job, Dropped(job.id))
         if not self._thread.is_alive():
-            self._state = "stopped"
+            self._model = ModelState("stopped")
             return True
         self._thread.join(timeout)
         if self._thread.is_alive():
@@ -417,8 +440,8 @@ class Engine:
         with self._cond:
             if self._stop:
                 raise NotReady("SmolSight is shutting down.")
-            if self._state != "ready":
-                raise NotReady(self._not_ready_message())
+            if not self._model.ready:
+                raise NotReady(self._model.not_ready_reason())
             if isinstance(self.policy, BoundedFifo):
                 if len(self._waiting) >= self.policy.max_waiting:
                     raise QueueFull("The model is busy: every waiting slot is taken. Try again shortly.")
@@ -437,13 +460,6 @@ class Engine:
             self._cond.notify()
         for d in dropped:
             self._finish(d, Dropped(d.id))
-
-    def _not_ready_message(self) -> str:
-        if self._state == "failed":
-            return self._message or "The model could not be loaded."
-        if self._state == "loading":
-            return "The model is still loading."
-        return "The model has not been started."
 
     # --- the model thread ----------------------------------------------------------------------
     def _emit(self, event: EngineEvent) -> None:
@@ -465,18 +481,18 @@ class Engine:
             except Exception:
                 log.exception("a job's done-callback failed")
 
+    def _set_model(self, state: ModelState) -> None:
+        with self._cond:
+            self._model = state
+        self._emit(ModelChanged(state))
+
     def _load(self, old: VisionBackend | None) -> VisionBackend | None:
         if old is not None:
             old.close()
-        with self._cond:
-            self._state = "loading"
-            self._info = None
-            self._progress = None
-            self._load_error = None
+        self._load_error = None
 
         def report(progress: LoadProgress) -> None:
-            self._progress = progress
-            self._emit(Loading(progress))
+            self._set_model(ModelState("loading", progress=progress))
 
         started = time.perf_counter()
         try:
@@ -493,20 +509,17 @@ class Engine:
             detail = getattr(exc, "detail", "") or (repr(exc.__cause__) if exc.__cause__ else "")
             log.info("the model did not load: %s (%s)", exc, detail)
             self._load_error = exc
-            self._load_failed(LoadFailed(str(exc), detail, missing))
+            self._load_failed(LoadFailure(str(exc), detail, missing))
             return None
         except Exception as exc:
             log.exception("the model failed to load")
-            failure = LoadFailed("The model could not be loaded.", f"{type(exc).__name__}: {exc}")
+            failure = LoadFailure("The model could not be loaded.", f"{type(exc).__name__}: {exc}")
             self._load_error = BackendError(f"{failure.message} ({failure.detail})")
             self._load_failed(failure)
             return None
         info = backend.info
         with self._cond:
             superseded = self._reload_to is not None  # a reload asked for meanwhile starts over
-            if not superseded:
-                self._info = info
-                self._state = "ready"
         if not superseded:
             log.info(
                 "loaded the model %s with %s on %s (%s) in %.1f s",
@@ -516,22 +529,22 @@ class Engine:
                 info.dtype,
                 time.perf_counter() - started,
             )
+            self._set_model(ModelState("ready", info=info))
             self._loaded.set()
-            self._emit(Ready(info))
         return backend
 
-    def _load_failed(self, failure: LoadFailed) -> None:
+    def _load_failed(self, failure: LoadFailure) -> None:
+        state = ModelState("missing" if failure.missing else "failed", failure=failure)
         with self._cond:
             if self._reload_to is not None:
                 return  # superseded by a reload: its own outcome will be reported
-            self._state = "failed"
-            self._message = failure.message
+            self._model = state
             failed = list(self._waiting)
             self._waiting.clear()
         self._loaded.set()
-        self._emit(failure)
+        self._emit(ModelChanged(state))
         for job in failed:
-            self._finish(job, JobFailed(job.id, failure.message))
+            self._finish(job, JobFailed(job.id, state.not_ready_reason()))
 
     def _run(self) -> None:
         self.thread_ident = threading.get_ident()
@@ -561,12 +574,12 @@ class Engine:
         finally:
             if backend is not None:
                 backend.close()
-            self._state = "stopped"
+            self._model = ModelState("stopped")
             self._loaded.set()
 
     def _run_job(self, backend: VisionBackend | None, job: _Job) -> None:
         if backend is None:
-            self._finish(job, JobFailed(job.id, self._message or "The model is not loaded."))
+            self._finish(job, JobFailed(job.id, self._model.not_ready_reason()))
             return
         if job.cancel.cancelled:
             self._finish(job, Dropped(job.id))

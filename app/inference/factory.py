@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import get_args
 
-from app.config import BackendName, Settings
+from app.config import BackendName, EngineSettings
 from app.inference.backend import BackendError, VisionBackend
 from app.inference.engine import BackendFactory
 from app.inference.mlx_backend import mlx_available
@@ -60,8 +60,8 @@ def choose_backend(requested: BackendName, *, device: str = "auto") -> BackendNa
     return "openvino" if openvino_available() else "transformers"
 
 
-def create_backend(settings: Settings) -> VisionBackend:
-    """A not-yet-loaded backend for `settings`; call `load()` on the thread that will generate."""
+def create_backend(settings: EngineSettings) -> VisionBackend:
+    """A not-yet-loaded backend for the engine settings; call `load()` on the thread that will generate."""
     name = choose_backend(settings.backend, device=settings.device)
     if name == "openai":
         from app.inference.openai_backend import OpenAIBackend
@@ -92,7 +92,7 @@ def create_backend(settings: Settings) -> VisionBackend:
     return _transformers(settings)
 
 
-def _transformers(settings: Settings) -> VisionBackend:
+def _transformers(settings: EngineSettings) -> VisionBackend:
     from app.inference.transformers_backend import TransformersBackend
 
     if settings.dtype == "int8":
@@ -105,7 +105,7 @@ def _transformers(settings: Settings) -> VisionBackend:
     )
 
 
-def backend_factory(settings: Settings) -> BackendFactory:
+def backend_factory(settings: EngineSettings) -> BackendFactory:
     """A factory the engine calls on its own thread to build the backend for `settings`."""
     return lambda: create_backend(settings)
 

@@ -50,7 +50,6 @@ class MLXBackend(LocalBackend):
         self._device = "?"
         self.folder: Path | None = None
         self.load_thread: int | None = None
-        self.last_stream_thread: int | None = None
 
     @property
     def info(self) -> BackendInfo:
@@ -126,7 +125,6 @@ class MLXBackend(LocalBackend):
     def prepare(self, request: GenerationRequest) -> TokenStream:
         """mlx-vlm's tokens for `request`; it preprocesses and prefills at the first one."""
         self._check_thread()
-        self.last_stream_thread = threading.get_ident()
         known = None
         if request.text_chars > SHORT_TEXT_CHARS or len(request.frames) > FEW_FRAMES:
             known = self.count_prompt_tokens(request)  # only then can it overflow: check before the prefill

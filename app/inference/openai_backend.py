@@ -20,6 +20,7 @@ from app.capture.frames import Frame, spread
 
 if TYPE_CHECKING:
     import httpx
+from app.config import EngineSettings
 from app.inference.backend import BackendError
 from app.inference.chat_format import MEDIA_OUTRO, frame_stamp, video_intro
 from app.inference.generation import StatsClock
@@ -97,14 +98,14 @@ class OpenAIBackend:
         base_url: str,
         api_key: str | None = None,
         model: str | None = None,
-        timeout_s: float = 120.0,
+        timeout_s: float | None = None,
         client_factory: Callable[[], httpx.Client] | None = None,
     ) -> None:
-        """`base_url` is the server's root or its `/v1` (both work)."""
+        """`base_url` is the server's root or its `/v1` (both work); no `timeout_s`: the settings' default."""
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.api_key = api_key
         self.model = model
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s if timeout_s is not None else EngineSettings().timeout_s
         self._client_factory = client_factory
         self._client: Any = None
         self._clip_frames: int | None = None  # the most clip frames the server's context took

@@ -2,7 +2,8 @@
 
 The engine calls its listeners on the model thread. Emitting a signal of a QObject that lives
 on the GUI thread from there queues the call, so slots run on the GUI thread, in order,
-without locks. This is the only Qt piece of the engine; `app/inference/` has none.
+without locks. This is the only Qt piece of the engine; `app/inference/` has none. Only
+`LiveSession` listens to it: the window reaches the engine through the session alone.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from app.inference.engine import (
     EngineEvent,
     JobFailed,
     JobStarted,
-    LoadFailed,
-    Loading,
+    ModelChanged,
     Partial,
-    Ready,
     TaskDone,
 )
 
@@ -27,9 +26,7 @@ from app.inference.engine import (
 class EngineSignals(QObject):
     """One signal per engine event; create it on the thread whose slots should run."""
 
-    loading = Signal(object)  # LoadProgress
-    ready = Signal(object)  # BackendInfo
-    load_failed = Signal(object)  # LoadFailed
+    model_changed = Signal(object)  # ModelState
     job_started = Signal(int)
     partial = Signal(int, str)  # job id, text so far
     finished = Signal(object)  # Answer
@@ -39,17 +36,12 @@ class EngineSignals(QObject):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
-        self.engine = engine
         engine.add_listener(self._on_event)
 
     def _on_event(self, event: EngineEvent) -> None:
         """Re-emit an engine event (called on the model thread)."""
-        if isinstance(event, Loading):
-            self.loading.emit(event.progress)
-        elif isinstance(event, Ready):
-            self.ready.emit(event.info)
-        elif isinstance(event, LoadFailed):
-            self.load_failed.emit(event)
+        if isinstance(event, ModelChanged):
+            self.model_changed.emit(event.state)
         elif isinstance(event, JobStarted):
             self.job_started.emit(event.job_id)
         elif isinstance(event, Partial):

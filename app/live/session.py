@@ -1,24 +1,41 @@
 """Live narration: ties a frame source, the 1 FPS buffer, the narrator and the model thread.
 
-Shared by the desktop app and `smolsight narrate`. QtCore only: a timer on the owning
-thread polls the newest frame and the source's events, so no frame ever queues up and the
-owning thread never blocks.
+Shared by the desktop app and `smolsight narrate`, and the window's one door to the engine:
+the model's state (`model_changed`), answers, narration, errors and longer tasks (a video
+summary) all come through here, each once. QtCore only: a timer on the owning thread polls
+the newest frame and the source's events, so no frame ever queues up and the owning thread
+never blocks.
 """
 
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.capture.buffer import FrameBuffer, LatestFrame
 from app.capture.frames import Frame
 from app.capture.sources import CaptureEvent, FrameSource
-from app.inference.engine import Answer, BackendFactory, Engine, LatestWins, LoadFailed, NotReady
-from app.inference.types import BackendInfo, GenerationRequest, PromptTooLong
+from app.config import Settings, SummarySettings
+from app.inference.backend import VisionBackend
+from app.inference.engine import (
+    Answer,
+    BackendFactory,
+    Engine,
+    JobDropped,
+    JobHandle,
+    LatestWins,
+    ModelState,
+    NotReady,
+)
+from app.inference.types import BackendInfo, CancelToken, GenerationRequest, LoadProgress, PromptTooLong
 from app.live.engine_signals import EngineSignals
 from app.narration.policy import Ask, Narrator, Verdict
+from app.prompts import Preset
+from app.video.summarize import Progress, VideoSummary, summarize
 
 STALE_PREFIX = "A moment ago: "
 
@@ -40,6 +57,32 @@ class NarrationEvent:
         return f"{STALE_PREFIX}{text}" if self.verdict.reason == "stale" else text
 
 
+class TaskWatch(QObject):
+    """One longer task's outcome (a video summary), delivered on the thread that started it."""
+
+    done = Signal(object)  # what the task returned
+    failed = Signal(str)  # why it could not finish
+
+    def __init__(self, handle: JobHandle[object]) -> None:
+        super().__init__()
+        self._handle = handle
+        handle.add_done_callback(self._on_done)  # on the model thread: the signals are queued
+
+    def cancel(self) -> None:
+        """Ask the task to stop (a summary keeps the scenes it finished)."""
+        self._handle.cancel()
+
+    def _on_done(self) -> None:
+        try:
+            value = self._handle.result(timeout=0)
+        except JobDropped:
+            self.failed.emit("It was stopped before it started.")
+        except Exception as exc:
+            self.failed.emit(str(exc))
+        else:
+            self.done.emit(value)
+
+
 class LiveSession(QObject):
     """Continuous narration plus the user's commands over one source at a time."""
 
@@ -47,33 +90,23 @@ class LiveSession(QObject):
     partial = Signal(str)  # the answer so far (for live captions)
     capture_event = Signal(object)  # CaptureEvent
     error = Signal(str)  # the model failed on a request
-    model_ready = Signal(object)  # BackendInfo
-    model_failed = Signal(object)  # LoadFailed
+    model_changed = Signal(object)  # ModelState
     busy_changed = Signal(bool)
 
-    def __init__(
-        self,
-        engine: Engine,
-        narrator: Narrator | None = None,
-        *,
-        buffer_fps: float = 1.0,
-        buffer_size: int = 16,
-        poll_ms: int = 50,
-    ) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None, *, poll_ms: int = 50) -> None:
         super().__init__()
         if not isinstance(engine.policy, LatestWins):
             raise ValueError("live narration needs an engine whose queue policy is LatestWins")
+        narration = (settings or Settings()).narration
         self.engine = engine
         self.signals = EngineSignals(engine)
-        self.narrator = narrator or Narrator()
-        self.buffer = FrameBuffer(fps=buffer_fps, capacity=buffer_size)
+        self.narrator = Narrator(narration)
+        self.buffer = FrameBuffer(fps=narration.buffer_fps, capacity=narration.buffer_frames)
         self.latest = LatestFrame()
         self.source: FrameSource | None = None
         self.continuous = True
         self._last_seq = 0
         self._asks: dict[int, Ask] = {}
-        self.jobs_submitted = 0
-        self.jobs_dropped = 0
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._on_tick)
@@ -82,9 +115,9 @@ class LiveSession(QObject):
         w.partial.connect(self._on_partial)
         w.failed.connect(self._on_failed)
         w.dropped.connect(self._on_dropped)
-        w.ready.connect(self._on_ready)
-        w.load_failed.connect(self._on_load_failed)
-        w.job_started.connect(self._on_job_started)
+        w.model_changed.connect(self.model_changed)
+        w.job_started.connect(self._on_busy)
+        w.task_finished.connect(self._on_busy)
 
     # --- sources -------------------------------------------------------------------------
     def set_source(self, source: FrameSource) -> None:
@@ -98,9 +131,15 @@ class LiveSession(QObject):
         source.start()
         self._timer.start()
 
-    def set_buffer(self, fps: float, size: int) -> None:
-        """Sample the source at `fps` and keep `size` frames from now on (the history restarts)."""
-        self.buffer = FrameBuffer(fps=fps, capacity=size)
+    def apply(self, settings: Settings) -> None:
+        """Narrate with the user's settings from now on: the narrator's, and the buffer's if they changed.
+
+        A new frame rate or buffer length starts the frame history anew.
+        """
+        new = settings.narration
+        if (new.buffer_fps, new.buffer_frames) != (self.buffer.fps, self.buffer.capacity):
+            self.buffer = FrameBuffer(fps=new.buffer_fps, capacity=new.buffer_frames)
+        self.narrator.apply(new)
 
     def stop_source(self) -> None:
         """Stop reading frames (the model thread keeps running)."""
@@ -158,10 +197,50 @@ class LiveSession(QObject):
         """Stop the running answer."""
         self.engine.cancel_all()
 
+    def summarize(
+        self, video: Path, settings: SummarySettings, progress: Callable[[Progress], None]
+    ) -> TaskWatch:
+        """Summarize `video` on the model (narration's answers wait); NotReady when it can't start.
+
+        `progress` is called on the model thread; the outcome comes on this thread.
+        """
+
+        def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
+            return summarize(video, backend, settings, progress=progress, cancel=cancel)
+
+        return TaskWatch(self.engine.run_task(task))
+
     @property
     def pending_jobs(self) -> int:
         """Requests submitted whose answers have not arrived yet."""
         return len(self._asks)
+
+    @property
+    def busy(self) -> bool:
+        """Whether the model is working on something (an answer, narration, a summary)."""
+        return self.engine.busy
+
+    @property
+    def model_state(self) -> ModelState:
+        """Where the model is: loading, ready, missing, failed."""
+        return self.engine.model_state
+
+    @property
+    def model_info(self) -> BackendInfo | None:
+        """What is loaded, once ready."""
+        return self.engine.info
+
+    def look_for(self, preset: Preset, target: str = "") -> None:
+        """What descriptions should look for from now on: the scene, text, people, or a named thing."""
+        self.narrator.look_for(preset, target)
+
+    def latest_frame(self) -> LatestFrame:
+        """Where the newest frame of the current source is kept (what the picture on screen shows)."""
+        return self.latest
+
+    def forget_scene(self) -> None:
+        """Forget what was seen and said (the memory behind follow-up questions)."""
+        self.narrator.log.clear()
 
     def _submit(self, ask: Ask) -> int | None:
         try:
@@ -171,7 +250,6 @@ class LiveSession(QObject):
             self.error.emit(str(exc))
             return None
         self._asks[job.id] = ask
-        self.jobs_submitted += 1
         return job.id
 
     # --- polling and results -----------------------------------------------------------------
@@ -202,24 +280,21 @@ class LiveSession(QObject):
     @property
     def model_is_ready(self) -> bool:
         """Whether the model is loaded and takes requests."""
-        return self.engine.state == "ready"
+        return self.engine.model_state.ready
 
-    def reload(self, backend_factory: BackendFactory | None = None) -> None:
-        """Load the model anew (or another one); narration waits until it is ready."""
+    def reload(
+        self, backend_factory: BackendFactory | None = None, *, progress: LoadProgress | None = None
+    ) -> None:
+        """Load the model anew (or another one); narration waits until it is ready.
+
+        `progress` is what the model's state says until loading reports (a download, say).
+        """
         self._asks.clear()
-        self.engine.reload(backend_factory)
+        self.engine.reload(backend_factory, progress=progress)
 
-    @Slot(object)
-    def _on_ready(self, info: BackendInfo) -> None:
-        self.model_ready.emit(info)
-
-    @Slot(object)
-    def _on_load_failed(self, failure: LoadFailed) -> None:
-        self.model_failed.emit(failure)
-
-    @Slot(int)
-    def _on_job_started(self, _job: int) -> None:
-        self.busy_changed.emit(True)
+    @Slot()
+    def _on_busy(self) -> None:
+        self.busy_changed.emit(self.engine.busy)
 
     @Slot(int, str)
     def _on_partial(self, job: int, text: str) -> None:
@@ -228,19 +303,18 @@ class LiveSession(QObject):
 
     @Slot(int)
     def _on_dropped(self, job: int) -> None:
-        if self._asks.pop(job, None) is not None:
-            self.jobs_dropped += 1
+        self._asks.pop(job, None)
 
     @Slot(int, str)
     def _on_failed(self, job: int, message: str) -> None:
-        self._asks.pop(job, None)
-        self.busy_changed.emit(False)
-        self.error.emit(message)
+        self.busy_changed.emit(self.engine.busy)
+        if self._asks.pop(job, None) is not None:  # a task's failure goes to its own TaskWatch
+            self.error.emit(message)
 
     @Slot(object)
     def _on_finished(self, description: Answer) -> None:
         ask = self._asks.pop(description.job_id, None)
-        self.busy_changed.emit(False)
+        self.busy_changed.emit(self.engine.busy)
         if ask is None:
             return
         when = description.frame_times[-1] if description.frame_times else self._now()

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from app.capture.frames import Frame, to_rgb_array
-from app.config import Settings, Stale
+from app.config import NarrationSettings
 from app.inference.engine import Priority
 from app.prompts import (
     SCENE_LOG_HEADER,
     SCENE_LOG_NAMES,
     Preset,
-    Verbosity,
     clip_prompt,
     describe_prompt,
     question_prompt,
@@ -45,7 +44,7 @@ class ChangeGate:
     `threshold` or more counts as a change. Costs well under a millisecond per frame.
     """
 
-    def __init__(self, threshold: float = 20.0) -> None:
+    def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self._reference: tuple[np.ndarray, np.ndarray] | None = None
         self.skipped = 0
@@ -192,32 +191,6 @@ class Ask:
     subject: str = ""  # what a one-off picture shows ("the active window"), for mode "picture"
 
 
-@dataclass
-class NarratorSettings:
-    """Policy knobs; the UI and CLI set them through `Narrator.apply`."""
-
-    verbosity: Verbosity = "brief"
-    min_interval_s: float = 3.0  # continuous mode: at most one description every K seconds
-    change_threshold: float = 20.0
-    clip_seconds: float = 5.0
-    memory: bool = True
-    preset: Preset = "scene"
-    target: str = ""
-    stale: Stale = "say_as_past"  # what to do with a description the scene has already outrun
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> NarratorSettings:
-        """The narration part of the user's settings."""
-        return cls(
-            verbosity=settings.verbosity,
-            min_interval_s=settings.narration_interval_s,
-            change_threshold=settings.change_threshold,
-            clip_seconds=settings.clip_seconds,
-            memory=settings.memory,
-            stale=settings.stale_descriptions,
-        )
-
-
 @dataclass(frozen=True)
 class Verdict:
     """What to do with a finished description: announce it, or show it as unchanged.
@@ -231,65 +204,56 @@ class Verdict:
     reason: Literal["new", "unchanged", "answer", "empty", "stale", "stopped"]
 
 
-@dataclass
 class Narrator:
-    """Turns frames and user commands into model asks, and answers into announcements."""
+    """Turns frames and user commands into model asks, and answers into announcements.
 
-    settings: NarratorSettings = field(default_factory=NarratorSettings)
-    gate: ChangeGate = field(default_factory=ChangeGate)
-    dedup: Deduper = field(default_factory=Deduper)
-    log: SceneLog = field(default_factory=SceneLog)
-    _last_auto_at: float | None = None
+    Its knobs are the user's narration settings (`apply` is the only way they change), plus
+    what the person is looking for right now (`look_for`: a preset and a target), which is
+    not a saved setting.
+    """
 
-    def __post_init__(self) -> None:
-        self.configure(self.settings)
+    def __init__(self, settings: NarrationSettings | None = None) -> None:
+        self.settings = settings or NarrationSettings()
+        self.gate = ChangeGate(self.settings.change_threshold)
+        self.dedup = Deduper()
+        self.log = SceneLog(enabled=self.settings.memory)
+        self.preset: Preset = "scene"
+        self.target = ""
+        self._last_auto_at: float | None = None
 
-    def configure(self, settings: NarratorSettings) -> None:
-        """Use `settings` from now on (gate threshold and memory included)."""
+    def apply(self, settings: NarrationSettings) -> None:
+        """Use the user's narration settings from now on (gate threshold and memory included)."""
         self.settings = settings
         self.gate.threshold = settings.change_threshold
         self.log.enabled = settings.memory
 
-    def apply(self, settings: Settings) -> None:
-        """Take the narration settings from the user's settings; keep the look-for preset."""
-        new = NarratorSettings.from_settings(settings)
-        new.preset, new.target = self.settings.preset, self.settings.target
-        self.configure(new)
+    def look_for(self, preset: Preset, target: str = "") -> None:
+        """What descriptions should look for: the whole scene, text, people, … or a named thing."""
+        self.preset, self.target = preset, target.strip()
 
     def on_sampled_frame(self, frame: Frame) -> Ask | None:
         """Continuous mode: an ask when the scene changed and the interval has passed."""
         if self._last_auto_at is not None and frame.timestamp - self._last_auto_at < 0:
             self._last_auto_at = None  # the source restarted
-        if (
-            self._last_auto_at is not None
-            and frame.timestamp - self._last_auto_at < self.settings.min_interval_s
-        ):
+        if self._last_auto_at is not None and frame.timestamp - self._last_auto_at < self.settings.interval_s:
             return None
         if not self.gate.check(frame):
             return None
         self.gate.accept(frame)
         self._last_auto_at = frame.timestamp
-        s = self.settings
-        return Ask(
-            "continuous", describe_prompt(s.verbosity, s.preset, s.target), (frame,), self._tokens(), "auto"
-        )
+        return Ask("continuous", self._describe_prompt(), (frame,), self._tokens(), "auto")
 
     def describe_now(self, frame: Frame) -> Ask:
         """The user asked for a description of the current frame."""
         self.gate.accept(frame)
-        s = self.settings
-        return Ask(
-            "describe", describe_prompt(s.verbosity, s.preset, s.target), (frame,), self._tokens(), "user"
-        )
+        return Ask("describe", self._describe_prompt(), (frame,), self._tokens(), "user")
 
     def describe_picture(self, picture: Frame, subject: str) -> Ask:
         """The user asked about one picture from elsewhere (a window, the clipboard).
 
         The source's scene, its change gate and its freshness are left as they are.
         """
-        s = self.settings
-        prompt = describe_prompt(s.verbosity, s.preset, s.target)
-        return Ask("picture", prompt, (picture,), self._tokens(), "user", subject=subject)
+        return Ask("picture", self._describe_prompt(), (picture,), self._tokens(), "user", subject=subject)
 
     def what_just_happened(self, frames: list[Frame]) -> Ask:
         """The user asked what happened over the recent clip."""
@@ -303,6 +267,9 @@ class Narrator:
         prompt = context + question_prompt(question, self.settings.verbosity)
         frames = (frame,) if frame is not None else ()
         return Ask("ask", prompt, frames, self._tokens(2), "user", question=question.strip())
+
+    def _describe_prompt(self) -> str:
+        return describe_prompt(self.settings.verbosity, self.preset, self.target)
 
     def _tokens(self, factor: int = 1) -> int:
         return style(self.settings.verbosity).max_tokens * factor

@@ -275,9 +275,10 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
         },
     )
     async def health() -> JSONResponse:
-        info = engine.info
+        state = engine.model_state
+        info = state.info
         body = {
-            "status": _status(engine),
+            "status": state.health,
             "model": served.name or (info.model if info else None),
             "backend": info.backend if info else None,
             "device": info.device if info else None,
@@ -285,9 +286,9 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
             "note": info.note if info and info.note else None,
             "uptime_s": round(time.time() - served.started_at, 1),
             "queued": engine.waiting,
-            "error": engine.message or None,
+            "error": None if state.ready or state.health == "loading" else state.not_ready_reason(),
         }
-        return JSONResponse(body, status_code=200 if engine.state == "ready" else 503)
+        return JSONResponse(body, status_code=200 if state.ready else 503)
 
     @app.get("/v1/models", summary="The served model")
     async def models() -> dict[str, Any]:
@@ -402,14 +403,10 @@ def _known_model(served: ServedModel, name: str) -> bool:
     return name in aliases
 
 
-def _status(engine: Engine) -> str:
-    return {"ready": "ready", "failed": "error"}.get(engine.state, "loading")
-
-
 def _config(served: ServedModel, opts: ServerOptions) -> dict[str, Any]:
     return {
         "active_model": _model_id(served),
-        "status": _status(served.engine),
+        "status": served.engine.model_state.health,
         "max_tokens": opts.max_tokens,
         "temperature": opts.temperature,
         "top_p": opts.top_p,

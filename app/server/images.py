@@ -12,6 +12,7 @@ from pathlib import Path
 import httpcore
 import numpy as np
 
+from app.capture.media import MAX_IMAGE_PIXELS
 from app.server.errors import ApiError
 from app.server.fetch import FetchError, FetchLimits, GuardedBackend, fetch_url
 
@@ -21,7 +22,7 @@ class ImageLimits:
     """What the server accepts."""
 
     max_bytes: int = 10 * 1024 * 1024
-    max_pixels: int = 40_000_000
+    max_pixels: int = MAX_IMAGE_PIXELS
     fetch_timeout_s: float = 10.0
     max_redirects: int = 3
     allow_remote: bool = True

@@ -8,23 +8,54 @@ screen reader instead, and the caption shows it as always: nothing goes silent.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
 from PySide6.QtWidgets import QWidget
 
-from app.config import Output
-from app.live.speech import SpeechOutput
+from app.config import Output, SpeechSettings
+from app.speech.speaker import SpeechOutput
+
+
+class ScreenReader(Protocol):
+    """Whatever hands text to the person's screen reader (the accessibility layer, or a test's recorder)."""
+
+    def announce(self, text: str, *, urgent: bool) -> None:
+        """Have the screen reader say `text`: politely, or at once when urgent."""
+
+
+class AccessibilityAnnouncements:
+    """Announcements through Qt's accessibility layer: NVDA, JAWS, Narrator, VoiceOver, Orca."""
+
+    def __init__(self, widget: QWidget) -> None:
+        self.widget = widget
+
+    def announce(self, text: str, *, urgent: bool) -> None:
+        """Post an announcement event (polite, or assertive when urgent)."""
+        event = QAccessibleAnnouncementEvent(self.widget, text)
+        politeness = QAccessible.AnnouncementPoliteness
+        event.setPoliteness(politeness.Assertive if urgent else politeness.Polite)
+        QAccessible.updateAccessibility(event)
 
 
 class Announcer:
     """Routes announcements to the chosen output channel."""
 
-    def __init__(self, widget: QWidget, speaker: SpeechOutput | None, output: Output = "speech") -> None:
-        self.widget = widget
+    def __init__(
+        self,
+        speaker: SpeechOutput | None,
+        screen_reader: ScreenReader,
+        output: Output,
+    ) -> None:
         self.speaker = speaker
+        self.screen_reader = screen_reader
         self.output: Output = output
-        self.sent: list[tuple[str, str, bool]] = []  # (channel, text, urgent), for tests and logs
         if speaker is not None:
             speaker.undelivered.connect(self._on_undelivered)
+
+    def apply(self, settings: SpeechSettings) -> None:
+        """Voice on the channel the user's speech settings name from now on."""
+        self.output = settings.output
 
     @staticmethod
     def screen_reader_active() -> bool:
@@ -47,17 +78,12 @@ class Announcer:
         if self.speech_works():
             assert self.speaker is not None
             self.speaker.say(text, interrupt=urgent)
-            self.sent.append(("speech", text, urgent))
         elif self.output in ("speech", "screen_reader"):
             self.to_screen_reader(text, urgent=urgent)
 
     def to_screen_reader(self, text: str, *, urgent: bool = False) -> None:
         """Hand `text` to the screen reader (polite, or assertive when urgent)."""
-        event = QAccessibleAnnouncementEvent(self.widget, text)
-        politeness = QAccessible.AnnouncementPoliteness
-        event.setPoliteness(politeness.Assertive if urgent else politeness.Polite)
-        QAccessible.updateAccessibility(event)
-        self.sent.append(("screen_reader", text, urgent))
+        self.screen_reader.announce(text, urgent=urgent)
 
     def _on_undelivered(self, text: str) -> None:
         """Our speech could not say `text` (it stalled or is unavailable): the screen reader does."""

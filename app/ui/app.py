@@ -17,8 +17,8 @@ from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.factory import create_backend
 from app.live.hotkeys import GlobalKeys
-from app.live.speech import Speaker
 from app.paths import APP_ID, APP_NAME, icon_files
+from app.speech.speaker import Speaker
 from app.ui.display import window_problem
 from app.ui.fit import ScreenFit
 from app.ui.main_window import MainWindow
@@ -114,7 +114,7 @@ def run_app(
         return 0
     # Speech runs in its own process, started by the window when the output is speech: an
     # engine that never answers can't keep the window from opening or freeze it later.
-    speaker = Speaker()
+    speaker = Speaker(settings.speech)
     window = MainWindow(
         settings=settings,
         saved_settings=saved,
@@ -126,7 +126,7 @@ def run_app(
     )
     instances = InstanceServer(name, window.bring_forward)
     window.show()
-    QTimer.singleShot(0, window.video.setFocus)
+    QTimer.singleShot(0, window.focus_picture)
     # Ctrl-C in the terminal that started the app, or the desktop ending the session (SIGTERM),
     # closes it like the window's own Quit.
     for number in (signal.SIGINT, signal.SIGTERM):

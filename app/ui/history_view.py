@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QFileDialog, QListWidget, QListWidgetItem, QWidget
 
 from app.narration.history import EXPORT_FORMATS, History, HistoryEntry
+from app.ui.feedback import Feedback
 from app.ui.ui_state import UiState
 
 
@@ -21,8 +22,7 @@ class HistoryView:
         *,
         parent: QWidget,
         caption_text: Callable[[], str],
-        say: Callable[[str], None],
-        show_error: Callable[[str], None],
+        feedback: Feedback,
         forget_scene: Callable[[], None],
         folders: UiState,
     ) -> None:
@@ -30,8 +30,7 @@ class HistoryView:
         self.list = list_widget
         self.parent = parent
         self._caption_text = caption_text
-        self._say = say
-        self._show_error = show_error
+        self.feedback = feedback
         self._forget_scene = forget_scene
         self.folders = folders
 
@@ -46,7 +45,13 @@ class HistoryView:
         """Copy the selected entry (or the caption) to the clipboard."""
         item = self.list.currentItem()
         QApplication.clipboard().setText(item.text() if item is not None else self._caption_text())
-        self._say("Copied.")
+        self.feedback.note("Copied.")
+
+    def apply(self, keep: bool) -> None:
+        """Keep a history from now on, or not (turning it off forgets what was kept)."""
+        self.history.enabled = keep
+        if not keep:
+            self.clear()
 
     def clear(self) -> None:
         """Forget the history (the scene memory too)."""
@@ -57,7 +62,7 @@ class HistoryView:
     def export_dialog(self) -> None:
         """Ask for a file name (in the folder last used) and export."""
         if not self.history.entries:
-            self._show_error("The history is empty: nothing to export.")
+            self.feedback.show_error("The history is empty: nothing to export.")
             return
         filters = ";;".join(f"{label} (*{suffix})" for suffix, label in EXPORT_FORMATS.items())
         start = str(Path(self.folders.folder("export")) / "smolsight-history.txt")
@@ -71,7 +76,7 @@ class HistoryView:
         try:
             self.history.export(path)
         except (OSError, ValueError) as exc:
-            self._show_error(f"Could not export: {exc}")
+            self.feedback.show_error(f"Could not export: {exc}")
             return False
-        self._say(f"History saved to {path.name}.")
+        self.feedback.note(f"History saved to {path.name}.")
         return True

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capture.buffer import LatestFrame
+from app.config import Settings
 from app.inference.types import MAX_PROMPT_CHARS
 from app.prompts import PRESETS
 from app.ui.model_panel import ModelPanel
@@ -227,6 +228,16 @@ class MainPanel(QSplitter):
         ]
         for first, second in itertools.pairwise(order):
             QWidget.setTabOrder(first, second)
+
+    def show_settings(self, settings: Settings) -> None:
+        """Show the settings the panel has controls for (without those controls changing them again)."""
+        box = self.verbosity_box
+        box.blockSignals(True)
+        box.setCurrentIndex(box.findData(settings.narration.verbosity))
+        box.blockSignals(False)
+        self.keep_history_box.blockSignals(True)
+        self.keep_history_box.setChecked(settings.narration.keep_history)
+        self.keep_history_box.blockSignals(False)
 
     def fit_text_sizes(self) -> None:
         """After a theme or text-size change: the history shows six lines or more, the caption whole lines."""

@@ -12,29 +12,29 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from app.capture.frames import CaptureError, Frame
 from app.capture.screen import Target
-from app.commands.clipboard import clipboard_image
 from app.config import Settings
 from app.inference.engine import Engine
+from app.live.clipboard import clipboard_image
 from app.live.hotkeys import GlobalKeys
 from app.live.pictures import PictureTaker
 from app.live.session import LiveSession
-from app.live.speech import SpeechOutput
 from app.narration.history import History
-from app.narration.policy import Narrator, NarratorSettings
-from app.prompts import PRESETS
-from app.ui.announcer import Announcer
+from app.prompts import PRESETS, Preset
+from app.speech.speaker import SpeechOutput
+from app.ui.announcer import AccessibilityAnnouncements, Announcer, ScreenReader
 from app.ui.dialogs import about_dialog, shortcuts_dialog
+from app.ui.feedback import Feedback
 from app.ui.fit import TYPICAL_FRAME, fits, frame_margins, room_for
 from app.ui.history_view import HistoryView
 from app.ui.main_panel import MainPanel, ModelStatusBar
 from app.ui.menus import Menus
-from app.ui.model_control import MakeBackend, ModelControl
+from app.ui.model_control import MakeBackend, ModelControl, engine_factory
 from app.ui.narration_view import NarrationView
 from app.ui.own_windows import OwnWindows
 from app.ui.preferences import Preferences
@@ -49,9 +49,12 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    """SmolSight's window. Everything is injected: how to build a backend, the speaker, settings."""
+    """SmolSight's window. Everything is injected: how to build a backend, the speaker, settings.
 
-    source_changed = Signal(str)
+    Its pieces are built in the order they depend on each other, each given what it needs:
+    the live session (the one door to the engine), the widgets, the feedback lines, the
+    history, the sources, the narration view, the preferences and the menus.
+    """
 
     def __init__(
         self,
@@ -64,6 +67,7 @@ class MainWindow(QMainWindow):
         initial_source: str | None = None,
         camera_names: Callable[[], list[str]] | None = None,
         global_keys: GlobalKeys | None = None,
+        screen_reader: ScreenReader | None = None,
     ) -> None:
         super().__init__()
         self.config_path = config_path
@@ -73,100 +77,79 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         self.ui_state = UiState(config_path)
-        self.prefs = Preferences(
-            settings,
-            saved=saved_settings,
-            config_path=config_path,
-            apply=self._on_settings_changed,
-            say=lambda text: self.view.note(text),
-            announce=lambda text: self.announcer.announce(text, urgent=True),
-            show_error=lambda text: self.view.show_error(text),
+        factory = engine_factory(make_backend, settings.engine, download=False)
+        self.session = LiveSession(Engine(factory), settings)
+        self.model = ModelControl(make_backend, self.session, settings.engine, self.ui_state)
+        self.announcer = Announcer(
+            speaker, screen_reader or AccessibilityAnnouncements(self), settings.speech.output
         )
-        self.model = ModelControl(make_backend, self.prefs, self.ui_state)
-        self.session = LiveSession(
-            Engine(self.model.factory()),
-            Narrator(NarratorSettings.from_settings(settings)),
-            buffer_fps=settings.buffer_fps,
-            buffer_size=settings.buffer_frames,
-        )
-        self.announcer = Announcer(self, speaker, settings.output)
-        self.panel = MainPanel(lambda: self.session.latest)
+        self.panel = MainPanel(self.session.latest_frame)
         self.setCentralWidget(self.panel)
         self.status = ModelStatusBar(self.statusBar())
-        p = self.panel
-        # The widgets tests and menus reach, under the window's own names.
-        self.video, self.caption, self.caption_status = p.video, p.caption, p.caption_status
-        self.question, self.history_list, self.source_label = p.question, p.history_list, p.source_label
-        self.narrate_button, self.keep_history_box = p.narrate_button, p.keep_history_box
-        self.model_label, self.progress = self.status.model_label, self.status.progress
-        self.latency_label = self.status.latency_label
-
-        self.history = History(enabled=settings.keep_history)
+        self.feedback = Feedback(self.panel, self.status, self.announcer)
         self.history_view = HistoryView(
-            self.history,
-            p.history_list,
+            History(enabled=settings.narration.keep_history),
+            self.panel.history_list,
             parent=self,
-            caption_text=p.caption.text,
-            say=lambda text: self.view.note(text),
-            show_error=lambda text: self.view.show_error(text),
-            forget_scene=self.session.narrator.log.clear,
+            caption_text=self.panel.caption.text,
+            feedback=self.feedback,
+            forget_scene=self.session.forget_scene,
             folders=self.ui_state,
         )
         self.own_windows = OwnWindows()
         self.sources = SourceChooser(
             self,
-            lambda: self.session,
-            label=p.source_label,
-            video=p.video,
-            show_error=lambda text: self.view.show_error(text),
-            changed=self.source_changed.emit,
+            self.session,
+            label=self.panel.source_label,
+            video=self.panel.video,
+            feedback=self.feedback,
+            changed=self._on_source_changed,
             own_windows=self.own_windows,
         )
         self.view = NarrationView(
             self.session,
-            p,
+            self.panel,
             self.status,
+            feedback=self.feedback,
             announcer=self.announcer,
             history=self.history_view,
-            source_name=lambda: self.sources.name,
+            source_name=self.sources.current_name,
         )
-        self.errors = self.view.errors
+        self.prefs = Preferences(
+            settings,
+            saved=saved_settings,
+            config_path=config_path,
+            apply=self._on_settings_changed,
+            feedback=self.feedback,
+            announcer=self.announcer,
+        )
         self.pictures = PictureTaker(self.own_windows)
-        self.pictures.taken.connect(self._on_picture_taken)
-        self.pictures.failed.connect(self.view.show_error)
-        self._narrating_screen = False
-        self.source_changed.connect(lambda _text: self._show_privacy())
-        self.model.session, self.model.view = self.session, self.view
         self.summaries = SummaryLauncher(
             self,
-            lambda: self.session,
-            announce=lambda text, urgent: self.announcer.announce(text, urgent=urgent),
-            show_error=self.view.show_error,
-            model_usable=self._model_usable,
+            self.session,
+            announcer=self.announcer,
+            feedback=self.feedback,
+            view=self.view,
             ui_state=self.ui_state,
         )
-        self.view.state_changed.connect(lambda _state: self._show_narration_state())
-        if speaker is not None:
-            speaker.status_changed.connect(self.view.on_speech_status)
-        self._wire_panel()
         self.menus = Menus(self, self, self.prefs, self.history_view)
-        self.actions_by_name = self.menus.actions
-        self._apply_settings(settings)
+        self._narrating_screen = False
         self._sized = False  # sized for its screen at its first showing, when its text is laid out
+        self._connect()
+        self._apply_settings(settings)
         self.session.start()
-        self.status.loading("Loading the model…")
         self.open_source(initial_source or "sample")
-        self.view.speech_notice(settings.output)
+        self.view.speech_notice(settings.speech.output)
         self.global_keys = global_keys
         if global_keys is not None:
             global_keys.pressed.connect(self._on_global_key)
             problem = global_keys.start()
             if problem:
-                self.view.notice(
+                self.feedback.notice(
                     f"{problem}: use SmolSight's own keys instead, Ctrl+Shift+N (narrate the screen), "
                     "Ctrl+Shift+W (the active window), Ctrl+Shift+V (the clipboard)."
                 )
-        self.video.setFocus()
+        self.panel.video.setFocus()
 
     # ------------------------------------------------------------------ construction
     @property
@@ -174,8 +157,15 @@ class MainWindow(QMainWindow):
         """The settings in use now."""
         return self.prefs.settings
 
-    def _wire_panel(self) -> None:
+    def _connect(self) -> None:
+        """The pieces' signals to what they mean, once every piece exists."""
         p = self.panel
+        self.model.model_chosen.connect(lambda model: self.prefs.update("engine", model=model))
+        self.pictures.taken.connect(self._on_picture_taken)
+        self.pictures.failed.connect(self.feedback.show_error)
+        self.view.state_changed.connect(lambda _state: self._show_narration_state())
+        if self.speaker is not None:
+            self.speaker.status_changed.connect(self.view.on_speech_status)
         p.question.returnPressed.connect(self.ask_question)
         on_click(p.ask_button, self.ask_question)
         on_click(p.describe_button, self.describe_now)
@@ -191,47 +181,35 @@ class MainWindow(QMainWindow):
         p.verbosity_box.currentIndexChanged.connect(
             lambda _i: self.prefs.set_verbosity(p.verbosity_box.currentData())
         )
-        p.preset_box.currentIndexChanged.connect(self._on_preset_box)
-        p.target.textChanged.connect(lambda t: setattr(self.session.narrator.settings, "target", t.strip()))
-        p.keep_history_box.toggled.connect(self._on_keep_history)
+        p.preset_box.currentIndexChanged.connect(lambda _i: self._look_for())
+        p.target.textChanged.connect(lambda _t: self._look_for())
+        p.keep_history_box.toggled.connect(self.prefs.keep_history)
 
     # ------------------------------------------------------------------ settings
     def _apply_settings(self, s: Settings) -> None:
+        """Hand the settings to every piece: the only way they reach the running window."""
         app = QApplication.instance()
         if isinstance(app, QApplication):
-            apply_theme(app, s.theme, s.caption_font_pt)
+            apply_theme(app, s.display.theme, s.display.caption_font_pt)
         self.panel.fit_text_sizes()
-        self.menus.show_checked(theme=s.theme, verbosity=s.verbosity, muted=s.muted)
-        box = self.panel.verbosity_box
-        box.blockSignals(True)
-        box.setCurrentIndex(box.findData(s.verbosity))
-        box.blockSignals(False)
-        self.session.narrator.apply(s)
-        self.announcer.output = s.output
+        self.menus.show_checked(theme=s.display.theme, verbosity=s.narration.verbosity, muted=s.speech.muted)
+        self.panel.show_settings(s)
+        self.session.apply(s)
+        self.model.apply(s.engine)
+        self.summaries.apply(s.summary)
+        self.history_view.apply(s.narration.keep_history)
+        self.announcer.apply(s.speech)
         if self.speaker is not None:
-            speaker = self.speaker
-            speaker.muted = s.muted
-            speaker.set_rate(s.speech_rate)
-            speaker.set_volume(s.speech_volume)
-            speaker.set_engine(s.speech_engine)
-            speaker.set_voice(s.voice)
-            if s.output == "speech":
-                speaker.start()  # in its own process: the window never waits for it
+            self.speaker.apply(s.speech)
+            if s.speech.output == "speech":
+                self.speaker.start()  # in its own process: the window never waits for it
             else:
-                speaker.shutdown()
-            if s.muted:
+                self.speaker.shutdown()
+            if s.speech.muted:
                 self.announcer.stop()
-        self.history.enabled = s.keep_history
-        self.keep_history_box.blockSignals(True)
-        self.keep_history_box.setChecked(s.keep_history)
-        self.keep_history_box.blockSignals(False)
 
-    def _on_settings_changed(self, old: Settings, new: Settings) -> None:
+    def _on_settings_changed(self, _old: Settings, new: Settings) -> None:
         self._apply_settings(new)
-        if (new.buffer_fps, new.buffer_frames) != (old.buffer_fps, old.buffer_frames):
-            self.session.set_buffer(new.buffer_fps, new.buffer_frames)
-        if self.model.needs_reload(old, new):
-            self.model.reload()
 
     def open_settings(self) -> None:
         """Show the settings dialog; apply and save what the user confirms."""
@@ -261,25 +239,25 @@ class MainWindow(QMainWindow):
 
     def describe_clipboard(self) -> None:
         """Describe the picture on the clipboard."""
-        if not self._model_usable():
+        if not self.view.require_ready():
             return
         try:
             image = clipboard_image()
         except CaptureError as exc:
-            self.view.show_error(str(exc))
+            self.feedback.show_error(str(exc))
             return
         self._on_picture_taken(image, "the clipboard's picture")
 
     def _describe_picture(self, target: Target, what: str) -> None:
-        if not self._model_usable():
+        if not self.view.require_ready():
             return
         if self.pictures.take(target, what):
-            self.view.note(f"Looking at {what}…")
+            self.feedback.note(f"Looking at {what}…")
 
     def _on_picture_taken(self, image: object, what: str) -> None:
         log.info("describing %s", what)
         if self.session.describe_picture(Frame(image, 0.0), what) is not None:  # type: ignore[arg-type]
-            self.view.note(f"Describing {what}…")
+            self.feedback.note(f"Describing {what}…")
 
     def _on_global_key(self, name: str) -> None:
         """A system-wide key, pressed in any program."""
@@ -287,7 +265,7 @@ class MainWindow(QMainWindow):
             name, self.describe_clipboard
         )()
 
-    def _show_privacy(self) -> None:
+    def _on_source_changed(self, _text: str) -> None:
         """While the screen is narrated, the title and status say so; the screen reader hears it once."""
         on = self.sources.is_screen
         if on == self._narrating_screen:
@@ -295,15 +273,15 @@ class MainWindow(QMainWindow):
         self._narrating_screen = on
         self.setWindowTitle("Narrating your screen" if on else "SmolSight")  # Qt adds " — SmolSight"
         if on:
-            self.view.notice("Narrating your screen. The pictures stay on this computer.")
+            self.feedback.notice("Narrating your screen. The pictures stay on this computer.")
             self.announcer.announce("Narrating your screen. Nothing leaves this computer.", urgent=True)
         else:
-            self.view.notice("")
+            self.feedback.notice("")
             self.announcer.announce("Stopped narrating the screen.", urgent=True)
 
     def open_camera(self) -> None:
         """Use the camera chosen in the settings."""
-        self.open_source(f"webcam:{self.settings.camera_index}")
+        self.open_source(f"webcam:{self.settings.narration.camera_index}")
 
     def camera_entries(self) -> list[str]:
         """Camera names as the system lists them."""
@@ -341,7 +319,7 @@ class MainWindow(QMainWindow):
         """Open the dropped file: an image as the source; a video live or as a summary."""
         path = dropped_file(event.mimeData().urls())
         if path is None:
-            self.view.show_error("Only video and image files can be dropped here.")
+            self.feedback.show_error("Only video and image files can be dropped here.")
             event.ignore()
             return
         event.acceptProposedAction()
@@ -352,78 +330,73 @@ class MainWindow(QMainWindow):
             self.summarize_video(path)
 
     # ------------------------------------------------------------------ commands
-    def _model_usable(self) -> bool:
-        if self.view.state != "ready" or not self.session.model_is_ready:
-            self.view.show_error(self.view.not_ready_message())  # the caption's how-to stays as it is
-            return False
-        return True
-
     def _show_narration_state(self) -> None:
         on = self.session.continuous
-        waiting = on and self.view.state != "ready"
-        self.narrate_button.setChecked(on)
-        self.narrate_button.setText(
+        waiting = on and not self.view.state.ready
+        button = self.panel.narrate_button
+        button.setChecked(on)
+        button.setText(
             "Na&rration: waiting for the model" if waiting else "Na&rration: on" if on else "Na&rration: off"
         )
 
     def describe_now(self) -> None:
         """Describe the current picture now."""
-        if not self._model_usable():
+        if not self.view.require_ready():
             return
         if self.session.describe_now() is None:
-            self.view.show_error("There is no picture yet.")
+            self.feedback.show_error("There is no picture yet.")
             return
-        self.view.note("Describing…")
+        self.feedback.note("Describing…")
 
     def what_just_happened(self) -> None:
         """Describe the last few seconds as a clip."""
-        if not self._model_usable():
+        if not self.view.require_ready():
             return
         if self.session.what_just_happened() is None:
-            self.view.show_error("There is no picture yet.")
+            self.feedback.show_error("There is no picture yet.")
             return
-        self.view.note("Looking at the last few seconds…")
+        self.feedback.note("Looking at the last few seconds…")
 
     def ask_question(self) -> None:
         """Ask the question typed in the box."""
-        text = self.question.text().strip()
+        text = self.panel.question.text().strip()
         if not text:
             self.focus_question()
             return
-        if not self._model_usable():
+        if not self.view.require_ready():
             return
         if self.session.ask(text) is not None:  # else the session said why; the question stays in the box
-            self.view.note(f"Thinking about: {text}")
+            self.feedback.note(f"Thinking about: {text}")
 
     def toggle_narration(self) -> None:
         """Turn automatic narration on or off."""
         on = not self.session.continuous
         self.session.continuous = on
         self._show_narration_state()
-        waiting = " (it starts when the model is ready)" if on and self.view.state != "ready" else ""
+        waiting = " (it starts when the model is ready)" if on and not self.view.state.ready else ""
         self.announcer.announce(("Narration on" if on else "Narration off") + waiting, urgent=True)
 
     def cancel_answer(self) -> None:
         """Stop the answer being generated (and any waiting), and say so."""
-        if not (self.session.engine.busy or self.session.pending_jobs):
-            self.view.note("Nothing is being answered.")
+        if not (self.session.busy or self.session.pending_jobs):
+            self.feedback.note("Nothing is being answered.")
             return
         self.session.cancel()
-        self.view.note("Stopped.")
+        self.feedback.note("Stopped.")
         self.announcer.announce("Stopped.", urgent=True)
 
     def focus_question(self) -> None:
         """Move to the question box."""
-        self.question.setFocus()
-        self.question.selectAll()
+        self.panel.question.setFocus()
+        self.panel.question.selectAll()
 
     def focus_history(self) -> None:
         """Move to the history list."""
-        self.history_list.setFocus()
+        self.panel.history_list.setFocus()
 
     def focus_picture(self) -> None:
         """Move to the live picture."""
-        self.video.setFocus()
+        self.panel.video.setFocus()
 
     def stop_speech(self) -> None:
         """Silence speech at once."""
@@ -431,17 +404,14 @@ class MainWindow(QMainWindow):
 
     def repeat_last(self) -> None:
         """Say the current caption again."""
-        self.announcer.announce(self.caption.text(), urgent=True)
+        self.announcer.announce(self.panel.caption.text(), urgent=True)
 
-    def _on_preset_box(self, _index: int) -> None:
-        preset = self.panel.preset_box.currentData()
-        self.session.narrator.settings.preset = preset if preset in PRESETS else "scene"
+    def _look_for(self) -> None:
+        """What descriptions look for: the preset chosen, and the thing to find."""
+        chosen = self.panel.preset_box.currentData()
+        preset: Preset = chosen if chosen in PRESETS else "scene"
         self.panel.target.setEnabled(preset == "find")
-
-    def _on_keep_history(self, keep: bool) -> None:
-        self.prefs.update(keep_history=keep)
-        if not keep:
-            self.history_view.clear()
+        self.session.look_for(preset, self.panel.target.text())
 
     def export_history(self, path: Path) -> bool:
         """Write the history to `path` (.txt, .md or .json)."""
@@ -458,7 +428,7 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         """Version, model, engine, licence and the privacy note."""
-        self.about_dialog = about_dialog(self, self.session.engine.info)
+        self.about_dialog = about_dialog(self, self.session.model_info)
         self.about_dialog.exec()
 
     def _fit_to_screen(self) -> None:

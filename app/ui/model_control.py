@@ -8,54 +8,59 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.config import Settings
+from app.config import EngineSettings
 from app.inference.backend import VisionBackend
 from app.inference.engine import BackendFactory
 from app.inference.model_files import looks_like_path
+from app.inference.types import LoadProgress
 from app.live.session import LiveSession
-from app.ui.narration_view import NarrationView
-from app.ui.preferences import Preferences
 from app.ui.ui_state import UiState
 
-MakeBackend = Callable[[Settings], VisionBackend]
-ENGINE_KEYS = ("model", "backend", "device", "dtype", "base_url", "api_key", "remote_model", "timeout_s")
+MakeBackend = Callable[[EngineSettings], VisionBackend]
 
 
-class ModelControl:
-    """Builds the engine's backend from the current settings and reloads it when they change."""
+def engine_factory(make_backend: MakeBackend, settings: EngineSettings, *, download: bool) -> BackendFactory:
+    """A factory for the backend `settings` name, downloading the model only if the user asked."""
+    chosen = settings.model_copy(update={"allow_download": download})
+    return lambda: make_backend(chosen)
 
-    def __init__(self, make_backend: MakeBackend, prefs: Preferences, ui_state: UiState) -> None:
+
+class ModelControl(QObject):
+    """Reloads the session's model when the engine settings change, and runs the model panel's commands."""
+
+    model_chosen = Signal(object)  # str | None: the model the user chose (a folder, or the usual one)
+
+    def __init__(
+        self, make_backend: MakeBackend, session: LiveSession, settings: EngineSettings, ui_state: UiState
+    ) -> None:
+        super().__init__()
         self.make_backend = make_backend
-        self.prefs = prefs
+        self.session = session
+        self.settings = settings
         self.ui_state = ui_state
         self.download = False  # set by the user's "Download the model"
-        self.session: LiveSession | None = None
-        self.view: NarrationView | None = None
 
-    def factory(self) -> BackendFactory:
-        """A factory for the backend the current settings ask for (downloading only if asked)."""
-        settings = self.prefs.settings.model_copy(update={"allow_download": self.download})
-        make = self.make_backend
-        return lambda: make(settings)
-
-    def needs_reload(self, old: Settings, new: Settings) -> bool:
-        """Whether a settings change means another model or engine."""
-        return any(getattr(new, k) != getattr(old, k) for k in ENGINE_KEYS)
+    def apply(self, settings: EngineSettings) -> None:
+        """Use the user's engine settings from now on: another model or engine loads at once."""
+        changed, self.settings = settings != self.settings, settings
+        if changed:
+            self.reload()
 
     def reload(self) -> None:
         """Load the model anew with the current settings."""
-        assert self.session is not None and self.view is not None
-        self.view.loading("Downloading the model…" if self.download else "Loading the model…")
-        self.session.reload(self.factory())
+        message = "Downloading the model…" if self.download else "Loading the model…"
+        factory = engine_factory(self.make_backend, self.settings, download=self.download)
+        self.session.reload(factory, progress=LoadProgress("download" if self.download else "load", message))
 
     def download_model(self) -> None:
         """Download the model (the user asked: about 2 GB, once), then load it."""
         self.download = True
-        model = self.prefs.settings.model
+        model = self.settings.model
         if model and looks_like_path(model):  # a folder can't be downloaded: fetch the usual model
-            self.prefs.update(model=None)  # the settings change reloads
+            self.model_chosen.emit(None)  # the settings change reloads
         else:
             self.reload()
 
@@ -66,7 +71,7 @@ class ModelControl:
         )
         if folder:
             self.ui_state.remember("model", folder)
-            if folder == self.prefs.settings.model:
+            if folder == self.settings.model:
                 self.reload()
             else:
-                self.prefs.update(model=folder)  # the settings change reloads
+                self.model_chosen.emit(folder)  # the settings change reloads

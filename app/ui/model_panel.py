@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.inference.engine import LoadFailed
+from app.inference.engine import LoadFailure
 from app.ui.widgets import FlowLayout, make_button
 
 
@@ -48,7 +48,7 @@ class ModelPanel(QWidget):
         """The panel's buttons."""
         return [self.download_button, self.retry_button, self.folder_button, self.details_button]
 
-    def show_missing(self, failure: LoadFailed) -> None:
+    def show_missing(self, failure: LoadFailure) -> None:
         """The model is not on this computer: offer to download it or to choose a folder."""
         self.message.setText(
             f"{failure.message} SmolSight needs it once (about 2 GB): download it, or choose a folder "
@@ -56,7 +56,7 @@ class ModelPanel(QWidget):
         )
         self._show(failure.detail, download=True)
 
-    def show_failed(self, failure: LoadFailed) -> None:
+    def show_failed(self, failure: LoadFailure) -> None:
         """The model is there but did not load: say so, offer the details, a retry and another folder."""
         self.message.setText(failure.message)
         self._show(failure.detail, download=False)

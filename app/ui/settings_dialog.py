@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from pydantic import BaseModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import ConfigError, Settings, settings_from_dict
+from app.config import ConfigError, DisplaySettings, NarrationSettings, Settings, bounds
 from app.prompts import Verbosity
 from app.ui.theme import THEMES
 from app.ui.widgets import ScrollingColumn, prepare_choices
@@ -69,6 +70,19 @@ def _combo(items: Mapping[K, str], current: str, name: str) -> QComboBox:
     return box
 
 
+Spin = TypeVar("Spin", QSpinBox, QDoubleSpinBox)
+
+
+def _spin(box: Spin, group: type[BaseModel], key: str) -> Spin:
+    """A spin box that takes exactly the values the setting allows."""
+    low, high = bounds(group, key)
+    if isinstance(box, QSpinBox):
+        box.setRange(int(low), int(high))
+    else:
+        box.setRange(low, high)
+    return box
+
+
 def _labelled(form: QFormLayout, text: str, widget: QWidget, description: str = "") -> None:
     label = QLabel(text)
     label.setBuddy(widget)
@@ -96,11 +110,12 @@ class SettingsDialog(QDialog):
         self.setAccessibleName("Settings")
         self.result_settings: Settings | None = None
         s = settings
+        e, n, sp, d = s.engine, s.narration, s.speech, s.display
         form = QFormLayout()
         # A field that doesn't fit beside its label goes under it: narrow screens, large text.
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
-        self.model = QLineEdit(s.model or "")
+        self.model = QLineEdit(e.model or "")
         self.model.setPlaceholderText("Default: SmolVLM2-500M-Video-Instruct")
         browse = QPushButton("&Browse…")
         browse.setAccessibleName("Choose a model folder")
@@ -115,47 +130,43 @@ class SettingsDialog(QDialog):
         model_label = QLabel("&Model:")
         model_label.setBuddy(self.model)
         form.addRow(model_label, holder)
-        self.backend = _combo(BACKENDS, s.backend, "Inference engine")
+        self.backend = _combo(BACKENDS, e.backend, "Inference engine")
         _labelled(form, "&Engine:", self.backend)
-        self.device = _combo(DEVICES, s.device, "Device")
+        self.device = _combo(DEVICES, e.device, "Device")
         _labelled(form, "&Device:", self.device)
-        self.base_url = QLineEdit(s.base_url or "")
+        self.base_url = QLineEdit(e.base_url or "")
         self.base_url.setPlaceholderText("http://host:8080/v1 (remote server only)")
         _labelled(form, "Server &URL:", self.base_url, "For the remote engine: an OpenAI-compatible server")
-        self.api_key = QLineEdit(s.api_key or "")
+        self.api_key = QLineEdit(e.api_key or "")
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         _labelled(form, "Server API &key:", self.api_key)
-        self.remote_model = QLineEdit(s.remote_model or "")
+        self.remote_model = QLineEdit(e.remote_model or "")
         _labelled(form, "Server model &name:", self.remote_model, "Empty: the server's first model")
-        self.camera = QSpinBox()
-        self.camera.setRange(0, 63)
-        self.camera.setValue(s.camera_index)
+        self.camera = _spin(QSpinBox(), NarrationSettings, "camera_index")
+        self.camera.setValue(n.camera_index)
         _labelled(form, "&Camera number:", self.camera, "0 is the first camera")
 
-        self.verbosity = _combo(VERBOSITY, s.verbosity, "Verbosity")
+        self.verbosity = _combo(VERBOSITY, n.verbosity, "Verbosity")
         _labelled(form, "&Verbosity:", self.verbosity)
-        self.interval = QDoubleSpinBox()
-        self.interval.setRange(0, 600)
+        self.interval = _spin(QDoubleSpinBox(), NarrationSettings, "interval_s")
         self.interval.setSuffix(" s")
-        self.interval.setValue(s.narration_interval_s)
+        self.interval.setValue(n.interval_s)
         _labelled(form, "At most one description every:", self.interval)
-        self.threshold = QDoubleSpinBox()
-        self.threshold.setRange(1, 100)
-        self.threshold.setValue(s.change_threshold)
+        self.threshold = _spin(QDoubleSpinBox(), NarrationSettings, "change_threshold")
+        self.threshold.setValue(n.change_threshold)
         _labelled(
             form, "Scene-change &sensitivity:", self.threshold, "Lower describes smaller changes (1-100)"
         )
-        self.fps = QDoubleSpinBox()
-        self.fps.setRange(0.2, 4.0)
+        self.fps = _spin(QDoubleSpinBox(), NarrationSettings, "buffer_fps")
         self.fps.setSingleStep(0.2)
         self.fps.setSuffix(" frames/s")
-        self.fps.setValue(s.buffer_fps)
+        self.fps.setValue(n.buffer_fps)
         _labelled(form, "&Frame rate looked at:", self.fps)
         self.memory = QCheckBox("Remember the scene for follow-up questions")
-        self.memory.setChecked(s.memory)
+        self.memory.setChecked(n.memory)
         self.memory.setAccessibleName("Remember the scene for follow-up questions")
         form.addRow(self.memory)
-        self.stale = _combo(STALE, s.stale_descriptions, "Descriptions the scene has outrun")
+        self.stale = _combo(STALE, n.stale, "Descriptions the scene has outrun")
         _labelled(
             form,
             "Outdated descri&ptions:",
@@ -163,48 +174,47 @@ class SettingsDialog(QDialog):
             "When the scene changes again before a description is finished",
         )
 
-        self.output = _combo(OUTPUTS, s.output, "Output")
+        self.output = _combo(OUTPUTS, sp.output, "Output")
         _labelled(form, "&Output:", self.output)
         self.speech_engine = QComboBox()
         self.speech_engine.addItem("System default", "")
         shown = [e for e in engines if e != "mock"]
-        if s.speech_engine and s.speech_engine not in shown:
-            shown.append(s.speech_engine)
+        if sp.engine and sp.engine not in shown:
+            shown.append(sp.engine)
         for name in shown:
             self.speech_engine.addItem(SPEECH_ENGINES.get(name, name), name)
-        self.speech_engine.setCurrentIndex(max(0, self.speech_engine.findData(s.speech_engine)))
+        self.speech_engine.setCurrentIndex(max(0, self.speech_engine.findData(sp.engine)))
         self.speech_engine.setAccessibleName("Speech engine")
         prepare_choices(self.speech_engine)
         _labelled(form, "Speech en&gine:", self.speech_engine, "Which installed speech engine speaks")
         self.voice = QComboBox()
         self.voice.addItem("System default", "")
         # The saved voice stays chosen even while the engine (not ready yet) can't list it.
-        for v in [*voices, *([s.voice] if s.voice and s.voice not in voices else [])]:
-            self.voice.addItem(v, v)
-        self.voice.setCurrentIndex(max(0, self.voice.findData(s.voice)))
+        for name in [*voices, *([sp.voice] if sp.voice and sp.voice not in voices else [])]:
+            self.voice.addItem(name, name)
+        self.voice.setCurrentIndex(max(0, self.voice.findData(sp.voice)))
         self.voice.setAccessibleName("Voice")
         prepare_choices(self.voice)
         _labelled(form, "Vo&ice:", self.voice)
         self.rate = QSlider()
         self.rate.setOrientation(self.rate.orientation().Horizontal)
         self.rate.setRange(-10, 10)
-        self.rate.setValue(round(s.speech_rate * 10))
+        self.rate.setValue(round(sp.rate * 10))
         _labelled(form, "Speech &rate:", self.rate, "From slow (left) to very fast (right)")
         self.volume = QSlider()
         self.volume.setOrientation(self.volume.orientation().Horizontal)
         self.volume.setRange(0, 10)
-        self.volume.setValue(round(s.speech_volume * 10))
+        self.volume.setValue(round(sp.volume * 10))
         _labelled(form, "Vo&lume:", self.volume)
 
-        self.theme = _combo(THEMES, s.theme, "Theme")
+        self.theme = _combo(THEMES, d.theme, "Theme")
         _labelled(form, "&Theme:", self.theme)
-        self.font_pt = QSpinBox()
-        self.font_pt.setRange(10, 96)
+        self.font_pt = _spin(QSpinBox(), DisplaySettings, "caption_font_pt")
         self.font_pt.setSuffix(" pt")
-        self.font_pt.setValue(s.caption_font_pt)
+        self.font_pt.setValue(d.caption_font_pt)
         _labelled(form, "Caption text si&ze:", self.font_pt)
         self.keep_history = QCheckBox("Keep a &history of descriptions")
-        self.keep_history.setChecked(s.keep_history)
+        self.keep_history.setChecked(n.keep_history)
         self.keep_history.setAccessibleName("Keep a history of descriptions")
         form.addRow(self.keep_history)
 
@@ -235,37 +245,35 @@ class SettingsDialog(QDialog):
         if folder:
             self.model.setText(folder)
 
-    def values(self) -> dict[str, Any]:
-        """The form's values as a settings mapping."""
-        data = self._base.model_dump()
-        data.update(
-            model=self.model.text().strip() or None,
-            backend=self.backend.currentData(),
-            device=self.device.currentData(),
-            base_url=self.base_url.text().strip() or None,
-            api_key=self.api_key.text().strip() or None,
-            remote_model=self.remote_model.text().strip() or None,
-            camera_index=self.camera.value(),
-            verbosity=self.verbosity.currentData(),
-            narration_interval_s=self.interval.value(),
-            change_threshold=self.threshold.value(),
-            buffer_fps=round(self.fps.value(), 2),
-            memory=self.memory.isChecked(),
-            stale_descriptions=self.stale.currentData(),
-            output=self.output.currentData(),
-            speech_engine=self.speech_engine.currentData(),
-            voice=self.voice.currentData(),
-            speech_rate=self.rate.value() / 10,
-            speech_volume=self.volume.value() / 10,
-            theme=self.theme.currentData(),
-            caption_font_pt=self.font_pt.value(),
-            keep_history=self.keep_history.isChecked(),
-        )
-        return data
+    def values(self) -> dict[tuple[str, str], object]:
+        """The form's values: (group, key) → value."""
+        return {
+            ("engine", "model"): self.model.text().strip() or None,
+            ("engine", "backend"): self.backend.currentData(),
+            ("engine", "device"): self.device.currentData(),
+            ("engine", "base_url"): self.base_url.text().strip() or None,
+            ("engine", "api_key"): self.api_key.text().strip() or None,
+            ("engine", "remote_model"): self.remote_model.text().strip() or None,
+            ("narration", "camera_index"): self.camera.value(),
+            ("narration", "verbosity"): self.verbosity.currentData(),
+            ("narration", "interval_s"): self.interval.value(),
+            ("narration", "change_threshold"): self.threshold.value(),
+            ("narration", "buffer_fps"): round(self.fps.value(), 2),
+            ("narration", "memory"): self.memory.isChecked(),
+            ("narration", "stale"): self.stale.currentData(),
+            ("narration", "keep_history"): self.keep_history.isChecked(),
+            ("speech", "output"): self.output.currentData(),
+            ("speech", "engine"): self.speech_engine.currentData(),
+            ("speech", "voice"): self.voice.currentData(),
+            ("speech", "rate"): self.rate.value() / 10,
+            ("speech", "volume"): self.volume.value() / 10,
+            ("display", "theme"): self.theme.currentData(),
+            ("display", "caption_font_pt"): self.font_pt.value(),
+        }
 
     def _on_accept(self) -> None:
         try:
-            self.result_settings = settings_from_dict(self.values(), source="settings")
+            self.result_settings = self._base.with_values(self.values())
         except ConfigError as exc:
             self.error.setText(str(exc))
             self.error.setVisible(True)

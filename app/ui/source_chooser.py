@@ -14,6 +14,7 @@ from app.capture.screen import ScreenSource
 from app.capture.source_spec import parse_source
 from app.capture.sources import SAMPLE_VIDEO
 from app.live.session import LiveSession
+from app.ui.feedback import Feedback
 from app.ui.own_windows import OwnWindows
 from app.ui.ui_state import UiState
 from app.ui.video_view import VideoView
@@ -29,23 +30,27 @@ class SourceChooser:
     def __init__(
         self,
         parent: QWidget,
-        session: Callable[[], LiveSession],
+        session: LiveSession,
         *,
         label: QLabel,
         video: VideoView,
-        show_error: Callable[[str], None],
+        feedback: Feedback,
         changed: Callable[[str], None],
         own_windows: OwnWindows | None = None,
     ) -> None:
         self.parent = parent
         self.own_windows = own_windows
-        self._session = session
+        self.session = session
         self.label = label
         self.video = video
-        self._show_error = show_error
+        self.feedback = feedback
         self._changed = changed
         self.spec = ""
         self.name = ""  # what the source is called in captions and history
+
+    def current_name(self) -> str:
+        """What the source is called in captions and history."""
+        return self.name
 
     @property
     def is_screen(self) -> bool:
@@ -57,13 +62,13 @@ class SourceChooser:
         try:
             source = parse_source(spec, loop=True)
         except MediaError as exc:
-            self._show_error(str(exc))
+            self.feedback.show_error(str(exc))
             return False
         if isinstance(source, ScreenSource) and self.own_windows is not None:
             source.exclude = self.own_windows  # SmolSight never narrates its own windows
         if self.own_windows is not None:
             self.own_windows.watch(isinstance(source, ScreenSource))
-        self._session().set_source(source)
+        self.session.set_source(source)
         self.spec = spec
         self.name = SAMPLE_LABEL if spec == "sample" else source.name
         if spec == "sample":

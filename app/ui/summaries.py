@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.capture.media import VIDEO_SUFFIXES, MediaError, probe_video
+from app.config import SummarySettings
 from app.live.session import LiveSession
+from app.ui.announcer import Announcer
 from app.ui.dialogs import choice_dialog
+from app.ui.feedback import Feedback
+from app.ui.narration_view import NarrationView
 from app.ui.summary_window import SummaryWindow
 from app.ui.ui_state import UiState
 
@@ -23,20 +26,25 @@ class SummaryLauncher:
     def __init__(
         self,
         parent: QWidget,
-        session: Callable[[], LiveSession],
+        session: LiveSession,
         *,
-        announce: Callable[[str, bool], None],
-        show_error: Callable[[str], None],
-        model_usable: Callable[[], bool],
+        announcer: Announcer,
+        feedback: Feedback,
+        view: NarrationView,
         ui_state: UiState,
     ) -> None:
         self.parent = parent
         self.ui_state = ui_state
-        self._session = session
-        self.announce = announce
-        self.show_error = show_error
-        self.model_usable = model_usable
+        self.session = session
+        self.announcer = announcer
+        self.feedback = feedback
+        self.view = view
+        self.settings = SummarySettings()
         self.windows: list[SummaryWindow] = []
+
+    def apply(self, settings: SummarySettings) -> None:
+        """Summaries from now on start with the user's summary settings."""
+        self.settings = settings
 
     def choose_file(self) -> None:
         """Let the user choose a video file to summarize (starting where they last looked)."""
@@ -54,15 +62,19 @@ class SummaryLauncher:
         try:
             probe_video(path)
         except MediaError as exc:
-            self.show_error(str(exc))
+            self.feedback.show_error(str(exc))
             return None
-        if not self.model_usable():
+        if not self.view.require_ready():
             return None
-        session = self._session()
+        session = self.session
         was_on = session.continuous
         session.continuous = False
         window = SummaryWindow(
-            path, session.engine, session.signals, announce=self.announce, ui_state=self.ui_state
+            path,
+            session,
+            self.settings,
+            announcer=self.announcer,
+            ui_state=self.ui_state,
         )
         window.finished.connect(lambda _r: setattr(session, "continuous", was_on))
         self.windows.append(window)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +25,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.capture.sources import SAMPLE_VIDEO
-from app.inference.backend import VisionBackend
-from app.inference.engine import Engine, JobHandle, NotReady, TaskDone
-from app.inference.types import CancelToken
-from app.live.engine_signals import EngineSignals
+from app.config import SummarySettings
+from app.inference.engine import NotReady
+from app.live.session import LiveSession, TaskWatch
 from app.timecode import format_clock
+from app.ui.announcer import Announcer
 from app.ui.fit import fits
 from app.ui.ui_state import UiState
 from app.ui.widgets import FlowLayout, ScrollingColumn, WrappingLabel, labelled, make_button, prepare_choices
 from app.video.export import export
-from app.video.summarize import Progress, SegmentResult, SummarySettings, VideoSummary, summarize
+from app.video.summarize import Progress, SegmentResult, VideoSummary
 
 DETAILS = {"sentence": "One sentence per scene", "line": "One line", "paragraph": "A paragraph per scene"}
 
@@ -54,25 +53,24 @@ class SummaryWindow(QWidget):
     def __init__(
         self,
         video: Path,
-        engine: Engine,
-        signals: EngineSignals,
+        session: LiveSession,
+        settings: SummarySettings,
         *,
-        announce: Callable[[str, bool], None],
+        announcer: Announcer,
         ui_state: UiState | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.video = Path(video)
-        self.engine = engine
-        self.announce = announce
+        self.session = session
+        self.settings = settings
+        self.announcer = announcer
         self.ui_state = ui_state
         self.result: VideoSummary | None = None
         self.saved_to: Path | None = None
-        self._job: JobHandle[VideoSummary] | None = None
+        self._job: TaskWatch | None = None
         self._relay = _Relay()
         self._relay.progress.connect(self._on_progress)
-        signals.task_finished.connect(self._on_task_finished)
-        signals.failed.connect(self._on_failed)
         self.player: Any = None
         self.setWindowTitle(f"Summary of {self.video.name} — SmolSight")
         self.setAccessibleName(f"Summary of {self.video.name}")
@@ -85,6 +83,7 @@ class SummaryWindow(QWidget):
         self.detail = QComboBox()
         for key, label in DETAILS.items():
             self.detail.addItem(label, key)
+        self.detail.setCurrentIndex(max(0, self.detail.findData(self.settings.detail)))
         self.detail.setAccessibleName("Detail")
         prepare_choices(self.detail)
         self.start_button = make_button("&Summarize", "Start describing the video", self.start)
@@ -185,18 +184,14 @@ class SummaryWindow(QWidget):
         """Summarize on the model thread (narration waits meanwhile)."""
         if self._job is not None:
             return
-        settings = SummarySettings(detail=self.detail.currentData())
-        relay = self._relay
-        path = self.video
-
-        def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
-            return summarize(path, backend, settings, progress=relay.progress.emit, cancel=cancel)
-
+        settings = self.settings.model_copy(update={"detail": self.detail.currentData()})
         try:
-            self._job = self.engine.run_task(task)
+            self._job = self.session.summarize(self.video, settings, self._relay.progress.emit)
         except NotReady as exc:
             self.status.setText(f"Could not summarize: {exc}")
             return
+        self._job.done.connect(self._on_done)
+        self._job.failed.connect(self._on_failed)
         self.scenes.clear()
         self.summary.setText("")
         self.progress.setValue(0)
@@ -229,10 +224,7 @@ class SummaryWindow(QWidget):
             self.scenes.setCurrentRow(0)
 
     @Slot(object)
-    def _on_task_finished(self, done: TaskDone) -> None:
-        result = done.value
-        if self._job is None or done.job_id != self._job.id or not isinstance(result, VideoSummary):
-            return
+    def _on_done(self, result: VideoSummary) -> None:
         self._job = None
         self.result = result
         self.start_button.setEnabled(True)
@@ -260,19 +252,17 @@ class SummaryWindow(QWidget):
         gaps = f" {len(result.failed)} could not be described." if result.failed else ""
         notes = "".join(f" {note}" for note in result.notes)
         self.status.setText(f"{state} {len(result.segments)} scenes.{gaps}{saved}{notes}")
-        self.announce(f"{state} {result.summary}", True)
+        self.announcer.announce(f"{state} {result.summary}", urgent=True)
         self.scenes.setFocus()
         self.finished.emit(result)
 
-    @Slot(int, str)
-    def _on_failed(self, job: int, message: str) -> None:
-        if self._job is None or job != self._job.id:
-            return
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
         self._job = None
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.status.setText(f"Could not summarize: {message}")
-        self.announce(f"Could not summarize: {message}", True)
+        self.announcer.announce(f"Could not summarize: {message}", urgent=True)
 
     # ---------------------------------------------------------------- scenes
     def selected_start(self) -> float | None:
@@ -321,7 +311,7 @@ class SummaryWindow(QWidget):
         """Speak the selected scene."""
         item = self.scenes.currentItem()
         if item is not None:
-            self.announce(item.text(), True)
+            self.announcer.announce(item.text(), urgent=True)
 
     def export_dialog(self, fmt: str) -> None:
         """Ask for a folder and export one format."""

@@ -21,6 +21,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from app.config import DisplaySettings, bounds
+
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark", "high_contrast": "High contrast"}
 
 # Every widget a person types into or chooses from: each gets a visible border and focus ring.
@@ -130,11 +132,12 @@ class TextSizes:
 
     @classmethod
     def for_caption(cls, caption_pt: int, system_pt: float = 0.0) -> TextSizes:
-        """Sizes for `caption_pt` (10–96): the interface grows from 11 to 28 pt with it.
+        """Sizes for `caption_pt` (the caption setting's whole range): the interface grows from 11 to 28 pt.
 
         Never below the desktop's own font size (`system_pt`).
         """
-        ui = round(11 + (caption_pt - 10) * (28 - 11) / (96 - 10))
+        low, high = bounds(DisplaySettings, "caption_font_pt")
+        ui = round(11 + (caption_pt - low) * (28 - 11) / (high - low))
         ui = max(ui, round(system_pt))
         reading = max(ui, min(32, round(caption_pt * 0.6)))
         return cls(caption=max(caption_pt, ui), ui=ui, reading=reading)

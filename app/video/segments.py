@@ -15,28 +15,30 @@ from pathlib import Path
 
 import numpy as np
 
-from app.capture.frames import MAX_FRAMES, Frame
+from app.capture.frames import Frame
 from app.capture.media import MediaError, probe_video
+from app.config import SummarySettings
 from app.inference.images import LIVE_TILE
 from app.narration.policy import ChangeGate
 
 
 @dataclass(frozen=True)
 class SegmentSettings:
-    """How finely to sample and cut."""
+    """How finely to sample and cut: the user's summary settings and the cut detector's own."""
 
-    fps: float = 1.0  # frames kept for the model, per second
+    fps: float  # frames kept for the model, per second
+    max_segment_s: float
     detect_fps: float = 4.0  # signatures compared for cut detection, per second
     cut_threshold: float = 30.0  # change score (0-100) between neighbours that counts as a cut
-    max_segment_s: float = 30.0
     min_segment_s: float = 1.5  # shorter pieces join their neighbour (flashes, fades)
 
+    @classmethod
+    def of(cls, summary: SummarySettings) -> SegmentSettings:
+        """The cutting a summary's settings ask for."""
+        return cls(fps=summary.fps, max_segment_s=summary.max_segment_s)
+
     def __post_init__(self) -> None:
-        """Check ranges, naming the setting."""
-        if not 0.05 <= self.fps <= 4:
-            raise ValueError(f"fps must be between 0.05 and 4, got {self.fps}")
-        if self.max_segment_s * self.fps > MAX_FRAMES:
-            raise ValueError(f"max_segment_s × fps must stay within {MAX_FRAMES} frames")
+        """The cut detector looks at least as often as the model does."""
         if self.detect_fps < self.fps:
             raise ValueError("detect_fps must be at least fps")
 
@@ -65,7 +67,7 @@ def iter_segments(path: Path, settings: SegmentSettings | None = None) -> Iterat
     """Yield the video's segments in order (raises MediaError for unusable files)."""
     import cv2
 
-    s = settings or SegmentSettings()
+    s = settings or SegmentSettings.of(SummarySettings())
     info = probe_video(path)
     duration = info.duration
     cap = cv2.VideoCapture(str(path))

@@ -17,28 +17,13 @@ from typing import Any
 
 from app.capture.frames import spread
 from app.capture.media import probe_video
+from app.config import SummarySettings
 from app.inference.answer import collect
 from app.inference.backend import BackendError, VisionBackend
 from app.inference.types import CancelToken, GenerationRequest
-from app.prompts import DETAILS, Detail, segment_prompt, summary_prompt
+from app.prompts import Detail, segment_prompt, summary_prompt
 from app.timecode import format_clock
 from app.video.segments import SegmentSettings, iter_segments
-
-
-@dataclass(frozen=True)
-class SummarySettings:
-    """What the user chose for one summarization."""
-
-    detail: Detail = "sentence"
-    frames_per_segment: int = 8  # frames the model sees per segment (spread evenly)
-    segments: SegmentSettings = field(default_factory=SegmentSettings)
-
-    def __post_init__(self) -> None:
-        """Check ranges."""
-        if self.detail not in DETAILS:
-            raise ValueError(f"detail must be one of {', '.join(DETAILS)}, got '{self.detail}'")
-        if not 1 <= self.frames_per_segment <= 64:
-            raise ValueError("frames_per_segment must be between 1 and 64")
 
 
 @dataclass(frozen=True)
@@ -118,6 +103,7 @@ def summarize(
     from app.narration.history import now_iso
 
     s = settings or SummarySettings()
+    cutting = SegmentSettings.of(s)
     info = probe_video(path)  # MediaError for bad files, before any model work
     started = time.monotonic()
     results: list[SegmentResult] = []
@@ -126,7 +112,7 @@ def summarize(
     partial = False
     report = progress or (lambda _p: None)
     report(Progress(0.0, None, "Reading the video…"))
-    for raw in iter_segments(path, s.segments):
+    for raw in iter_segments(path, cutting):
         if cancel is not None and cancel.cancelled:
             partial = True
             break
@@ -177,7 +163,7 @@ def summarize(
         summary=summary,
         model=info_b.model_name,  # a summary is shared: no home folder or server address in it
         backend=info_b.engine_name,
-        settings={"detail": s.detail, "frames_per_segment": s.frames_per_segment, **asdict(s.segments)},
+        settings={**s.model_dump(), **asdict(cutting)},
         partial=partial,
         seconds=time.monotonic() - started,
         created=now_iso(),

@@ -19,10 +19,9 @@ import numpy as np
 from PySide6.QtWidgets import QApplication
 
 from app.capture.frames import to_rgb_array
-from app.config import Settings
 from app.inference.types import CancelToken, GenerationChunk, GenerationRequest
 from app.ui.main_window import MainWindow
-from tests.fakes import FakeBackend, FakeSpeaker
+from tests.fakes import FakeBackend, FakeSpeaker, settings_of
 
 
 class Recording(FakeBackend):
@@ -42,7 +41,7 @@ def main() -> int:
     backend = Recording(seconds_per_call=0.05)
     backend.pictures = []
     window = MainWindow(
-        settings=Settings(output="text", theme="high_contrast", narration_interval_s=0.5),
+        settings=settings_of(output="text", theme="high_contrast", narration_interval_s=0.5),
         make_backend=lambda _s: backend,
         speaker=FakeSpeaker(),
         config_path=Path(sys.argv[1]) / "settings.json",
@@ -50,7 +49,7 @@ def main() -> int:
     )
     window.show()
     deadline = time.monotonic() + 30
-    while window.view.state != "ready" and time.monotonic() < deadline:
+    while window.view.state.status != "ready" and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.01)
     window.move(0, 0)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
+from app.commands.options import ServeOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.engine import BackendFactory, BoundedFifo, Engine
@@ -14,23 +13,6 @@ from app.inference.factory import backend_factory
 from app.server.images import ImageLimits
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    """What `smolsight serve` was asked to do."""
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    api_key: str | None = None
-    no_auth: bool = False
-    cors_origins: tuple[str, ...] = ()
-    allow_files: tuple[Path, ...] = ()
-    remote_images: bool = True
-    allow_private_urls: bool = False
-    allow_link_local_urls: bool = False
-    queue_size: int = 4
-    log_level: str = "info"
 
 
 def is_loopback(host: str) -> bool:
@@ -83,7 +65,7 @@ def run_server(options: ServeOptions, settings: Settings) -> int:
 
     from app.server.api import ServedModel, ServerOptions, create_app
 
-    problem = check_exposure(options.host, options.api_key, options.no_auth) or port_problem(
+    problem = check_exposure(options.host, options.server_api_key, options.no_auth) or port_problem(
         options.host, options.port
     )
     if problem:
@@ -91,23 +73,26 @@ def run_server(options: ServeOptions, settings: Settings) -> int:
         return ExitCode.INPUT
 
     def factory_for(model: str | None) -> BackendFactory:
-        return backend_factory(settings.model_copy(update={"model": model}) if model else settings)
+        return backend_factory(
+            settings.engine.model_copy(update={"model": model}) if model else settings.engine
+        )
 
-    engine = Engine(backend_factory(settings), policy=BoundedFifo(options.queue_size))
-    served = ServedModel(engine, name=settings.model, factory_for=factory_for)
+    engine = Engine(backend_factory(settings.engine), policy=BoundedFifo(options.queue_size))
+    served = ServedModel(engine, name=settings.engine.model, factory_for=factory_for)
     app = create_app(
         served,
         ServerOptions(
-            api_key=options.api_key,
+            api_key=options.server_api_key,
             cors_origins=options.cors_origins,
             images=ImageLimits(
+                max_pixels=settings.input.max_image_pixels,
                 allow_remote=options.remote_images,
-                allow_private_urls=options.allow_private_urls,
+                allow_private_urls=settings.input.allow_private_urls,
                 allow_link_local_urls=options.allow_link_local_urls,
                 allowed_dirs=options.allow_files,
             ),
-            max_tokens=settings.max_tokens,
-            temperature=settings.temperature,
+            max_tokens=settings.describe.max_tokens,
+            temperature=settings.describe.temperature,
         ),
     )
     engine.start()

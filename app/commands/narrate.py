@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 import signal
 import sys
-from dataclasses import dataclass
 from typing import TextIO
 
 from PySide6.QtCore import QCoreApplication, QTimer
@@ -15,33 +13,16 @@ from app.capture.media import MediaError, probe_video
 from app.capture.screen import ScreenSource
 from app.capture.source_spec import parse_source
 from app.capture.sources import CameraSource, CaptureEvent, FrameSource, VideoFileSource
+from app.commands.options import NarrateOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
-from app.inference.engine import BackendFactory, Engine, LoadFailed
+from app.inference.engine import BackendFactory, Engine, ModelState
 from app.inference.types import BackendInfo
 from app.live.session import LiveSession, NarrationEvent
-from app.live.speech import SpeechOutput, SpeechStatus
-from app.narration.policy import Mode, Narrator, NarratorSettings
-from app.prompts import Verbosity
+from app.narration.policy import Mode
+from app.speech.speaker import SpeechOutput, SpeechStatus
 from app.terminal import failure_text
 from app.timecode import format_clock
-
-
-@dataclass(frozen=True)
-class NarrateOptions:
-    """What `smolsight narrate` was asked to do."""
-
-    source: str = "webcam"
-    mode: Mode = "continuous"
-    question: str = ""
-    verbosity: Verbosity = "brief"
-    duration_s: float | None = None
-    interval_s: float = 3.0
-    threshold: float = 20.0
-    fps: float = 1.0
-    fast: bool = False
-    loop: bool = False
-    speak: bool = False
 
 
 class TerminalNarration:
@@ -72,11 +53,16 @@ class TerminalNarration:
         self._speech_failed = False
         session.narration.connect(self._on_narration)
         session.capture_event.connect(self._on_capture_event)
-        session.model_ready.connect(self._on_ready)
-        session.model_failed.connect(self._on_model_failed)
+        session.model_changed.connect(self._on_model_changed)
         session.error.connect(self._on_error)
         if speaker is not None:
             speaker.status_changed.connect(self._on_speech_status)
+
+    def _on_model_changed(self, state: ModelState) -> None:
+        if state.ready and state.info is not None:
+            self._on_ready(state.info)
+        elif state.failure is not None:
+            self._on_model_failed(state)
 
     def _on_ready(self, info: BackendInfo) -> None:
         print(f"Model ready: {info.model} ({info.backend}, {info.device}, {info.dtype}).", file=self.err)
@@ -143,13 +129,13 @@ class TerminalNarration:
 
     def quit_when_idle(self) -> None:
         """Quit once the running description has arrived."""
-        if self.session.engine.busy or self.session.pending_jobs:
+        if self.session.busy or self.session.pending_jobs:
             QTimer.singleShot(100, self.quit_when_idle)
         else:
             QCoreApplication.quit()
 
-    def _on_model_failed(self, failure: LoadFailed) -> None:
-        text = failure_text(failure.message, missing=failure.missing)
+    def _on_model_failed(self, state: ModelState) -> None:
+        text = failure_text(state.not_ready_reason(), missing=state.status == "missing")
         print(f"smolsight: {text}", file=self.err, flush=True)
         self.exit_code = ExitCode.MODEL
         QCoreApplication.quit()
@@ -168,17 +154,6 @@ class TerminalNarration:
 
     def _on_error(self, message: str) -> None:
         print(f"smolsight: {message}", file=self.err, flush=True)
-
-
-def narrator_settings(options: NarrateOptions, settings: Settings) -> NarratorSettings:
-    """The user's narration settings (clip length, outdated descriptions), this command's flags on top."""
-    return dataclasses.replace(
-        NarratorSettings.from_settings(settings),
-        verbosity=options.verbosity,
-        min_interval_s=options.interval_s,
-        change_threshold=options.threshold,
-        memory=True,  # follow-up questions in --mode ask use the scene log
-    )
 
 
 def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: BackendFactory) -> int:
@@ -207,20 +182,13 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
             print(f"smolsight: {message}", file=sys.stderr)
             return ExitCode.INPUT
     app = QCoreApplication.instance() or QCoreApplication([])
-    narrator = Narrator(narrator_settings(options, settings))
-    engine = Engine(backend_factory)
-    session = LiveSession(engine, narrator, buffer_fps=options.fps)
+    session = LiveSession(Engine(backend_factory), settings)
     speaker = None
     if options.speak:
-        from app.live.speech import Speaker
+        from app.speech.speaker import Speaker
 
         # In its own process, with every call bounded: a speech engine that hangs can't hang us.
-        speaker = Speaker(
-            engine=settings.speech_engine,
-            rate=settings.speech_rate,
-            volume=settings.speech_volume,
-            voice=settings.voice,
-        )
+        speaker = Speaker(settings.speech)
         speaker.start()
     term = TerminalNarration(
         session,
@@ -251,14 +219,20 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
     if options.duration_s:
         duration_ms = int(options.duration_s * 1000)
 
+        armed = False
+
         # The duration counts from when the model is ready and the source starts.
-        def arm_duration(_info: object) -> None:
+        def arm_duration(state: ModelState) -> None:
+            nonlocal armed
+            if not state.ready or armed:
+                return
+            armed = True
             if options.mode == "what_happened":
                 QTimer.singleShot(duration_ms, term.finish_what_happened)
             else:
                 QTimer.singleShot(duration_ms, term.quit_when_idle)
 
-        session.model_ready.connect(arm_duration)
+        session.model_changed.connect(arm_duration)
     try:
         app.exec()
     finally:

@@ -26,7 +26,8 @@ import numpy as np
 
 from app.capture.frames import Frame
 from app.capture.media import load_image
-from app.config import DType, Settings
+from app.commands.options import BenchOptions
+from app.config import DType, EngineSettings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
 from app.inference.backend import BackendError
@@ -46,18 +47,6 @@ NAIVE_TOKENS = 150
 def benchmark_model_dir() -> Path:
     """Where the random 500M-architecture model for benchmarks is built (the user cache)."""
     return user_cache_dir() / "models" / "smolvlm2-500m-random"
-
-
-@dataclass(frozen=True)
-class BenchOptions:
-    """What `smolsight bench` was asked to do."""
-
-    quick: bool = False
-    runs: int = 3
-    model: str | None = None  # None: the random 500M-architecture model
-    backend: str = "all"
-    dtype: DType = "auto"
-    json_out: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -233,7 +222,7 @@ def _median_run(setting: str, stats: list[GenerationStats]) -> Run:
 
 def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
     """Load `name` through the engine, warm it up, and time the live path (and the naive way)."""
-    settings = Settings(backend=name, model=model, dtype=dtype)  # type: ignore[arg-type]
+    settings = EngineSettings(backend=name, model=model, dtype=dtype)  # type: ignore[arg-type]
     engine = Engine(lambda: create_backend(settings), warm_up=False)
     try:
         t0 = time.perf_counter()
@@ -267,7 +256,16 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bo
 
 
 def _measure_in_child(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
-    command = [sys.executable, "-m", "app.bench", name, model, str(runs), dtype, "naive" if naive else "live"]
+    command = [
+        sys.executable,
+        "-m",
+        "app.commands.bench",
+        name,
+        model,
+        str(runs),
+        dtype,
+        "naive" if naive else "live",
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -419,7 +417,7 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
 
 
 def _child(argv: list[str]) -> int:
-    """`python -m app.bench NAME MODEL RUNS DTYPE naive|live`: measure one backend, print JSON."""
+    """`python -m app.commands.bench NAME MODEL RUNS DTYPE naive|live`: measure one backend, print JSON."""
     name, model, runs, dtype, which = argv
     result = measure_backend(name, model, runs=int(runs), dtype=dtype, naive=which == "naive")  # type: ignore[arg-type]
     print(json.dumps(asdict(result)))

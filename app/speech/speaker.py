@@ -1,6 +1,6 @@
 """Spoken output that can never stall SmolSight, with a polite/interrupt policy.
 
-The speech engine runs in a child process (`app/live/speech_host.py`): an engine that hangs
+The speech engine runs in a child process (`app/speech/host.py`): an engine that hangs
 (speech-dispatcher with no audio output blocks forever, holding Python's GIL) blocks only that
 process. Every command must be answered within a bound, every utterance must start and end
 within one; when the engine is late the process is ended, the status turns `unavailable`
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal, SignalInstance, Slot
+
+from app.config import SpeechSettings
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +76,8 @@ class SpeechOutput(Protocol):
     def stop(self) -> None:
         """Stop speaking at once and forget what was waiting."""
 
-    def set_rate(self, rate: float) -> None:
-        """Speech rate from -1 (slow) to 1 (fast)."""
-
-    def set_volume(self, volume: float) -> None:
-        """Volume from 0 to 1."""
-
-    def set_voice(self, name: str) -> None:
-        """Use the voice called `name` ('' for the engine's default)."""
-
-    def set_engine(self, name: str) -> None:
-        """Use the engine called `name` ('' for the system's)."""
+    def apply(self, settings: SpeechSettings) -> None:
+        """Speak with the user's speech settings from now on (engine, voice, rate, volume, mute)."""
 
     def voice_names(self) -> list[str]:
         """The voices the engine offers (empty until it is ready)."""
@@ -106,7 +99,7 @@ def host_command(engine: str) -> list[str]:
         if sys.platform == "win32" and exe.stem.lower() == "python":
             quiet = exe.with_name("pythonw.exe")  # no console window flashing up beside the app
             exe = quiet if quiet.exists() else exe
-        return [str(exe), "-m", "app.live.speech_host", *extra]
+        return [str(exe), "-m", "app.speech.host", *extra]
     # An app bundle's launcher is not a Python interpreter: it runs SmolSight's own entry point,
     # which passes `speech-host` on to the same module.
     return [str(exe), "speech-host", *extra]
@@ -130,21 +123,14 @@ class Speaker(QObject):
     spoken = Signal(str)  # text handed to the engine
     undelivered = Signal(str)  # text that could not be spoken (the engine is unavailable or stalled)
 
-    def __init__(
-        self,
-        *,
-        engine: str = "",
-        rate: float = 0.0,
-        volume: float = 1.0,
-        voice: str = "",
-        limits: SpeechLimits | None = None,
-    ) -> None:
+    def __init__(self, settings: SpeechSettings | None = None, *, limits: SpeechLimits | None = None) -> None:
         super().__init__()
-        self.muted = False
-        self._engine = engine
-        self._rate = rate
-        self._volume = volume
-        self._voice = voice
+        first = settings or SpeechSettings()
+        self.muted = first.muted
+        self._engine = first.engine
+        self._rate = first.rate
+        self._volume = first.volume
+        self._voice = first.voice
         self._limits = limits or SpeechLimits()
         self._status = SpeechStatus("off")
         self._process: QProcess | None = None
@@ -214,6 +200,17 @@ class Speaker(QObject):
         if self._host == "ready":
             self._send("stop")
             self._utterance = None
+
+    def apply(self, settings: SpeechSettings) -> None:
+        """Speak with the user's speech settings from now on (engine, voice, rate, volume, mute)."""
+        self.muted = settings.muted
+        if settings.rate != self._rate:
+            self.set_rate(settings.rate)
+        if settings.volume != self._volume:
+            self.set_volume(settings.volume)
+        self.set_engine(settings.engine)
+        if settings.voice != self._voice:
+            self.set_voice(settings.voice)
 
     def set_rate(self, rate: float) -> None:
         """Speech rate from -1 (slow) to 1 (fast)."""

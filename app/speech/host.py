@@ -3,7 +3,7 @@
 Speech engines are devices that can block forever: QTextToSpeech's speech-dispatcher engine
 waits without end for a daemon that has no audio output, inside its constructor and inside
 `say()`, and it does so holding Python's GIL, which freezes every thread of the process that
-called it. So SmolSight never calls an engine itself. `Speaker` (`app/live/speech.py`) runs
+called it. So SmolSight never calls an engine itself. `Speaker` (`app/speech/speaker.py`) runs
 this module as a child process, sends it one JSON command per line on stdin and reads one JSON
 event per line on stdout; when an answer is late it ends the process and carries on without it.
 
@@ -12,7 +12,7 @@ with `{"ack": N}` once done. Events: `hello` (the engines installed, before one 
 `ready` (the engine, its voices) or `failed` (why it can't speak), and `state` (speaking,
 ready, paused, error) as the engine reports it.
 
-Run as `python -m app.live.speech_host [--engine NAME] [--parent PID]`.
+Run as `python -m app.speech.host [--engine NAME] [--parent PID]`.
 """
 
 from __future__ import annotations
