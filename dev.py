@@ -41,9 +41,11 @@ def extras(test: bool) -> str:
     """Optional dependency groups to install."""
     chosen = []
     if test:
-        chosen.append("dev")
+        chosen += ["dev", "torch"]  # tests run every engine: the reference one needs PyTorch
         if sys.platform == "linux":
             chosen.append("mlx-cpu")  # exercise the MLX code path on Linux CI
+    elif Path("/proc/driver/nvidia/version").exists():
+        chosen.append("torch")  # an NVIDIA GPU runs the model on PyTorch; elsewhere the CPU engine needs none
     return f"[{','.join(chosen)}]" if chosen else ""
 
 

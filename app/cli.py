@@ -464,17 +464,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_download(args: argparse.Namespace) -> int:
     """Fetch the model into the cache with a progress bar."""
+    from app.inference.backend import BackendError
     from app.inference.factory import choose_backend
-    from app.inference.model_files import ModelUnavailable, default_model, download_model
+    from app.inference.model_files import DamagedDownload, ModelUnavailable, default_model, download_model
     from app.terminal import ProgressLine
 
-    model = args.model or default_model(choose_backend(settings_from_args(args).engine.backend))
+    engine = settings_from_args(args).engine
+    backend = choose_backend(engine.backend, device=engine.device)
+    model = args.model or default_model(backend)
     print(f"Downloading {model} …", file=sys.stderr)
     bar = ProgressLine(sys.stderr)
     try:
-        folder = download_model(model, progress=lambda p: bar.update(p.fraction, p.message))
+        if backend == "openvino":  # the CPU engine's files only: one precision of the ONNX export
+            from app.inference.openvino_backend import OpenVINOBackend
+
+            cpu = OpenVINOBackend(model=model, dtype=engine.dtype)
+            folder = cpu.download(lambda p: bar.update(p.fraction, p.message))
+        else:
+            folder = download_model(model, progress=lambda p: bar.update(p.fraction, p.message))
+    except DamagedDownload as exc:
+        return fail(str(exc), ExitCode.MODEL)
     except ModelUnavailable as exc:
         return fail(f"{exc} Check the internet connection and try again.", ExitCode.MODEL)
+    except BackendError as exc:
+        return fail(str(exc), ExitCode.MODEL)
     finally:
         bar.close()
     print(folder)

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from app.config import EngineSettings, Settings, load_settings, save_settings
 from app.inference.backend import BackendError, VisionBackend
-from app.inference.factory import create_backend
+from app.inference.factory import choose_backend, create_backend
 from app.inference.model_files import ModelUnavailable, download_progress
 from app.inference.types import LoadProgressCallback
 from app.ui.main_window import MainWindow
@@ -48,7 +48,10 @@ def test_with_no_model_the_window_says_so_at_once_and_how_to_get_it(
     assert window.panel.caption.text() == "The model is not on this computer yet."
     panel = window.panel.model_panel
     assert panel.isVisible() and panel.download_button.isVisible() and panel.folder_button.isVisible()
-    assert "SmolVLM2-500M-Video-Instruct" in panel.message.text() and "2 GB" in panel.message.text()
+    assert "SmolVLM2-500M-Video-Instruct" in panel.message.text()
+    # what the download costs: the CPU engine's 8-bit ONNX files (the other engines: up to 2 GB)
+    expected = "about 520 MB" if choose_backend("auto") == "openvino" else "up to 2 GB"
+    assert expected in panel.message.text() and expected in panel.download_button.toolTip()
     assert "smolsight download" not in panel.message.text()  # no command the user can't run from here
     assert window.panel.narrate_button.text().replace("&", "") == "Narration: waiting for the model"
     assert window.status.model_label.text() == "Model: not on this computer yet"

@@ -23,6 +23,7 @@ from app.inference.openvino_backend import (
     Weights,
     convert_in_subprocess,
 )
+from app.inference.published_onnx import Variant
 from app.inference.smolvlm_inputs import SmolVLMInputs
 from app.inference.transformers_backend import TransformersBackend, load_processor
 from app.inference.types import ChatTurn, GenerationRequest, LoadProgress, LoadProgressCallback
@@ -39,11 +40,16 @@ class CountingConverter:
         self.threads: list[int] = []
 
     def __call__(
-        self, folder: Path, out: Path, weights: Weights, progress: LoadProgressCallback | None
+        self,
+        folder: Path,
+        out: Path,
+        weights: Weights,
+        source: Variant | None,
+        progress: LoadProgressCallback | None,
     ) -> None:
         self.calls.append((folder, weights))
         self.threads.append(threading.get_ident())
-        convert_in_subprocess(folder, out, weights, progress)
+        convert_in_subprocess(folder, out, weights, source, progress)
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +171,13 @@ def test_a_failed_conversion_is_one_clear_sentence(tiny_model: Path, tmp_path: P
 def test_a_conversion_failure_falls_back_to_transformers_and_says_so(
     tiny_model: Path, tmp_path: Path
 ) -> None:
-    def failing(_folder: Path, _out: Path, _weights: Weights, _progress: LoadProgressCallback | None) -> None:
+    def failing(
+        _folder: Path,
+        _out: Path,
+        _weights: Weights,
+        _source: Variant | None,
+        _progress: LoadProgressCallback | None,
+    ) -> None:
         raise ConversionFailed("The model could not be converted for the fast CPU engine (disk full).")
 
     primary = OpenVINOBackend(model=str(tiny_model), cache_dir=tmp_path, converter=failing)

@@ -89,7 +89,7 @@ def test_quitting_the_real_window_twenty_times_is_clean(tmp_path: Path, x_displa
         finally:
             if app.poll() is None:
                 app.kill()
-                app.wait()
+                app.communicate()  # reaps it and closes its pipes
         assert app.returncode == 0, f"quit {attempt + 1} ended with {app.returncode}: {err[-2000:]}"
         assert "Fatal" not in err and err.strip() == "", f"quit {attempt + 1}: {err[-2000:]}"
 

@@ -15,10 +15,12 @@ matrix-product throughput and memory read bandwidth).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from app.commands.options import BenchOptions
 from app.config import DType, EngineSettings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
-from app.inference.backend import BackendError
+from app.inference.backend import BackendError, VisionBackend
 from app.inference.engine import Engine
 from app.inference.factory import create_backend
 from app.inference.generation import process_peak_rss_bytes
@@ -85,6 +87,14 @@ def real_size_model() -> Path:
 
         print(f"Building the 500M-architecture random model in {folder} (once, ~2 GB) …", file=sys.stderr)
         build_model(folder, real_size=True)
+    from app.inference.published_onnx import find_onnx
+
+    tools = ("onnxruntime", "onnx", "torch")
+    if find_onnx(folder, "int8") is None and all(importlib.util.find_spec(t) for t in tools):
+        from app.devtools.onnx_layout import write_onnx_layout
+
+        print("Writing its ONNX export in the published layout (once, ~0.5 GB) …", file=sys.stderr)
+        write_onnx_layout(folder, ("int8",))
     return folder
 
 
@@ -186,7 +196,7 @@ def decode_bytes_per_token(shape: ModelShape, bytes_per_param: float) -> float:
 
 def precision_of(result: BackendResult) -> tuple[str, float]:
     """(compute dtype for the matmul floor, bytes per weight read while decoding) of a result."""
-    if result.backend == "openvino":
+    if result.backend.startswith("openvino"):
         weights, _, compute = result.dtype.partition("/")
         compute_dtype = "bfloat16" if compute == "bf16" else "float32"
         if weights == "int8":
@@ -220,14 +230,29 @@ def _median_run(setting: str, stats: list[GenerationStats]) -> Run:
     )
 
 
+CONVERTED = "openvino-converted"  # the CPU engine from the PyTorch weights, beside the ONNX-prepared one
+
+
+def _factory(name: str, model: str, dtype: DType) -> Callable[[], VisionBackend]:
+    if name == CONVERTED:
+        from app.inference.openvino_backend import OpenVINOBackend
+
+        return lambda: OpenVINOBackend(model=model, dtype=dtype, prepare_from="pytorch")
+    settings = EngineSettings(backend=name, model=model, dtype=dtype)  # type: ignore[arg-type]
+    return lambda: create_backend(settings)
+
+
 def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
     """Load `name` through the engine, warm it up, and time the live path (and the naive way)."""
-    settings = EngineSettings(backend=name, model=model, dtype=dtype)  # type: ignore[arg-type]
-    engine = Engine(lambda: create_backend(settings), warm_up=False)
+    engine = Engine(_factory(name, model, dtype), warm_up=False)
     try:
         t0 = time.perf_counter()
         info = engine.wait_ready()
         load_s = time.perf_counter() - t0
+        source = engine.run_task(lambda backend, _cancel: getattr(backend, "source", "")).result()
+        label = info.backend
+        if info.backend == "openvino":  # which files it was prepared from
+            label = f"openvino/onnx-{source}" if source else "openvino/converted"
         t0 = time.perf_counter()
         engine.run_task(lambda backend, _cancel: backend.warm_up()).result()
         warm_s = time.perf_counter() - t0
@@ -243,7 +268,7 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bo
     finally:
         engine.shutdown()
     return BackendResult(
-        backend=info.backend,
+        backend=label,
         device=info.device,
         dtype=info.dtype,
         note=info.note,
@@ -278,17 +303,20 @@ def _measure_in_child(name: str, model: str, *, runs: int, dtype: DType, naive: 
 
 
 # --- the command ---------------------------------------------------------------------------------
-def backends_to_run(requested: str) -> tuple[list[str], list[str]]:
+def backends_to_run(requested: str, model_folder: Path | None = None) -> tuple[list[str], list[str]]:
     """(backends to measure, notes on those skipped) for `--backend`."""
     from app.inference.factory import is_apple_silicon
     from app.inference.mlx_backend import mlx_available
-    from app.inference.openvino_backend import openvino_available
+    from app.inference.openvino_backend import openvino_available, torch_available
+    from app.inference.published_onnx import find_onnx
 
     if requested != "all":
         return [requested], []
     chosen, notes = [], []
     if openvino_available():
         chosen.append("openvino")
+        if model_folder is not None and find_onnx(model_folder, "int8") and torch_available():
+            chosen.append(CONVERTED)  # both ways of preparing the CPU engine, side by side
     chosen.append("transformers")
     if mlx_available():
         if is_apple_silicon():
@@ -306,7 +334,7 @@ def run_bench(options: BenchOptions) -> int:
     if options.json_out is not None and (problem := check_writable_folder(options.json_out.parent)):
         return fail(f"can't save the figures: {problem}", ExitCode.INPUT)
     model = options.model or str(real_size_model())
-    chosen, notes = backends_to_run(options.backend)
+    chosen, notes = backends_to_run(options.backend, Path(model) if Path(model).is_dir() else None)
     for note in notes:
         print(note, file=sys.stderr)
     runs = 1 if options.quick else options.runs
@@ -383,7 +411,7 @@ def _report(
 
 def _print_report(results: list[BackendResult], floors: dict[str, Floors], report: dict[str, object]) -> None:
     header = (
-        f"{'backend':13} {'precision':10} {'setting':6} {'prompt':>6} {'first token':>12} "
+        f"{'backend':19} {'precision':10} {'setting':6} {'prompt':>6} {'first token':>12} "
         f"{'decode':>11} {'total':>8} {'load':>7} {'peak memory':>12}"
     )
     print(header)
@@ -393,7 +421,7 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
             if run is None:
                 continue
             print(
-                f"{r.backend:13} {r.dtype:10} {run.setting:6} {run.prompt_tokens:>6} "
+                f"{r.backend:19} {r.dtype:10} {run.setting:6} {run.prompt_tokens:>6} "
                 f"{run.time_to_first_token_s:>10.2f} s {run.decode_tokens_per_s:>6.1f} tok/s "
                 f"{run.total_s:>6.2f} s {r.load_s:>5.1f} s {r.peak_rss_bytes / 1e9:>9.2f} GB"
             )
@@ -404,6 +432,16 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
             f"the naive way (transformers, splitting on, {NAIVE_TOKENS} tokens): "
             f"{report['naive_total_s']:.1f} s per description; live on {report['fastest_live_backend']}: "
             f"{min(r.live.total_s for r in results):.2f} s → {report['naive_over_fastest_live']:.1f}× faster"
+        )
+    onnx = next((r for r in results if r.backend.startswith("openvino/onnx")), None)
+    converted = next((r for r in results if r.backend == "openvino/converted"), None)
+    if onnx is not None and converted is not None:
+        print(
+            f"the CPU engine prepared from ONNX files vs converted from PyTorch: live "
+            f"{onnx.live.total_s:.2f} s vs {converted.live.total_s:.2f} s "
+            f"({onnx.live.total_s / converted.live.total_s:.2f}×), decode "
+            f"{onnx.live.decode_tokens_per_s:.1f} vs {converted.live.decode_tokens_per_s:.1f} tok/s, "
+            f"peak memory {onnx.peak_rss_bytes / 1e9:.2f} vs {converted.peak_rss_bytes / 1e9:.2f} GB"
         )
     for backend, f in floors.items():
         live = next(r.live for r in results if r.backend == backend)

@@ -84,6 +84,7 @@ class LoadFailure:
     message: str
     detail: str = ""
     missing: bool = False
+    download_size: str = ""  # what getting it costs, in words ("about 520 MB"), when known
 
 
 @dataclass(frozen=True)
@@ -509,7 +510,8 @@ class Engine:
             detail = getattr(exc, "detail", "") or (repr(exc.__cause__) if exc.__cause__ else "")
             log.info("the model did not load: %s (%s)", exc, detail)
             self._load_error = exc
-            self._load_failed(LoadFailure(str(exc), detail, missing))
+            size = getattr(exc, "download_size", "")
+            self._load_failed(LoadFailure(str(exc), detail, missing, size))
             return None
         except Exception as exc:
             log.exception("the model failed to load")

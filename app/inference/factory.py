@@ -84,7 +84,10 @@ def create_backend(settings: EngineSettings) -> VisionBackend:
         backend = OpenVINOBackend(
             model=settings.model, dtype=settings.dtype, allow_download=settings.allow_download
         )
-        if settings.backend == "auto":  # the user did not insist on OpenVINO: fall back if it can't run
+        from app.inference.openvino_backend import torch_available
+
+        # The user did not insist on OpenVINO: fall back if it can't run (where PyTorch is installed).
+        if settings.backend == "auto" and torch_available():
             return FallbackBackend(
                 backend, lambda: _transformers(settings.model_copy(update={"dtype": "auto"}))
             )

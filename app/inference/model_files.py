@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from app.inference.backend import BackendError
@@ -23,10 +24,14 @@ class ModelUnavailable(BackendError):
     it; `detail` holds the technical reason for logs and a Details view.
     """
 
-    def __init__(self, message: str, *, missing: bool = True, detail: str = "") -> None:
+    def __init__(
+        self, message: str, *, missing: bool = True, detail: str = "", incomplete: bool = False
+    ) -> None:
         super().__init__(message)
         self.missing = missing
         self.detail = detail
+        self.incomplete = incomplete  # the repository lacks the files asked for (it may have others)
+        self.download_size = ""  # what the download would be, in words, when the engine knows
 
 
 def default_model(backend: str) -> str:
@@ -51,8 +56,8 @@ def check_model_folder(folder: Path) -> Path:
             f"{folder} is not a model folder: it has no {', '.join(missing)}. "
             "Pass the folder that holds config.json and the .safetensors weights."
         )
-    if not any(folder.glob("*.safetensors")):
-        raise ModelUnavailable(f"{folder} has no model weights (*.safetensors).")
+    if not any(folder.glob("*.safetensors")) and not any(folder.glob("onnx/*.onnx")):
+        raise ModelUnavailable(f"{folder} has no model weights (*.safetensors, or an ONNX export in onnx/).")
     return folder
 
 
@@ -66,6 +71,14 @@ def context_limit(folder: Path) -> int:
         return 8192
     text = config.get("text_config", config)
     return int(text.get("max_position_embeddings", 8192))
+
+
+def _hub_settings() -> dict[str, str | None]:
+    """The hub's address and cache folder as the environment says now (None: the library's default)."""
+    return {
+        "endpoint": os.environ.get("HF_ENDPOINT") or None,
+        "cache_dir": os.environ.get("HF_HUB_CACHE") or None,
+    }
 
 
 def _offline() -> bool:
@@ -86,46 +99,161 @@ def _download_failed(model: str, exc: Exception) -> ModelUnavailable:
     return ModelUnavailable(f"The model {model} could not be downloaded: {why}.", detail=detail)
 
 
+# What the PyTorch engines download: the repository without its ONNX export (several GB of
+# graphs in many precisions that only the CPU engine reads, and then only one of them).
+PYTORCH_IGNORE = ("onnx/*",)
+
+
+def _selection(patterns: list[str] | None) -> dict[str, list[str]]:
+    """Which files of a repository to fetch: `patterns`, or all but the ONNX export."""
+    return {"ignore_patterns": list(PYTORCH_IGNORE)} if patterns is None else {"allow_patterns": patterns}
+
+
+def _has_pytorch_weights(folder: Path) -> bool:
+    return any(folder.glob("*.safetensors"))
+
+
 def resolve_model(
     model: str,
     *,
     allow_download: bool = True,
     progress: LoadProgressCallback | None = None,
+    patterns: list[str] | None = None,
+    complete: Callable[[Path], bool] | None = None,
+    download_size: str = "",
 ) -> Path:
     """Turn a hub id or folder into a local folder, downloading once if allowed.
 
     The download goes to the Hugging Face cache (shared with other tools), so it happens
-    once per machine. `progress` hears how many bytes are done during a download.
+    once per machine; an interrupted one resumes where it stopped, and every large file is
+    checked against the hub's SHA-256. `patterns` limits it to the files an engine needs
+    (default: everything but the ONNX export) and `complete` says whether a folder has them
+    (default: PyTorch weights); when the repository lacks them, ModelUnavailable with
+    `incomplete` set. `progress` hears how many bytes are done during a download.
     """
     if looks_like_path(model):
         return check_model_folder(Path(model).expanduser().resolve())
+    complete = complete or _has_pytorch_weights
     try:
         from huggingface_hub import snapshot_download
     except ImportError as exc:  # pragma: no cover - a dependency
         raise ModelUnavailable(f"huggingface_hub is not installed: {exc}") from exc
     try:
-        return Path(snapshot_download(model, local_files_only=True))
+        # The same file selection as the download: the cache counts a snapshot complete by it.
+        local = {**_hub_settings(), **_selection(patterns)}
+        folder = Path(snapshot_download(model, local_files_only=True, **local))  # type: ignore[arg-type]
+        if (folder / "config.json").is_file() and complete(folder):
+            return folder
     except Exception:
         pass  # not cached (or a partial cache): download below
-    if _offline():
-        raise _not_here(model, "offline mode is on (HF_HUB_OFFLINE), so it can't be downloaded now")
-    if not allow_download:
-        raise _not_here(model)
-    return download_model(model, progress=progress)
+    if _offline() or not allow_download:
+        why = "offline mode is on (HF_HUB_OFFLINE), so it can't be downloaded now" if _offline() else ""
+        missing = _not_here(model, why)
+        missing.download_size = download_size
+        raise missing
+    folder = download_model(model, progress=progress, patterns=patterns)
+    if not complete(folder):
+        wanted = ", ".join(
+            p for p in (patterns or ["*.safetensors"]) if p.endswith((".onnx", ".safetensors"))
+        )
+        raise ModelUnavailable(
+            f"The model {model} does not publish the files this engine needs ({wanted}).", incomplete=True
+        )
+    return folder
 
 
-def download_model(model: str, *, progress: LoadProgressCallback | None = None) -> Path:
-    """Download `model` from the hub into the cache with a progress bar; return its folder."""
+def download_model(
+    model: str, *, progress: LoadProgressCallback | None = None, patterns: list[str] | None = None
+) -> Path:
+    """Download `model` (or the files matching `patterns`) into the cache, checked; return its folder."""
     from huggingface_hub import snapshot_download
 
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, object] = dict(_hub_settings())
     if progress is not None:
         kwargs["tqdm_class"] = _progress_tqdm(progress)
+    kwargs.update(_selection(patterns))
+    remove_stale_partials(model)
     try:
         folder = Path(snapshot_download(model, **kwargs))  # type: ignore[arg-type]
+        verify_download(model, folder)
+    except ModelUnavailable:
+        raise
     except Exception as exc:
         raise _download_failed(model, exc) from exc
-    return check_model_folder(folder)
+    if not (folder / "config.json").is_file():
+        raise ModelUnavailable(f"{model} is not a model repository: it has no config.json.", missing=False)
+    return folder
+
+
+STALE_PARTIAL_S = 3600.0  # a partial file untouched this long belongs to no running download
+
+
+def remove_stale_partials(model: str) -> list[Path]:
+    """Delete partial files that interrupted downloads of `model` left in the cache; the deleted.
+
+    huggingface_hub downloads each file to its own `.incomplete` file and renames it when
+    done; a process that is stopped mid-file leaves it behind (up to the decoder's 363 MB).
+    Those not written to for an hour belong to no running download.
+    """
+    import time
+
+    from huggingface_hub import constants
+
+    cache = Path(_hub_settings()["cache_dir"] or constants.HF_HUB_CACHE)
+    blobs = cache / f"models--{model.replace('/', '--')}" / "blobs"
+    removed = []
+    now = time.time()
+    for partial in blobs.glob("*.incomplete") if blobs.is_dir() else []:
+        try:
+            if now - partial.stat().st_mtime > STALE_PARTIAL_S:
+                partial.unlink()
+                removed.append(partial)
+        except OSError:
+            continue  # another process finished or removed it meanwhile
+    return removed
+
+
+class DamagedDownload(ModelUnavailable):
+    """A downloaded file's SHA-256 differs from the hub's: the file was deleted, a retry fetches it again."""
+
+
+def verify_download(model: str, folder: Path) -> None:
+    """Check every large (LFS) file in a downloaded snapshot against the hub's SHA-256.
+
+    huggingface_hub checks sizes only. A mismatch (a proxy that rewrote the file, a damaged
+    disk) deletes the file, so the next start downloads it again, and says so in one line.
+    """
+    from huggingface_hub import HfApi
+
+    tree = HfApi(endpoint=_hub_settings()["endpoint"]).list_repo_tree(
+        model, recursive=True, revision=folder.name
+    )
+    for info in tree:
+        lfs = getattr(info, "lfs", None)
+        expected = getattr(lfs, "sha256", None) if lfs is not None else None
+        path = folder / info.path
+        if not expected or not path.is_file():
+            continue
+        if _sha256(path) != expected:
+            target = path.resolve()
+            path.unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
+            raise DamagedDownload(
+                f"{info.path} from {model} did not match the hub's checksum, so it was deleted; "
+                "try again (a proxy or a failing disk can do this).",
+                missing=True,
+                detail=f"sha256 expected {expected}",
+            )
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def download_progress(done: int, total: int) -> LoadProgress:

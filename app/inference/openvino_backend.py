@@ -1,11 +1,18 @@
 """SmolVLM2 on OpenVINO: the fast CPU engine, with 8-bit weights by default.
 
-The first load converts the model once (`openvino_export`, in its own process, with progress)
+The first load prepares the model once (`openvino_export`, in its own process, with progress)
 into the user's cache folder, keyed by the model's files, the OpenVINO version and the weight
-precision; later loads start from the cache, offline. At run time only OpenVINO, `tokenizers`,
-NumPy and Pillow are used (no PyTorch): inputs come from `smolvlm_inputs`, the prompt from the
-same chat format as every other backend, and generation is a short loop over the stateful
-decoder (its key/value cache stays inside OpenVINO) that checks the cancel token per token.
+precision; later loads start from the cache, offline. It prepares, in this order of preference:
+
+1. the model repository's own ONNX export (`published_onnx`): what a hub download fetches by
+   default, 8-bit, about 510 MB for the 500M; read by OpenVINO, no PyTorch anywhere;
+2. the PyTorch weights (`*.safetensors`), converted by tracing, when PyTorch is installed
+   (`pip install 'smolsight[torch]'`): for models that publish no ONNX export.
+
+At run time only OpenVINO, `tokenizers`, NumPy and Pillow are used (no PyTorch): inputs come
+from `smolvlm_inputs`, the prompt from the same chat format as every other backend, and
+generation is a short loop over the stateful decoder (its key/value cache stays inside
+OpenVINO) that checks the cancel token per token.
 
 Compute precision is the runtime's choice for the CPU (bf16 on CPUs with AVX512-BF16 or AMX,
 else fp32) unless asked: `dtype="float32"` gives full-precision weights and fp32 compute, the
@@ -16,6 +23,7 @@ weights.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -24,14 +32,22 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from app.inference.backend import BackendError, NotLoaded
 from app.inference.generation import LocalBackend, TokenStream, sampled_tokens
-from app.inference.model_files import context_limit, default_model, resolve_model
+from app.inference.model_files import ModelUnavailable, context_limit, default_model, resolve_model
 from app.inference.openvino_export import EXPORT_VERSION, MANIFEST, Weights
+from app.inference.published_onnx import (
+    ONNX_DIR,
+    Variant,
+    available_variants,
+    download_patterns,
+    file_names,
+    find_onnx,
+)
 from app.inference.smolvlm_inputs import EncodedRequest, SmolVLMInputs, reference_request
 from app.inference.types import BackendInfo, GenerationRequest, LoadProgress, LoadProgressCallback
 from app.paths import user_cache_dir
@@ -59,26 +75,91 @@ def openvino_available() -> bool:
     return True
 
 
-def cache_key(folder: Path, weights: Weights) -> str:
-    """A folder name for the converted model: the model's files, OpenVINO's version, the precision."""
+# Which published ONNX precisions each weight precision can start from, best first. The
+# full-precision files serve 8-bit weights too, compressed by NNCF (when it is installed).
+_ONNX_PREFERENCE: dict[Weights, tuple[Variant, ...]] = {
+    "int8": ("int8", "q8", "uint8", "fp32", "fp16"),
+    "fp32": ("fp32", "fp16"),
+}
+
+
+def torch_available() -> bool:
+    """Whether PyTorch and transformers are installed (the `torch` extra): converting needs them."""
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
+    except (ImportError, ValueError, AttributeError):  # a module blocked or half-installed
+        return False
+
+
+def onnx_source(folder: Path, weights: Weights) -> Variant | None:
+    """The published ONNX precision to prepare `weights` from, or None when the folder has none usable."""
+    have = set(available_variants(folder))
+    for variant in _ONNX_PREFERENCE[weights]:
+        if variant not in have:
+            continue
+        if weights == "int8" and variant in ("fp32", "fp16") and not _installed("nncf"):
+            continue
+        return variant
+    return None
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
+
+
+# What the default model's files for each precision come to (docs/cpu-engine.md).
+DOWNLOAD_SIZES: dict[str, str] = {"int8": "about 520 MB", "fp32": "about 2 GB"}
+
+
+class NeedsPyTorch(BackendError):
+    """The model has only PyTorch weights and PyTorch isn't installed; the message says what to do."""
+
+
+def needs_pytorch(model: str) -> NeedsPyTorch:
+    """One line: what this model lacks for the lean install, and the two ways out."""
+    wanted = file_names("int8")["decoder"]
+    return NeedsPyTorch(
+        f"{model} has no ONNX export ({wanted} and its siblings), and converting its PyTorch weights "
+        "needs PyTorch: install it with pip install 'smolsight[torch]', or choose a model that "
+        f"publishes an {ONNX_DIR}/ export, such as HuggingFaceTB/SmolVLM2-500M-Video-Instruct."
+    )
+
+
+def cache_key(folder: Path, weights: Weights, source: Variant | None = None) -> str:
+    """A folder name for the prepared model: its source files, OpenVINO's version, the precision."""
     import openvino as ov
 
     digest = hashlib.sha256()
     digest.update(str(folder.resolve()).encode())
-    for path in sorted([*folder.glob("*.safetensors"), folder / "config.json"]):
+    if source is None:
+        files = [*folder.glob("*.safetensors"), folder / "config.json"]
+    else:
+        files = [*(folder / name for name in file_names(source).values()), folder / "config.json"]
+    for path in sorted(files):
         if path.exists():
             stat = path.stat()
             digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     digest.update(f"{ov.get_version()}:{EXPORT_VERSION}:{weights}".encode())
-    return f"{folder.name}-{weights}-{digest.hexdigest()[:12]}"
+    if source is not None:
+        digest.update(f":onnx:{source}".encode())
+    origin = f"onnx-{source}" if source else weights
+    return f"{folder.name}-{origin}-{digest.hexdigest()[:12]}"
 
 
-# A converter turns (model folder, output folder, weights, progress) into an IR folder.
-Converter = Callable[[Path, Path, Weights, LoadProgressCallback | None], None]
+# A converter turns (model folder, output folder, weights, ONNX source or None for the PyTorch
+# weights, progress) into an IR folder.
+Converter = Callable[[Path, Path, Weights, Variant | None, LoadProgressCallback | None], None]
 
 
 def convert_in_subprocess(
-    folder: Path, out: Path, weights: Weights, progress: LoadProgressCallback | None
+    folder: Path,
+    out: Path,
+    weights: Weights,
+    source: Variant | None,
+    progress: LoadProgressCallback | None,
 ) -> None:
     """Run `openvino_export` in its own Python process, relaying its progress."""
     command = [
@@ -91,6 +172,8 @@ def convert_in_subprocess(
         str(out),
     ]
     command += ["--weights", weights]
+    if source is not None:
+        command += ["--onnx", source]
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
     error = ""
     # stderr goes to a file: a chatty child (tracer warnings) must never block on a full pipe.
@@ -114,7 +197,8 @@ def convert_in_subprocess(
         stderr = log.read()
     if code != 0 or not (out / MANIFEST).exists():
         detail = error or (stderr.strip().splitlines() or [f"exit code {code}"])[-1][:300]
-        raise ConversionFailed(f"The model could not be converted for the fast CPU engine ({detail}).")
+        what = "prepared from its ONNX files" if source else "converted"
+        raise ConversionFailed(f"The model could not be {what} for the fast CPU engine ({detail}).")
 
 
 @dataclass
@@ -122,6 +206,7 @@ class _Compiled:
     vision: Any
     embed: Any
     decoder: Any  # an infer request of the stateful decoder
+    beam: bool  # whether the decoder takes `beam_idx` (our conversion's does; the ONNX export's not)
 
 
 class OpenVINOBackend(LocalBackend):
@@ -135,8 +220,13 @@ class OpenVINOBackend(LocalBackend):
         allow_download: bool = True,
         cache_dir: Path | None = None,
         converter: Converter | None = None,
+        prepare_from: Literal["auto", "pytorch"] = "auto",
     ) -> None:
-        """Remember the settings; `load()` converts (once) and compiles."""
+        """Remember the settings; `load()` prepares (once) and compiles.
+
+        `prepare_from="pytorch"` converts the PyTorch weights even where ONNX files exist (the
+        bench compares the two).
+        """
         if dtype not in PRECISIONS:
             raise BackendError(f"Unknown precision '{dtype}' for OpenVINO: use {', '.join(PRECISIONS)}.")
         self._model_name = model or default_model("transformers")
@@ -144,10 +234,12 @@ class OpenVINOBackend(LocalBackend):
         self._allow_download = allow_download
         self._cache_dir = cache_dir or user_cache_dir() / "openvino"
         self._convert = converter or convert_in_subprocess
+        self._prepare_from = prepare_from
         self._compiled: _Compiled | None = None
         self._inputs: SmolVLMInputs | None = None
         self._compute = "?"
         self.folder: Path | None = None
+        self.source: Variant | None = None  # the ONNX precision prepared from; None: PyTorch weights
         self.ir_folder: Path | None = None
         self.converted = False  # whether this load had to convert
 
@@ -157,12 +249,12 @@ class OpenVINOBackend(LocalBackend):
         return BackendInfo("openvino", self._model_name, "CPU", f"{self._weights}/{self._compute}")
 
     def load(self, progress: LoadProgressCallback | None = None) -> None:
-        """Find (or make, once) the converted model, then compile it for the CPU."""
-        self.folder = resolve_model(self._model_name, allow_download=self._allow_download, progress=progress)
-        self.ir_folder = self._cache_dir / cache_key(self.folder, self._weights)
+        """Find (or make, once) the prepared model, then compile it for the CPU."""
+        self.folder, self.source = self._model_files(progress)
+        self.ir_folder = self._cache_dir / cache_key(self.folder, self._weights, self.source)
         if not (self.ir_folder / MANIFEST).exists():
             self.converted = True
-            self._convert(self.folder, self.ir_folder, self._weights, progress)
+            self._convert(self.folder, self.ir_folder, self._weights, self.source, progress)
         if progress is not None:
             progress(LoadProgress("load", "Loading the model…"))
         self._inputs = SmolVLMInputs(self.folder)
@@ -170,6 +262,55 @@ class OpenVINOBackend(LocalBackend):
         self._compiled = self._compile(self.ir_folder)
         self.eos = self._eos_ids(self.folder, self._inputs)
         self.context = context_limit(self.folder)
+
+    def download(self, progress: LoadProgressCallback | None = None) -> Path:
+        """Fetch what this engine needs into the cache (nothing when it is there); its folder."""
+        return self._model_files(progress)[0]
+
+    def _model_files(self, progress: LoadProgressCallback | None) -> tuple[Path, Variant | None]:
+        """The model folder and what to prepare from: a published ONNX precision, or None (PyTorch).
+
+        A hub download fetches only one precision of the ONNX export and the processor files;
+        the PyTorch weights only when the repository publishes no ONNX export and PyTorch is
+        installed to convert them.
+        """
+        variant = _ONNX_PREFERENCE[self._weights][0]
+        if self._prepare_from == "pytorch":
+            if not torch_available():
+                raise needs_pytorch(self._model_name)
+            return resolve_model(
+                self._model_name, allow_download=self._allow_download, progress=progress
+            ), None
+
+        def has_onnx(folder: Path) -> bool:
+            return find_onnx(folder, variant) is not None
+
+        name = self._model_name
+        try:
+            folder = resolve_model(
+                name,
+                allow_download=self._allow_download,
+                progress=progress,
+                patterns=download_patterns(variant),
+                complete=has_onnx,
+                download_size=DOWNLOAD_SIZES.get(variant, ""),
+            )
+        except ModelUnavailable as exc:
+            if not exc.incomplete:
+                raise
+            if not torch_available():
+                raise needs_pytorch(name) from exc
+            folder = resolve_model(name, allow_download=self._allow_download, progress=progress)
+        source = onnx_source(folder, self._weights)
+        if source is not None:
+            return folder, source
+        if not any(folder.glob("*.safetensors")):
+            raise ModelUnavailable(
+                f"{folder} has neither an ONNX export ({ONNX_DIR}/) nor PyTorch weights (*.safetensors)."
+            )
+        if not torch_available():
+            raise needs_pytorch(str(folder))
+        return folder, None
 
     def _compile(self, ir: Path) -> _Compiled:
         import openvino as ov
@@ -187,7 +328,8 @@ class OpenVINOBackend(LocalBackend):
         hint = decoder.get_property("INFERENCE_PRECISION_HINT")  # what the runtime chose for this CPU
         name = hint.to_string() if hasattr(hint, "to_string") else str(hint)
         self._compute = {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}.get(name, name)
-        return _Compiled(vision, embed, decoder.create_infer_request())
+        beam = any("beam_idx" in port.get_names() for port in decoder.inputs)
+        return _Compiled(vision, embed, decoder.create_infer_request(), beam)
 
     @staticmethod
     def _check_reference(inputs: SmolVLMInputs, ir: Path) -> None:
@@ -251,7 +393,7 @@ class OpenVINOBackend(LocalBackend):
         encoded = inputs.encode(request)
         length = int(encoded.input_ids.shape[1])
         decoder = compiled.decoder
-        beam = np.zeros(1, dtype=np.int32)
+        beam = {"beam_idx": np.zeros(1, dtype=np.int32)} if compiled.beam else {}
 
         def run(embeds: np.ndarray, positions: np.ndarray) -> np.ndarray:
             decoder.infer(
@@ -259,7 +401,7 @@ class OpenVINOBackend(LocalBackend):
                     "inputs_embeds": embeds,
                     "attention_mask": np.ones((1, length), dtype=np.int64),
                     "position_ids": positions,
-                    "beam_idx": beam,
+                    **beam,
                 }
             )
             return np.asarray(decoder.get_tensor("logits").data[0, -1])

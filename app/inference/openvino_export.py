@@ -37,14 +37,15 @@ Weights = Literal["int8", "fp32"]
 EXPORT_VERSION = 1  # bump when the exported graphs change; old caches are then rebuilt
 MANIFEST = "smolsight_openvino.json"
 STEPS = ("load", "vision", "embed", "decoder", "compress", "save", "reference")
+ONNX_STEPS = ("vision", "embed", "decoder", "compress", "save")
 
 
 def _say(**fields: object) -> None:
     print(json.dumps(fields), flush=True)
 
 
-def _step(name: str, message: str) -> None:
-    _say(step=STEPS.index(name), steps=len(STEPS), message=message)
+def _step(name: str, message: str, steps: tuple[str, ...] = STEPS) -> None:
+    _say(step=steps.index(name), steps=len(steps), message=message)
 
 
 def _modules(torch: Any) -> tuple[type, type, type]:
@@ -80,8 +81,9 @@ def _modules(torch: Any) -> tuple[type, type, type]:
     class Decoder(nn.Module):  # type: ignore[misc,name-defined]
         """The Llama decoder written out with explicit cache tensors, for tracing."""
 
-        def __init__(self, model: Any) -> None:
+        def __init__(self, model: Any, *, last_only: bool = True) -> None:
             super().__init__()
+            self.last_only = last_only  # our IR: the last position's logits; the ONNX layout: all
             text = model.model.text_model
             config = text.config
             self.layers = text.layers
@@ -118,8 +120,14 @@ def _modules(torch: Any) -> tuple[type, type, type]:
                 vs = attn.v_proj(x).view(b, q, self.kv_heads, self.head_dim).transpose(1, 2)
                 qs = qs * cos + _rotate_half(torch, qs) * sin
                 ks = ks * cos + _rotate_half(torch, ks) * sin
-                ks = torch.cat([torch.index_select(past[2 * i], 0, beam_idx), ks], dim=2)
-                vs = torch.cat([torch.index_select(past[2 * i + 1], 0, beam_idx), vs], dim=2)
+                past_k, past_v = past[2 * i], past[2 * i + 1]
+                if (
+                    beam_idx is not None
+                ):  # our IR reorders the cache by beam; the ONNX layout has no beam input
+                    past_k = torch.index_select(past_k, 0, beam_idx)
+                    past_v = torch.index_select(past_v, 0, beam_idx)
+                ks = torch.cat([past_k, ks], dim=2)
+                vs = torch.cat([past_v, vs], dim=2)
                 presents += [ks, vs]
                 n = ks.shape[2]
                 kr = (
@@ -137,7 +145,7 @@ def _modules(torch: Any) -> tuple[type, type, type]:
                 )
                 h = h + attn.o_proj(o.transpose(1, 2).reshape(b, q, self.heads * self.head_dim))
                 h = h + layer.mlp(layer.post_attention_layernorm(h))
-            return (self.head(self.norm(h[:, -1:, :])), *presents)
+            return (self.head(self.norm(h[:, -1:, :] if self.last_only else h)), *presents)
 
     return Vision, Embed, Decoder
 
@@ -271,21 +279,221 @@ def export(folder: Path, out: Path, weights: Weights) -> Path:
             embed = nncf.compress_weights(embed, mode=mode)
             dec = nncf.compress_weights(dec, mode=mode)
         _step("save", "Saving the converted model")
-        for name, graph in (("vision", vision), ("embed", embed), ("decoder", dec)):
-            ov.save_model(graph, work / f"{name}.xml", compress_to_fp16=False)
+        _save(ov, work, vision, embed, dec)
         _step("reference", "Recording a reference for the runtime's checks")
         (work / "reference.json").write_text(json.dumps(_reference(folder)))
-        manifest = {
-            "export_version": EXPORT_VERSION,
-            "weights": weights,
-            "openvino": ov.get_version(),
-            "source": str(folder),
-            "seconds": round(time.monotonic() - started, 1),
-        }
-        (work / MANIFEST).write_text(json.dumps(manifest, indent=2))  # last: marks a complete export
-        if out.exists():
-            shutil.rmtree(out)
-        work.rename(out)
+        _finish(ov, work, out, weights, source=str(folder), started=started)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _save(ov: Any, work: Path, vision: Any, embed: Any, decoder: Any) -> None:
+    for name, graph in (("vision", vision), ("embed", embed), ("decoder", decoder)):
+        ov.save_model(graph, work / f"{name}.xml", compress_to_fp16=False)
+
+
+def _finish(ov: Any, work: Path, out: Path, weights: Weights, *, source: str, started: float) -> None:
+    manifest = {
+        "export_version": EXPORT_VERSION,
+        "weights": weights,
+        "openvino": ov.get_version(),
+        "source": source,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (work / MANIFEST).write_text(json.dumps(manifest, indent=2))  # last: marks a complete export
+    if out.exists():
+        shutil.rmtree(out)
+    work.rename(out)
+
+
+def _read_onnx(core: Any, path: Path) -> Any:
+    """Read one published graph; 8-bit ones keep their weights as 8 bits (`onnx_rewrite`)."""
+    from app.inference.onnx_rewrite import keep_weight_scales
+
+    model = core.read_model(path)
+    keep_weight_scales(model)
+    return model
+
+
+def _published_vision(ov: Any, model: Any, tile: int) -> Any:
+    """Our vision interface, pixels (tiles, 3, tile, tile) → features, over the published one.
+
+    The published encoder takes (batch, images, 3, h, w) pixels and a per-pixel mask; SmolVLM2's
+    processor always makes full tiles, so the mask is all true and built inside the graph.
+    """
+    from openvino import opset13 as ops
+
+    pixels = ops.parameter([-1, 3, tile, tile], ov.Type.f32, name="pixel_values")
+    batched = ops.unsqueeze(pixels, ops.constant(0))
+    shape = ops.gather(ops.shape_of(batched, output_type="i64"), ops.constant([0, 1, 3, 4]), ops.constant(0))
+    model.input("pixel_values").get_node().output(0).replace(batched.output(0))
+    mask = model.input("pixel_attention_mask").get_node()
+    mask.output(0).replace(ops.broadcast(ops.constant(True, dtype=ov.Type.boolean), shape).output(0))
+    wrapped = ov.Model(model.get_results(), [pixels], "vision")
+    wrapped.outputs[0].get_tensor().set_names({"image_features"})
+    from openvino._offline_transformations import apply_moc_transformations
+
+    apply_moc_transformations(wrapped, cf=False)
+    _drop_cancelling_transposes(wrapped)
+    return wrapped
+
+
+def _published_decoder(ov: Any, model: Any) -> Any:
+    """Our decoder interface over the published one: stateful, last position's logits only."""
+    import numpy as np
+    from openvino import opset13 as ops
+
+    names = {port.get_any_name() for port in model.inputs}
+    if "use_cache_branch" in names:  # an optimum-style merged decoder: always the cached branch
+        branch = model.input("use_cache_branch").get_node()
+        branch.output(0).replace(ops.constant(np.array([True])).output(0))
+        model.remove_parameter(branch)
+    head = model.output("logits").get_node()
+    if head.get_type_name() == "Result":
+        head = head.input_value(0).get_node()
+    if head.get_type_name() == "MatMul":  # compute the output head for the last position only
+        hidden = head.input_value(0)
+        last = ops.slice(
+            hidden,
+            ops.constant(np.array([-1], dtype=np.int64)),
+            ops.constant(np.array([np.iinfo(np.int64).max], dtype=np.int64)),
+            ops.constant(np.array([1], dtype=np.int64)),
+            ops.constant(np.array([1], dtype=np.int64)),
+        )
+        head.input(0).replace_source_output(last.output(0))
+    kv_in = sorted(n for n in names if n.startswith("past_key_values."))
+    kv_out = [n.replace("past_key_values.", "present.") for n in kv_in]
+    # A `beam_idx` reordering of the cache, as in our conversion: OpenVINO's CPU plugin fuses
+    # cache + attention into one kernel only in that form (its StatefulSDPAFusion pattern).
+    beam = ops.parameter([-1], ov.Type.i32, name="beam_idx")
+    beam.output(0).get_tensor().set_names({"beam_idx"})
+    for name in kv_in:
+        past = model.input(name).get_node()
+        readers = list(past.output(0).get_target_inputs())
+        reordered = ops.gather(past, beam, ops.constant(0))
+        for reader in readers:
+            reader.replace_source_output(reordered.output(0))
+    model.add_parameters([beam])
+    _make_stateful(ov, model, kv_in, kv_out)
+    # The exported attention is spelled out in small operations; OpenVINO's own common
+    # optimizations find scaled-dot-product attention in it, and the transpose pairs that the
+    # ONNX export leaves around the keys (which cancel out) must go for the CPU plugin to fuse it.
+    from openvino._offline_transformations import apply_moc_transformations
+
+    apply_moc_transformations(model, cf=False)
+    _drop_cancelling_transposes(model)
+    _fuse_attention(model)  # what the common optimizations left spelled out (the first layer's)
+    return model
+
+
+def _scaled(output: Any) -> tuple[Any, float]:
+    """(x, c) when `output` is x · c with a constant scalar c, else (output, 1)."""
+    from app.inference.onnx_rewrite import constant_value
+
+    node = output.get_node()
+    if node.get_type_name() == "Multiply":
+        a, b = node.input_values()
+        for tensor, factor in ((a, b), (b, a)):
+            value = constant_value(factor)
+            if value is not None and value.size == 1:
+                return tensor, float(value.reshape(()))
+    return output, 1.0
+
+
+def _fuse_attention(model: Any) -> int:
+    """softmax((q·c1)(kᵀ·c2) + mask)·v → scaled_dot_product_attention(q, k, v, mask, c1·c2)."""
+    import numpy as np
+    from openvino import opset13 as ops
+
+    from app.inference.onnx_rewrite import constant_value
+
+    fused = 0
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "MatMul" or any(op.get_attributes().get(f"transpose_{s}") for s in "ab"):
+            continue
+        softmax = op.input_value(0).get_node()
+        add = softmax.input_value(0).get_node() if softmax.get_type_name() == "Softmax" else None
+        if add is None or add.get_type_name() != "Add":
+            continue
+        a, b = add.input_values()
+        scores, mask = (a, b) if a.get_node().get_type_name() == "MatMul" else (b, a)
+        product = scores.get_node()
+        flags = product.get_attributes()
+        if product.get_type_name() != "MatMul" or flags.get("transpose_a") or flags.get("transpose_b"):
+            continue
+        q, c1 = _scaled(product.input_value(0))
+        keys_t, c2 = _scaled(product.input_value(1))
+        transpose = keys_t.get_node()
+        order = constant_value(transpose.input_value(1)) if transpose.get_type_name() == "Transpose" else None
+        if order is None or list(order) != [0, 1, 3, 2]:
+            continue
+        scale = ops.constant(np.float32(c1 * c2))
+        keys, values = transpose.input_value(0), op.input_value(1)
+        sdpa = ops.scaled_dot_product_attention(q, keys, values, mask, scale, causal=False)
+        op.output(0).replace(sdpa.output(0))
+        fused += 1
+    return fused
+
+
+def _drop_cancelling_transposes(model: Any) -> int:
+    """Remove Transpose(Transpose(x)) pairs whose permutations compose to the identity."""
+    import numpy as np
+
+    dropped = 0
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "Transpose":
+            continue
+        inner = op.input_value(0).get_node()
+        if inner.get_type_name() != "Transpose":
+            continue
+        outer_order, inner_order = op.input_value(1).get_node(), inner.input_value(1).get_node()
+        if outer_order.get_type_name() != "Constant" or inner_order.get_type_name() != "Constant":
+            continue
+        composed = np.asarray(inner_order.get_data())[np.asarray(outer_order.get_data())]
+        if list(composed) == list(range(len(composed))):
+            op.output(0).replace(inner.input_value(0))
+            dropped += 1
+    return dropped
+
+
+def export_from_onnx(folder: Path, out: Path, weights: Weights, variant: str) -> Path:
+    """Prepare the published ONNX files in `folder/onnx/` for OpenVINO into `out` (no PyTorch)."""
+    import openvino as ov
+
+    from app.inference.published_onnx import find_onnx
+
+    files = find_onnx(folder, variant)  # type: ignore[arg-type]
+    if files is None:
+        raise FileNotFoundError(f"{folder} has no complete {variant} ONNX export")
+    started = time.monotonic()
+    tile = int(
+        json.loads((folder / "config.json").read_text()).get("vision_config", {}).get("image_size", 512)
+    )
+    from app.inference.onnx_rewrite import onnx_core
+
+    core = onnx_core()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _step("vision", "Reading the vision encoder", ONNX_STEPS)
+        vision = _published_vision(ov, _read_onnx(core, files["vision"]), tile)
+        _step("embed", "Reading the token embeddings", ONNX_STEPS)
+        embed = _read_onnx(core, files["embed"])
+        _step("decoder", "Reading the language decoder", ONNX_STEPS)
+        dec = _published_decoder(ov, _read_onnx(core, files["decoder"]))
+        if weights == "int8" and variant in ("fp32", "fp16"):
+            import nncf
+
+            _step("compress", "Compressing the weights to 8 bits", ONNX_STEPS)
+            mode = nncf.CompressWeightsMode.INT8_ASYM
+            vision = nncf.compress_weights(vision, mode=mode)
+            embed = nncf.compress_weights(embed, mode=mode)
+            dec = nncf.compress_weights(dec, mode=mode)
+        _step("save", "Saving the prepared model", ONNX_STEPS)
+        _save(ov, work, vision, embed, dec)
+        _finish(ov, work, out, weights, source=f"{folder} (onnx {variant})", started=started)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
@@ -298,9 +506,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--weights", choices=("int8", "fp32"), default="int8")
+    parser.add_argument(
+        "--onnx", metavar="VARIANT", help="prepare the published ONNX files of this precision"
+    )
     args = parser.parse_args(argv)
     try:
-        done = export(args.model, args.out, args.weights)
+        if args.onnx:
+            done = export_from_onnx(args.model, args.out, args.weights, args.onnx)
+        else:
+            done = export(args.model, args.out, args.weights)
     except Exception as exc:  # reported to the parent in one line; it decides what to do
         _say(error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
         return 1

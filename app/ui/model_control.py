@@ -1,7 +1,8 @@
 """Which model the window's engine loads, and the user's ways to change it: download, a folder, retry.
 
 The window never downloads the model on its own: the first start shows that it is missing
-and offers "Download the model" (about 2 GB, once), so nothing leaves the computer unasked.
+and offers "Download the model" (once: about 520 MB for the CPU engine, up to 2 GB for the
+others), so nothing leaves the computer unasked.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class ModelControl(QObject):
         self.session.reload(factory, progress=LoadProgress("download" if self.download else "load", message))
 
     def download_model(self) -> None:
-        """Download the model (the user asked: about 2 GB, once), then load it."""
+        """Download the model (the user asked; once), then load it."""
         self.download = True
         model = self.settings.model
         if model and looks_like_path(model):  # a folder can't be downloaded: fetch the usual model

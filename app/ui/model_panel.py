@@ -22,7 +22,7 @@ class ModelPanel(QWidget):
         self.message.setObjectName("modelMessage")
         self.message.setWordWrap(True)
         self.message.setAccessibleName("What the model needs")
-        self.download_button = make_button("Download the &model", "Download SmolVLM2 once (about 2 GB)")
+        self.download_button = make_button("Download the &model", "Download SmolVLM2 once")
         self.folder_button = make_button(
             "&Use a model folder…", "Choose a folder that holds a copy of the model"
         )
@@ -50,10 +50,12 @@ class ModelPanel(QWidget):
 
     def show_missing(self, failure: LoadFailure) -> None:
         """The model is not on this computer: offer to download it or to choose a folder."""
+        size = failure.download_size or "up to 2 GB"
         self.message.setText(
-            f"{failure.message} SmolSight needs it once (about 2 GB): download it, or choose a folder "
+            f"{failure.message} SmolSight needs it once ({size}): download it, or choose a folder "
             "that holds a copy."
         )
+        self.download_button.setToolTip(f"Download SmolVLM2 once ({size})")
         self._show(failure.detail, download=True)
 
     def show_failed(self, failure: LoadFailure) -> None:

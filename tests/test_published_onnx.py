@@ -1,0 +1,330 @@
+"""The CPU engine from the model repository's ONNX export: no PyTorch, a small checked download.
+
+The tiny model is written in the published layout (`app.devtools.onnx_layout`: the file names,
+graph inputs and outputs, and 8-bit quantization transformers.js's scripts use); the fake hub
+serves it over real HTTP on 127.0.0.1 to real SmolSight processes, some of which cannot import
+PyTorch at all (as in the lean install).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.capture.frames import Frame
+from app.inference.answer import collect
+from app.inference.openvino_backend import OpenVINOBackend
+from app.inference.published_onnx import download_patterns, file_names, find_onnx
+from app.inference.transformers_backend import TransformersBackend
+from app.inference.types import GenerationRequest
+from app.paths import resource_file
+from tests.fake_hub import Hub, serving
+from tests.media import photo
+
+pytestmark = pytest.mark.slow  # exports the tiny model to ONNX once, and starts real processes
+
+REPO = "smolsight-test/tiny-onnx"
+SAMPLE = str(resource_file("sample.jpg"))
+# Makes `import torch` (and transformers, which needs it) fail, as in an install without them.
+NO_TORCH = (
+    "import sys; sys.modules.update({'torch': None, 'transformers': None, 'torchvision': None}); "
+    "from app.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with an `onnx/` export (full precision and 8-bit) beside its PyTorch weights."""
+    from app.devtools.onnx_layout import write_onnx_layout
+
+    folder = tmp_path_factory.mktemp("published") / "tiny-onnx"
+    shutil.copytree(tiny_model, folder)
+    write_onnx_layout(folder, ("fp32", "int8"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def published_repo(onnx_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the hub repository holds: the PyTorch weights, the processor files, the ONNX export."""
+    repo = tmp_path_factory.mktemp("repo") / "tiny-onnx"
+    shutil.copytree(onnx_model, repo)
+    return repo
+
+
+def request(**kwargs: object) -> GenerationRequest:
+    return GenerationRequest("Describe what is in front of the camera.", frames=(Frame(photo()),), **kwargs)  # type: ignore[arg-type]
+
+
+def smolsight(
+    *args: str, env: dict[str, str], torch: bool = False, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "app", *args] if torch else [sys.executable, "-c", NO_TORCH, *args]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).parent.parent
+    )
+
+
+def errors(done: subprocess.CompletedProcess[str]) -> list[str]:
+    """The error lines a command printed (progress bars aside)."""
+    return [line[line.index("smolsight:") :] for line in done.stderr.splitlines() if "smolsight:" in line]
+
+
+def hub_env(tmp_path: Path, hub: Hub | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    env.update(HF_HUB_CACHE=str(tmp_path / "hf"), SMOLSIGHT_CACHE_DIR=str(tmp_path / "cache"))
+    env["HF_ENDPOINT"] = hub.url if hub is not None else "http://127.0.0.1:9"
+    return env
+
+
+def test_the_layout_is_the_published_one(onnx_model: Path) -> None:
+    assert file_names("int8") == {
+        "vision": "onnx/vision_encoder_int8.onnx",
+        "embed": "onnx/embed_tokens_int8.onnx",
+        "decoder": "onnx/decoder_model_merged_int8.onnx",
+    }
+    assert file_names("q8")["decoder"] == "onnx/decoder_model_merged_quantized.onnx"
+    assert file_names("fp32")["vision"] == "onnx/vision_encoder.onnx"
+    import onnx
+
+    graphs = {
+        part: onnx.load_model(path, load_external_data=False)
+        for part, path in find_onnx(onnx_model, "int8").items()
+    }  # type: ignore[union-attr]
+    inputs = {part: [i.name for i in g.graph.input] for part, g in graphs.items()}
+    assert inputs["vision"] == ["pixel_values", "pixel_attention_mask"]
+    assert inputs["embed"] == ["input_ids"]
+    assert inputs["decoder"][:3] == ["inputs_embeds", "attention_mask", "position_ids"]
+    assert inputs["decoder"][3:5] == ["past_key_values.0.key", "past_key_values.0.value"]
+    assert [o.name for o in graphs["decoder"].graph.output][:2] == ["logits", "present.0.key"]
+    ops = {n.op_type for n in graphs["decoder"].graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops  # quantized as transformers.js quantizes
+
+
+def test_full_precision_onnx_gives_transformers_greedy_tokens(onnx_model: Path, tmp_path: Path) -> None:
+    reference = TransformersBackend(model=str(onnx_model), device="cpu", dtype="float32")
+    reference.load()
+    backend = OpenVINOBackend(model=str(onnx_model), dtype="float32", cache_dir=tmp_path)
+    backend.load()
+    assert backend.source == "fp32"
+    for req in (request(max_tokens=8), GenerationRequest("No picture at all.", max_tokens=8)):
+        assert collect(backend.stream(req)).text == collect(reference.stream(req)).text
+
+
+def test_eight_bit_onnx_keeps_its_weights_and_stays_close(onnx_model: Path, tmp_path: Path) -> None:
+    import openvino as ov
+
+    backend = OpenVINOBackend(model=str(onnx_model), cache_dir=tmp_path)
+    backend.load()
+    assert backend.source == "int8" and backend.info.dtype.startswith("int8/")
+    assert backend.ir_folder is not None
+    decoder = ov.Core().read_model(backend.ir_folder / "decoder.xml")
+    weight_types = {
+        op.get_output_element_type(0).get_type_name()
+        for op in decoder.get_ops()
+        if op.get_type_name() == "Constant"
+        and len(op.get_output_shape(0)) == 2
+        and op.get_output_shape(0)[0] >= 64
+    }
+    assert weight_types == {"i8"}  # the published 8-bit weights, not unpacked to floats
+    layers = json.loads((onnx_model / "config.json").read_text())["text_config"]["num_hidden_layers"]
+    attention = [op for op in decoder.get_ops() if op.get_type_name() == "ScaledDotProductAttention"]
+    assert (
+        len(attention) == layers
+    )  # one fused attention per layer: what makes it as fast as the converted one
+    assert {op.get_type_name() for op in decoder.get_ops()}.isdisjoint(
+        {"Round", "Clamp"}
+    )  # no run-time quantizing
+    full = OpenVINOBackend(model=str(onnx_model), dtype="float32", cache_dir=tmp_path)
+    full.load()
+    pixels = np.random.default_rng(2).uniform(-1, 1, (2, 3, 512, 512)).astype(np.float32)
+    assert backend._compiled is not None and full._compiled is not None
+    a = np.asarray(backend._compiled.vision(pixels)[0], np.float64).ravel()
+    b = np.asarray(full._compiled.vision(pixels)[0], np.float64).ravel()
+    assert float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) > 0.999
+    answer = collect(backend.stream(request(max_tokens=6)))
+    assert answer.stats.generated_tokens > 0 and answer.stats.finish_reason in ("length", "stop")
+
+
+def test_without_pytorch_a_published_model_describes_a_photo(onnx_model: Path, tmp_path: Path) -> None:
+    env = hub_env(tmp_path)
+    done = smolsight(
+        "describe", SAMPLE, "--model", str(onnx_model), "--backend", "openvino", "--max-tokens", "6", env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    assert "Preparing the fast CPU engine" in done.stderr
+
+
+def test_without_pytorch_a_safetensors_only_folder_is_one_clear_line(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    done = smolsight("describe", SAMPLE, "--model", str(tiny_model), env=hub_env(tmp_path))
+    assert done.returncode != 0
+    lines = errors(done)
+    assert len(lines) == 1, done.stderr
+    assert (
+        "pip install 'smolsight[torch]'" in lines[0]
+        and "onnx/" in lines[0]
+        and "Traceback" not in done.stderr
+    )
+
+
+def test_a_download_fetches_one_precision_checked_and_then_works_offline(
+    published_repo: Path, tmp_path: Path
+) -> None:
+    hub = Hub(REPO, published_repo)
+    with serving(hub):
+        env = hub_env(tmp_path, hub)
+        done = smolsight(
+            "describe", SAMPLE, "--model", REPO, "--backend", "openvino", "--max-tokens", "4", env=env
+        )
+        assert done.returncode == 0, done.stderr
+        fetched = {
+            p.split("/resolve/", 1)[1].split("/", 1)[1]
+            for m, p, _ in hub.requests
+            if m == "GET" and "/resolve/" in p
+        }
+    assert set(file_names("int8").values()) <= fetched
+    assert not any(name.endswith(".safetensors") for name in fetched)  # no PyTorch weights
+    assert not set(file_names("fp32").values()) & fetched  # no other precision
+    assert all(any(Path(name).match(p) for p in download_patterns("int8")) for name in fetched)
+    assert any("/tree/" in p for _, p, _ in hub.requests)  # the hashes were asked for
+    offline = smolsight(
+        "describe", SAMPLE, "--model", REPO, "--offline", "--max-tokens", "4", env=hub_env(tmp_path)
+    )
+    assert offline.returncode == 0, offline.stderr
+
+
+def test_a_download_cut_off_midway_is_completed_and_checked(published_repo: Path, tmp_path: Path) -> None:
+    decoder = file_names("int8")["decoder"]
+    hub = Hub(REPO, published_repo, drop={decoder})  # the network goes away halfway through
+    blobs = tmp_path / "hf" / f"models--{REPO.replace('/', '--')}" / "blobs"
+    blobs.mkdir(parents=True)
+    leftover = blobs / "0123abcd.5678ef90.incomplete"  # what a download stopped a day ago left
+    leftover.write_bytes(b"x" * 1000)
+    os.utime(leftover, (time.time() - 86400, time.time() - 86400))
+    with serving(hub):
+        env = hub_env(tmp_path, hub)
+        done = smolsight("download", REPO, "--backend", "openvino", env=env)
+        assert hub.gets(decoder) == 2  # asked again after the cut
+        describe = smolsight("describe", SAMPLE, "--model", REPO, "--offline", "--max-tokens", "4", env=env)
+    assert done.returncode == 0, done.stderr
+    assert describe.returncode == 0, describe.stderr
+    assert not leftover.exists()  # its space is given back
+
+
+def test_a_file_that_fails_its_checksum_is_refused_and_fetched_again(
+    published_repo: Path, tmp_path: Path
+) -> None:
+    decoder = file_names("int8")["decoder"]
+    hub = Hub(REPO, published_repo, corrupt={decoder})
+    args = ("download", REPO, "--backend", "openvino")
+    with serving(hub):
+        env = hub_env(tmp_path, hub)
+        refused = smolsight(*args, env=env)
+        hub.corrupt.clear()
+        again = smolsight(*args, env=env)
+    assert refused.returncode != 0
+    lines = errors(refused)
+    assert (
+        len(lines) == 1
+        and "checksum" in lines[0]
+        and decoder in lines[0]
+        and "Traceback" not in refused.stderr
+    )
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_repository_without_the_onnx_export_is_one_clear_line(tiny_model: Path, tmp_path: Path) -> None:
+    hub = Hub(REPO, tiny_model)  # PyTorch weights only
+    with serving(hub):
+        done = smolsight("download", REPO, "--backend", "openvino", env=hub_env(tmp_path, hub))
+    assert done.returncode != 0
+    lines = errors(done)
+    assert (
+        len(lines) == 1
+        and "smolsight[torch]" in lines[0]
+        and REPO in lines[0]
+        and "SmolVLM2-500M-Video-Instruct" in lines[0]
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_the_bench_sets_the_onnx_prepared_engine_beside_the_converted_one(
+    onnx_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    out_json = tmp_path / "bench.json"
+    assert (
+        main(["bench", "--quick", "--backend", "all", "--model", str(onnx_model), "--json", str(out_json)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    rows = {b["backend"] for b in json.loads(out_json.read_text())["backends"]}
+    assert {"openvino/onnx-int8", "openvino/converted", "transformers"} <= rows
+    assert "the CPU engine prepared from ONNX files vs converted from PyTorch" in out
+
+
+@pytest.fixture(scope="module")
+def lean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolSight installed as `pip install .` installs it, into a fresh virtual environment."""
+    venv = tmp_path_factory.mktemp("lean") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return venv
+
+
+def test_the_default_install_has_no_pytorch_and_runs_the_cpu_engine(
+    lean_venv: Path, onnx_model: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    python = lean_venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True
+    )
+    names = {line.split("==")[0].lower().replace("_", "-") for line in listed.stdout.splitlines()}
+    assert "openvino" in names and "pyside6-essentials" in names
+    heavy = {
+        n
+        for n in names
+        if n in {"torch", "torchvision", "transformers", "triton", "nncf"} or n.startswith("nvidia")
+    }
+    assert not heavy, f"the default install brought {sorted(heavy)}"
+    size = sum(f.stat().st_size for f in lean_venv.rglob("*") if f.is_file() and not f.is_symlink())
+    assert size < 1.3e9, f"the default install is {size / 2**20:.0f} MiB"  # with PyTorch it is over 6 GB
+    env = hub_env(tmp_path)
+    command = [str(python), "-m", "app"]
+    assert subprocess.run([*command, "--help"], env=env, capture_output=True, timeout=60).returncode == 0
+    done = subprocess.run(
+        [*command, "describe", SAMPLE, "--model", str(onnx_model), "--max-tokens", "4"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr[-2000:]
+    refused = subprocess.run(
+        [*command, "describe", SAMPLE, "--model", str(tiny_model)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0
+    assert [line for line in errors(refused) if "pip install 'smolsight[torch]'" in line], refused.stderr
