@@ -27,6 +27,9 @@ def test_bench_prints_the_table_ratio_and_floors(
     assert rows["openvino/converted"]["live"]["prompt_tokens"] == live["prompt_tokens"]  # the same prompt
     assert all(b["peak_rss_bytes"] > 0 for b in data["backends"])  # each measured in its own process
     assert data["floors"]["openvino/converted"]["ttft_floor_s"] > 0 and data["naive_over_fastest_live"] > 1
+    # where the time goes, and a follow-up question about the same picture
+    assert rows["openvino/converted"]["ask"]["time_to_first_token_s"] > 0
+    assert "openvino/converted live: vision " in out and "(its image features reused)" in out
 
 
 def test_floor_arithmetic_for_the_real_500m_architecture(tmp_path: Path) -> None:

@@ -239,3 +239,22 @@ def test_eval_vqa_and_describe_run_on_the_cpu_engine(
     ]
     assert main([*args, "--stats"]) == 0
     assert "[openvino CPU fp32/fp32]" in capsys.readouterr().err
+
+
+def test_a_picture_seen_moments_ago_is_not_encoded_again(tiny_model: Path, ov_cache: Path) -> None:
+    backend = OpenVINOBackend(model=str(tiny_model), cache_dir=ov_cache)
+    backend.load()
+    first = collect(backend.stream(image_request(max_tokens=6)))
+    again = collect(backend.stream(image_request(max_tokens=6)))  # describe again: a still scene
+    follow_up = collect(
+        backend.stream(GenerationRequest("What colour is it?", frames=(Frame(photo()),), max_tokens=6))
+    )
+    moved = collect(
+        backend.stream(
+            GenerationRequest("And now?", frames=(Frame(np.roll(photo(), 1, axis=1)),), max_tokens=6)
+        )
+    )
+    assert first.stats.vision_s is not None and first.stats.vision_s > 0
+    assert again.stats.vision_s == 0 and follow_up.stats.vision_s == 0  # its features were kept
+    assert again.text == first.text  # and they are the same features
+    assert moved.stats.vision_s is not None and moved.stats.vision_s > 0  # one pixel over: a new picture

@@ -42,6 +42,7 @@ from app.prompts import describe_prompt
 from app.terminal import fail
 
 NAIVE_PROMPT = "Describe this image in detail"
+ASK_PROMPT = "What colour is the cup?"  # a follow-up about the picture just described
 LIVE_TOKENS = 20
 NAIVE_TOKENS = 150
 
@@ -62,6 +63,7 @@ class Run:
     prefill_tokens_per_s: float
     decode_tokens_per_s: float
     total_s: float
+    vision_s: float | None = None  # of the first token, where the backend measures it
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class BackendResult:
     peak_rss_bytes: int
     live: Run
     naive: Run | None
+    ask: Run | None = None  # a question about the picture just described (its features reused)
 
 
 def real_size_model() -> Path:
@@ -227,6 +230,7 @@ def _median_run(setting: str, stats: list[GenerationStats]) -> Run:
         prefill_tokens_per_s=med([s.prefill_tokens_per_s for s in stats]),
         decode_tokens_per_s=med([s.decode_tokens_per_s for s in stats]),
         total_s=med([s.total_s for s in stats]),
+        vision_s=None if stats[0].vision_s is None else med([s.vision_s for s in stats]),
     )
 
 
@@ -257,8 +261,14 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bo
         engine.run_task(lambda backend, _cancel: backend.warm_up()).result()
         warm_s = time.perf_counter() - t0
         frame = _frame()
-        live = GenerationRequest(describe_prompt("brief"), frames=(frame,), max_tokens=LIVE_TOKENS)
-        live_run = _median_run("live", [engine.submit(live).result().stats for _ in range(runs)])
+        # Live narration sees a new picture every time: each run's frame differs by a pixel.
+        frames = [Frame(np.roll(np.asarray(frame.image), i + 1, axis=1), 0.0) for i in range(runs)]
+        lives = [
+            GenerationRequest(describe_prompt("brief"), frames=(f,), max_tokens=LIVE_TOKENS) for f in frames
+        ]
+        live_run = _median_run("live", [engine.submit(live).result().stats for live in lives])
+        question = GenerationRequest(ASK_PROMPT, frames=(frames[-1],), max_tokens=LIVE_TOKENS)
+        ask_run = _median_run("ask", [engine.submit(question).result().stats for _ in range(runs)])
         naive_run = None
         if naive:
             request = GenerationRequest(
@@ -277,6 +287,7 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bo
         peak_rss_bytes=process_peak_rss_bytes() or 0,
         live=live_run,
         naive=naive_run,
+        ask=ask_run,
     )
 
 
@@ -299,6 +310,7 @@ def _measure_in_child(name: str, model: str, *, runs: int, dtype: DType, naive: 
     data = json.loads(lines[-1])
     data["live"] = Run(**data["live"])
     data["naive"] = Run(**data["naive"]) if data["naive"] else None
+    data["ask"] = Run(**data["ask"]) if data.get("ask") else None
     return BackendResult(**data)
 
 
@@ -417,7 +429,7 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
     print(header)
     print("-" * len(header))
     for r in results:
-        for run in (r.live, r.naive):
+        for run in (r.live, r.ask, r.naive):
             if run is None:
                 continue
             print(
@@ -427,6 +439,8 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
             )
         if r.note:
             print(f"  note: {r.note}")
+    for r in results:
+        print(_time_split(r))
     if report["naive_over_fastest_live"] is not None:
         print(
             f"the naive way (transformers, splitting on, {NAIVE_TOKENS} tokens): "
@@ -452,6 +466,27 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
             f"tok/s vs bandwidth floor {f.decode_floor_tokens_per_s:.1f} tok/s "
             f"({f.read_bandwidth_gbs:.1f} GB/s): {f.decode_share_of_floor:.0%} of it"
         )
+
+
+def _time_split(r: BackendResult) -> str:
+    """Where one backend's live description spends its time, and what a follow-up question saves."""
+    live = r.live
+    decode = live.total_s - live.time_to_first_token_s
+    if live.vision_s is None:
+        line = f"{r.backend} live: first token {live.time_to_first_token_s:.2f} s, decode {decode:.2f} s"
+    else:
+        prefill = live.time_to_first_token_s - live.vision_s
+        shares = [part / live.total_s for part in (live.vision_s, prefill, decode)]
+        line = (
+            f"{r.backend} live: vision {live.vision_s:.2f} s, preprocessing and prefill {prefill:.2f} s, "
+            f"decode {decode:.2f} s ({shares[0]:.0%} / {shares[1]:.0%} / {shares[2]:.0%})"
+        )
+    if r.ask is not None:
+        line += (
+            f"; a follow-up question on the same picture: first token {r.ask.time_to_first_token_s:.2f} s"
+            + (" (its image features reused)" if r.ask.vision_s == 0 else "")
+        )
+    return line
 
 
 def _child(argv: list[str]) -> int:

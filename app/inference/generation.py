@@ -49,6 +49,7 @@ class TokenStream:
     ids: Iterator[int]
     prompt_tokens: int | None = None
     prefill_s: float | None = None
+    vision_s: float | None = None  # set by the stream once its prefill ran, where measured
 
 
 def sample(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator | None) -> int:
@@ -104,7 +105,9 @@ class StatsClock:
             self.first_token_at = time.perf_counter()
         self.generated += 1
 
-    def stats(self, *, finish: FinishReason | None = None, peak: int | None = None) -> GenerationStats:
+    def stats(
+        self, *, finish: FinishReason | None = None, peak: int | None = None, vision_s: float | None = None
+    ) -> GenerationStats:
         """The figures so far."""
         now = time.perf_counter()
         ttft = None if self.first_token_at is None else self.first_token_at - self.start
@@ -128,6 +131,7 @@ class StatsClock:
             total_s=now - self.start,
             peak_memory_bytes=peak,
             finish_reason=finish,
+            vision_s=vision_s,
         )
 
 
@@ -270,7 +274,7 @@ def generate(
             piece, hit = stops.feed(text[len(emitted) :])
             emitted = text
             if piece:
-                yield GenerationChunk(piece, clock.stats())
+                yield GenerationChunk(piece, clock.stats(vision_s=tokens.vision_s))
             if hit:
                 finish = "stop"
                 break
@@ -279,4 +283,6 @@ def generate(
         if close is not None:
             close()  # a generator stops here: no step is computed after the last token
     tail = stops.flush() if finish != "stop" else ""
-    yield GenerationChunk(tail, clock.stats(finish=finish, peak=backend.peak_memory()))
+    yield GenerationChunk(
+        tail, clock.stats(finish=finish, peak=backend.peak_memory(), vision_s=tokens.vision_s)
+    )

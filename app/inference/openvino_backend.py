@@ -29,6 +29,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +111,8 @@ def _installed(module: str) -> bool:
     except (ImportError, ValueError, AttributeError):
         return False
 
+
+FEATURES_KEPT = 8  # recent pictures whose image features are reused (one tile's: 240 KB)
 
 # What the default model's files for each precision come to (docs/cpu-engine.md).
 DOWNLOAD_SIZES: dict[str, str] = {"int8": "about 520 MB", "fp32": "about 2 GB"}
@@ -236,6 +240,7 @@ class OpenVINOBackend(LocalBackend):
         self._convert = converter or convert_in_subprocess
         self._prepare_from = prepare_from
         self._compiled: _Compiled | None = None
+        self._features: OrderedDict[bytes, np.ndarray] = OrderedDict()  # recent pictures' features
         self._inputs: SmolVLMInputs | None = None
         self._compute = "?"
         self.folder: Path | None = None
@@ -250,6 +255,7 @@ class OpenVINOBackend(LocalBackend):
 
     def load(self, progress: LoadProgressCallback | None = None) -> None:
         """Find (or make, once) the prepared model, then compile it for the CPU."""
+        self._features.clear()
         self.folder, self.source = self._model_files(progress)
         self.ir_folder = self._cache_dir / cache_key(self.folder, self._weights, self.source)
         if not (self.ir_folder / MANIFEST).exists():
@@ -373,17 +379,38 @@ class OpenVINOBackend(LocalBackend):
             raise NotLoaded()
         return self._inputs.decode(ids)
 
-    def _prefill_embeddings(self, compiled: _Compiled, encoded: EncodedRequest) -> np.ndarray:
+    def _image_features(self, compiled: _Compiled, pixels: np.ndarray) -> tuple[np.ndarray, float]:
+        """The vision encoder's features for `pixels`, and the seconds it took (0: reused).
+
+        A picture seen moments ago (a question about the frame just described, a second
+        describe of a still scene, a follow-up) is not encoded again: the last few pictures'
+        features are kept, keyed by their pixels' digest.
+        """
+        key = hashlib.blake2b(pixels.tobytes(), digest_size=16).digest()
+        cached = self._features.get(key)
+        if cached is not None:
+            self._features.move_to_end(key)
+            return cached, 0.0
+        started = time.perf_counter()
+        features = np.asarray(compiled.vision(pixels)[0], dtype=np.float32)
+        spent = time.perf_counter() - started
+        self._features[key] = features
+        while len(self._features) > FEATURES_KEPT:
+            self._features.popitem(last=False)
+        return features, spent
+
+    def _prefill_embeddings(self, compiled: _Compiled, encoded: EncodedRequest) -> tuple[np.ndarray, float]:
         embeds = np.array(compiled.embed(encoded.input_ids)[0], dtype=np.float32)
+        vision_s = 0.0
         if encoded.pixel_values is not None:
             assert self._inputs is not None
-            features = np.asarray(compiled.vision(encoded.pixel_values)[0], dtype=np.float32)
+            features, vision_s = self._image_features(compiled, encoded.pixel_values)
             slots = encoded.input_ids[0] == self._inputs.image_token_id
             features = features.reshape(-1, features.shape[-1])
             if int(slots.sum()) != features.shape[0]:
                 raise BackendError("The image placeholders do not match the image features.")
             embeds[0, slots] = features
-        return embeds
+        return embeds, vision_s
 
     def prepare(self, request: GenerationRequest) -> TokenStream:
         """Encode the request; its tokens come from the stateful decoder, its cache inside OpenVINO."""
@@ -408,7 +435,8 @@ class OpenVINOBackend(LocalBackend):
 
         def prefill() -> np.ndarray:
             decoder.reset_state()
-            return run(self._prefill_embeddings(compiled, encoded), np.arange(length, dtype=np.int64)[None])
+            embeds, stream.vision_s = self._prefill_embeddings(compiled, encoded)
+            return run(embeds, np.arange(length, dtype=np.int64)[None])
 
         def step(token: int) -> np.ndarray:
             nonlocal length
@@ -416,8 +444,11 @@ class OpenVINOBackend(LocalBackend):
             embeds = np.asarray(compiled.embed(np.array([[token]], dtype=np.int64))[0])
             return run(embeds, np.array([[length - 1]], dtype=np.int64))
 
-        return TokenStream(sampled_tokens(prefill, step, request), prompt_tokens=length)
+        stream = TokenStream(iter(()), prompt_tokens=length)
+        stream.ids = sampled_tokens(prefill, step, request)
+        return stream
 
     def close(self) -> None:
         """Release the compiled model."""
         self._compiled = None
+        self._features.clear()

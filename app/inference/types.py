@@ -94,8 +94,10 @@ class GenerationStats:
 
     Times are seconds. `preprocess_s` covers image resizing and the processor;
     `time_to_first_token_s` runs from the start of the call (preprocessing included) to the
-    first generated token. `peak_memory_bytes` is the backend's own figure where it has one
-    (MLX's allocator, CUDA's), else the process's peak resident memory.
+    first generated token; `vision_s`, where a backend measures it, is the part of that spent
+    in the vision encoder (0 when the picture's features were reused). `peak_memory_bytes` is
+    the backend's own figure where it has one (MLX's allocator, CUDA's), else the process's
+    peak resident memory.
     """
 
     prompt_tokens: int = 0
@@ -108,6 +110,7 @@ class GenerationStats:
     peak_memory_bytes: int | None = None
     finish_reason: FinishReason | None = None
     note: str = ""  # something the person should hear once (a remote engine's clip was cut down)
+    vision_s: float | None = None
 
 
 @dataclass(frozen=True)
