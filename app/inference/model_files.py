@@ -175,7 +175,7 @@ def download_model(
     remove_stale_partials(model)
     try:
         folder = Path(snapshot_download(model, **kwargs))  # type: ignore[arg-type]
-        verify_download(model, folder)
+        verify_download(model, folder, patterns)
     except ModelUnavailable:
         raise
     except Exception as exc:
@@ -217,13 +217,20 @@ class DamagedDownload(ModelUnavailable):
     """A downloaded file's SHA-256 differs from the hub's: the file was deleted, a retry fetches it again."""
 
 
-def verify_download(model: str, folder: Path) -> None:
-    """Check every large (LFS) file in a downloaded snapshot against the hub's SHA-256.
+def verify_download(model: str, folder: Path, patterns: list[str] | None = None) -> None:
+    """Check the large (LFS) files a download selected (`patterns`) against the hub's SHA-256.
 
     huggingface_hub checks sizes only. A mismatch (a proxy that rewrote the file, a damaged
     disk) deletes the file, so the next start downloads it again, and says so in one line.
     """
+    from fnmatch import fnmatch
+
     from huggingface_hub import HfApi
+
+    def selected(name: str) -> bool:
+        if patterns is None:
+            return not any(fnmatch(name, p) for p in PYTORCH_IGNORE)
+        return any(fnmatch(name, p) for p in patterns)
 
     tree = HfApi(endpoint=_hub_settings()["endpoint"]).list_repo_tree(
         model, recursive=True, revision=folder.name
@@ -232,7 +239,7 @@ def verify_download(model: str, folder: Path) -> None:
         lfs = getattr(info, "lfs", None)
         expected = getattr(lfs, "sha256", None) if lfs is not None else None
         path = folder / info.path
-        if not expected or not path.is_file():
+        if not expected or not path.is_file() or not selected(info.path):
             continue
         if _sha256(path) != expected:
             target = path.resolve()

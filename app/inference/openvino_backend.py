@@ -5,7 +5,7 @@ into the user's cache folder, keyed by the model's files, the OpenVINO version a
 precision; later loads start from the cache, offline. It prepares, in this order of preference:
 
 1. the model repository's own ONNX export (`published_onnx`): what a hub download fetches by
-   default, 8-bit, about 510 MB for the 500M; read by OpenVINO, no PyTorch anywhere;
+   default, 8-bit, about 520 MB for the 500M; read by OpenVINO, no PyTorch anywhere;
 2. the PyTorch weights (`*.safetensors`), converted by tracing, when PyTorch is installed
    (`pip install 'smolsight[torch]'`): for models that publish no ONNX export.
 
@@ -210,7 +210,7 @@ class _Compiled:
     vision: Any
     embed: Any
     decoder: Any  # an infer request of the stateful decoder
-    beam: bool  # whether the decoder takes `beam_idx` (our conversion's does; the ONNX export's not)
+    beam: bool  # whether the decoder takes `beam_idx` (ours do, however prepared; an older IR might not)
 
 
 class OpenVINOBackend(LocalBackend):
