@@ -467,6 +467,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     from app.inference.backend import BackendError
     from app.inference.factory import choose_backend
     from app.inference.model_files import DamagedDownload, ModelUnavailable, default_model, download_model
+    from app.inference.types import LoadProgress
     from app.terminal import ProgressLine
 
     engine = settings_from_args(args).engine
@@ -474,14 +475,17 @@ def cmd_download(args: argparse.Namespace) -> int:
     model = args.model or default_model(backend)
     print(f"Downloading {model} …", file=sys.stderr)
     bar = ProgressLine(sys.stderr)
+
+    def report(progress: LoadProgress) -> None:
+        bar.update(progress.fraction, progress.message)
+
     try:
         if backend == "openvino":  # the CPU engine's files only: one precision of the ONNX export
             from app.inference.openvino_backend import OpenVINOBackend
 
-            cpu = OpenVINOBackend(model=model, dtype=engine.dtype)
-            folder = cpu.download(lambda p: bar.update(p.fraction, p.message))
+            folder = OpenVINOBackend(model=model, dtype=engine.dtype).download(report)
         else:
-            folder = download_model(model, progress=lambda p: bar.update(p.fraction, p.message))
+            folder = download_model(model, progress=report)
     except DamagedDownload as exc:
         return fail(str(exc), ExitCode.MODEL)
     except ModelUnavailable as exc:

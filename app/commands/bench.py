@@ -15,7 +15,6 @@ matrix-product throughput and memory read bandwidth).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -90,10 +89,11 @@ def real_size_model() -> Path:
 
         print(f"Building the 500M-architecture random model in {folder} (once, ~2 GB) …", file=sys.stderr)
         build_model(folder, real_size=True)
+    from app.inference.openvino_backend import installed
     from app.inference.published_onnx import find_onnx
 
     tools = ("onnxruntime", "onnx", "torch")
-    if find_onnx(folder, "int8") is None and all(importlib.util.find_spec(t) for t in tools):
+    if find_onnx(folder, "int8") is None and all(installed(t) for t in tools):
         from app.devtools.onnx_layout import write_onnx_layout
 
         print("Writing its ONNX export in the published layout (once, ~0.5 GB) …", file=sys.stderr)

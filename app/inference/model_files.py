@@ -120,7 +120,6 @@ def resolve_model(
     progress: LoadProgressCallback | None = None,
     patterns: list[str] | None = None,
     complete: Callable[[Path], bool] | None = None,
-    download_size: str = "",
 ) -> Path:
     """Turn a hub id or folder into a local folder, downloading once if allowed.
 
@@ -146,11 +145,10 @@ def resolve_model(
             return folder
     except Exception:
         pass  # not cached (or a partial cache): download below
-    if _offline() or not allow_download:
-        why = "offline mode is on (HF_HUB_OFFLINE), so it can't be downloaded now" if _offline() else ""
-        missing = _not_here(model, why)
-        missing.download_size = download_size
-        raise missing
+    if _offline():
+        raise _not_here(model, "offline mode is on (HF_HUB_OFFLINE), so it can't be downloaded now")
+    if not allow_download:
+        raise _not_here(model)
     folder = download_model(model, progress=progress, patterns=patterns)
     if not complete(folder):
         wanted = ", ".join(
@@ -223,23 +221,18 @@ def verify_download(model: str, folder: Path, patterns: list[str] | None = None)
     huggingface_hub checks sizes only. A mismatch (a proxy that rewrote the file, a damaged
     disk) deletes the file, so the next start downloads it again, and says so in one line.
     """
-    from fnmatch import fnmatch
-
     from huggingface_hub import HfApi
-
-    def selected(name: str) -> bool:
-        if patterns is None:
-            return not any(fnmatch(name, p) for p in PYTORCH_IGNORE)
-        return any(fnmatch(name, p) for p in patterns)
+    from huggingface_hub.utils import filter_repo_objects
 
     tree = HfApi(endpoint=_hub_settings()["endpoint"]).list_repo_tree(
         model, recursive=True, revision=folder.name
     )
-    for info in tree:
+    # the same selection as the download's, matched by huggingface_hub's own filter
+    for info in filter_repo_objects(tree, key=lambda i: str(i.path), **_selection(patterns)):
         lfs = getattr(info, "lfs", None)
         expected = getattr(lfs, "sha256", None) if lfs is not None else None
         path = folder / info.path
-        if not expected or not path.is_file() or not selected(info.path):
+        if not expected or not path.is_file():
             continue
         if _sha256(path) != expected:
             target = path.resolve()

@@ -85,12 +85,17 @@ _ONNX_PREFERENCE: dict[Weights, tuple[Variant, ...]] = {
 }
 
 
-def torch_available() -> bool:
-    """Whether PyTorch and transformers are installed (the `torch` extra): converting needs them."""
+def installed(module: str) -> bool:
+    """Whether `module` can be imported here, without importing it."""
     try:
-        return all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
+        return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError, AttributeError):  # a module blocked or half-installed
         return False
+
+
+def torch_available() -> bool:
+    """Whether PyTorch and transformers are installed (the `torch` extra): converting needs them."""
+    return installed("torch") and installed("transformers")
 
 
 def onnx_source(folder: Path, weights: Weights) -> Variant | None:
@@ -99,17 +104,10 @@ def onnx_source(folder: Path, weights: Weights) -> Variant | None:
     for variant in _ONNX_PREFERENCE[weights]:
         if variant not in have:
             continue
-        if weights == "int8" and variant in ("fp32", "fp16") and not _installed("nncf"):
+        if weights == "int8" and variant in ("fp32", "fp16") and not installed("nncf"):
             continue
         return variant
     return None
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError, AttributeError):
-        return False
 
 
 FEATURES_KEPT = 8  # recent pictures whose image features are reused (one tile's: 240 KB)
@@ -299,10 +297,10 @@ class OpenVINOBackend(LocalBackend):
                 progress=progress,
                 patterns=download_patterns(variant),
                 complete=has_onnx,
-                download_size=DOWNLOAD_SIZES.get(variant, ""),
             )
         except ModelUnavailable as exc:
             if not exc.incomplete:
+                exc.download_size = DOWNLOAD_SIZES.get(variant, "")
                 raise
             if not torch_available():
                 raise needs_pytorch(name) from exc

@@ -333,11 +333,21 @@ def _published_vision(ov: Any, model: Any, tile: int) -> Any:
     mask.output(0).replace(ops.broadcast(ops.constant(True, dtype=ov.Type.boolean), shape).output(0))
     wrapped = ov.Model(model.get_results(), [pixels], "vision")
     wrapped.outputs[0].get_tensor().set_names({"image_features"})
+    _simplify(wrapped)
+    return wrapped
+
+
+def _simplify(model: Any) -> None:
+    """OpenVINO's common optimizations, then the cancelling transpose pairs the ONNX export leaves.
+
+    The exported attention is spelled out in small operations; the common optimizations find
+    scaled-dot-product attention in it, and the transposes around the keys must go for the CPU
+    plugin to fuse it.
+    """
     from openvino._offline_transformations import apply_moc_transformations
 
-    apply_moc_transformations(wrapped, cf=False)
-    _drop_cancelling_transposes(wrapped)
-    return wrapped
+    apply_moc_transformations(model, cf=False)
+    _drop_cancelling_transposes(model)
 
 
 def _published_decoder(ov: Any, model: Any) -> Any:
@@ -377,13 +387,7 @@ def _published_decoder(ov: Any, model: Any) -> Any:
             reader.replace_source_output(reordered.output(0))
     model.add_parameters([beam])
     _make_stateful(ov, model, kv_in, kv_out)
-    # The exported attention is spelled out in small operations; OpenVINO's own common
-    # optimizations find scaled-dot-product attention in it, and the transpose pairs that the
-    # ONNX export leaves around the keys (which cancel out) must go for the CPU plugin to fuse it.
-    from openvino._offline_transformations import apply_moc_transformations
-
-    apply_moc_transformations(model, cf=False)
-    _drop_cancelling_transposes(model)
+    _simplify(model)
     _fuse_attention(model)  # what the common optimizations left spelled out (the first layer's)
     return model
 
