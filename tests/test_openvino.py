@@ -12,6 +12,7 @@ import pytest
 
 from app.capture.frames import Frame
 from app.config import EngineSettings
+from app.evaluation.precision import cosine
 from app.inference.answer import collect
 from app.inference.backend import BackendError
 from app.inference.chat_format import render_prompt
@@ -28,6 +29,7 @@ from app.inference.smolvlm_inputs import SmolVLMInputs
 from app.inference.transformers_backend import TransformersBackend, load_processor
 from app.inference.types import ChatTurn, GenerationRequest, LoadProgress, LoadProgressCallback
 from tests.media import photo
+from tests.openvino_probe import products_per_input
 
 pytestmark = pytest.mark.slow  # converts the tiny model once per precision (a few seconds each)
 
@@ -138,6 +140,21 @@ def test_int8_runs_end_to_end_streams_and_cancels(tiny_model: Path, ov_cache: Pa
     assert chunks[-1].stats.finish_reason == "cancelled" and chunks[-1].stats.generated_tokens <= 2
     sampled = [collect(backend.stream(image_request(max_tokens=6, temperature=0.8))).text for _ in range(2)]
     assert sampled[0] == sampled[1]  # sampling is seeded: the same request gives the same answer
+
+
+def test_int8_decoding_reads_each_layer_in_four_products_and_agrees_with_full_precision(
+    tiny_model: Path, ov_cache: Path
+) -> None:
+    backend = OpenVINOBackend(model=str(tiny_model), cache_dir=ov_cache, prepare_from="pytorch")
+    backend.load()
+    assert backend.ir_folder is not None
+    layers = json.loads((tiny_model / "config.json").read_text())["text_config"]["num_hidden_layers"]
+    # q/k/v as one product, gate/up as one, then o and down; and the output head
+    assert products_per_input(backend.ir_folder / "decoder.xml") == [1] * (4 * layers + 1)
+    full = OpenVINOBackend(model=str(tiny_model), dtype="float32", cache_dir=ov_cache, prepare_from="pytorch")
+    full.load()
+    asked = GenerationRequest("What is in front of me?", frames=(Frame(photo(), 0.0),))
+    assert cosine(backend.first_token_logits(asked), full.first_token_logits(asked)) > 0.999
 
 
 def test_the_conversion_runs_once_and_is_reused_offline(tiny_model: Path, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from app.capture.frames import Frame
+from app.evaluation.precision import cosine
 from app.inference.answer import collect
 from app.inference.openvino_backend import OpenVINOBackend
 from app.inference.published_onnx import download_patterns, file_names, find_onnx
@@ -28,6 +29,7 @@ from app.inference.types import GenerationRequest
 from app.paths import resource_file
 from tests.fake_hub import Hub, serving
 from tests.media import photo
+from tests.openvino_probe import products_per_input
 
 pytestmark = pytest.mark.slow  # exports the tiny model to ONNX once, and starts real processes
 
@@ -142,6 +144,9 @@ def test_eight_bit_onnx_keeps_its_weights_and_stays_close(onnx_model: Path, tmp_
     assert {op.get_type_name() for op in decoder.get_ops()}.isdisjoint(
         {"Round", "Clamp"}
     )  # no run-time quantizing
+    # Each layer's q/k/v products, and its gate/up products, read their input as one product
+    # (one pass over the weights while decoding); the other products read their own input.
+    assert products_per_input(backend.ir_folder / "decoder.xml") == [1] * (4 * layers + 1)
     full = OpenVINOBackend(model=str(onnx_model), dtype="float32", cache_dir=tmp_path)
     full.load()
     pixels = np.random.default_rng(2).uniform(-1, 1, (2, 3, 512, 512)).astype(np.float32)
@@ -149,6 +154,8 @@ def test_eight_bit_onnx_keeps_its_weights_and_stays_close(onnx_model: Path, tmp_
     a = np.asarray(backend._compiled.vision(pixels)[0], np.float64).ravel()
     b = np.asarray(full._compiled.vision(pixels)[0], np.float64).ravel()
     assert float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) > 0.999
+    asked = GenerationRequest("What is in front of me?", frames=(Frame(photo(), 0.0),))
+    assert cosine(backend.first_token_logits(asked), full.first_token_logits(asked)) > 0.999
     answer = collect(backend.stream(request(max_tokens=6)))
     assert answer.stats.generated_tokens > 0 and answer.stats.finish_reason in ("length", "stop")
 

@@ -316,15 +316,16 @@ class OpenVINOBackend(LocalBackend):
             raise needs_pytorch(str(folder))
         return folder, None
 
-    def _compile(self, ir: Path) -> _Compiled:
+    def _compile(self, ir: Path, options: dict[str, str] | None = None, *, vision: Any = None) -> _Compiled:
         import openvino as ov
 
         core = ov.Core()
         config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(ir / "compiled")}
         if self._hint is not None:
             config["INFERENCE_PRECISION_HINT"] = self._hint
+        config.update(options or {})
         try:
-            vision = core.compile_model(ir / "vision.xml", "CPU", config)
+            vision = core.compile_model(ir / "vision.xml" if vision is None else vision, "CPU", config)
             embed = core.compile_model(ir / "embed.xml", "CPU", config)
             decoder = core.compile_model(ir / "decoder.xml", "CPU", config)
         except RuntimeError as exc:
@@ -410,6 +411,20 @@ class OpenVINOBackend(LocalBackend):
             embeds[0, slots] = features
         return embeds, vision_s
 
+    @staticmethod
+    def _decode(compiled: _Compiled, embeds: np.ndarray, positions: np.ndarray, length: int) -> np.ndarray:
+        """Run the stateful decoder over `embeds`; the last position's logits."""
+        decoder = compiled.decoder
+        inputs = {
+            "inputs_embeds": embeds,
+            "attention_mask": np.ones((1, length), dtype=np.int64),
+            "position_ids": positions,
+        }
+        if compiled.beam:
+            inputs["beam_idx"] = np.zeros(1, dtype=np.int32)
+        decoder.infer(inputs)
+        return np.asarray(decoder.get_tensor("logits").data[0, -1])
+
     def prepare(self, request: GenerationRequest) -> TokenStream:
         """Encode the request; its tokens come from the stateful decoder, its cache inside OpenVINO."""
         compiled, inputs = self._compiled, self._inputs
@@ -417,34 +432,50 @@ class OpenVINOBackend(LocalBackend):
             raise NotLoaded()
         encoded = inputs.encode(request)
         length = int(encoded.input_ids.shape[1])
-        decoder = compiled.decoder
-        beam = {"beam_idx": np.zeros(1, dtype=np.int32)} if compiled.beam else {}
-
-        def run(embeds: np.ndarray, positions: np.ndarray) -> np.ndarray:
-            decoder.infer(
-                {
-                    "inputs_embeds": embeds,
-                    "attention_mask": np.ones((1, length), dtype=np.int64),
-                    "position_ids": positions,
-                    **beam,
-                }
-            )
-            return np.asarray(decoder.get_tensor("logits").data[0, -1])
 
         def prefill() -> np.ndarray:
-            decoder.reset_state()
+            compiled.decoder.reset_state()
             embeds, stream.vision_s = self._prefill_embeddings(compiled, encoded)
-            return run(embeds, np.arange(length, dtype=np.int64)[None])
+            return self._decode(compiled, embeds, np.arange(length, dtype=np.int64)[None], length)
 
         def step(token: int) -> np.ndarray:
             nonlocal length
             length += 1
             embeds = np.asarray(compiled.embed(np.array([[token]], dtype=np.int64))[0])
-            return run(embeds, np.array([[length - 1]], dtype=np.int64))
+            return self._decode(compiled, embeds, np.array([[length - 1]], dtype=np.int64), length)
 
         stream = TokenStream(iter(()), prompt_tokens=length)
         stream.ids = sampled_tokens(prefill, step, request)
         return stream
+
+    def first_token_logits(self, request: GenerationRequest) -> np.ndarray:
+        """The logits of the answer's first token (float32, vocabulary-sized): for precision checks."""
+        compiled, inputs = self._compiled, self._inputs
+        if compiled is None or inputs is None:
+            raise NotLoaded()
+        encoded = inputs.encode(request)
+        length = int(encoded.input_ids.shape[1])
+        compiled.decoder.reset_state()
+        embeds, _ = self._prefill_embeddings(compiled, encoded)
+        positions = np.arange(length, dtype=np.int64)[None]
+        return np.array(self._decode(compiled, embeds, positions, length), dtype=np.float32)
+
+    def image_features(self, request: GenerationRequest) -> np.ndarray:
+        """The vision encoder's features for the request's pictures (not the kept ones): for checks."""
+        compiled, inputs = self._compiled, self._inputs
+        if compiled is None or inputs is None:
+            raise NotLoaded()
+        return np.array(compiled.vision(inputs.encode(request).pixel_values)[0], dtype=np.float32)
+
+    def recompile(self, options: dict[str, str], *, vision: Any = None) -> None:
+        """Compile the prepared model again with OpenVINO CPU `options` added (precision studies).
+
+        `vision`: an `openvino.Model` to use as the vision encoder instead of the prepared one.
+        """
+        if self.ir_folder is None:
+            raise NotLoaded()
+        self._features.clear()
+        self._compiled = self._compile(self.ir_folder, options, vision=vision)
 
     def close(self) -> None:
         """Release the compiled model."""
