@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.commands.bench import ModelShape, decode_bytes_per_token, text_flops, vision_flops
+from app.commands.bench import (
+    ModelShape,
+    decode_bytes_per_token,
+    text_flops,
+    text_flops_split,
+    vision_flops,
+    vision_flops_split,
+)
 
 
 def test_bench_prints_the_table_ratio_and_floors(
@@ -40,6 +47,12 @@ def test_floor_arithmetic_for_the_real_500m_architecture(tmp_path: Path) -> None
     assert 180e9 < vision_flops(config, 1) < 240e9
     # ~360 M decoder weights: ≈ 2 × 360 M FLOPs per prompt token.
     assert 55e9 < text_flops(config, 90) < 80e9
+    # The first token's floor counts weight products and attention at their own rates: at 1024
+    # patches attention is about a fifth of the encoder; at 167 prompt tokens, 2 % of the prefill.
+    products, attention = vision_flops_split(config, 1)
+    assert products + attention == vision_flops(config, 1) and 0.15 < attention / products < 0.3
+    products, attention = text_flops_split(config, 167)
+    assert products + attention == text_flops(config, 167) and attention / products < 0.03
     # fp32 decode reads ~1.6 GB of weights per token (decoder + untied output head).
     assert 1.4e9 < decode_bytes_per_token(config, 4) < 1.8e9
 

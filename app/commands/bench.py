@@ -103,18 +103,55 @@ def real_size_model() -> Path:
 
 # --- this machine's floors -----------------------------------------------------------------------
 def measure_matmul_gflops(dtype_name: str, seconds: float = 1.0) -> float:
-    """Dense matrix-product throughput here at `dtype_name` (GFLOP/s), with PyTorch's threads."""
+    """Dense matrix-product throughput here at `dtype_name` (GFLOP/s), with PyTorch's threads.
+
+    "int8": 8-bit products with 32-bit sums (`torch._int_mm`), what VNNI/AMX CPUs run the
+    CPU engine's 8-bit-weight products in; 0 where PyTorch has no such product here.
+    """
     import torch
 
-    dtype = getattr(torch, dtype_name)
     n = 1024
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
+    if dtype_name == "int8":
+        a = torch.randint(-128, 128, (n, n), dtype=torch.int8)
+        b = torch.randint(-128, 128, (n, n), dtype=torch.int8)
+
+        def product() -> object:
+            return torch._int_mm(a, b)
+
+        try:
+            product()
+        except (RuntimeError, AttributeError):
+            return 0.0
+    else:
+        dtype = getattr(torch, dtype_name)
+        x, y = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+
+        def product() -> object:
+            return x @ y
+
+        product()
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds or count < 2:
-        a @ b
+        product()
         count += 1
     return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def int8_products_here() -> bool:
+    """Whether OpenVINO runs 8-bit-weight products with 8-bit activations on this CPU.
+
+    It does (run-time quantization of the activations, on by default) where the CPU has VNNI:
+    AVX512-VNNI or AVX-VNNI on x86.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        try:
+            from numpy._core._multiarray_umath import __cpu_features__ as features
+        except ImportError:
+            return False
+        return bool(features.get("AVX512VNNI"))
+    return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
 def measure_read_bandwidth_gbs(megabytes: int = 512) -> float:
@@ -171,11 +208,19 @@ class ModelShape:
 
 def vision_flops(shape: ModelShape, tiles: int) -> float:
     """FLOPs of the vision encoder and connector for `tiles` 512 px tiles."""
+    return sum(vision_flops_split(shape, tiles))
+
+
+def vision_flops_split(shape: ModelShape, tiles: int) -> tuple[float, float]:
+    """(products with weights, attention) FLOPs of the vision encoder and connector."""
     patches = (shape.image_size // shape.patch_size) ** 2
     h, m = shape.vision_hidden, shape.vision_mlp
-    per_layer = 2 * patches * (4 * h * h + 2 * h * m) + 4 * patches * patches * h
+    weights = 2 * patches * (4 * h * h + 2 * h * m)
     connector = 2 * (patches // shape.scale_factor**2) * (h * shape.scale_factor**2) * shape.text_hidden
-    return float(tiles * (shape.vision_layers * per_layer + connector))
+    attention = 4 * patches * patches * h
+    return float(tiles * (shape.vision_layers * weights + connector)), float(
+        tiles * shape.vision_layers * attention
+    )
 
 
 def _text_params_per_layer(shape: ModelShape) -> int:
@@ -186,9 +231,14 @@ def _text_params_per_layer(shape: ModelShape) -> int:
 
 def text_flops(shape: ModelShape, tokens: int) -> float:
     """FLOPs of the decoder's prefill over `tokens` (causal attention, one logits row)."""
+    return sum(text_flops_split(shape, tokens))
+
+
+def text_flops_split(shape: ModelShape, tokens: int) -> tuple[float, float]:
+    """(products with weights, attention) FLOPs of the decoder's prefill over `tokens`."""
     linear = 2 * tokens * _text_params_per_layer(shape) * shape.text_layers
     attention = 2 * tokens * tokens * shape.text_hidden * shape.text_layers  # QK and AV, half of it masked
-    return float(linear + attention + 2 * shape.text_hidden * shape.vocab)
+    return float(linear + 2 * shape.text_hidden * shape.vocab), float(attention)
 
 
 def decode_bytes_per_token(shape: ModelShape, bytes_per_param: float) -> float:
@@ -197,16 +247,16 @@ def decode_bytes_per_token(shape: ModelShape, bytes_per_param: float) -> float:
     return float(params * bytes_per_param)
 
 
-def precision_of(result: BackendResult) -> tuple[str, float]:
-    """(compute dtype for the matmul floor, bytes per weight read while decoding) of a result."""
+def precision_of(result: BackendResult) -> tuple[str, str, float]:
+    """(dtype of the weights' products, of the rest, bytes per weight read while decoding)."""
     if result.backend.startswith("openvino"):
         weights, _, compute = result.dtype.partition("/")
         compute_dtype = "bfloat16" if compute == "bf16" else "float32"
         if weights == "int8":
-            return compute_dtype, 1.0
-        return compute_dtype, 2.0 if compute_dtype == "bfloat16" else 4.0
+            return ("int8" if int8_products_here() else compute_dtype), compute_dtype, 1.0
+        return compute_dtype, compute_dtype, 2.0 if compute_dtype == "bfloat16" else 4.0
     compute_dtype = result.dtype if result.dtype in ("bfloat16", "float16", "float32") else "float32"
-    return compute_dtype, 2.0 if compute_dtype != "float32" else 4.0
+    return compute_dtype, compute_dtype, 2.0 if compute_dtype != "float32" else 4.0
 
 
 # --- measuring one backend (in a child process) ----------------------------------------------------
@@ -365,12 +415,20 @@ def run_bench(options: BenchOptions) -> int:
 
 @dataclass(frozen=True)
 class Floors:
-    """How close one backend's live path comes to what this machine can do at best."""
+    """How close one backend's live path comes to what this machine can do at best.
 
+    The first token's floor counts the products with weights at the rate of the precision they
+    run in (8-bit on the CPU engine where the CPU has VNNI) and the rest (attention) at the
+    compute precision's rate.
+    """
+
+    products_dtype: str
+    products_gflops: float
     compute_dtype: str
     matmul_gflops: float
     read_bandwidth_gbs: float
     flops_per_frame: float
+    product_flops: float
     ttft_floor_s: float
     ttft_over_floor: float
     decode_floor_tokens_per_s: float
@@ -382,21 +440,26 @@ def _floors(results: list[BackendResult], folder: Path) -> dict[str, Floors]:
     if not (folder / "config.json").exists() or not any(r.device.lower() == "cpu" for r in results):
         return {}
     shape = ModelShape.from_folder(folder)
-    rates = {name: measure_matmul_gflops(name) for name in {precision_of(r)[0] for r in results}}
+    cpu = [r for r in results if r.device.lower() == "cpu"]
+    rates = {name: measure_matmul_gflops(name) for r in cpu for name in precision_of(r)[:2]}
     bandwidth = measure_read_bandwidth_gbs()
     floors = {}
-    for r in results:
-        if r.device.lower() != "cpu":
-            continue
-        compute, bytes_per_weight = precision_of(r)
-        flops = vision_flops(shape, 1) + text_flops(shape, r.live.prompt_tokens)
-        ttft_floor = flops / (rates[compute] * 1e9)
+    for r in cpu:
+        products, compute, bytes_per_weight = precision_of(r)
+        if rates[products] <= 0:  # no 8-bit product to time here: count them at the compute rate
+            products = compute
+        vision, text = vision_flops_split(shape, 1), text_flops_split(shape, r.live.prompt_tokens)
+        weighted, attention = vision[0] + text[0], vision[1] + text[1]
+        ttft_floor = weighted / (rates[products] * 1e9) + attention / (rates[compute] * 1e9)
         decode_floor = bandwidth * 1e9 / decode_bytes_per_token(shape, bytes_per_weight)
         floors[r.backend] = Floors(
+            products_dtype=products,
+            products_gflops=rates[products],
             compute_dtype=compute,
             matmul_gflops=rates[compute],
             read_bandwidth_gbs=bandwidth,
-            flops_per_frame=flops,
+            flops_per_frame=weighted + attention,
+            product_flops=weighted,
             ttft_floor_s=ttft_floor,
             ttft_over_floor=r.live.time_to_first_token_s / ttft_floor,
             decode_floor_tokens_per_s=decode_floor,
@@ -459,12 +522,20 @@ def _print_report(results: list[BackendResult], floors: dict[str, Floors], repor
         )
     for backend, f in floors.items():
         live = next(r.live for r in results if r.backend == backend)
+        if f.products_dtype == f.compute_dtype:
+            work = f"{f.flops_per_frame / 1e9:.0f} GFLOP at {f.matmul_gflops:.0f} GFLOP/s {f.compute_dtype}"
+        else:
+            work = (
+                f"{f.product_flops / 1e9:.0f} GFLOP of weight products at {f.products_gflops:.0f} GOP/s "
+                f"{f.products_dtype}, {(f.flops_per_frame - f.product_flops) / 1e9:.0f} GFLOP of attention "
+                f"at {f.matmul_gflops:.0f} GFLOP/s {f.compute_dtype}"
+            )
         print(
             f"{backend} floors: first token {live.time_to_first_token_s:.2f} s vs compute floor "
-            f"{f.ttft_floor_s:.2f} s ({f.flops_per_frame / 1e9:.0f} GFLOP at {f.matmul_gflops:.0f} GFLOP/s "
-            f"{f.compute_dtype}): {f.ttft_over_floor:.2f}× the floor; decode {live.decode_tokens_per_s:.1f} "
-            f"tok/s vs bandwidth floor {f.decode_floor_tokens_per_s:.1f} tok/s "
-            f"({f.read_bandwidth_gbs:.1f} GB/s): {f.decode_share_of_floor:.0%} of it"
+            f"{f.ttft_floor_s:.2f} s ({work}): {f.ttft_over_floor:.2f}× the floor; decode "
+            f"{live.decode_tokens_per_s:.1f} tok/s vs bandwidth floor "
+            f"{f.decode_floor_tokens_per_s:.1f} tok/s ({f.read_bandwidth_gbs:.1f} GB/s): "
+            f"{f.decode_share_of_floor:.0%} of it"
         )
 
 
