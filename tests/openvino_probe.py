@@ -19,6 +19,6 @@ def products_per_input(decoder_xml: Path) -> list[int]:
         eight_bit = stored.get_output_element_type(0).get_type_name() in ("i8", "u8")
         if stored.get_type_name() == "Constant" and eight_bit:
             source = op.input_value(0)
-            key = (source.get_node().get_friendly_name(), source.get_index())
+            key = (source.get_node().get_name(), source.get_index())
             readers[key] = readers.get(key, 0) + 1
     return list(readers.values())

@@ -316,7 +316,9 @@ class OpenVINOBackend(LocalBackend):
             raise needs_pytorch(str(folder))
         return folder, None
 
-    def _compile(self, ir: Path, options: dict[str, str] | None = None, *, vision: Any = None) -> _Compiled:
+    def _compile(
+        self, ir: Path, options: dict[str, str] | None = None, *, vision_model: Any = None
+    ) -> _Compiled:
         import openvino as ov
 
         core = ov.Core()
@@ -325,7 +327,8 @@ class OpenVINOBackend(LocalBackend):
             config["INFERENCE_PRECISION_HINT"] = self._hint
         config.update(options or {})
         try:
-            vision = core.compile_model(ir / "vision.xml" if vision is None else vision, "CPU", config)
+            source = ir / "vision.xml" if vision_model is None else vision_model
+            vision = core.compile_model(source, "CPU", config)
             embed = core.compile_model(ir / "embed.xml", "CPU", config)
             decoder = core.compile_model(ir / "decoder.xml", "CPU", config)
         except RuntimeError as exc:
@@ -465,7 +468,10 @@ class OpenVINOBackend(LocalBackend):
         compiled, inputs = self._compiled, self._inputs
         if compiled is None or inputs is None:
             raise NotLoaded()
-        return np.array(compiled.vision(inputs.encode(request).pixel_values)[0], dtype=np.float32)
+        pixels = inputs.encode(request).pixel_values
+        if pixels is None:
+            raise BackendError("Image features need a request with a picture.")
+        return np.array(compiled.vision(pixels)[0], dtype=np.float32)
 
     def recompile(self, options: dict[str, str], *, vision: Any = None) -> None:
         """Compile the prepared model again with OpenVINO CPU `options` added (precision studies).
@@ -475,7 +481,7 @@ class OpenVINOBackend(LocalBackend):
         if self.ir_folder is None:
             raise NotLoaded()
         self._features.clear()
-        self._compiled = self._compile(self.ir_folder, options, vision=vision)
+        self._compiled = self._compile(self.ir_folder, options, vision_model=vision)
 
     def close(self) -> None:
         """Release the compiled model."""

@@ -504,7 +504,7 @@ def _fuse_projections(model: Any) -> int:
             continue
         source, transposed = op.input_value(0), bool(op.get_attributes()["transpose_b"])
         key = (
-            source.get_node().get_friendly_name(),
+            source.get_node().get_name(),  # unique, unlike friendly names
             source.get_index(),
             transposed,
             weight.weights.dtype.str,
