@@ -473,7 +473,7 @@ class OpenVINOBackend(LocalBackend):
             raise BackendError("Image features need a request with a picture.")
         return np.array(compiled.vision(pixels)[0], dtype=np.float32)
 
-    def recompile(self, options: dict[str, str], *, vision: Any = None) -> None:
+    def recompile(self, options: dict[str, str], *, vision: object | None = None) -> None:
         """Compile the prepared model again with OpenVINO CPU `options` added (precision studies).
 
         `vision`: an `openvino.Model` to use as the vision encoder instead of the prepared one.
