@@ -91,7 +91,9 @@ def x_display() -> Iterator[str]:
     xvfb = tool("Xvfb")
     read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        # -noreset: without it Xvfb resets when its last client leaves, and refuses connections
+        # meanwhile; an app started right after another quit then finds "no display"
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
         pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

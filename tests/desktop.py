@@ -162,6 +162,7 @@ def x_server(screen: Screen, *, window_manager: bool = True) -> Iterator[dict[st
             f"{screen.width}x{screen.height}x24",
             "-nolisten",
             "tcp",
+            "-noreset",  # no reset (and refused connections) when the last client leaves
         ],
         pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
