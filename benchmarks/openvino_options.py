@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from app.commands.bench import real_size_model
+from app.evaluation.precision import cosine
 from app.inference.openvino_backend import OpenVINOBackend
 
 OPTION_SETS: dict[str, dict[str, str]] = {
@@ -100,10 +101,14 @@ def main() -> None:
         )
         if reference is None:
             reference = features
-        cosine = float(features @ reference / np.linalg.norm(features) / np.linalg.norm(reference))
         decoder = core.compile_model(backend.ir_folder / "decoder.xml", "CPU", config)
         prefill_s, step_s = _time_decoder(decoder, hidden, args.steps)
-        rows[name] = {"vision_s": vision_s, "prefill_s": prefill_s, "step_s": step_s, "vision_cosine": cosine}
+        rows[name] = {
+            "vision_s": vision_s,
+            "prefill_s": prefill_s,
+            "step_s": step_s,
+            "vision_cosine": cosine(features, reference),
+        }
     print(f"{'options':34} {'vision':>8} {'prefill':>8} {'step':>9} {'cosine to fp32':>15}")
     for name in OPTION_SETS:
         r = rows[name]

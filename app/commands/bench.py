@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,7 @@ def measure_matmul_gflops(dtype_name: str, seconds: float = 1.0) -> float:
     return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
 
 
+@cache
 def int8_products_here() -> bool:
     """Whether OpenVINO runs 8-bit-weight products with 8-bit activations on this CPU.
 

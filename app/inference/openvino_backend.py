@@ -428,18 +428,27 @@ class OpenVINOBackend(LocalBackend):
         decoder.infer(inputs)
         return np.asarray(decoder.get_tensor("logits").data[0, -1])
 
+    def _loaded(self) -> tuple[_Compiled, SmolVLMInputs]:
+        if self._compiled is None or self._inputs is None:
+            raise NotLoaded()
+        return self._compiled, self._inputs
+
+    def _prefill(self, compiled: _Compiled, encoded: EncodedRequest) -> tuple[np.ndarray, float]:
+        """A fresh cache filled with the whole prompt: the next token's logits, the vision seconds."""
+        compiled.decoder.reset_state()
+        embeds, vision_s = self._prefill_embeddings(compiled, encoded)
+        length = int(encoded.input_ids.shape[1])
+        return self._decode(compiled, embeds, np.arange(length, dtype=np.int64)[None], length), vision_s
+
     def prepare(self, request: GenerationRequest) -> TokenStream:
         """Encode the request; its tokens come from the stateful decoder, its cache inside OpenVINO."""
-        compiled, inputs = self._compiled, self._inputs
-        if compiled is None or inputs is None:
-            raise NotLoaded()
+        compiled, inputs = self._loaded()
         encoded = inputs.encode(request)
         length = int(encoded.input_ids.shape[1])
 
         def prefill() -> np.ndarray:
-            compiled.decoder.reset_state()
-            embeds, stream.vision_s = self._prefill_embeddings(compiled, encoded)
-            return self._decode(compiled, embeds, np.arange(length, dtype=np.int64)[None], length)
+            logits, stream.vision_s = self._prefill(compiled, encoded)
+            return logits
 
         def step(token: int) -> np.ndarray:
             nonlocal length
@@ -453,21 +462,13 @@ class OpenVINOBackend(LocalBackend):
 
     def first_token_logits(self, request: GenerationRequest) -> np.ndarray:
         """The logits of the answer's first token (float32, vocabulary-sized): for precision checks."""
-        compiled, inputs = self._compiled, self._inputs
-        if compiled is None or inputs is None:
-            raise NotLoaded()
-        encoded = inputs.encode(request)
-        length = int(encoded.input_ids.shape[1])
-        compiled.decoder.reset_state()
-        embeds, _ = self._prefill_embeddings(compiled, encoded)
-        positions = np.arange(length, dtype=np.int64)[None]
-        return np.array(self._decode(compiled, embeds, positions, length), dtype=np.float32)
+        compiled, inputs = self._loaded()
+        logits, _ = self._prefill(compiled, inputs.encode(request))
+        return np.array(logits, dtype=np.float32)
 
     def image_features(self, request: GenerationRequest) -> np.ndarray:
         """The vision encoder's features for the request's pictures (not the kept ones): for checks."""
-        compiled, inputs = self._compiled, self._inputs
-        if compiled is None or inputs is None:
-            raise NotLoaded()
+        compiled, inputs = self._loaded()
         pixels = inputs.encode(request).pixel_values
         if pixels is None:
             raise BackendError("Image features need a request with a picture.")
