@@ -104,8 +104,8 @@ def main(argv: list[str]) -> int:
         return code
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     for check in (
-        [py, "-m", "ruff", "check", "app", "tests", "benchmarks", "docs", "dev.py"],
-        [py, "-m", "ruff", "format", "--check", "app", "tests", "benchmarks", "docs", "dev.py"],
+        [py, "-m", "ruff", "check", "app", "tests", "benchmarks", "docs", "dev.py", "setup.py"],
+        [py, "-m", "ruff", "format", "--check", "app", "tests", "benchmarks", "docs", "dev.py", "setup.py"],
         [py, "-m", "mypy"],
     ):
         print("+", " ".join(check[1:]), flush=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 
 from tests.desktop import tool
 from tests.speechd import speechd_standin
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["pytester", "tests.leak_guard"]
 
@@ -73,6 +77,45 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from app.devtools.model_builder import build_model
 
     return build_model(tmp_path_factory.mktemp("models") / "tiny-smolvlm2")
+
+
+@pytest.fixture(scope="session")
+def onnx_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with an `onnx/` export (full precision and 8-bit) beside its PyTorch weights.
+
+    The published layout (`app.devtools.onnx_layout`): what a downloaded copy of the model holds.
+    """
+    from app.devtools.onnx_layout import write_onnx_layout
+
+    folder = tmp_path_factory.mktemp("published") / "tiny-onnx"
+    shutil.copytree(tiny_model, folder)
+    write_onnx_layout(folder, ("fp32", "int8"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolSight's wheel, built as `pip install .` and pipx build it, from a clean copy of the tree.
+
+    A copy, because setuptools reuses its `build/` folder: a file an earlier build left there
+    (a package since dropped from the wheel, say) would otherwise ship again.
+    """
+    source = tmp_path_factory.mktemp("source") / "smolsight"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "models", ".cache"
+        ),
+    )
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", out, source],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return next(out.glob("smolsight-*.whl"))
 
 
 def mlx_installed() -> bool:

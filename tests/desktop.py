@@ -82,8 +82,12 @@ def close(process: subprocess.Popen[str]) -> tuple[str, str]:
     return out, err
 
 
-def find_window(pattern: str, env: dict[str, str], timeout: float) -> str:
+def find_window(
+    pattern: str, env: dict[str, str], timeout: float, process: subprocess.Popen[str] | None = None
+) -> str:
     """The X window id of the first visible window whose title matches `pattern` (a regex).
+
+    With `process` (the app that should show it), fails at once, with its output, if it ends first.
 
     Asked again and again rather than with `xdotool search --sync`, which gives up with nothing
     when another window closes while it looks (a dialog going away as the next one opens).
@@ -99,6 +103,11 @@ def find_window(pattern: str, env: dict[str, str], timeout: float) -> str:
         )
         if found.stdout.split():
             return found.stdout.split()[0]
+        if process is not None and process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(
+                f"the app ended ({process.returncode}) before {pattern!r} appeared: {(out + err)[-3000:]}"
+            )
         if time.monotonic() > deadline:
             pytest.fail(f"no window titled {pattern!r} appeared within {timeout:.0f} s")
         time.sleep(0.2)

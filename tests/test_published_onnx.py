@@ -43,17 +43,6 @@ NO_TORCH = (
 
 
 @pytest.fixture(scope="module")
-def onnx_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model with an `onnx/` export (full precision and 8-bit) beside its PyTorch weights."""
-    from app.devtools.onnx_layout import write_onnx_layout
-
-    folder = tmp_path_factory.mktemp("published") / "tiny-onnx"
-    shutil.copytree(tiny_model, folder)
-    write_onnx_layout(folder, ("fp32", "int8"))
-    return folder
-
-
-@pytest.fixture(scope="module")
 def published_repo(onnx_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What the hub repository holds: the PyTorch weights, the processor files, the ONNX export."""
     repo = tmp_path_factory.mktemp("repo") / "tiny-onnx"
