@@ -9,22 +9,54 @@ from a locally built model: the same file names, the same graph inputs and outpu
 Runtime's dynamic integer quantization, per tensor; `_int8` signed weights, `_uint8` unsigned,
 `_quantized` unsigned only for graphs with a convolution).
 
-Needs PyTorch, transformers, onnx and onnxruntime: a developer tool (`smolsight
-build-test-model --onnx`), never part of the app's own path.
+The hub's decoders were most likely not exported from PyTorch but built by onnxruntime-genai's
+model builder (`exclude_embeds`: the same input and output names, a float16 cache in the fp16
+file, and ONNX Runtime's contrib operators `MultiHeadAttention` or `GroupQueryAttention`,
+`RotaryEmbedding`, `SkipSimplifiedLayerNormalization`; docs/cpu-engine.md gives the evidence).
+`decoder="genai-mha"` or `"genai-gqa"` builds the decoder that way from the same weights.
+
+Needs PyTorch, transformers, onnx and onnxruntime (and onnxruntime-genai for its builder): a
+developer tool (`smolsight build-test-model --onnx`), never part of the app's own path.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from app.inference.published_onnx import ONNX_DIR, PARTS, SUFFIXES, Variant
 
-__all__ = ["write_onnx_layout"]
+__all__ = ["DecoderForm", "write_onnx_layout"]
+
+# How the decoder graph is made: exported from PyTorch (`export`), or by onnxruntime-genai's
+# model builder with `MultiHeadAttention` (what its web target made, and what it makes for CPU
+# at float16) or `GroupQueryAttention` (its CPU target at float32), each with a separate
+# `RotaryEmbedding` and `position_ids` as an input, as the published decoders have.
+DecoderForm = Literal["export", "genai-mha", "genai-gqa"]
+
+# Runs onnxruntime-genai's builder with the attention form chosen: the builder imports its
+# modules as top-level ones (`builders.base`), and picks the attention operator by target.
+_GENAI_BUILDER = """
+import os, runpy, sys
+form = sys.argv.pop(1)
+import onnxruntime_genai.models as models
+sys.path.insert(0, os.path.dirname(models.__file__))
+from builders.base import Model
+if form == "genai-mha":
+    Model.is_gqa_supported = lambda self: False
+    Model.is_packed_attn_supported = lambda self: False
+# RotaryEmbedding apart and position_ids kept, with q, k and v from their own products (the
+# builder gives a packed product's rotary embedding no key input)
+Model.is_fused_rope_supported = lambda self: False
+Model.is_packed_matmul_supported = lambda self: False
+runpy.run_module("onnxruntime_genai.models.builder", run_name="__main__")
+"""
 
 
 def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
@@ -136,9 +168,16 @@ def _quantize(source: Path, target: Path, variant: Variant) -> None:
 
     model = onnx.load_model(source)
     if variant == "fp16":
-        raise ValueError("fp16 test files are not built; use fp32, int8, uint8 or q8")
-    has_conv = any(node.op_type == "Conv" for node in model.graph.node)
-    unsigned = variant == "uint8" or (variant == "q8" and has_conv)
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        onnx.save_model(convert_float_to_float16(model, keep_io_types=True), target)
+        return
+    # transformers.js's script quantizes `q8` unsigned for graphs with a convolution or one of
+    # ONNX Runtime's attention operators (those onnxruntime-genai's builder makes).
+    unsigned_ops = {"Conv", "GroupQueryAttention", "MultiHeadAttention"}
+    unsigned = variant == "uint8" or (
+        variant == "q8" and any(node.op_type in unsigned_ops for node in model.graph.node)
+    )
     quantizer = ONNXQuantizer(
         model,
         False,  # per_channel: the script's default
@@ -157,18 +196,73 @@ def _quantize(source: Path, target: Path, variant: Variant) -> None:
     onnx.save_model(quantizer.model.model, target)
 
 
-def write_onnx_layout(folder: Path, variants: tuple[Variant, ...] = ("int8",)) -> Path:
-    """Write `folder/onnx/` for the model in `folder`, in the published layout; return that folder."""
+def _genai_decoder(folder: Path, work: Path, form: DecoderForm, precision: str) -> Path:
+    """The decoder built by onnxruntime-genai's model builder from the model's text weights.
+
+    The builder reads a text model: the language model's weights are saved as a Llama model
+    (SmolVLM2's is one) beside the tokenizer, then built with `exclude_embeds` at `precision`
+    (fp32, or fp16 with a float16 cache) and saved as one self-contained file.
+    """
+    import onnx
+    import torch
+    from transformers import AutoModelForImageTextToText, LlamaConfig, LlamaForCausalLM
+
+    model = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch.float32)
+    settings = {k: v for k, v in model.config.text_config.to_dict().items() if k != "model_type"}
+    config = LlamaConfig(**{**settings, "architectures": ["LlamaForCausalLM"], "tie_word_embeddings": False})
+    text = LlamaForCausalLM(config)
+    text.model.load_state_dict(model.model.text_model.state_dict())
+    text.lm_head.weight.data = model.lm_head.weight.data.clone()
+    source = work / "text-model"
+    text.save_pretrained(source)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        if (folder / name).exists():
+            shutil.copyfile(folder / name, source / name)
+    built = work / f"genai-{precision}"
+    args = ["-i", source, "-o", built, "-p", precision, "-e", "cpu", "-c", work / "genai-cache"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _GENAI_BUILDER,
+            form,
+            *map(str, args),
+            "--extra_options",
+            "exclude_embeds=true",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"onnxruntime-genai's builder failed: {done.stderr[-2000:]}")
+    decoder = onnx.load_model(built / "model.onnx")  # its weights are beside it: load them in
+    target = work / f"decoder-{precision}.onnx"
+    onnx.save_model(decoder, target)
+    return target
+
+
+def write_onnx_layout(
+    folder: Path, variants: tuple[Variant, ...] = ("int8",), *, decoder: DecoderForm = "export"
+) -> Path:
+    """Write `folder/onnx/` for the model in `folder`, in the published layout; return that folder.
+
+    `decoder` says how the decoder graph is made (`DecoderForm`); the 8-bit variants of every
+    graph are quantized from its full-precision form, as transformers.js's script does.
+    """
     out = folder / ONNX_DIR
     out.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".onnx-export.", dir=folder))
     try:
         plain = _export_fp32(folder, work)
+        if decoder != "export":
+            plain["decoder"] = _genai_decoder(folder, work, decoder, "fp32")
         for variant in variants:
             for part, source in plain.items():
                 target = out / f"{PARTS[part]}{SUFFIXES[variant]}.onnx"
                 if variant == "fp32":
                     shutil.copyfile(source, target)
+                elif variant == "fp16" and part == "decoder" and decoder != "export":
+                    shutil.copyfile(_genai_decoder(folder, work, decoder, "fp16"), target)
                 else:
                     _quantize(source, target, variant)
     finally:

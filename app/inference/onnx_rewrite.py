@@ -61,11 +61,14 @@ def _integer_product(kind: str) -> Any:
 
 
 def onnx_core() -> Core:
-    """An OpenVINO Core whose ONNX reader keeps dynamically quantized products as 8-bit weights."""
+    """An OpenVINO Core whose ONNX reader keeps 8-bit products 8-bit and knows ONNX Runtime's operators."""
     import openvino as ov
     from openvino.frontend.onnx import ConversionExtension
 
+    from app.inference.onnx_contrib import register
+
     core = ov.Core()
+    register(core)  # ONNX Runtime's own operators, as onnxruntime-genai's builder writes them
     core.add_extension(ConversionExtension("DynamicQuantizeLinear", _float_activations))
     for kind in ("MatMulInteger", "ConvInteger"):
         core.add_extension(ConversionExtension(kind, _integer_product(kind)))

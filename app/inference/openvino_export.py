@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 Weights = Literal["int8", "fp32"]
-EXPORT_VERSION = 2  # bump when the exported graphs change; old caches are then rebuilt
+EXPORT_VERSION = 3  # bump when the exported graphs change; old caches are then rebuilt
 MANIFEST = "smolsight_openvino.json"
 STEPS = ("load", "vision", "embed", "decoder", "compress", "save", "reference")
 ONNX_STEPS = ("vision", "embed", "decoder", "compress", "save")
@@ -311,11 +311,29 @@ def _finish(ov: Any, work: Path, out: Path, weights: Weights, *, source: str, st
 
 
 def _read_onnx(core: Any, path: Path) -> Any:
-    """Read one published graph; 8-bit ones keep their weights as 8 bits (`onnx_rewrite`)."""
+    """Read one published graph; 8-bit ones keep their weights as 8 bits (`onnx_rewrite`).
+
+    Half-precision inputs and outputs (the fp16 decoder keeps its cache in float16, as
+    onnxruntime-genai's builder writes it) become float32 ones, the interface every other
+    precision has: the cache inside the prepared model is then float32, and the engine feeds and
+    reads float32 everywhere. The weights stay as published.
+    """
+    import openvino as ov
+    from openvino.preprocess import PrePostProcessor
+
     from app.inference.onnx_rewrite import keep_weight_scales
 
     model = core.read_model(path)
     keep_weight_scales(model)
+    half = [p for p in model.inputs if p.get_element_type() == ov.Type.f16]
+    half_out = [p for p in model.outputs if p.get_element_type() == ov.Type.f16]
+    if half or half_out:
+        steps = PrePostProcessor(model)
+        for port in half:
+            steps.input(port.get_any_name()).tensor().set_element_type(ov.Type.f32)
+        for port in half_out:
+            steps.output(port.get_any_name()).tensor().set_element_type(ov.Type.f32)
+        model = steps.build()
     return model
 
 
@@ -377,6 +395,7 @@ def _published_decoder(ov: Any, model: Any) -> Any:
         head.input(0).replace_source_output(last.output(0))
     kv_in = sorted(n for n in names if n.startswith("past_key_values."))
     kv_out = [n.replace("past_key_values.", "present.") for n in kv_in]
+    _cache_shapes_from_outputs(ov, model, kv_in, kv_out)
     # A `beam_idx` reordering of the cache, as in our conversion: OpenVINO's CPU plugin fuses
     # cache + attention into one kernel only in that form (its StatefulSDPAFusion pattern).
     beam = ops.parameter([-1], ov.Type.i32, name="beam_idx")
@@ -392,6 +411,23 @@ def _published_decoder(ov: Any, model: Any) -> Any:
     _simplify(model)
     _fuse_attention(model)  # what the common optimizations left spelled out (the first layer's)
     return model
+
+
+def _cache_shapes_from_outputs(ov: Any, model: Any, kv_in: list[str], kv_out: list[str]) -> None:
+    """Give each cache input the head count and head size its output has.
+
+    onnxruntime-genai's builder declares the cache inputs' head size as a free dimension; the
+    stateful cache starts as zeros of the input's smallest shape, which would then have a head
+    size of 0 and not join the first step's keys. Batch and sequence stay free.
+    """
+    for past_name, present_name in zip(kv_in, kv_out, strict=True):
+        past = model.input(past_name).get_node()
+        known = model.output(present_name).get_partial_shape()
+        if known.rank.is_dynamic:
+            continue
+        dims = [ov.Dimension() if axis in (0, 2) else known[axis] for axis in range(known.rank.get_length())]
+        past.set_partial_shape(ov.PartialShape(dims))
+    model.validate_nodes_and_infer_types()
 
 
 def _scaled(output: Any) -> tuple[Any, float]:
