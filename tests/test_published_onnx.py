@@ -197,6 +197,33 @@ def test_a_download_fetches_one_precision_checked_and_then_works_offline(
     assert offline.returncode == 0, offline.stderr
 
 
+def test_a_repository_without_int8_files_gets_the_next_precision_it_lists(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    from app.devtools.onnx_layout import write_onnx_layout
+
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_model, repo)
+    write_onnx_layout(repo, ("uint8", "q8"))  # as SmolVLM2-500M-Video-Instruct was seen: no _int8
+    hub = Hub(REPO, repo)
+    with serving(hub):
+        env = hub_env(tmp_path, hub)
+        done = smolsight(
+            "describe", SAMPLE, "--model", REPO, "--backend", "openvino", "--max-tokens", "4", env=env
+        )
+        assert done.returncode == 0, done.stderr
+        fetched = {
+            p.split("/resolve/", 1)[1].split("/", 1)[1] for m, p, _ in hub.requests if "/resolve/" in p
+        }
+    assert set(file_names("q8").values()) <= fetched  # the best precision the repository has
+    assert not set(file_names("uint8").values()) & fetched  # and only that one
+    assert done.stdout.strip()
+    again = smolsight(  # offline: the downloaded precision is found in the cache
+        "describe", SAMPLE, "--model", REPO, "--offline", "--max-tokens", "4", env=hub_env(tmp_path)
+    )
+    assert again.returncode == 0, again.stderr
+
+
 def test_a_download_cut_off_midway_is_completed_and_checked(published_repo: Path, tmp_path: Path) -> None:
     decoder = file_names("int8")["decoder"]
     hub = Hub(REPO, published_repo, drop={decoder})  # the network goes away halfway through

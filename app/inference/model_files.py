@@ -211,6 +211,18 @@ def remove_stale_partials(model: str) -> list[Path]:
     return removed
 
 
+def repository_files(model: str) -> list[str] | None:
+    """The file names a hub repository lists, or None when the hub can't be asked (offline, no network)."""
+    if _offline():
+        return None
+    try:
+        from huggingface_hub import HfApi
+
+        return list(HfApi(endpoint=_hub_settings()["endpoint"]).list_repo_files(model))
+    except Exception:  # no network, an unknown repository: the download then says what is wrong
+        return None
+
+
 class DamagedDownload(ModelUnavailable):
     """A downloaded file's SHA-256 differs from the hub's: the file was deleted, a retry fetches it again."""
 

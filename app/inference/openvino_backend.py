@@ -40,7 +40,14 @@ import numpy as np
 
 from app.inference.backend import BackendError, NotLoaded
 from app.inference.generation import LocalBackend, TokenStream, sampled_tokens
-from app.inference.model_files import ModelUnavailable, context_limit, default_model, resolve_model
+from app.inference.model_files import (
+    ModelUnavailable,
+    context_limit,
+    default_model,
+    looks_like_path,
+    repository_files,
+    resolve_model,
+)
 from app.inference.openvino_export import EXPORT_VERSION, MANIFEST, Weights
 from app.inference.published_onnx import (
     ONNX_DIR,
@@ -98,15 +105,17 @@ def torch_available() -> bool:
     return installed("torch") and installed("transformers")
 
 
+def usable_source(variant: Variant, weights: Weights) -> bool:
+    """Whether `weights` can be prepared from `variant` here (full precision to 8 bits needs NNCF)."""
+    return not (weights == "int8" and variant in ("fp32", "fp16") and not installed("nncf"))
+
+
 def onnx_source(folder: Path, weights: Weights) -> Variant | None:
     """The published ONNX precision to prepare `weights` from, or None when the folder has none usable."""
     have = set(available_variants(folder))
     for variant in _ONNX_PREFERENCE[weights]:
-        if variant not in have:
-            continue
-        if weights == "int8" and variant in ("fp32", "fp16") and not installed("nncf"):
-            continue
-        return variant
+        if variant in have and usable_source(variant, weights):
+            return variant
     return None
 
 
@@ -278,7 +287,7 @@ class OpenVINOBackend(LocalBackend):
         the PyTorch weights only when the repository publishes no ONNX export and PyTorch is
         installed to convert them.
         """
-        variant = _ONNX_PREFERENCE[self._weights][0]
+        variant = self._hub_variant(self._model_name)
         if self._prepare_from == "pytorch":
             if not torch_available():
                 raise needs_pytorch(self._model_name)
@@ -315,6 +324,35 @@ class OpenVINOBackend(LocalBackend):
         if not torch_available():
             raise needs_pytorch(str(folder))
         return folder, None
+
+    def _hub_variant(self, model: str) -> Variant:
+        """Which precision of a hub repository's ONNX export to use.
+
+        One already downloaded, else the best one the repository lists (SmolVLM2-500M-Video-Instruct,
+        for one, was seen with `_uint8` and `_quantized` decoders but no `_int8`); the first choice
+        when the hub can't be asked (the download then says what is missing).
+        """
+        choices = [v for v in _ONNX_PREFERENCE[self._weights] if usable_source(v, self._weights)]
+        if looks_like_path(model):
+            return choices[0]
+        for variant in choices:
+            try:
+                resolve_model(
+                    model,
+                    allow_download=False,
+                    patterns=download_patterns(variant),
+                    complete=lambda folder, v=variant: find_onnx(folder, v) is not None,  # type: ignore[misc]
+                )
+            except ModelUnavailable:
+                continue
+            return variant
+        listed = repository_files(model)
+        if listed is not None:
+            names = set(listed)
+            for variant in choices:
+                if set(file_names(variant).values()) <= names:
+                    return variant
+        return choices[0]
 
     def _compile(
         self, ir: Path, options: dict[str, str] | None = None, *, vision_model: Any = None
