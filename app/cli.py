@@ -576,6 +576,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in {"-h", "--help", "--version"}):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
+    if args.command != "serve":  # a server's operator reads its own log, tracebacks and all
+        from app.logs import setup_logging
+
+        setup_logging()  # details to the log file; to the terminal, one line (app/logs.py)
     from app.config import ConfigError
 
     try:

@@ -69,6 +69,7 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Converted models go to one cache for the whole run, never the developer's own."""
     os.environ["SMOLSIGHT_CACHE_DIR"] = str(tmp_path_factory.mktemp("smolsight-cache"))
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))  # where commands write their log
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ import pytest
 
 from app.capture.frames import Frame
 from app.evaluation.precision import cosine
+from app.exit_codes import ExitCode
 from app.inference.answer import collect
 from app.inference.openvino_backend import OpenVINOBackend
 from app.inference.published_onnx import download_patterns, file_names, find_onnx
@@ -222,6 +223,26 @@ def test_a_repository_without_int8_files_gets_the_next_precision_it_lists(
         "describe", SAMPLE, "--model", REPO, "--offline", "--max-tokens", "4", env=hub_env(tmp_path)
     )
     assert again.returncode == 0, again.stderr
+
+
+def test_a_failure_inside_the_model_thread_is_one_line_and_the_traceback_goes_to_the_log(
+    onnx_model: Path, tmp_path: Path
+) -> None:
+    env = {**hub_env(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    args = ("describe", SAMPLE, "--model", str(onnx_model), "--backend", "openvino", "--max-tokens", "4")
+    assert smolsight(*args, env=env).returncode == 0
+    prepared = next((tmp_path / "cache" / "openvino").iterdir())
+    for ext in ("xml", "bin"):  # a prepared decoder that loads, then fails on the first request
+        shutil.copyfile(prepared / f"embed.{ext}", prepared / f"decoder.{ext}")
+    done = smolsight(*args, env=env)
+    assert done.returncode == ExitCode.MODEL
+    assert "Traceback" not in done.stderr
+    said = errors(done)
+    assert len(said) == 1, done.stderr  # OpenVINO's own words, in one line: the line it ends with
+    assert said[0].startswith("smolsight: The model failed on this request (RuntimeError: Port for tensor")
+    assert said[0].endswith("); the details are in SmolSight's log.")
+    log = (tmp_path / "state" / "SmolSight" / "log" / "smolsight.log").read_text()
+    assert "a generation failed on the model thread" in log and "Traceback" in log
 
 
 def test_a_download_cut_off_midway_is_completed_and_checked(published_repo: Path, tmp_path: Path) -> None:

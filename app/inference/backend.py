@@ -83,3 +83,14 @@ class VisionBackend(Protocol):
     def close(self) -> None:
         """Release the model."""
         ...
+
+
+def one_line(exc: BaseException) -> str:
+    """`Type: message` in one line, for a runtime's exception.
+
+    The last non-empty line of its message: that says what went wrong (OpenVINO's first lines
+    name its source files).
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    said = lines[-1] if lines else ""
+    return f"{type(exc).__name__}: {said[:240]}" if said else type(exc).__name__

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeAlias, TypeVar
 
 from app.inference.answer import AnswerText
-from app.inference.backend import BackendError, VisionBackend
+from app.inference.backend import BackendError, VisionBackend, one_line
 from app.inference.types import (
     BackendInfo,
     CancelToken,
@@ -633,6 +633,7 @@ class Engine:
 
 
 def _failure(exc: BaseException) -> str:
+    """One sentence for a failed request: ours as they are, a runtime's in one line (the log has it all)."""
     if isinstance(exc, BackendError | ValueError):
         return str(exc)
-    return f"The model failed on this request ({type(exc).__name__}: {exc})."
+    return f"The model failed on this request ({one_line(exc)}); the details are in SmolSight's log."

@@ -71,6 +71,13 @@ PRECISIONS: dict[str, tuple[Weights, str | None]] = {
 }
 
 
+# What to do when the CPU engine can't use a model's files: said with every such failure.
+WAYS_FORWARD = (
+    "Try another precision (--dtype float32), the PyTorch engine (pip install 'smolsight[torch]', "
+    "then --backend transformers) or a server (--backend openai --base-url URL)."
+)
+
+
 class ConversionFailed(BackendError):
     """The model could not be converted for OpenVINO; the message says why."""
 
@@ -209,7 +216,9 @@ def convert_in_subprocess(
     if code != 0 or not (out / MANIFEST).exists():
         detail = error or (stderr.strip().splitlines() or [f"exit code {code}"])[-1][:300]
         what = "prepared from its ONNX files" if source else "converted"
-        raise ConversionFailed(f"The model could not be {what} for the fast CPU engine ({detail}).")
+        raise ConversionFailed(
+            f"The model could not be {what} for the fast CPU engine ({detail}). {WAYS_FORWARD}"
+        )
 
 
 @dataclass

@@ -670,7 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             done = export(args.model, args.out, args.weights)
     except Exception as exc:  # reported to the parent in one line; it decides what to do
-        _say(error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+        from app.inference.backend import one_line
+
+        _say(error=one_line(exc))
         return 1
     _say(done=str(done))
     return 0

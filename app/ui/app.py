@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.factory import create_backend
 from app.live.hotkeys import GlobalKeys
+from app.logs import log_file, setup_logging
 from app.paths import APP_ID, APP_NAME, icon_files
 from app.speech.speaker import Speaker
 from app.ui.display import window_problem
@@ -26,33 +26,6 @@ from app.ui.single_instance import InstanceServer, hand_over, server_name
 
 log = logging.getLogger("smolsight")
 qt_log = logging.getLogger("smolsight.qt")
-
-
-def log_file() -> Path:
-    """Where the app writes its log (technical details of every problem)."""
-    from platformdirs import user_log_dir
-
-    return Path(user_log_dir("SmolSight", appauthor=False)) / "smolsight.log"
-
-
-def setup_logging() -> Path | None:
-    """Everything to the log file; only real errors of our own to the terminal."""
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG)
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.ERROR)
-    console.setFormatter(logging.Formatter("smolsight: %(message)s"))
-    console.addFilter(lambda record: not record.name.startswith("smolsight.qt"))
-    root.addHandler(console)
-    path = log_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        file = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
-    except OSError:
-        return None
-    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(file)
-    return path
 
 
 def set_identity(app: QApplication) -> None:
