@@ -38,7 +38,14 @@ Weights = Literal["int8", "fp32"]
 EXPORT_VERSION = 3  # bump when the exported graphs change; old caches are then rebuilt
 MANIFEST = "smolsight_openvino.json"
 STEPS = ("load", "vision", "embed", "decoder", "compress", "save", "reference")
-ONNX_STEPS = ("vision", "embed", "decoder", "compress", "save")
+ONNX_STEPS = ("vision", "embed", "decoder", "check", "compress", "save")
+# How close the prepared decoder's logits must be to the published graph's, both computed in
+# float32 on the same short input: only the order of floating-point sums may differ.
+PREPARED_AGREEMENT = 0.9999
+
+
+class PreparedDisagrees(RuntimeError):
+    """The prepared decoder does not compute what the published graph does; it is not saved."""
 
 
 def _say(**fields: object) -> None:
@@ -296,14 +303,25 @@ def _save(ov: Any, work: Path, vision: Any, embed: Any, decoder: Any) -> None:
         ov.save_model(graph, work / f"{name}.xml", compress_to_fp16=False)
 
 
-def _finish(ov: Any, work: Path, out: Path, weights: Weights, *, source: str, started: float) -> None:
-    manifest = {
+def _finish(
+    ov: Any,
+    work: Path,
+    out: Path,
+    weights: Weights,
+    *,
+    source: str,
+    started: float,
+    checked: float | None = None,
+) -> None:
+    manifest: dict[str, object] = {
         "export_version": EXPORT_VERSION,
         "weights": weights,
         "openvino": ov.get_version(),
         "source": source,
         "seconds": round(time.monotonic() - started, 1),
     }
+    if checked is not None:  # the prepared decoder's agreement with the published one (logits cosine)
+        manifest["checked_against_published"] = round(checked, 7)
     (work / MANIFEST).write_text(json.dumps(manifest, indent=2))  # last: marks a complete export
     if out.exists():
         shutil.rmtree(out)
@@ -612,6 +630,66 @@ def _drop_cancelling_transposes(model: Any) -> int:
     return dropped
 
 
+def check_prepared_decoder(ov: Any, published: Any, prepared: Any, embed: Any) -> float:
+    """Refuse a prepared decoder that disagrees with the published graph; the agreement (cosine).
+
+    The reference is the published decoder itself, read by OpenVINO operator by operator with
+    none of SmolSight's preparation (no cache moved inside, no last-position head, no joined
+    products, no fused attention), run at float32 with its cache passed in and out as the graph
+    declares it. Both run the same short input: six tokens' embeddings (from the published
+    embedding table), then one more token with the cache. What the operators themselves mean
+    (ONNX Runtime's, in decoders built by onnxruntime-genai) is checked against ONNX Runtime and
+    transformers by the test suite; this check guards the preparation on files we never saw.
+    """
+    import numpy as np
+
+    from app.evaluation.precision import cosine
+
+    core = ov.Core()
+    f32 = {"INFERENCE_PRECISION_HINT": "f32", "DYNAMIC_QUANTIZATION_GROUP_SIZE": "0"}
+    table = core.compile_model(embed, "CPU", f32)
+    ids = np.array([[1, 2, 3, 4, 5, 6, 7]], dtype=np.int64)
+    embeds = np.asarray(table(ids)[0], dtype=np.float32)
+    first, step = embeds[:, :6], embeds[:, 6:]
+
+    def feed(tokens: Any, start: int) -> dict[str, Any]:
+        total = start + tokens.shape[1]
+        return {
+            "inputs_embeds": tokens,
+            "attention_mask": np.ones((1, total), dtype=np.int64),
+            "position_ids": np.arange(start, total, dtype=np.int64)[None],
+        }
+
+    reference = core.compile_model(published, "CPU", f32)
+    past = {}
+    for port in published.inputs:
+        name = port.get_any_name()
+        if name.startswith("past_key_values."):
+            shape = published.output(name.replace("past_key_values.", "present.")).get_partial_shape()
+            dims = [1, shape[1].get_length(), 0, shape[3].get_length()]
+            past[name] = np.zeros(dims, dtype=np.float32)
+    done = reference({**feed(first, 0), **past})
+    want = [np.asarray(done[reference.output("logits")])[0, -1]]
+    presents = {
+        n: np.asarray(done[reference.output(n.replace("past_key_values.", "present."))]) for n in past
+    }
+    done = reference({**feed(step, 6), **presents})
+    want.append(np.asarray(done[reference.output("logits")])[0, -1])
+
+    request = core.compile_model(prepared, "CPU", f32).create_infer_request()
+    request.reset_state()
+    beam = {"beam_idx": np.zeros(1, dtype=np.int32)}
+    got = [np.asarray(request.infer({**feed(first, 0), **beam})["logits"])[0, -1].copy()]
+    got.append(np.asarray(request.infer({**feed(step, 6), **beam})["logits"])[0, -1].copy())
+    agreement = min(cosine(a, b) for a, b in zip(got, want, strict=True))
+    if not agreement >= PREPARED_AGREEMENT:  # also refuses NaN
+        raise PreparedDisagrees(
+            f"the prepared decoder does not compute what the published one does (logits cosine "
+            f"{agreement:.4f} on a check input, {PREPARED_AGREEMENT} needed), so it was not kept"
+        )
+    return agreement
+
+
 def export_from_onnx(folder: Path, out: Path, weights: Weights, variant: str) -> Path:
     """Prepare the published ONNX files in `folder/onnx/` for OpenVINO into `out` (no PyTorch)."""
     import openvino as ov
@@ -637,6 +715,8 @@ def export_from_onnx(folder: Path, out: Path, weights: Weights, variant: str) ->
         embed = _read_onnx(core, files["embed"])
         _step("decoder", "Reading the language decoder", ONNX_STEPS)
         dec = _published_decoder(ov, _read_onnx(core, files["decoder"]))
+        _step("check", "Checking the prepared decoder against the published one", ONNX_STEPS)
+        agreement = check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), dec, embed)
         if weights == "int8" and variant in ("fp32", "fp16"):
             import nncf
 
@@ -647,7 +727,9 @@ def export_from_onnx(folder: Path, out: Path, weights: Weights, variant: str) ->
             dec = nncf.compress_weights(dec, mode=mode)
         _step("save", "Saving the prepared model", ONNX_STEPS)
         _save(ov, work, vision, embed, dec)
-        _finish(ov, work, out, weights, source=f"{folder} (onnx {variant})", started=started)
+        _finish(
+            ov, work, out, weights, source=f"{folder} (onnx {variant})", started=started, checked=agreement
+        )
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
