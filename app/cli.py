@@ -344,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
     download.add_argument("--backend", choices=LOCAL_BACKENDS, help="(default: as the settings say)")
 
+    check = sub.add_parser(
+        "check-model",
+        help="list a downloaded model's files (size, SHA-256) and ONNX graphs' operators, for bug reports",
+    )
+    check.add_argument("model", nargs="?", help="hub id or folder (default: the CPU engine's SmolVLM2)")
+    check.add_argument("--json", dest="json_out", type=Path, help="also write it here as JSON")
+
     build = sub.add_parser("build-test-model", help="write a random SmolVLM2 folder (tests, benchmarks)")
     build.add_argument("out", type=Path, help="folder to write")
     build.add_argument("--real-size", action="store_true", help="the real 500M architecture (≈2 GB)")
@@ -498,6 +505,14 @@ def cmd_download(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_check_model(args: argparse.Namespace) -> int:
+    """Print a downloaded model's files and its ONNX graphs' census."""
+    from app.commands.check_model import run_check_model
+    from app.inference.model_files import default_model
+
+    return run_check_model(args.model or default_model("transformers"), args.json_out)
+
+
 def cmd_build_test_model(args: argparse.Namespace) -> int:
     """Write a random-weight SmolVLM2 model folder."""
     from app.devtools.model_builder import build_model
@@ -555,6 +570,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "download": cmd_download,
     "build-test-model": cmd_build_test_model,
+    "check-model": cmd_check_model,
     "config": cmd_config,
     "desktop-entry": cmd_desktop_entry,
     "gui": cmd_gui,

@@ -217,3 +217,52 @@ def test_preparation_refuses_a_decoder_that_disagrees_with_the_published_one(
     product.input(1).replace_source_output(flipped.output(0))
     with pytest.raises(PreparedDisagrees, match="does not compute what the published one does"):
         check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), prepared, embed)
+
+
+def test_check_model_lists_files_hashes_and_each_graphs_census(
+    genai_models: dict[str, Path], tmp_path: Path
+) -> None:
+    import hashlib
+    import json
+
+    import onnx
+
+    folder = genai_models["genai-mha"]
+    out = tmp_path / "manifest.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "check-model", str(folder), "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "com.microsoft.MultiHeadAttention 2" in done.stdout and "(made by onnxruntime-genai)" in done.stdout
+    )
+    manifest = json.loads(out.read_text())
+    files = {f["path"]: f for f in manifest["files"]}
+    name = "onnx/decoder_model_merged_int8.onnx"
+    assert files[name]["sha256"] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    model = onnx.load_model(folder / name, load_external_data=False)
+    want = Counter(f"{n.domain}.{n.op_type}" if n.domain else n.op_type for n in model.graph.node)
+    assert manifest["graphs"][name]["operators"] == dict(want)  # as the onnx package reads it
+    opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
+    assert manifest["graphs"][name]["opsets"] == opsets
+    inputs = {p["name"]: p for p in manifest["graphs"][name]["inputs"]}
+    assert inputs["inputs_embeds"]["type"] == "float32" and inputs["position_ids"]["type"] == "int64"
+    fp16 = {p["name"]: p for p in manifest["graphs"]["onnx/decoder_model_merged_fp16.onnx"]["inputs"]}
+    assert fp16["past_key_values.0.key"]["type"] == "float16"
+
+
+def test_check_model_on_a_model_not_downloaded_is_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "check-model", "smolsight-test/not-downloaded"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        "smolsight: smolsight-test/not-downloaded has not been downloaded on this computer "
+        "(smolsight download fetches it)."
+    ]

@@ -1,0 +1,100 @@
+"""`smolsight check-model`: what a downloaded model's files are, for a bug report or a manifest.
+
+Every file with its size and SHA-256, and for each ONNX graph its producer, opsets, operator
+counts and its inputs and outputs (names, element types, shapes). Nothing is downloaded: a hub
+id is looked up in the download cache. `--json FILE` writes the same as a manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from app.exit_codes import ExitCode
+from app.inference.onnx_census import GraphCensus, census
+
+__all__ = ["describe_files", "run_check_model"]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def local_folder(model: str) -> Path:
+    """The folder of a local model or of a downloaded hub model (never downloads)."""
+    from app.inference.model_files import ModelUnavailable, _hub_settings, looks_like_path
+
+    if looks_like_path(model):
+        folder = Path(model).expanduser()
+        if not folder.is_dir():
+            raise ModelUnavailable(f"{model} is not a folder.")
+        return folder.resolve()
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(model, local_files_only=True, **_hub_settings()))  # type: ignore[arg-type]
+    except Exception as exc:
+        raise ModelUnavailable(
+            f"{model} has not been downloaded on this computer (smolsight download fetches it)."
+        ) from exc
+
+
+def describe_files(folder: Path) -> dict[str, object]:
+    """The manifest: every file's size and SHA-256, and each ONNX graph's census."""
+    files = []
+    graphs: dict[str, object] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts):
+        name = path.relative_to(folder).as_posix()
+        files.append({"path": name, "bytes": path.stat().st_size, "sha256": _sha256(path)})
+        if path.suffix == ".onnx":
+            found: GraphCensus = census(path)
+            graphs[name] = {
+                "producer": found.producer,
+                "opsets": found.opsets,
+                "operators": dict(sorted(found.operators.items())),
+                "inputs": [asdict(p) for p in found.inputs],
+                "outputs": [asdict(p) for p in found.outputs],
+            }
+    return {"files": files, "graphs": graphs}
+
+
+def _ports(ports: object) -> str:
+    said = []
+    for port in ports if isinstance(ports, list) else []:
+        said.append(f"{port['name']} {port['type']}[{', '.join(port['shape'])}]")
+    return "; ".join(said)
+
+
+def run_check_model(model: str, json_out: Path | None) -> int:
+    """Print the manifest of `model` (and write it as JSON); the exit code."""
+    from app.inference.model_files import ModelUnavailable
+
+    try:
+        folder = local_folder(model)
+    except ModelUnavailable as exc:
+        print(f"smolsight: {exc}", file=sys.stderr)
+        return ExitCode.MODEL
+    manifest = {"model": model, **describe_files(folder)}
+    print(f"Model: {model}")
+    for entry in manifest["files"]:  # type: ignore[attr-defined]
+        print(f"  {entry['path']}  {entry['bytes'] / 1e6:.1f} MB  sha256 {entry['sha256']}")
+    for name, graph in manifest["graphs"].items():  # type: ignore[attr-defined]
+        print(f"\n{name} (made by {graph['producer'] or 'an unnamed producer'})")
+        print("  opsets: " + ", ".join(f"{d} {v}" for d, v in graph["opsets"].items()))
+        print("  operators: " + ", ".join(f"{op} {n}" for op, n in graph["operators"].items()))
+        print("  inputs: " + _ports(graph["inputs"]))
+        print("  outputs: " + _ports(graph["outputs"]))
+    if json_out is not None:
+        try:
+            json_out.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"smolsight: can't write {json_out}: {exc.strerror or exc}", file=sys.stderr)
+            return ExitCode.INPUT
+    return ExitCode.OK
