@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
@@ -88,9 +89,11 @@ class VisionBackend(Protocol):
 def one_line(exc: BaseException) -> str:
     """`Type: message` in one line, for a runtime's exception.
 
-    The last non-empty line of its message: that says what went wrong (OpenVINO's first lines
-    name its source files).
+    The last non-empty line of its message that is not a Python frame: that says what went wrong
+    (OpenVINO's first lines name its source files, its last ones the Python frames it passed).
     """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    # Python frames a runtime appends to its message ("At:", "file.py(12): function") say nothing
+    lines = [line for line in lines if line != "At:" and not re.fullmatch(r"\S.*\(\d+\): \S+", line)]
     said = lines[-1] if lines else ""
     return f"{type(exc).__name__}: {said[:240]}" if said else type(exc).__name__
