@@ -7,43 +7,16 @@ id is looked up in the download cache. `--json FILE` writes the same as a manife
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from app.exit_codes import ExitCode
+from app.inference.model_files import sha256_of
 from app.inference.onnx_census import GraphCensus, census
 
 __all__ = ["describe_files", "run_check_model"]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def local_folder(model: str) -> Path:
-    """The folder of a local model or of a downloaded hub model (never downloads)."""
-    from app.inference.model_files import ModelUnavailable, _hub_settings, looks_like_path
-
-    if looks_like_path(model):
-        folder = Path(model).expanduser()
-        if not folder.is_dir():
-            raise ModelUnavailable(f"{model} is not a folder.")
-        return folder.resolve()
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(model, local_files_only=True, **_hub_settings()))  # type: ignore[arg-type]
-    except Exception as exc:
-        raise ModelUnavailable(
-            f"{model} has not been downloaded on this computer (smolsight download fetches it)."
-        ) from exc
 
 
 def describe_files(folder: Path) -> dict[str, object]:
@@ -52,7 +25,7 @@ def describe_files(folder: Path) -> dict[str, object]:
     graphs: dict[str, object] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts):
         name = path.relative_to(folder).as_posix()
-        files.append({"path": name, "bytes": path.stat().st_size, "sha256": _sha256(path)})
+        files.append({"path": name, "bytes": path.stat().st_size, "sha256": sha256_of(path)})
         if path.suffix == ".onnx":
             found: GraphCensus = census(path)
             graphs[name] = {
@@ -74,10 +47,10 @@ def _ports(ports: object) -> str:
 
 def run_check_model(model: str, json_out: Path | None) -> int:
     """Print the manifest of `model` (and write it as JSON); the exit code."""
-    from app.inference.model_files import ModelUnavailable
+    from app.inference.model_files import ModelUnavailable, downloaded_folder
 
     try:
-        folder = local_folder(model)
+        folder = downloaded_folder(model)
     except ModelUnavailable as exc:
         print(f"smolsight: {exc}", file=sys.stderr)
         return ExitCode.MODEL

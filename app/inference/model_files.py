@@ -223,6 +223,23 @@ def repository_files(model: str) -> list[str] | None:
         return None
 
 
+def downloaded_folder(model: str) -> Path:
+    """The folder of a local model, or of a hub model already in the download cache (never downloads)."""
+    if looks_like_path(model):
+        folder = Path(model).expanduser()
+        if not folder.is_dir():
+            raise ModelUnavailable(f"{model} is not a folder.")
+        return folder.resolve()
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(model, local_files_only=True, **_hub_settings()))  # type: ignore[arg-type]
+    except Exception as exc:
+        raise ModelUnavailable(
+            f"{model} has not been downloaded on this computer (smolsight download fetches it)."
+        ) from exc
+
+
 class DamagedDownload(ModelUnavailable):
     """A downloaded file's SHA-256 differs from the hub's: the file was deleted, a retry fetches it again."""
 
@@ -246,7 +263,7 @@ def verify_download(model: str, folder: Path, patterns: list[str] | None = None)
         path = folder / info.path
         if not expected or not path.is_file():
             continue
-        if _sha256(path) != expected:
+        if sha256_of(path) != expected:
             target = path.resolve()
             path.unlink(missing_ok=True)
             target.unlink(missing_ok=True)
@@ -258,7 +275,8 @@ def verify_download(model: str, folder: Path, patterns: list[str] | None = None)
             )
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, hex, read in blocks."""
     import hashlib
 
     digest = hashlib.sha256()
