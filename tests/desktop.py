@@ -37,7 +37,11 @@ def tool(name: str) -> str:
 
 
 def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """A launch with its own settings, log and model cache: nothing of the developer's is used."""
+    """A launch with its own settings, log and model cache: nothing of the developer's is used.
+
+    `extra` adds to it; a variable in `extra` that only repeats this process's environment
+    (an X server's whole environment, say) does not undo the isolation.
+    """
     env = {
         **os.environ,
         "SMOLSIGHT_CONFIG": str(tmp_path / "settings.json"),
@@ -45,8 +49,8 @@ def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "HF_HUB_CACHE": str(tmp_path / "hf"),
         "HF_HUB_OFFLINE": "1",
-        **extra,
     }
+    env.update({name: value for name, value in extra.items() if os.environ.get(name) != value})
     return env
 
 
