@@ -76,6 +76,28 @@ def hub_env(tmp_path: Path, hub: Hub | None = None) -> dict[str, str]:
     return env
 
 
+def describe_from_hub(hub: Hub, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """`describe` of the hub's repository with the CPU engine; the files it downloaded."""
+    with serving(hub):
+        done = smolsight(
+            "describe",
+            SAMPLE,
+            "--model",
+            REPO,
+            "--backend",
+            "openvino",
+            "--max-tokens",
+            "4",
+            env=hub_env(tmp_path, hub),
+        )
+    fetched = {
+        p.split("/resolve/", 1)[1].split("/", 1)[1]
+        for m, p, _ in hub.requests
+        if m == "GET" and "/resolve/" in p
+    }
+    return done, fetched
+
+
 def test_the_layout_is_the_published_one(onnx_model: Path) -> None:
     assert file_names("int8") == {
         "vision": "onnx/vision_encoder_int8.onnx",
@@ -176,17 +198,8 @@ def test_a_download_fetches_one_precision_checked_and_then_works_offline(
     published_repo: Path, tmp_path: Path
 ) -> None:
     hub = Hub(REPO, published_repo)
-    with serving(hub):
-        env = hub_env(tmp_path, hub)
-        done = smolsight(
-            "describe", SAMPLE, "--model", REPO, "--backend", "openvino", "--max-tokens", "4", env=env
-        )
-        assert done.returncode == 0, done.stderr
-        fetched = {
-            p.split("/resolve/", 1)[1].split("/", 1)[1]
-            for m, p, _ in hub.requests
-            if m == "GET" and "/resolve/" in p
-        }
+    done, fetched = describe_from_hub(hub, tmp_path)
+    assert done.returncode == 0, done.stderr
     assert set(file_names("int8").values()) <= fetched
     assert not any(name.endswith(".safetensors") for name in fetched)  # no PyTorch weights
     assert not set(file_names("fp32").values()) & fetched  # no other precision
@@ -206,16 +219,8 @@ def test_a_repository_without_int8_files_gets_the_next_precision_it_lists(
     repo = tmp_path / "repo"
     shutil.copytree(tiny_model, repo)
     write_onnx_layout(repo, ("uint8", "q8"))  # as SmolVLM2-500M-Video-Instruct was seen: no _int8
-    hub = Hub(REPO, repo)
-    with serving(hub):
-        env = hub_env(tmp_path, hub)
-        done = smolsight(
-            "describe", SAMPLE, "--model", REPO, "--backend", "openvino", "--max-tokens", "4", env=env
-        )
-        assert done.returncode == 0, done.stderr
-        fetched = {
-            p.split("/resolve/", 1)[1].split("/", 1)[1] for m, p, _ in hub.requests if "/resolve/" in p
-        }
+    done, fetched = describe_from_hub(Hub(REPO, repo), tmp_path)
+    assert done.returncode == 0, done.stderr
     assert set(file_names("q8").values()) <= fetched  # the best precision the repository has
     assert not set(file_names("uint8").values()) & fetched  # and only that one
     assert done.stdout.strip()
