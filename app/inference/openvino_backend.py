@@ -296,13 +296,13 @@ class OpenVINOBackend(LocalBackend):
         the PyTorch weights only when the repository publishes no ONNX export and PyTorch is
         installed to convert them.
         """
-        variant = self._hub_variant(self._model_name)
         if self._prepare_from == "pytorch":
             if not torch_available():
                 raise needs_pytorch(self._model_name)
             return resolve_model(
                 self._model_name, allow_download=self._allow_download, progress=progress
             ), None
+        variant = self._hub_variant(self._model_name)
 
         def has_onnx(folder: Path) -> bool:
             return find_onnx(folder, variant) is not None
