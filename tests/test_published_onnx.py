@@ -28,6 +28,7 @@ from app.inference.published_onnx import download_patterns, file_names, find_onn
 from app.inference.transformers_backend import TransformersBackend
 from app.inference.types import GenerationRequest
 from app.paths import resource_file
+from tests.desktop import app_env, close, find_window, linux_only, log_text, wait_for
 from tests.fake_hub import Hub, serving
 from tests.media import photo
 from tests.openvino_probe import products_per_input
@@ -234,11 +235,8 @@ def test_a_failure_inside_the_model_thread_is_one_line_and_the_traceback_goes_to
     onnx_model: Path, tmp_path: Path
 ) -> None:
     env = {**hub_env(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    prepare_then_break(onnx_model, tmp_path, env)
     args = ("describe", SAMPLE, "--model", str(onnx_model), "--backend", "openvino", "--max-tokens", "4")
-    assert smolsight(*args, env=env).returncode == 0
-    prepared = next((tmp_path / "cache" / "openvino").iterdir())
-    for ext in ("xml", "bin"):  # a prepared decoder that loads, then fails on the first request
-        shutil.copyfile(prepared / f"embed.{ext}", prepared / f"decoder.{ext}")
     done = smolsight(*args, env=env)
     assert done.returncode == ExitCode.MODEL
     assert "Traceback" not in done.stderr
@@ -248,6 +246,37 @@ def test_a_failure_inside_the_model_thread_is_one_line_and_the_traceback_goes_to
     assert said[0].endswith("); the details are in SmolSight's log.")
     log = (tmp_path / "state" / "SmolSight" / "log" / "smolsight.log").read_text()
     assert "a generation failed on the model thread" in log and "Traceback" in log
+
+
+def prepare_then_break(onnx_model: Path, tmp_path: Path, env: dict[str, str]) -> None:
+    """Prepare the CPU engine once, then give it a decoder that loads and fails on the first request."""
+    args = ("describe", SAMPLE, "--model", str(onnx_model), "--backend", "openvino", "--max-tokens", "4")
+    assert smolsight(*args, env=env).returncode == 0
+    prepared = next((tmp_path / "cache" / "openvino").iterdir())
+    for ext in ("xml", "bin"):
+        shutil.copyfile(prepared / f"embed.{ext}", prepared / f"decoder.{ext}")
+
+
+@linux_only
+def test_a_failure_inside_the_model_thread_reaches_the_window_without_a_traceback(
+    onnx_model: Path, tmp_path: Path, x_display: str
+) -> None:
+    prepare_then_break(onnx_model, tmp_path, hub_env(tmp_path))
+    settings = {"model": str(onnx_model), "backend": "openvino", "output": "text"}
+    (tmp_path / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    env = app_env(tmp_path, DISPLAY=x_display, SMOLSIGHT_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("QT_QPA_PLATFORM", None)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        find_window("^SmolSight$", env, 30, process=app)
+        # the model thread's warm-up (one short generation) fails; the window says so
+        wait_for(lambda: "the model failed to load" in log_text(tmp_path), "the failure", app)
+    finally:
+        out, err = close(app)
+    assert "Traceback" in log_text(tmp_path)  # the details are in the log …
+    assert "Traceback" not in out + err and err.strip() == ""  # … and nowhere else
 
 
 def test_a_download_cut_off_midway_is_completed_and_checked(published_repo: Path, tmp_path: Path) -> None:
