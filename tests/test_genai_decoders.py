@@ -202,21 +202,21 @@ def test_preparation_refuses_a_decoder_that_disagrees_with_the_published_one(
     from app.inference.onnx_rewrite import onnx_core
     from app.inference.openvino_export import (
         PreparedDisagrees,
+        _check_prepared_decoder,
         _published_decoder,
         _read_onnx,
-        check_prepared_decoder,
     )
 
     core = onnx_core()
     files = {part: genai_models["genai-mha"] / name for part, name in file_names("int8").items()}
     embed = _read_onnx(core, files["embed"])
     prepared = _published_decoder(ov, _read_onnx(core, files["decoder"]))
-    assert check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), prepared, embed) > 0.9999
+    assert _check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), prepared, embed) > 0.9999
     product = next(op for op in prepared.get_ordered_ops() if op.get_type_name() == "MatMul")
     flipped = ops.multiply(product.input_value(1), ops.constant(np.float32(-1.0)))  # a step gone wrong
     product.input(1).replace_source_output(flipped.output(0))
     with pytest.raises(PreparedDisagrees, match="does not compute what the published one does"):
-        check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), prepared, embed)
+        _check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), prepared, embed)
 
 
 def test_check_model_lists_files_hashes_and_each_graphs_census(

@@ -630,7 +630,7 @@ def _drop_cancelling_transposes(model: Any) -> int:
     return dropped
 
 
-def check_prepared_decoder(ov: Any, published: Any, prepared: Any, embed: Any) -> float:
+def _check_prepared_decoder(ov: Any, published: Any, prepared: Any, embed: Any) -> float:
     """Refuse a prepared decoder that disagrees with the published graph; the agreement (cosine).
 
     The reference is the published decoder itself, read by OpenVINO operator by operator with
@@ -716,7 +716,7 @@ def export_from_onnx(folder: Path, out: Path, weights: Weights, variant: str) ->
         _step("decoder", "Reading the language decoder", ONNX_STEPS)
         dec = _published_decoder(ov, _read_onnx(core, files["decoder"]))
         _step("check", "Checking the prepared decoder against the published one", ONNX_STEPS)
-        agreement = check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), dec, embed)
+        agreement = _check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), dec, embed)
         if weights == "int8" and variant in ("fp32", "fp16"):
             import nncf
 
