@@ -131,7 +131,7 @@ def _causal_mask(query: Any, total: Any) -> Any:
 
     one = ops.constant(np.int64(1))
     zero = ops.constant(np.int64(0))
-    s = ops.squeeze(_dim(query, 2), _i64([0]))
+    s = _length(query, 2)
     rows = ops.add(ops.range(zero, s, one, "i64"), ops.subtract(total, s))
     cols = ops.range(zero, total, one, "i64")
     allowed = ops.less_equal(ops.unsqueeze(cols, _i64([0])), ops.unsqueeze(rows, _i64([1])))
