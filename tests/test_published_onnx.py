@@ -123,6 +123,33 @@ def test_the_layout_is_the_published_one(onnx_model: Path) -> None:
     assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops  # quantized as transformers.js quantizes
 
 
+def test_the_vision_encoder_computes_the_models_image_feature_path(onnx_model: Path) -> None:
+    """Padding images dropped and the patch mask honoured, as `get_image_features` does them."""
+    import onnxruntime
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    model = AutoModelForImageTextToText.from_pretrained(onnx_model, dtype=torch.float32).eval()
+    tile = model.config.vision_config.image_size
+    pixels = np.random.default_rng(5).uniform(-1, 1, (1, 3, 3, tile, tile)).astype(np.float32)
+    mask = np.ones((1, 3, tile, tile), dtype=bool)
+    pixels[0, 1, :, :, tile // 2 :] = 0  # a tile half padded, its mask saying so
+    mask[0, 1, :, tile // 2 :] = False
+    pixels[0, 2], mask[0, 2] = 0, False  # a padding image
+    with torch.no_grad():
+        features = model.get_image_features(torch.from_numpy(pixels), torch.from_numpy(mask)).pooler_output
+    expected = torch.cat(features).numpy()
+    session = onnxruntime.InferenceSession(onnx_model / "onnx" / "vision_encoder.onnx")
+    (got,) = session.run(None, {"pixel_values": pixels, "pixel_attention_mask": mask})
+    assert got.shape[0] == 2  # the padding image gives no features
+    assert np.abs(got.reshape(expected.shape) - expected).max() < 1e-4
+    # The half-padded tile's features are its own, not those of the same pixels taken whole.
+    whole = session.run(
+        None, {"pixel_values": pixels[:, 1:2], "pixel_attention_mask": np.ones_like(mask[:, 1:2])}
+    )
+    assert np.abs(whole[0][0] - got[1]).max() > 1e-3
+
+
 def test_full_precision_onnx_gives_transformers_greedy_tokens(onnx_model: Path, tmp_path: Path) -> None:
     reference = TransformersBackend(model=str(onnx_model), device="cpu", dtype="float32")
     reference.load()

@@ -7,7 +7,11 @@ sources). Real weights can't be downloaded here, so tests and benchmarks write t
 from a locally built model: the same file names, the same graph inputs and outputs, and the
 8-bit variants made the way transformers.js's `scripts/quantize.py` makes them (ONNX
 Runtime's dynamic integer quantization, per tensor; `_int8` signed weights, `_uint8` unsigned,
-`_quantized` unsigned only for graphs with a convolution).
+`_quantized` unsigned for graphs with a convolution or one of ONNX Runtime's attention operators).
+
+The vision encoder is exported through the model's own image-feature path, as
+`get_image_features` computes it: padding images dropped, the pixel mask turned into the patch
+mask and the position ids the vision transformer derives from it.
 
 The hub's decoders were most likely not exported from PyTorch but built by onnxruntime-genai's
 model builder (`exclude_embeds`: the same input and output names, a float16 cache in the fp16
@@ -27,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +45,8 @@ __all__ = ["DecoderForm", "write_onnx_layout"]
 # at float16) or `GroupQueryAttention` (its CPU target at float32), each with a separate
 # `RotaryEmbedding` and `position_ids` as an input, as the published decoders have.
 DecoderForm = Literal["export", "genai-mha", "genai-gqa"]
+
+OPSET = 17
 
 # Runs onnxruntime-genai's builder with the attention form chosen: the builder imports its
 # modules as top-level ones (`builders.base`), and picks the attention operator by target.
@@ -59,6 +67,53 @@ runpy.run_module("onnxruntime_genai.models.builder", run_name="__main__")
 """
 
 
+@contextmanager
+def _traceable_position_ids(torch: Any) -> Iterator[None]:
+    """Two ONNX translations the vision embeddings' position ids need while exporting.
+
+    The TorchScript exporter has no `aten::bucketize`, and translates `torch.full` with an
+    integer fill and no dtype to a float tensor (eager PyTorch makes it int64), which breaks the
+    position-embedding lookup. Both are registered for the export and removed after it.
+    """
+    from torch.onnx import register_custom_op_symbolic, unregister_custom_op_symbolic
+    from torch.onnx._internal.torchscript_exporter import symbolic_helper, symbolic_opset9
+
+    def bucketize(g: Any, x: Any, boundaries: Any, out_int32: Any, right: Any) -> Any:
+        # right=True (what the embeddings ask): how many boundaries are <= x
+        below = g.op(
+            "Not",
+            g.op("Less", g.op("Unsqueeze", x, g.op("Constant", value_t=torch.tensor([-1]))), boundaries),
+        )
+        counted = g.op(
+            "ReduceSum",
+            g.op("Cast", below, to_i=7),
+            g.op("Constant", value_t=torch.tensor([-1])),
+            keepdims_i=0,
+        )
+        counted.setType(x.type().with_dtype(torch.int64))
+        return counted
+
+    def full(
+        g: Any, sizes: Any, value: Any, dtype: Any, layout: Any, device: Any, pin_memory: Any = False
+    ) -> Any:
+        fill = symbolic_helper._maybe_get_const(value, "t")
+        if (
+            symbolic_helper._is_none(dtype)
+            and isinstance(fill, torch.Tensor)
+            and not fill.is_floating_point()
+        ):
+            return g.op("ConstantOfShape", sizes, value_t=fill.view(1).to(torch.int64))
+        return symbolic_opset9.full(g, sizes, value, dtype, layout, device, pin_memory)
+
+    register_custom_op_symbolic("aten::bucketize", bucketize, OPSET)
+    register_custom_op_symbolic("aten::full", full, OPSET)
+    try:
+        yield
+    finally:
+        unregister_custom_op_symbolic("aten::bucketize", OPSET)
+        unregister_custom_op_symbolic("aten::full", OPSET)
+
+
 def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
     """The three graphs at full precision, with the published input and output names."""
     import torch
@@ -68,21 +123,40 @@ def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
 
     model = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch.float32)
     model.eval()
-    Vision, Embed, Decoder = _modules(torch)
+    _, Embed, Decoder = _modules(torch)
     text = model.config.text_config
     tile = int(model.config.vision_config.image_size)
 
     class PublishedVision(torch.nn.Module):  # type: ignore[misc,name-defined]
-        """(batch, images, 3, tile, tile) pixels and a per-pixel mask → image features."""
+        """The model's own image-feature path: (batch, images, 3, h, w) pixels and mask → features.
+
+        What `get_image_features` computes, step for step, with two spellings an export can
+        trace: the patch mask by a reshape rather than `unfold` (the tile is a whole number of
+        patches), and the features as one tensor rather than a list split per batch row.
+        Padding images (all zeros) are dropped, as the model drops them, so the output has one
+        row per real image; the vision transformer, its position ids from the patch mask and
+        the connector are the model's own modules.
+        """
 
         def __init__(self) -> None:
             super().__init__()
-            self.vision = Vision(model)
+            self.model = model.model
+            self.patch = int(model.config.vision_config.patch_size)
 
         def forward(self, pixel_values: Any, pixel_attention_mask: Any) -> Any:
-            flat = pixel_values.reshape(-1, *pixel_values.shape[2:])
-            real = pixel_attention_mask.reshape(flat.shape[0], -1).any(dim=1)  # padding images: all False
-            return self.vision(flat) * real[:, None, None].to(flat.dtype)
+            pixels = pixel_values.reshape(-1, *pixel_values.shape[2:])
+            mask = pixel_attention_mask.reshape(-1, *pixel_attention_mask.shape[2:])
+            values = pixels.shape[1] * pixels.shape[2] * pixels.shape[3]
+            real = (pixels == 0.0).sum(dim=(-1, -2, -3)) != values
+            first = torch.arange(real.shape[0]) == 0
+            real = real | (first & ~real.any())  # no real image: keep one, as the model does
+            pixels, mask = pixels[real], mask[real]
+            side = tile // self.patch
+            patches = mask.reshape(-1, side, self.patch, side, self.patch).sum(dim=(2, 4))
+            hidden = self.model.vision_model(
+                pixel_values=pixels, patch_attention_mask=patches > 0
+            ).last_hidden_state
+            return self.model.connector(hidden)
 
     class PublishedDecoder(torch.nn.Module):  # type: ignore[misc,name-defined]
         """The decoder with explicit cache tensors in and out, logits for every position."""
@@ -99,12 +173,14 @@ def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
     names = {part: work / f"{stem}.onnx" for part, stem in PARTS.items()}
     # The TorchScript exporter (deprecated, and warning so) traces these small modules as the
     # published files were made; tracing warns about shapes it takes as constants (tile sizes).
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _traceable_position_ids(torch):
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # The padding-image selection is a boolean index: its indices are never negative.
+        warnings.filterwarnings("ignore", "Exporting aten::index operator", UserWarning)
         torch.onnx.export(
             PublishedVision(),
-            (torch.zeros(1, 1, 3, tile, tile), torch.ones(1, 1, tile, tile, dtype=torch.bool)),
+            (torch.ones(1, 2, 3, tile, tile), torch.ones(1, 2, tile, tile, dtype=torch.bool)),
             names["vision"],
             input_names=["pixel_values", "pixel_attention_mask"],
             output_names=["image_features"],
@@ -113,7 +189,7 @@ def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
                 "pixel_attention_mask": {0: "batch_size", 1: "num_images"},
                 "image_features": {0: "num_images_total"},
             },
-            opset_version=17,
+            opset_version=OPSET,
             dynamo=False,
         )
         torch.onnx.export(
@@ -126,7 +202,7 @@ def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
                 "input_ids": {0: "batch_size", 1: "sequence_length"},
                 "inputs_embeds": {0: "batch_size", 1: "sequence_length"},
             },
-            opset_version=17,
+            opset_version=OPSET,
             dynamo=False,
         )
         layers = text.num_hidden_layers
@@ -153,7 +229,7 @@ def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
             input_names=["inputs_embeds", "attention_mask", "position_ids", *past_names],
             output_names=["logits", *present_names],
             dynamic_axes=dynamic,
-            opset_version=17,
+            opset_version=OPSET,
             dynamo=False,
         )
     return names
