@@ -165,6 +165,40 @@ class StopMatcher:
         return rest
 
 
+class StreamingDetokenizer:
+    """The text of a growing answer, piece by piece, at a cost per token that does not grow.
+
+    Decoding the whole answer again for every token costs its length squared (detailed
+    descriptions, summaries); this decodes a window of the last few ids instead, as
+    text-generation-inference's `decode_token` does: the text the window adds beyond its
+    already-emitted start is the new piece. A piece ending in an unfinished UTF-8 character
+    (a multi-byte character spans tokens) waits for the next token.
+    """
+
+    def __init__(self, decode: Callable[[list[int]], str]) -> None:
+        self._decode = decode
+        self._ids: list[int] = []
+        self._start = 0  # where the decoded window begins: ids before it are done with
+        self._emitted = 0  # ids whose text has been given out
+
+    def add(self, token: int) -> str:
+        """The text `token` completes (empty while a character is unfinished)."""
+        self._ids.append(token)
+        done = self._decode(self._ids[self._start : self._emitted])
+        text = self._decode(self._ids[self._start :])
+        if len(text) <= len(done) or text.endswith("\ufffd"):
+            return ""
+        self._start, self._emitted = self._emitted, len(self._ids)
+        return text[len(done) :]
+
+    def flush(self) -> str:
+        """What is left at the end of the answer: the characters before an unfinished one."""
+        done = self._decode(self._ids[self._start : self._emitted])
+        text = self._decode(self._ids[self._start :])
+        self._start = self._emitted = len(self._ids)
+        return text[len(done) :].rstrip("\ufffd")
+
+
 def process_peak_rss_bytes() -> int | None:
     """Peak resident memory of this process so far, where the platform reports it."""
     try:
@@ -250,11 +284,12 @@ def generate(
         yield GenerationChunk("", clock.stats(finish="cancelled"))
         return
     stops = StopMatcher(request.stop)
-    generated: list[int] = []
-    emitted = ""
+    text = StreamingDetokenizer(backend.detokenize)
+    generated = 0
     finish: FinishReason = "length"
+    stopped_by_string = False
     try:
-        while len(generated) < request.max_tokens:
+        while generated < request.max_tokens:
             if cancel is not None and cancel.cancelled:
                 finish = "cancelled"
                 break
@@ -267,22 +302,22 @@ def generate(
                 finish = "stop"
                 break
             clock.token()
-            generated.append(token)
-            text = backend.detokenize(generated)
-            if text.endswith("\ufffd"):  # a multi-byte character may span tokens: wait for the rest
-                continue
-            piece, hit = stops.feed(text[len(emitted) :])
-            emitted = text
+            generated += 1
+            piece, hit = stops.feed(text.add(token))
             if piece:
                 yield GenerationChunk(piece, clock.stats(vision_s=tokens.vision_s))
             if hit:
                 finish = "stop"
+                stopped_by_string = True
                 break
     finally:
         close = getattr(tokens.ids, "close", None)
         if close is not None:
             close()  # a generator stops here: no step is computed after the last token
-    tail = stops.flush() if finish != "stop" else ""
+    tail = ""
+    if not stopped_by_string:  # the text held back (an unfinished character, a stop string's start)
+        tail, hit = stops.feed(text.flush())
+        tail += "" if hit else stops.flush()
     yield GenerationChunk(
         tail, clock.stats(finish=finish, peak=backend.peak_memory(), vision_s=tokens.vision_s)
     )
