@@ -220,3 +220,15 @@ def test_shutdown_during_a_long_generation_is_bounded() -> None:
 
 def test_latest_wins_is_the_default_policy() -> None:
     assert isinstance(Engine(lambda: FakeBackend()).policy, LatestWins)
+
+
+def test_listeners_hear_that_the_model_stopped() -> None:
+    engine, events = started(FakeBackend())
+    assert engine.shutdown(timeout=5)
+    changes = [e.state.status for e in events.of(ModelChanged)]  # type: ignore[attr-defined]
+    assert changes[-1] == "stopped" and changes.count("stopped") == 1
+    assert engine.model_state.status == "stopped"
+    never_started = Recorder()
+    idle = Engine(lambda: FakeBackend(), listener=never_started)
+    assert idle.shutdown(timeout=5)
+    assert [e.state.status for e in never_started.of(ModelChanged)] == ["stopped"]  # type: ignore[attr-defined]

@@ -187,6 +187,11 @@ def test_eight_bit_onnx_keeps_its_weights_and_stays_close(onnx_model: Path, tmp_
     # Each layer's q/k/v products, and its gate/up products, read their input as one product
     # (one pass over the weights while decoding); the other products read their own input.
     assert products_per_input(backend.ir_folder / "decoder.xml") == [1] * (4 * layers + 1)
+    # The encoder's attention is fused too: its guards against fully-masked rows are gone.
+    vision = ov.Core().read_model(backend.ir_folder / "vision.xml")
+    vision_layers = json.loads((onnx_model / "config.json").read_text())["vision_config"]["num_hidden_layers"]
+    vision_ops = [op.get_type_name() for op in vision.get_ops()]
+    assert vision_ops.count("ScaledDotProductAttention") == vision_layers and "IsNaN" not in vision_ops
     full = OpenVINOBackend(model=str(onnx_model), dtype="float32", cache_dir=tmp_path)
     full.load()
     pixels = np.random.default_rng(2).uniform(-1, 1, (2, 3, 512, 512)).astype(np.float32)

@@ -392,8 +392,9 @@ class Engine:
             self._cond.notify()
         for job in dropped:
             self._finish(job, Dropped(job.id))
-        if not self._thread.is_alive():
-            self._model = ModelState("stopped")
+        if not self._thread.is_alive():  # never started, or already ended
+            if self._model.status != "stopped":
+                self._set_model(ModelState("stopped"))
             return True
         self._thread.join(timeout)
         if self._thread.is_alive():
@@ -576,7 +577,7 @@ class Engine:
         finally:
             if backend is not None:
                 backend.close()
-            self._model = ModelState("stopped")
+            self._set_model(ModelState("stopped"))
             self._loaded.set()
 
     def _run_job(self, backend: VisionBackend | None, job: _Job) -> None:

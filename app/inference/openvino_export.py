@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 Weights = Literal["int8", "fp32"]
-EXPORT_VERSION = 3  # bump when the exported graphs change; old caches are then rebuilt
+EXPORT_VERSION = 4  # bump when the exported graphs change; old caches are then rebuilt
 MANIFEST = "smolsight_openvino.json"
 STEPS = ("load", "vision", "embed", "decoder", "compress", "save", "reference")
 ONNX_STEPS = ("vision", "embed", "decoder", "check", "compress", "save")
@@ -359,7 +359,9 @@ def _published_vision(ov: Any, model: Any, tile: int) -> Any:
     """Our vision interface, pixels (tiles, 3, tile, tile) → features, over the published one.
 
     The published encoder takes (batch, images, 3, h, w) pixels and a per-pixel mask; SmolVLM2's
-    processor always makes full tiles, so the mask is all true and built inside the graph.
+    processor always makes full tiles, so the mask is all true and built inside the graph. For
+    the same reason no attention row is ever fully masked, and the guards against one go
+    (`_drop_nan_guards`).
     """
     from openvino import opset13 as ops
 
@@ -371,6 +373,7 @@ def _published_vision(ov: Any, model: Any, tile: int) -> Any:
     mask.output(0).replace(ops.broadcast(ops.constant(True, dtype=ov.Type.boolean), shape).output(0))
     wrapped = ov.Model(model.get_results(), [pixels], "vision")
     wrapped.outputs[0].get_tensor().set_names({"image_features"})
+    _drop_nan_guards(wrapped)
     _simplify(wrapped)
     return wrapped
 
@@ -607,6 +610,33 @@ def _joined_weight(parts: list[_Compressed], axis: int) -> Any:
         weight = ops.subtract(weight, ops.convert(zero, first.decompressed))
     weight = ops.multiply(weight, joined([per_channel(p.scales, p.weights.shape[axis]) for p in parts]))
     return weight if first.final is None else ops.convert(weight, first.final)
+
+
+def _drop_nan_guards(model: Any) -> int:
+    """Remove `Select(IsNaN(p), 0, p)` after an attention's softmax; the number removed.
+
+    An encoder exported through the model's masked attention (the patch mask) zeroes the NaN
+    rows a fully-masked query would give. Only padding can mask a whole row, and the tiles the
+    engine sends are never padded, so the guard never changes a value; left in place, it keeps
+    OpenVINO from fusing the attention (measured on the 500M's encoder, one tile, 2 cores:
+    0.37 s with the guards, 0.31 s without, 0.29 s for an encoder exported with no mask).
+    """
+    dropped = 0
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "Select":
+            continue
+        condition, zero, value = (port.get_source_output() for port in op.inputs())
+        check = condition.get_node()
+        if (
+            check.get_type_name() == "IsNaN"
+            and check.input_value(0) == value
+            and zero.get_node().get_type_name() == "Constant"
+            and not zero.get_node().get_data().any()
+            and value.get_node().get_type_name() == "Softmax"
+        ):
+            op.output(0).replace(value)
+            dropped += 1
+    return dropped
 
 
 def _drop_cancelling_transposes(model: Any) -> int:
