@@ -4,7 +4,7 @@
 reloads the model), `describe` (one-off descriptions), `narration` (live narration),
 `speech`, `display`, `summary` (video summaries) and `input` (what SmolSight agrees to read).
 Groups are immutable; `Settings.changed(group, **values)` makes a validated copy. Command-line
-flags are merged by one function (`app.cli.settings_from_args`, through `with_values`): a flag
+flags are merged by one function (`app.commands.flags.settings_from_args`, through `with_values`): a flag
 not given leaves the setting as the file says, and the file leaves it at its default.
 
 The file is JSON, grouped the same way. A file written by an earlier SmolSight, with every

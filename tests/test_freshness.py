@@ -94,12 +94,11 @@ def test_the_window_shows_the_age_and_says_it_as_past(
 
 def test_narrate_follows_the_saved_settings_under_its_own_flags(qtbot: QtBot) -> None:
     """`smolsight narrate` drops outdated descriptions when the settings say so, like the app."""
-    from app.cli import build_parser, settings_from_args
+    from app.cli import parse_args
+    from app.commands.flags import settings_from_args
 
     saved = settings_of(stale_descriptions="drop", clip_seconds=8.0, verbosity="detailed", memory=False)
-    args = build_parser().parse_args(
-        ["narrate", "--verbosity", "brief", "--interval", "5", "--threshold", "30"]
-    )
+    args = parse_args(["narrate", "--verbosity", "brief", "--interval", "5", "--threshold", "30"])
     session = LiveSession(Engine(lambda: FakeBackend()), settings_from_args(args, saved=saved))
     made = session.narrator.settings  # what narrate's session narrates with
     assert (made.stale, made.clip_seconds, made.memory) == ("drop", 8.0, False)

@@ -15,6 +15,7 @@ matrix-product throughput and memory read bandwidth).
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -23,28 +24,32 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
 from app.capture.frames import Frame
 from app.capture.media import load_image
+from app.commands.flags import ENGINES, CommandParser, option_default, options_from
 from app.commands.options import BenchOptions
 from app.config import DType, EngineSettings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
 from app.inference.backend import BackendError, VisionBackend
 from app.inference.engine import Engine
-from app.inference.factory import create_backend
+from app.inference.factory import backend_factory
 from app.inference.generation import process_peak_rss_bytes
 from app.inference.types import GenerationRequest, GenerationStats
 from app.paths import resource_file, user_cache_dir
 from app.prompts import describe_prompt
-from app.terminal import fail
+from app.terminal import fail, fail_backend
 
 NAIVE_PROMPT = "Describe this image in detail"
 ASK_PROMPT = "What colour is the cup?"  # a follow-up about the picture just described
 LIVE_TOKENS = 20
 NAIVE_TOKENS = 150
+
+OPTIONS = BenchOptions  # what the flags that are not settings fill
 
 
 def benchmark_model_dir() -> Path:
@@ -294,8 +299,7 @@ def _factory(name: str, model: str, dtype: DType) -> Callable[[], VisionBackend]
         from app.inference.openvino_backend import OpenVINOBackend
 
         return lambda: OpenVINOBackend(model=model, dtype=dtype, prepare_from="pytorch")
-    settings = EngineSettings(backend=name, model=model, dtype=dtype)  # type: ignore[arg-type]
-    return lambda: create_backend(settings)
+    return backend_factory(EngineSettings(backend=name, model=model, dtype=dtype))  # type: ignore[arg-type]
 
 
 def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
@@ -391,6 +395,30 @@ def backends_to_run(requested: str, model_folder: Path | None = None) -> tuple[l
                 "(--backend mlx forces it)"
             )
     return chosen, notes
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """How many runs, which model, which engines."""
+    parser.add_argument("--quick", action="store_true", help="one run per setting (a few minutes)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        help=f"runs per setting, median reported (default {option_default(BenchOptions, 'runs')})",
+    )
+    parser.add_argument("--model", help="model folder or hub id (default: a random 500M-architecture model)")
+    parser.add_argument(
+        "--backend", choices=("all", *ENGINES), help="all: every backend that can run fast here (default)"
+    )
+    parser.add_argument("--dtype", choices=get_args(DType), help="(default: auto)")
+    parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures here")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark."""
+    try:
+        return run_bench(options_from(OPTIONS, args))
+    except BackendError as exc:
+        return fail_backend(exc)
 
 
 def run_bench(options: BenchOptions) -> int:

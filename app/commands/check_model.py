@@ -7,16 +7,21 @@ id is looked up in the download cache. `--json FILE` writes the same as a manife
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from app.commands.flags import CommandParser, options_from
+from app.commands.options import CheckModelOptions
 from app.exit_codes import ExitCode
 from app.inference.model_files import sha256_of
 from app.inference.onnx_census import GraphCensus, census
 
 __all__ = ["describe_files", "run_check_model"]
+
+OPTIONS = CheckModelOptions  # what the flags that are not settings fill
 
 
 def describe_files(folder: Path) -> dict[str, object]:
@@ -71,3 +76,17 @@ def run_check_model(model: str, json_out: Path | None) -> int:
             print(f"smolsight: can't write {json_out}: {exc.strerror or exc}", file=sys.stderr)
             return ExitCode.INPUT
     return ExitCode.OK
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """Which model, and where to write the record."""
+    parser.add_argument("model", nargs="?", help="hub id or folder (default: the CPU engine's SmolVLM2)")
+    parser.add_argument("--json", dest="json_out", type=Path, help="also write it here as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print a downloaded model's files and its ONNX graphs' census."""
+    from app.inference.model_files import default_model
+
+    options = options_from(OPTIONS, args)
+    return run_check_model(options.model or default_model("transformers"), options.json_out)

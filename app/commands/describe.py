@@ -2,19 +2,88 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 from app.capture.frames import CaptureError, Frame
 from app.capture.media import MediaError, load_media
+from app.commands.flags import (
+    CommandParser,
+    add_engine_flags,
+    add_setting,
+    options_from,
+    setting_default,
+    settings_from_args,
+)
 from app.commands.options import DescribeOptions
+from app.commands.running import loaded_engine
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.backend import BackendError, ContextTooLong
-from app.inference.engine import Engine
-from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest, PromptTooLong
 from app.prompts import DEFAULT_CLIP_PROMPT, DEFAULT_IMAGE_PROMPT
-from app.terminal import LoadReporter, fail, fail_backend
+from app.terminal import fail, fail_backend
+
+OPTIONS = DescribeOptions  # what the flags that are not settings fill
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """What to describe, what to ask, how long an answer may be."""
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("path", type=Path, nargs="?", help="an image or video file")
+    what.add_argument(
+        "--source",
+        metavar="SCREEN",
+        help="screen (all of monitor 1), screen:N (monitor N), or window (the active window), taken now",
+    )
+    what.add_argument("--clipboard", action="store_true", help="the picture on the clipboard")
+    parser.add_argument("--prompt", help="what to ask (default: describe the scene briefly)")
+    add_setting(
+        parser,
+        "--max-tokens",
+        setting="describe.max_tokens",
+        type=int,
+        metavar="N",
+        help=f"longest answer in tokens (default {setting_default('describe.max_tokens')})",
+    )
+    add_setting(
+        parser,
+        "--temperature",
+        setting="describe.temperature",
+        type=float,
+        help=f"0 = deterministic (default {setting_default('describe.temperature')})",
+    )
+    parser.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    add_setting(
+        parser,
+        "--split-images",
+        setting="describe.split_images",
+        const=True,
+        help="tile the image for fine detail (slow)",
+    )
+    add_setting(
+        parser,
+        "--fps",
+        setting="describe.video_fps",
+        type=float,
+        help=f"video sampling rate (default {setting_default('describe.video_fps'):g})",
+    )
+    add_setting(
+        parser,
+        "--max-frames",
+        setting="describe.video_frames",
+        type=int,
+        metavar="N",
+        help=f"most video frames to use (default {setting_default('describe.video_frames')}, at most 64)",
+    )
+    parser.add_argument("--stats", action="store_true", help="print timing figures on stderr")
+    add_engine_flags(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Describe one image or a short clip and print the answer."""
+    return run_describe(options_from(OPTIONS, args), settings_from_args(args))
 
 
 def pictures(options: DescribeOptions, settings: Settings) -> list[Frame]:
@@ -56,18 +125,15 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
         return fail(f"--prompt is too long: {exc}", ExitCode.INPUT)
     except (MediaError, CaptureError) as exc:
         return fail(str(exc), ExitCode.INPUT)
-    engine = Engine(backend_factory(settings.engine), warm_up=False, listener=LoadReporter())
     # --stream prints each piece as the model thread produces it; the answer comes back whole.
     printed = (lambda chunk: print(chunk.text, end="", flush=True)) if options.stream else None
     try:
-        info = engine.wait_ready()
-        answer = engine.submit(request, on_chunk=printed).result()
+        with loaded_engine(settings) as (engine, info):
+            answer = engine.submit(request, on_chunk=printed).result()
     except ContextTooLong as exc:
         return fail(str(exc), ExitCode.INPUT)
     except BackendError as exc:
         return fail_backend(exc)
-    finally:
-        engine.shutdown()
     print("" if options.stream else answer.text)
     stats = answer.stats
     if stats.note:

@@ -2,75 +2,105 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 from app.capture.frames import Frame
+from app.commands.flags import CommandParser, add_engine_flags, options_from, settings_from_args
 from app.commands.options import EvalOptions
+from app.commands.running import loaded_engine
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
 from app.inference.backend import BackendError
-from app.inference.engine import Engine
-from app.inference.factory import backend_factory
 from app.inference.types import GenerationRequest
 from app.paths import resource_file
 from app.prompts import VQA_MAX_TOKENS, vqa_prompt
-from app.terminal import LoadReporter, fail, fail_backend
+from app.terminal import fail, fail_backend
+
+Ask = Callable[[GenerationRequest], str]
+
+OPTIONS = EvalOptions  # what the flags that are not settings fill
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """`eval vqa` and `eval context`, each with its data and the engine's flags."""
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    vqa = kinds.add_parser("vqa", help="VQA accuracy (standard normalization, min(matches/3, 1))")
+    vqa.add_argument(
+        "--data", type=Path, help="JSONL of {image, question, answers} (default: our sample set)"
+    )
+    vqa.add_argument(
+        "--images", type=Path, help="folder of the data set's images (default: the JSONL's folder)"
+    )
+    vqa.add_argument("--json", dest="json_out", type=Path, help="also write every answer and score here")
+    add_engine_flags(vqa)
+    context = kinds.add_parser("context", help="describe, then three follow-ups without the image")
+    context.add_argument(
+        "--no-memory",
+        dest="memory",
+        action="store_const",
+        const=False,
+        help="turn the scene log off (follow-ups then know only the current picture)",
+    )
+    context.add_argument("--json", dest="json_out", type=Path, help="also write every exchange here")
+    add_engine_flags(context)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run an evaluation and print its score."""
+    return run_eval(options_from(OPTIONS, args), settings_from_args(args))
 
 
 def run_eval(options: EvalOptions, settings: Settings) -> int:
     """Run the evaluation, print its score, optionally write every answer; return the exit code."""
     if options.json_out is not None and (problem := check_writable_folder(options.json_out.parent)):
         return fail(f"can't save the answers: {problem}", ExitCode.INPUT)
-    engine = Engine(backend_factory(settings.engine), listener=LoadReporter())
-
-    def ask(request: GenerationRequest) -> str:
-        return engine.submit(request).result().text
-
-    payload: dict[str, object]
     try:
-        engine.wait_ready()
-        if options.kind == "vqa":
-            from app.evaluation.vqa import evaluate, load_items
+        with loaded_engine(settings, warm_up=True) as (engine, _info):
 
+            def ask(request: GenerationRequest) -> str:
+                return engine.submit(request).result().text
+
+            evaluation = _vqa if options.kind == "vqa" else _context
             try:
-                data = options.data or resource_file("eval", "vqa_sample.jsonl")
-                items = load_items(data)
-                result = evaluate(
-                    items,
-                    lambda image, q: ask(
-                        GenerationRequest(vqa_prompt(q), frames=(Frame(image),), max_tokens=VQA_MAX_TOKENS)
-                    ),
-                    images=options.images or data.parent,
-                )
+                payload = evaluation(options, ask)
             except (OSError, ValueError) as exc:
                 return fail(str(exc), ExitCode.INPUT)
-            print(
-                f"{result.items} questions: VQA accuracy {result.vqa_accuracy:.1%}, "
-                f"exact match {result.exact_match:.1%}"
-            )
-            payload = {
-                "vqa_accuracy": result.vqa_accuracy,
-                "exact_match": result.exact_match,
-                "rows": result.rows,
-            }
-        else:
-            from app.evaluation.context import evaluate_context
-
-            try:
-                ctx = evaluate_context(ask, memory=options.memory)
-            except ValueError as exc:
-                return fail(str(exc), ExitCode.INPUT)
-            memory = "on" if options.memory else "off"
-            print(
-                f"context understanding: {ctx.score:.0f}% "
-                f"({ctx.correct} of {ctx.total} follow-ups; scene log {memory})"
-            )
-            payload = {"score": ctx.score, "rows": ctx.rows}
     except BackendError as exc:
         return fail_backend(exc)
-    finally:
-        engine.shutdown()
     if options.json_out:
         write_text_atomic(options.json_out, json.dumps(payload, indent=2, default=str))
     return ExitCode.OK
+
+
+def _vqa(options: EvalOptions, ask: Ask) -> dict[str, object]:
+    from app.evaluation.vqa import evaluate, load_items
+
+    data = options.data or resource_file("eval", "vqa_sample.jsonl")
+    result = evaluate(
+        load_items(data),
+        lambda image, q: ask(
+            GenerationRequest(vqa_prompt(q), frames=(Frame(image),), max_tokens=VQA_MAX_TOKENS)
+        ),
+        images=options.images or data.parent,
+    )
+    print(
+        f"{result.items} questions: VQA accuracy {result.vqa_accuracy:.1%}, "
+        f"exact match {result.exact_match:.1%}"
+    )
+    return {"vqa_accuracy": result.vqa_accuracy, "exact_match": result.exact_match, "rows": result.rows}
+
+
+def _context(options: EvalOptions, ask: Ask) -> dict[str, object]:
+    from app.evaluation.context import evaluate_context
+
+    ctx = evaluate_context(ask, memory=options.memory)
+    memory = "on" if options.memory else "off"
+    print(
+        f"context understanding: {ctx.score:.0f}% "
+        f"({ctx.correct} of {ctx.total} follow-ups; scene log {memory})"
+    )
+    return {"score": ctx.score, "rows": ctx.rows}

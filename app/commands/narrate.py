@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import queue
 import signal
 import sys
@@ -13,16 +14,28 @@ from app.capture.media import MediaError, probe_video
 from app.capture.screen import ScreenSource
 from app.capture.source_spec import parse_source
 from app.capture.sources import CameraSource, CaptureEvent, FrameSource, VideoFileSource
+from app.commands.flags import (
+    CommandParser,
+    add_engine_flags,
+    add_setting,
+    option_default,
+    options_from,
+    setting_default,
+    settings_from_args,
+)
 from app.commands.options import NarrateOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.engine import BackendFactory, Engine, ModelState
 from app.inference.types import BackendInfo
 from app.live.session import LiveSession, NarrationEvent
-from app.narration.policy import Mode
+from app.narration.policy import MODES, Mode
+from app.prompts import VERBOSITIES
 from app.speech.speaker import SpeechOutput, SpeechStatus
-from app.terminal import failure_text
+from app.terminal import fail, failure_text
 from app.timecode import format_clock
+
+OPTIONS = NarrateOptions  # what the flags that are not settings fill
 
 
 class TerminalNarration:
@@ -154,6 +167,80 @@ class TerminalNarration:
 
     def _on_error(self, message: str) -> None:
         print(f"smolsight: {message}", file=self.err, flush=True)
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """The source, the mode, how often and how much to say."""
+    parser.add_argument(
+        "--source",
+        help="webcam, webcam:INDEX, screen, screen:N (monitor N), window (the active window), sample, "
+        f"or a video/image file (default: {option_default(NarrateOptions, 'source')})",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        help="continuous narration (default), one description, the last seconds as a clip, or a question",
+    )
+    parser.add_argument("--question", help="the question for --mode ask")
+    add_setting(
+        parser,
+        "--verbosity",
+        setting="narration.verbosity",
+        choices=VERBOSITIES,
+        help=f"(default: {setting_default('narration.verbosity')})",
+    )
+    parser.add_argument("--duration", dest="duration_s", type=float, metavar="S", help="stop after S seconds")
+    add_setting(
+        parser,
+        "--interval",
+        setting="narration.interval_s",
+        type=float,
+        metavar="K",
+        help=f"at most one description every K s (default {setting_default('narration.interval_s'):g})",
+    )
+    add_setting(
+        parser,
+        "--threshold",
+        setting="narration.change_threshold",
+        type=float,
+        metavar="SCORE",
+        help="scene-change score (0-100) that triggers a description "
+        f"(default {setting_default('narration.change_threshold'):g})",
+    )
+    add_setting(
+        parser,
+        "--fps",
+        setting="narration.buffer_fps",
+        type=float,
+        metavar="FPS",
+        help=f"frames sampled per second, 0.2 to 4 (default {setting_default('narration.buffer_fps'):g})",
+    )
+    parser.add_argument("--fast", action="store_true", help="read video files as fast as possible")
+    parser.add_argument("--loop", action="store_true", help="loop video files")
+    parser.add_argument("--speak", action="store_true", help="also speak new descriptions aloud")
+    parser.add_argument("--list-cameras", action="store_true", help="list the cameras that open, then exit")
+    add_engine_flags(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Narrate a source in the terminal (or list the cameras)."""
+    options = options_from(OPTIONS, args)
+    if options.list_cameras:
+        from app.capture.sources import list_cameras
+
+        found = list_cameras()
+        if not found:
+            print("No camera could be opened. Use --source with a video or image file, or --source sample.")
+            return ExitCode.INPUT
+        for index in found:
+            print(f"webcam:{index}")
+        return ExitCode.OK
+    if options.duration_s is not None and options.duration_s <= 0:
+        return fail("--duration must be more than 0 seconds", ExitCode.INPUT)
+    from app.inference.factory import backend_factory
+
+    settings = settings_from_args(args)
+    return run_narrate(options, settings, backend_factory(settings.engine))
 
 
 def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: BackendFactory) -> int:

@@ -8,7 +8,6 @@ command line's help reads it from here, and a flag that is not given leaves it.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -42,6 +41,7 @@ class NarrateOptions:
     fast: bool = False
     loop: bool = False
     speak: bool = False
+    list_cameras: bool = False  # list the cameras that open, and do nothing else
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,45 @@ class BenchOptions:
     json_out: Path | None = None
 
 
-def default_of(options: type[object], name: str) -> object:
-    """The default of one option (for help texts)."""
-    for item in dataclasses.fields(options):  # type: ignore[arg-type]
-        if item.name == name:
-            return item.default
-    raise KeyError(name)
+@dataclass(frozen=True)
+class GuiOptions:
+    """`smolsight gui` (and `smolsight` alone): what to open first."""
+
+    source: str | None = None  # webcam[:INDEX], screen[:N], window, or a file
+    file: Path | None = None  # a video or image, as `source`
+
+
+@dataclass(frozen=True)
+class DownloadOptions:
+    """`smolsight download`: which model (None: the engine's SmolVLM2)."""
+
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckModelOptions:
+    """`smolsight check-model`: which model, and where to write the record."""
+
+    model: str | None = None  # None: the CPU engine's SmolVLM2
+    json_out: Path | None = None
+
+
+@dataclass(frozen=True)
+class BuildModelOptions:
+    """`smolsight build-test-model`: where, how big, which picture geometry."""
+
+    out: Path
+    real_size: bool = False
+    geometry: str = "500m"  # how it sees pictures (`app.devtools.model_builder.GEOMETRIES`)
+
+
+@dataclass(frozen=True)
+class DesktopEntryOptions:
+    """`smolsight desktop-entry`: put SmolSight in the application menu, or take it out."""
+
+    action: Literal["install", "remove"]
+
+
+@dataclass(frozen=True)
+class ConfigOptions:
+    """`smolsight config`: nothing but the settings file (`--config`)."""

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from app.commands.flags import (
+    CommandParser,
+    add_engine_flags,
+    add_setting,
+    option_default,
+    options_from,
+    settings_from_args,
+)
 from app.commands.options import ServeOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.engine import BackendFactory, BoundedFifo, Engine
-from app.inference.factory import backend_factory
+from app.inference.factory import MakeBackend, backend_factory, create_backend
 from app.server.images import ImageLimits
+from app.terminal import fail
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+OPTIONS = ServeOptions  # what the flags that are not settings fill
 
 
 def is_loopback(host: str) -> bool:
@@ -59,25 +76,110 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
-def run_server(options: ServeOptions, settings: Settings) -> int:
-    """Start the engine and the app, then serve until Ctrl-C; return the exit code."""
-    import uvicorn
+def add_arguments(parser: CommandParser) -> None:
+    """Where to listen, whom to let in, which images to fetch."""
+    parser.add_argument("--host", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=int, help=f"(default {option_default(ServeOptions, 'port')})")
+    parser.add_argument(
+        "--api-key", dest="server_api_key", help="require 'Authorization: Bearer KEY' on /v1 and /api"
+    )
+    parser.add_argument("--no-auth", action="store_true", help="allow a non-local --host without a key")
+    parser.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browser pages from ORIGIN",
+    )
+    parser.add_argument(
+        "--allow-files",
+        action="append",
+        type=lambda folder: Path(folder).expanduser(),
+        metavar="DIR",
+        help="let image_url name files in DIR",
+    )
+    parser.add_argument(
+        "--no-remote-images",
+        dest="remote_images",
+        action="store_const",
+        const=False,
+        help="never fetch http(s) image URLs",
+    )
+    add_setting(
+        parser,
+        "--allow-private-urls",
+        setting="input.allow_private_urls",
+        const=True,
+        help="also fetch image URLs on this machine or its private network (refused by default)",
+    )
+    parser.add_argument(
+        "--allow-link-local-urls",
+        action="store_true",
+        help="with --allow-private-urls, also fetch from link-local addresses, where cloud machines "
+        "serve their credentials (refused even with --allow-private-urls)",
+    )
+    parser.add_argument(
+        "--queue-size",
+        type=int,
+        help=f"requests waiting before 429 (default {option_default(ServeOptions, 'queue_size')})",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help=f"(default: {option_default(ServeOptions, 'log_level')})",
+    )
+    add_engine_flags(parser, remote=False)
 
+
+def run(args: argparse.Namespace) -> int:
+    """Check the flags, then serve until Ctrl-C."""
+    try:
+        options, settings = configured(args)
+    except ServeProblem as problem:
+        return fail(str(problem), problem.code)
+    return run_server(options, settings)
+
+
+class ServeProblem(Exception):
+    """Why the server won't start with these flags, and the exit code that says so."""
+
+    def __init__(self, message: str, code: ExitCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def configured(args: argparse.Namespace) -> tuple[ServeOptions, Settings]:
+    """What `smolsight serve` runs with: its options and settings from the parsed flags.
+
+    Raises `ServeProblem` for flags that don't go together (before anything starts).
+    """
+    options = options_from(OPTIONS, args)
+    settings = settings_from_args(args)
+    if not 1 <= options.queue_size <= 1000:
+        raise ServeProblem("--queue-size must be between 1 and 1000", ExitCode.INPUT)
+    if options.allow_link_local_urls and not settings.input.allow_private_urls:
+        raise ServeProblem("--allow-link-local-urls goes with --allow-private-urls", ExitCode.USAGE)
+    exposure = check_exposure(options.host, options.server_api_key, options.no_auth)
+    if exposure:
+        raise ServeProblem(exposure, ExitCode.INPUT)
+    return options, settings
+
+
+def build_server(
+    options: ServeOptions, settings: Settings, make: MakeBackend = create_backend
+) -> tuple[FastAPI, Engine]:
+    """The app `smolsight serve` serves and its engine (not started): every flag applied here.
+
+    `make` turns engine settings into a backend factory (default: the real one); tests pass one
+    that gives a fake engine, and get exactly the server the command would run.
+    """
     from app.server.api import ServedModel, ServerOptions, create_app
 
-    problem = check_exposure(options.host, options.server_api_key, options.no_auth) or port_problem(
-        options.host, options.port
-    )
-    if problem:
-        print(f"smolsight: {problem}", file=sys.stderr)
-        return ExitCode.INPUT
-
     def factory_for(model: str | None) -> BackendFactory:
-        return backend_factory(
-            settings.engine.model_copy(update={"model": model}) if model else settings.engine
-        )
+        chosen = settings.engine.model_copy(update={"model": model}) if model else settings.engine
+        return backend_factory(chosen, make)
 
-    engine = Engine(backend_factory(settings.engine), policy=BoundedFifo(options.queue_size))
+    engine = Engine(backend_factory(settings.engine, make), policy=BoundedFifo(options.queue_size))
     served = ServedModel(engine, name=settings.engine.model, factory_for=factory_for)
     app = create_app(
         served,
@@ -95,6 +197,17 @@ def run_server(options: ServeOptions, settings: Settings) -> int:
             temperature=settings.describe.temperature,
         ),
     )
+    return app, engine
+
+
+def run_server(options: ServeOptions, settings: Settings) -> int:
+    """Start the engine and the app, then serve until Ctrl-C; return the exit code."""
+    import uvicorn
+
+    problem = port_problem(options.host, options.port)
+    if problem:
+        return fail(problem, ExitCode.INPUT)
+    app, engine = build_server(options, settings)
     engine.start()
     print(
         f"SmolSight server on http://{options.host}:{options.port} (model loading in the background; "

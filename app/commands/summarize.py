@@ -2,22 +2,84 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
+from pathlib import Path
 
 from app.capture.media import MediaError, probe_video
+from app.commands.flags import (
+    CommandParser,
+    add_engine_flags,
+    add_setting,
+    option_default,
+    options_from,
+    setting_default,
+    settings_from_args,
+)
 from app.commands.options import SummarizeOptions
+from app.commands.running import loaded_engine
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder
 from app.inference.backend import BackendError, VisionBackend
-from app.inference.engine import Engine
-from app.inference.factory import backend_factory
 from app.inference.types import CancelToken
-from app.terminal import LoadReporter, ProgressLine, fail, fail_backend
+from app.prompts import DETAILS
+from app.terminal import ProgressLine, fail, fail_backend
 from app.timecode import format_clock
 from app.video.export import FORMATS, export
 from app.video.summarize import NOT_DESCRIBED, Progress, VideoSummary, summarize
+
+OPTIONS = SummarizeOptions  # what the flags that are not settings fill
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """The video, how much to say per scene, which files to write where."""
+    parser.add_argument("path", type=Path, help="a video file")
+    add_setting(
+        parser,
+        "--detail",
+        setting="summary.detail",
+        choices=DETAILS,
+        help="one line, one sentence per scene, or a paragraph per scene "
+        f"(default: {setting_default('summary.detail')})",
+    )
+    parser.add_argument(
+        "--export",
+        help="formats to write: any of vtt,srt,md,json "
+        f"(default: {option_default(SummarizeOptions, 'export')})",
+    )
+    parser.add_argument("--out", type=Path, help="folder for the files (default: next to the video)")
+    add_setting(
+        parser,
+        "--fps",
+        setting="summary.fps",
+        type=float,
+        metavar="FPS",
+        help=f"frames looked at per second (default {setting_default('summary.fps'):g})",
+    )
+    add_setting(
+        parser,
+        "--max-segment",
+        setting="summary.max_segment_s",
+        type=float,
+        metavar="S",
+        help=f"longest scene in seconds (default {setting_default('summary.max_segment_s'):g})",
+    )
+    add_setting(
+        parser,
+        "--frames-per-segment",
+        setting="summary.frames_per_segment",
+        type=int,
+        metavar="N",
+        help=f"frames the model sees per scene (default {setting_default('summary.frames_per_segment')})",
+    )
+    add_engine_flags(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Summarize a video with a progress bar; Ctrl-C keeps the finished scenes."""
+    return run_summarize(options_from(OPTIONS, args), settings_from_args(args))
 
 
 def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
@@ -35,7 +97,6 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     if problem:
         return fail(f"can't save the results: {problem}", ExitCode.INPUT)
 
-    engine = Engine(backend_factory(settings.engine), warm_up=False, listener=LoadReporter())
     bar = ProgressLine(sys.stderr)
 
     def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
@@ -45,21 +106,21 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
         return summarize(options.path, backend, settings.summary, progress=report, cancel=cancel)
 
     previous = signal.getsignal(signal.SIGINT)
+    print(f"Loading the model for {options.path.name} …", file=sys.stderr)
     try:
-        print(f"Loading the model for {options.path.name} …", file=sys.stderr)
-        engine.wait_ready()
-        job = engine.run_task(task)
+        with loaded_engine(settings) as (engine, _info):
+            job = engine.run_task(task)
 
-        def on_sigint(*_: object) -> None:
-            if job.cancelled:
-                raise KeyboardInterrupt
-            job.cancel()
-            print("\nStopping after the current scene (Ctrl-C again to quit at once)…", file=sys.stderr)
+            def on_sigint(*_: object) -> None:
+                if job.cancelled:
+                    raise KeyboardInterrupt
+                job.cancel()
+                print("\nStopping after the current scene (Ctrl-C again to quit at once)…", file=sys.stderr)
 
-        signal.signal(signal.SIGINT, on_sigint)
-        while not job.wait(0.2):  # short waits let Python run the Ctrl-C handler
-            pass
-        result = job.result()
+            signal.signal(signal.SIGINT, on_sigint)
+            while not job.wait(0.2):  # short waits let Python run the Ctrl-C handler
+                pass
+            result = job.result()
     except BackendError as exc:
         return fail_backend(exc)
     except MediaError as exc:
@@ -67,7 +128,6 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
-        engine.shutdown()
     for note in result.notes:
         print(f"smolsight: {note}", file=sys.stderr)
     failed = result.failed

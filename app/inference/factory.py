@@ -108,9 +108,15 @@ def _transformers(settings: EngineSettings) -> VisionBackend:
     )
 
 
-def backend_factory(settings: EngineSettings) -> BackendFactory:
+# The one shape of "how to build a backend": from engine settings (`create_backend`, or a test's
+# fake). The engine takes a `BackendFactory` (no arguments, called on its own thread) made by
+# `backend_factory` from settings and this.
+MakeBackend = Callable[[EngineSettings], VisionBackend]
+
+
+def backend_factory(settings: EngineSettings, make: MakeBackend = create_backend) -> BackendFactory:
     """A factory the engine calls on its own thread to build the backend for `settings`."""
-    return lambda: create_backend(settings)
+    return lambda: make(settings)
 
 
 class FallbackBackend:

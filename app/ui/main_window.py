@@ -20,6 +20,7 @@ from app.capture.frames import CaptureError, Frame
 from app.capture.screen import Target
 from app.config import Settings
 from app.inference.engine import Engine
+from app.inference.factory import MakeBackend
 from app.live.clipboard import clipboard_image
 from app.live.hotkeys import GlobalKeys
 from app.live.pictures import PictureTaker
@@ -34,7 +35,7 @@ from app.ui.fit import TYPICAL_FRAME, fits, frame_margins, room_for
 from app.ui.history_view import HistoryView
 from app.ui.main_panel import MainPanel, ModelStatusBar
 from app.ui.menus import Menus
-from app.ui.model_control import MakeBackend, ModelControl, engine_factory
+from app.ui.model_control import ModelControl, engine_factory
 from app.ui.narration_view import NarrationView
 from app.ui.own_windows import OwnWindows
 from app.ui.preferences import Preferences

@@ -7,26 +7,21 @@ others), so nothing leaves the computer unasked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.config import EngineSettings
-from app.inference.backend import VisionBackend
 from app.inference.engine import BackendFactory
+from app.inference.factory import MakeBackend, backend_factory
 from app.inference.model_files import looks_like_path
 from app.inference.types import LoadProgress
 from app.live.session import LiveSession
 from app.ui.ui_state import UiState
 
-MakeBackend = Callable[[EngineSettings], VisionBackend]
-
 
 def engine_factory(make_backend: MakeBackend, settings: EngineSettings, *, download: bool) -> BackendFactory:
     """A factory for the backend `settings` name, downloading the model only if the user asked."""
-    chosen = settings.model_copy(update={"allow_download": download})
-    return lambda: make_backend(chosen)
+    return backend_factory(settings.model_copy(update={"allow_download": download}), make_backend)
 
 
 class ModelControl(QObject):
