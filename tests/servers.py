@@ -1,21 +1,26 @@
-"""A real uvicorn server on 127.0.0.1 in a background thread, for tests."""
+"""Servers for tests: SmolSight's on 127.0.0.1 in a background thread, a picture server, a fake network."""
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpcore
 import uvicorn
+from PIL import Image
 
 from app.config import EngineSettings
 from app.inference.backend import VisionBackend
 from app.inference.engine import BoundedFifo, Engine
 from app.inference.factory import create_backend
 from app.server.api import ServedModel
+from tests.media import photo
 
 
 def free_port() -> int:
@@ -69,3 +74,67 @@ def wait_ready(base: str, timeout: float = 120) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("model never became ready")
+
+
+class RecordingConnector(httpcore.NetworkBackend):
+    """The injected connector: records every attempt, fails it unless it routes it to a local server."""
+
+    def __init__(self, routes: dict[str, int] | None = None) -> None:
+        self.attempts: list[tuple[str, int]] = []
+        self.routes = routes or {}  # public-looking address → a local port that plays it
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        self.attempts.append((host, port))
+        if host in self.routes:
+            return _Hidden(
+                httpcore.SyncBackend().connect_tcp("127.0.0.1", self.routes[host], timeout=timeout)
+            )
+        raise httpcore.ConnectError(f"the test connector refuses {host}:{port}")
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+
+class _Hidden(httpcore.NetworkStream):
+    """A routed stream that does not reveal its loopback socket (it plays a public host)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self.stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def get_extra_info(self, info: str) -> object:
+        return None
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="smolsight-test-http")
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(photo()).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -9,24 +9,19 @@ traffic. The one "public" server is a local HTTP server the fake connector route
 from __future__ import annotations
 
 import base64
-import io
 import socket
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpcore
 import httpx
 import pytest
-from PIL import Image
 
 from app.server.api import ServerOptions, create_app
 from app.server.fetch import FetchError, FetchLimits, GuardedBackend, fetch_url, why_not_public
 from app.server.images import ImageLimits
 from tests.fakes import FakeBackend
-from tests.media import photo
-from tests.servers import served_model, serving
+from tests.servers import RecordingConnector, http_server, png_bytes, served_model, serving
 
 
 class Listener:
@@ -68,75 +63,11 @@ def listener() -> Iterator[Listener]:
     lst.close()
 
 
-class RecordingConnector(httpcore.NetworkBackend):
-    """The injected connector: records every attempt, fails it unless it routes it to a local server."""
-
-    def __init__(self, routes: dict[str, int] | None = None) -> None:
-        self.attempts: list[tuple[str, int]] = []
-        self.routes = routes or {}  # public-looking address → a local port that plays it
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        self.attempts.append((host, port))
-        if host in self.routes:
-            return _Hidden(
-                httpcore.SyncBackend().connect_tcp("127.0.0.1", self.routes[host], timeout=timeout)
-            )
-        raise httpcore.ConnectError(f"the test connector refuses {host}:{port}")
-
-    def sleep(self, seconds: float) -> None:
-        pass
-
-
-class _Hidden(httpcore.NetworkStream):
-    """A routed stream that does not reveal its loopback socket (it plays a public host)."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self.stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self.stream.read(max_bytes, timeout)
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self.stream.write(buffer, timeout)
-
-    def close(self) -> None:
-        self.stream.close()
-
-    def get_extra_info(self, info: str) -> object:
-        return None
-
-
 def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     def resolve(host: str, port: int) -> list[str]:
         return table[host]
 
     return resolve
-
-
-@contextmanager
-def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="smolsight-test-http")
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(photo()).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from app.server.images import ImageLimits
 from app.terminal import fail
 
 if TYPE_CHECKING:
+    import httpcore
     from fastapi import FastAPI
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -166,12 +167,16 @@ def configured(args: argparse.Namespace) -> tuple[ServeOptions, Settings]:
 
 
 def build_server(
-    options: ServeOptions, settings: Settings, make: MakeBackend = create_backend
+    options: ServeOptions,
+    settings: Settings,
+    make: MakeBackend = create_backend,
+    network: httpcore.NetworkBackend | None = None,
 ) -> tuple[FastAPI, Engine]:
     """The app `smolsight serve` serves and its engine (not started): every flag applied here.
 
-    `make` turns engine settings into a backend factory (default: the real one); tests pass one
-    that gives a fake engine, and get exactly the server the command would run.
+    `make` builds the backend from engine settings (default: the real engines) and `network`
+    is how image URLs connect (default: sockets); tests pass a fake of each and get exactly
+    the server the command runs.
     """
     from app.server.api import ServedModel, ServerOptions, create_app
 
@@ -192,6 +197,7 @@ def build_server(
                 allow_private_urls=settings.input.allow_private_urls,
                 allow_link_local_urls=options.allow_link_local_urls,
                 allowed_dirs=options.allow_files,
+                network=network,
             ),
             max_tokens=settings.describe.max_tokens,
             temperature=settings.describe.temperature,

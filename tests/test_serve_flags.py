@@ -1,0 +1,183 @@
+"""Every `smolsight serve` flag, through the path the command takes: parse, check, build, serve.
+
+`parse_args` → `configured` → `build_server` is what `smolsight serve` runs before handing the
+app to uvicorn; here a fake engine and a recording network stand in for the model and the
+internet, and a real client asks the real server. Each flag is shown changing what the built
+server does (what it fetches, whom it lets in, how many it queues).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from app.cli import parse_args
+from app.commands.serve import ServeProblem, build_server, configured, run
+from app.config import EngineSettings
+from app.exit_codes import ExitCode
+from tests.fakes import FakeBackend
+from tests.media import photo
+from tests.servers import RecordingConnector, http_server, png_bytes, serving
+
+
+@contextmanager
+def served(
+    *flags: str, backend: FakeBackend | None = None, network: RecordingConnector | None = None
+) -> Iterator[tuple[str, list[EngineSettings]]]:
+    """The server `smolsight serve FLAGS` builds, on a free port; its URL and the engine settings it built."""
+    built: list[EngineSettings] = []
+
+    def make(settings: EngineSettings) -> FakeBackend:
+        built.append(settings)
+        return backend or FakeBackend(seconds_per_call=0.0)
+
+    app, engine = build_server(*configured(parse_args(["serve", *flags])), make=make, network=network)
+    engine.start()
+    try:
+        with serving(app) as base:
+            yield base, built
+    finally:
+        assert engine.shutdown()
+
+
+def ask(base: str, url: str = "", **headers: str) -> httpx.Response:
+    content: list[dict[str, object]] = [{"type": "text", "text": "What is it?"}]
+    if url:
+        content.append({"type": "image_url", "image_url": {"url": url}})
+    body = {"max_tokens": 4, "messages": [{"role": "user", "content": content}]}
+    return httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers, timeout=30)
+
+
+class Pictures(BaseHTTPRequestHandler):
+    """A picture server on this machine that counts its requests."""
+
+    requests = 0
+
+    def do_GET(self) -> None:
+        type(self).requests += 1
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(png_bytes())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_api_key_lets_in_only_who_sends_it() -> None:
+    with served("--api-key", "s3cret") as (base, _):
+        assert ask(base).status_code == 401
+        assert ask(base, Authorization="Bearer wrong").status_code == 401
+        assert ask(base, Authorization="Bearer s3cret").status_code == 200
+    with served() as (base, _):
+        assert ask(base).status_code == 200
+
+
+def test_a_host_beyond_this_machine_needs_a_key_or_no_auth() -> None:
+    with pytest.raises(ServeProblem, match="without an API key") as refused:
+        configured(parse_args(["serve", "--host", "0.0.0.0"]))
+    assert refused.value.code == ExitCode.INPUT
+    for flags in (["--api-key", "k"], ["--no-auth"]):
+        options, _ = configured(parse_args(["serve", "--host", "0.0.0.0", *flags]))
+        assert options.host == "0.0.0.0"
+
+
+def test_cors_origin_lets_that_page_read_the_answers_only() -> None:
+    with served("--cors-origin", "http://a.example") as (base, _):
+        allowed = httpx.get(f"{base}/health", headers={"Origin": "http://a.example"})
+        other = httpx.get(f"{base}/health", headers={"Origin": "http://b.example"})
+    assert allowed.headers.get("access-control-allow-origin") == "http://a.example"
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_allow_files_lets_image_urls_name_files_in_that_folder_only(tmp_path: Path) -> None:
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    shared.mkdir(), private.mkdir()
+    for folder in (shared, private):
+        Image.fromarray(photo()).save(folder / "photo.png")
+    with served("--allow-files", str(shared)) as (base, _):
+        assert ask(base, f"file://{shared / 'photo.png'}").status_code == 200
+        outside = ask(base, f"file://{private / 'photo.png'}")
+        assert outside.status_code == 403 and outside.json()["error"]["code"] == "forbidden_path"
+    with served() as (base, _):
+        off = ask(base, f"file://{shared / 'photo.png'}")
+        assert off.status_code == 400 and "local files are not enabled" in off.json()["error"]["message"]
+
+
+def test_private_urls_are_fetched_only_when_allowed_and_never_with_no_remote_images() -> None:
+    Pictures.requests = 0
+    with http_server(Pictures) as port:
+        url = f"http://127.0.0.1:{port}/photo.png"
+        with served() as (base, _):
+            refused = ask(base, url)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "unsafe_image_url"
+        assert Pictures.requests == 0
+        with served("--allow-private-urls") as (base, _):
+            assert ask(base, url).status_code == 200
+        assert Pictures.requests == 1
+        with served("--allow-private-urls", "--no-remote-images") as (base, _):
+            assert ask(base, url).status_code == 400
+        assert Pictures.requests == 1  # not fetched
+
+
+def test_link_local_urls_need_their_own_flag_on_top_of_private_ones() -> None:
+    url = "http://169.254.169.254/latest/photo.png"  # where cloud machines serve their credentials
+    with pytest.raises(ServeProblem, match="goes with --allow-private-urls") as refused:
+        configured(parse_args(["serve", "--allow-link-local-urls"]))
+    assert refused.value.code == ExitCode.USAGE
+    network = RecordingConnector()
+    with served("--allow-private-urls", network=network) as (base, _):
+        assert ask(base, url).json()["error"]["code"] == "unsafe_image_url"
+    assert network.attempts == []
+    with served("--allow-private-urls", "--allow-link-local-urls", network=network) as (base, _):
+        ask(base, url)  # the recording network fails it, but it was attempted
+    assert network.attempts == [("169.254.169.254", 80)]
+
+
+def test_queue_size_bounds_the_waiting_requests() -> None:
+    busy = FakeBackend(seconds_per_call=30.0, tokens=3000)  # cancelled when the server stops
+    answers: list[int] = []
+    with served("--queue-size", "1", backend=busy) as (base, _):
+        waiting = [threading.Thread(target=lambda: answers.append(ask(base).status_code)) for _ in range(2)]
+        for thread in waiting:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while not (busy.calls and httpx.get(f"{base}/health").json()["queued"] == 1):
+            assert time.monotonic() < deadline, "the two requests never got a slot and a place in the queue"
+            time.sleep(0.02)
+        third = ask(base)
+        assert third.status_code == 429 and third.headers["Retry-After"]
+    for thread in waiting:
+        thread.join(10)
+
+
+def test_engine_flags_reach_the_engine_it_builds() -> None:
+    flags = ["--model", "/models/smol", "--backend", "transformers", "--dtype", "float32", "--device", "cpu"]
+    with served(*flags, "--offline") as (base, built):
+        assert httpx.get(f"{base}/health").status_code == 200
+    first = built[0]
+    assert (first.model, first.backend, first.dtype, first.device) == (
+        "/models/smol",
+        "transformers",
+        "float32",
+        "cpu",
+    )
+    assert first.allow_download is False
+
+
+def test_a_busy_port_is_one_clear_line_before_anything_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert run(parse_args(["serve", "--port", str(port)])) == ExitCode.INPUT
+    assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
