@@ -86,6 +86,27 @@ def test_official_openai_client_non_streamed_and_streamed(tiny_server: str) -> N
     assert "".join(pieces).strip() == done.choices[0].message.content
 
 
+def test_the_openapi_document_describes_every_answer(fake_server) -> None:  # type: ignore[no-untyped-def]
+    """Clients can generate types from it: each 200 names a schema with its properties."""
+    base, _, _ = fake_server
+    document = httpx.get(f"{base}/openapi.json").json()
+    schemas = document["components"]["schemas"]
+
+    def answer(method: str, path: str) -> dict[str, object]:
+        reference = document["paths"][path][method]["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ]
+        return schemas[reference["$ref"].rsplit("/", 1)[-1]]  # type: ignore[no-any-return]
+
+    assert {"choices", "usage", "model"} <= set(answer("post", "/v1/chat/completions")["properties"])  # type: ignore[arg-type]
+    assert {"object", "data"} <= set(answer("get", "/v1/models")["properties"])  # type: ignore[arg-type]
+    assert {"status", "queued", "error"} <= set(answer("get", "/health")["properties"])  # type: ignore[arg-type]
+    assert {"active_model", "max_tokens"} <= set(answer("patch", "/api/v1/config")["properties"])  # type: ignore[arg-type]
+    chat = document["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert "text/event-stream" in chat["200"]["content"] and "422" not in chat  # a bad body is a 400
+    assert chat["429"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+
+
 def test_health_models_and_config(fake_server) -> None:  # type: ignore[no-untyped-def]
     base, _, _ = fake_server
     health = httpx.get(f"{base}/health").json()

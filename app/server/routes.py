@@ -1,0 +1,216 @@
+"""The API's routes, in routers by what they serve, reading the server's state through dependencies.
+
+- `status`: `GET /health`;
+- `openai`: `GET /v1/models`, `POST /v1/chat/completions` (OpenAI-compatible);
+- `settings`: `GET/PATCH /api/v1/config` (SmolSight's own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.inference.engine import NotReady, QueueFull
+from app.inference.types import GenerationChunk
+from app.server.chat import (
+    cancel_on_disconnect,
+    completion,
+    known_model,
+    outcome,
+    stream_events,
+    to_generation_request,
+)
+from app.server.errors import ApiError
+from app.server.schema import (
+    ChatCompletion,
+    ChatRequest,
+    ConfigPatch,
+    ErrorResponse,
+    Health,
+    ModelCard,
+    ModelList,
+    ServerConfig,
+)
+from app.server.state import ServedModel, ServerOptions
+
+
+def served_model(request: Request) -> ServedModel:
+    """The model this app serves (set by `create_app`)."""
+    served: ServedModel = request.app.state.served
+    return served
+
+
+def server_options(request: Request) -> ServerOptions:
+    """How this app behaves (set by `create_app`; `PATCH /api/v1/config` changes the defaults)."""
+    options: ServerOptions = request.app.state.options
+    return options
+
+
+Served = Annotated[ServedModel, Depends(served_model)]
+Options = Annotated[ServerOptions, Depends(server_options)]
+
+
+def _error(description: str) -> dict[str, object]:
+    return {"model": ErrorResponse, "description": description}
+
+
+# Every error is `ErrorResponse` ("default"; FastAPI's 422 is never sent: a bad body is a 400).
+ERRORS: dict[int | str, dict[str, object]] = {
+    "default": _error("An error, in OpenAI's shape"),
+    400: _error("The request is malformed (the message names the field)"),
+}
+KEYED: dict[int | str, dict[str, object]] = {
+    401: _error("The server wants 'Authorization: Bearer KEY' (smolsight serve --api-key)"),
+    413: _error("The request body is too large"),
+}
+
+# One event of a streamed answer (OpenAPI 3.1 describes a text/event-stream by its events).
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "type": "string",
+            "description": "a chat.completion.chunk object as JSON (an error object if the model fails "
+            "midway), or [DONE] at the end",
+        },
+        "event": {"type": "string", "enum": ["message"]},
+    },
+}
+
+status = APIRouter(tags=["status"], responses=ERRORS)
+openai = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], responses={**ERRORS, **KEYED})
+settings = APIRouter(prefix="/api/v1", tags=["SmolSight"], responses={**ERRORS, **KEYED})
+
+
+@status.get(
+    "/health",
+    response_model=Health,
+    summary="Server and model status: 200 when ready, 503 while loading or after a failed load",
+    responses={
+        503: {"model": Health, "description": "The model is loading (status 'loading') or failed ('error')"}
+    },
+)
+async def health(served: Served) -> JSONResponse:
+    """Where the model is, what it runs on, and how many requests wait."""
+    engine = served.engine
+    state = engine.model_state
+    info = state.info
+    body = Health(
+        status=state.health,
+        model=served.name or (info.model if info else None),
+        backend=info.backend if info else None,
+        device=info.device if info else None,
+        dtype=info.dtype if info else None,
+        note=info.note if info and info.note else None,
+        uptime_s=round(time.time() - served.started_at, 1),
+        queued=engine.waiting,
+        error=None if state.ready or state.health == "loading" else state.not_ready_reason(),
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
+
+
+@openai.get("/models", response_model=ModelList, summary="The served model")
+async def models(served: Served) -> ModelList:
+    """The one model this server serves."""
+    card = ModelCard(id=served.model_id, object="model", created=int(served.started_at), owned_by="smolsight")
+    return ModelList(object="list", data=[card])
+
+
+@openai.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    summary="Chat completion with images (OpenAI-compatible)",
+    responses={
+        200: {
+            "description": "The answer; with `stream`, server-sent events of chat.completion.chunk objects "
+            "(OpenAI's), then `data: [DONE]`",
+            "content": {"text/event-stream": {"schema": STREAM_EVENT}},
+        },
+        404: _error("The request names a model this server does not serve"),
+        429: _error("Every queue slot is taken; retry after the Retry-After header's seconds"),
+        503: _error("The model is not ready"),
+    },
+)
+async def chat(
+    body: ChatRequest, request: Request, served: Served, opts: Options
+) -> ChatCompletion | StreamingResponse:
+    """Answer the conversation's last user message, with every image in it."""
+    if body.model and not known_model(served, body.model):
+        raise ApiError(
+            404,
+            f"The model '{body.model}' does not exist; this server serves '{served.model_id}'",
+            code="model_not_found",
+            param="model",
+        )
+    generation = await asyncio.to_thread(to_generation_request, body, opts)
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[GenerationChunk | None] = asyncio.Queue()
+
+    def deliver(item: GenerationChunk | None) -> None:
+        loop.call_soon_threadsafe(chunks.put_nowait, item)  # from the model thread
+
+    try:
+        job = served.engine.submit(generation, on_chunk=deliver if body.stream else None)
+    except QueueFull:
+        raise ApiError(
+            429, "The server is busy: every queue slot is taken. Retry shortly.", code="rate_limit_exceeded"
+        ) from None
+    except NotReady as exc:
+        raise ApiError(503, f"The model is not ready: {exc}", code="model_not_ready") from None
+    job.add_done_callback(lambda: deliver(None))
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    watcher = asyncio.create_task(cancel_on_disconnect(request, job))
+    try:
+        # Streaming: the headers go out with the first chunk, so a request the model refuses (too
+        # long for its context) is an HTTP 400 like OpenAI's, not a broken stream.
+        first = await chunks.get()  # without streaming, None: the job is done
+    finally:
+        watcher.cancel()
+    if not body.stream:
+        return completion(outcome(job), completion_id, served.model_id)
+    if first is None:
+        outcome(job)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    return StreamingResponse(
+        stream_events(request, job, first, chunks, completion_id, served.model_id, include_usage),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@settings.get("/config", response_model=ServerConfig, summary="Active model and generation defaults")
+async def get_config(served: Served, opts: Options) -> ServerConfig:
+    """The active model, its status, and the defaults a request without its own values gets."""
+    return _config(served, opts)
+
+
+@settings.patch(
+    "/config", response_model=ServerConfig, summary="Switch the active model or change generation defaults"
+)
+async def patch_config(patch: ConfigPatch, served: Served, opts: Options) -> ServerConfig:
+    """Change the defaults; a new `active_model` loads in the background (/health says loading)."""
+    if patch.max_tokens is not None:
+        opts.max_tokens = patch.max_tokens
+    if patch.temperature is not None:
+        opts.temperature = patch.temperature
+    if patch.top_p is not None:
+        opts.top_p = patch.top_p
+    if patch.active_model is not None and patch.active_model != served.name:
+        served.switch(patch.active_model)
+    return _config(served, opts)
+
+
+def _config(served: ServedModel, opts: ServerOptions) -> ServerConfig:
+    return ServerConfig(
+        active_model=served.model_id,
+        status=served.engine.model_state.health,
+        max_tokens=opts.max_tokens,
+        temperature=opts.temperature,
+        top_p=opts.top_p,
+    )

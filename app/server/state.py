@@ -1,0 +1,55 @@
+"""What a running server holds: the model it serves and how it behaves (read by the routes)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.inference.engine import BackendFactory, Engine
+from app.inference.model_files import DEFAULT_MODELS
+from app.server.errors import ApiError
+from app.server.images import ImageLimits
+
+
+@dataclass
+class ServedModel:
+    """The engine the server answers with, the model name it reports, and how to switch models."""
+
+    engine: Engine
+    name: str | None = None  # None: whatever the engine loaded (or the default model)
+    factory_for: Callable[[str | None], BackendFactory] | None = None  # model name → backend factory
+    started_at: float = field(default_factory=time.time)
+
+    def switch(self, model: str) -> None:
+        """Load `model` in the background (after the running request); /health says loading."""
+        if self.factory_for is None:
+            raise ApiError(
+                400, "This server can't switch models", code="invalid_request", param="active_model"
+            )
+        self.name = model
+        self.engine.reload(self.factory_for(model))
+
+    @property
+    def model_id(self) -> str:
+        """The name clients see: the one asked for, else the loaded model's, else the default."""
+        info = self.engine.info
+        return self.name or (info.model if info else None) or DEFAULT_MODELS["transformers"]
+
+
+@dataclass
+class ServerOptions:
+    """How the server behaves; `smolsight serve` fills this from flags."""
+
+    api_key: str | None = None  # the key clients must send (not a remote server's)
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 50 * 1024 * 1024
+    # A body over the limit is still read (and thrown away) up to this much, so the client,
+    # which sends it all before reading, gets the 413 rather than a reset connection.
+    max_drain_bytes: int = 512 * 1024 * 1024
+    max_context_tokens: int | None = None  # a lower limit than the model's context, if any
+    images: ImageLimits = field(default_factory=ImageLimits)
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    retry_after_s: int = 2
