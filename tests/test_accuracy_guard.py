@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.evaluation.precision import agreements, failures, guard_pictures, report
-from app.inference.openvino_backend import OpenVINOBackend
+from app.inference.openvino.backend import OpenVINOBackend
 
 pytestmark = pytest.mark.slow
 

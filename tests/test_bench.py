@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.commands.bench import (
+from app.commands.bench_floors import (
     ModelShape,
     decode_bytes_per_token,
     text_flops,

@@ -25,7 +25,7 @@ import pytest
 from app.capture.frames import Frame
 from app.evaluation.precision import cosine
 from app.inference.answer import collect
-from app.inference.openvino_backend import OpenVINOBackend
+from app.inference.openvino.backend import OpenVINOBackend
 from app.inference.published_onnx import METADATA_PATTERNS, Variant, file_names
 from app.inference.transformers_backend import TransformersBackend
 from app.inference.types import GenerationRequest
@@ -199,8 +199,8 @@ def test_preparation_refuses_a_decoder_that_disagrees_with_the_published_one(
     import openvino as ov
     from openvino import opset13 as ops
 
-    from app.inference.onnx_rewrite import onnx_core
-    from app.inference.openvino_export import (
+    from app.inference.openvino.onnx_rewrite import onnx_core
+    from app.inference.openvino.published import (
         PreparedDisagrees,
         _check_prepared_decoder,
         _published_decoder,

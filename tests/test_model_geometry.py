@@ -20,7 +20,7 @@ from app.devtools.model_builder import GEOMETRIES, build_model
 from app.inference.answer import collect
 from app.inference.chat_format import render_prompt
 from app.inference.images import ImageSettings, prepare_image
-from app.inference.openvino_backend import OpenVINOBackend
+from app.inference.openvino.backend import OpenVINOBackend
 from app.inference.smolvlm_inputs import SmolVLMInputs
 from app.inference.transformers_backend import TransformersBackend, load_processor
 from app.inference.types import GenerationRequest

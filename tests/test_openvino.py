@@ -18,7 +18,7 @@ from app.inference.backend import BackendError
 from app.inference.chat_format import render_prompt
 from app.inference.engine import Engine
 from app.inference.factory import FallbackBackend, create_backend
-from app.inference.openvino_backend import (
+from app.inference.openvino.backend import (
     ConversionFailed,
     OpenVINOBackend,
     Weights,

@@ -23,7 +23,7 @@ from app.capture.frames import Frame
 from app.evaluation.precision import cosine
 from app.exit_codes import ExitCode
 from app.inference.answer import collect
-from app.inference.openvino_backend import OpenVINOBackend
+from app.inference.openvino.backend import OpenVINOBackend
 from app.inference.published_onnx import download_patterns, file_names, find_onnx
 from app.inference.transformers_backend import TransformersBackend
 from app.inference.types import GenerationRequest

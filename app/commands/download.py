@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if backend == "openvino":  # the CPU engine's files only: one precision of the ONNX export
-            from app.inference.openvino_backend import OpenVINOBackend
+            from app.inference.openvino.backend import OpenVINOBackend
 
             folder = OpenVINOBackend(model=model, dtype=engine.dtype).download(report)
         else:

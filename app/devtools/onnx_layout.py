@@ -119,7 +119,7 @@ def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
     import torch
     from transformers import AutoModelForImageTextToText
 
-    from app.inference.openvino_export import _modules
+    from app.inference.openvino.convert import _modules
 
     model = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch.float32)
     model.eval()

@@ -55,7 +55,7 @@ def choose_backend(requested: BackendName, *, device: str = "auto") -> BackendNa
         return "mlx"
     if device in ("cuda", "mps") or (device == "auto" and nvidia_gpu_present()):
         return "transformers"
-    from app.inference.openvino_backend import openvino_available
+    from app.inference.openvino.backend import openvino_available
 
     return "openvino" if openvino_available() else "transformers"
 
@@ -79,12 +79,12 @@ def create_backend(settings: EngineSettings) -> VisionBackend:
 
         return MLXBackend(model=settings.model, allow_download=settings.allow_download)
     if name == "openvino":
-        from app.inference.openvino_backend import OpenVINOBackend
+        from app.inference.openvino.backend import OpenVINOBackend
 
         backend = OpenVINOBackend(
             model=settings.model, dtype=settings.dtype, allow_download=settings.allow_download
         )
-        from app.inference.openvino_backend import torch_available
+        from app.inference.openvino.backend import torch_available
 
         # The user did not insist on OpenVINO: fall back if it can't run (where PyTorch is installed).
         if settings.backend == "auto" and torch_available():

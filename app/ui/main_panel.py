@@ -68,6 +68,39 @@ class MainPanel(QSplitter):
 
     def __init__(self, latest: Callable[[], LatestFrame]) -> None:
         super().__init__()
+        left = self._picture_side(latest)
+        self._caption()
+        self.model_panel = ModelPanel()
+        qrow, brow, mrow = self._question_and_buttons()
+        hrow = self._history()
+        # Under the caption, everything scrolls as one column: on a small or scaled screen with
+        # large text it can be taller than the window, and nothing may be pushed out of reach.
+        controls = QWidget()
+        cv = QVBoxLayout(controls)
+        cv.setContentsMargins(0, 0, 0, 0)
+        cv.addWidget(self.caption_status)
+        cv.addWidget(self.model_panel)
+        cv.addLayout(qrow)
+        cv.addLayout(brow)
+        cv.addLayout(mrow)
+        cv.addWidget(buddy("Histor&y:", self.history_list))
+        cv.addWidget(self.history_list, 1)
+        cv.addLayout(hrow)
+        self.controls_area = ScrollingColumn(controls)
+        self.controls_area.setAccessibleName("Controls and history")
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.addWidget(self.caption_area)
+        rv.addWidget(self.controls_area, 1)
+
+        self.addWidget(left)
+        self.addWidget(right)
+        self.setSizes([560, 720])  # the controls' side a little wider: fewer wrapped rows
+        self._set_tab_order()
+
+    def _picture_side(self, latest: Callable[[], LatestFrame]) -> QWidget:
+        """The source's name above its picture."""
         self.source_label = QLabel("")
         self.source_label.setObjectName("sourceLabel")
         self.source_label.setAccessibleName("Source")
@@ -78,7 +111,10 @@ class MainPanel(QSplitter):
         lv = QVBoxLayout(left)
         lv.addWidget(self.source_label)
         lv.addWidget(self.video, 1)
+        return left
 
+    def _caption(self) -> None:
+        """The current description, scrolling in its own area, and its status line."""
         self.caption = WrappingLabel("Loading the model…", padding=0)
         self.caption.setObjectName("caption")
         # Long unbroken words (URLs, model noise) must wrap, not widen the window.
@@ -109,8 +145,8 @@ class MainPanel(QSplitter):
         self.caption_status.setAccessibleName("Description status")
         self.caption_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-        self.model_panel = ModelPanel()
-
+    def _question_and_buttons(self) -> tuple[QHBoxLayout, FlowLayout, FlowLayout]:
+        """The question row, the action buttons, and what to look for and how much to say."""
         self.question = QLineEdit()
         # Longer than any prompt may be, so a too-long question is refused with a message rather
         # than cut off silently at Qt's default limit.
@@ -155,7 +191,10 @@ class MainPanel(QSplitter):
         mrow.addWidget(labelled(buddy("&Look for:", self.preset_box), self.preset_box))
         mrow.addWidget(labelled(buddy("&Object:", self.target), self.target))
         mrow.addWidget(labelled(buddy("Ver&bosity:", self.verbosity_box), self.verbosity_box))
+        return qrow, brow, mrow
 
+    def _history(self) -> FlowLayout:
+        """The history list (its buttons' row is returned)."""
         self.history_list = QListWidget()
         self.history_list.setObjectName("history")
         self.history_list.setWordWrap(True)
@@ -175,32 +214,7 @@ class MainPanel(QSplitter):
         hrow = FlowLayout()
         for w in (self.copy_button, self.export_button, self.clear_button, self.keep_history_box):
             hrow.addWidget(w)
-
-        # Under the caption, everything scrolls as one column: on a small or scaled screen with
-        # large text it can be taller than the window, and nothing may be pushed out of reach.
-        controls = QWidget()
-        cv = QVBoxLayout(controls)
-        cv.setContentsMargins(0, 0, 0, 0)
-        cv.addWidget(self.caption_status)
-        cv.addWidget(self.model_panel)
-        cv.addLayout(qrow)
-        cv.addLayout(brow)
-        cv.addLayout(mrow)
-        cv.addWidget(buddy("Histor&y:", self.history_list))
-        cv.addWidget(self.history_list, 1)
-        cv.addLayout(hrow)
-        self.controls_area = ScrollingColumn(controls)
-        self.controls_area.setAccessibleName("Controls and history")
-
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.addWidget(self.caption_area)
-        rv.addWidget(self.controls_area, 1)
-
-        self.addWidget(left)
-        self.addWidget(right)
-        self.setSizes([560, 720])  # the controls' side a little wider: fewer wrapped rows
-        self._set_tab_order()
+        return hrow
 
     def _set_tab_order(self) -> None:
         """Picture → caption → question → buttons → options → history."""

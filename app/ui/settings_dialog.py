@@ -110,11 +110,40 @@ class SettingsDialog(QDialog):
         self.setAccessibleName("Settings")
         self.result_settings: Settings | None = None
         s = settings
-        e, n, sp, d = s.engine, s.narration, s.speech, s.display
         form = QFormLayout()
         # A field that doesn't fit beside its label goes under it: narrow screens, large text.
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
+        self._engine_rows(form, s)
+        self._narration_rows(form, s)
+        self._speech_rows(form, s, voices, engines)
+        self._display_rows(form, s)
+
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setAccessibleName("Settings error")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        for button in buttons.buttons():
+            button.setAccessibleName(button.text().replace("&", ""))
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        # The form scrolls; the error and OK/Cancel stay in view whatever the screen and text size.
+        fields = QWidget()
+        fields.setLayout(form)
+        layout = QVBoxLayout(self)
+        layout.addWidget(ScrollingColumn(fields), 1)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.error.setVisible(False)
+        self._base = s
+        # As tall as every setting needs: the screen fit trims it to the screen, and the form scrolls.
+        self.resize(self.sizeHint())
+
+    def _engine_rows(self, form: QFormLayout, s: Settings) -> None:
+        """Which model, on which engine and device, or which remote server; which camera."""
+        e, n = s.engine, s.narration
         self.model = QLineEdit(e.model or "")
         self.model.setPlaceholderText("Default: SmolVLM2-500M-Video-Instruct")
         browse = QPushButton("&Browse…")
@@ -146,6 +175,9 @@ class SettingsDialog(QDialog):
         self.camera.setValue(n.camera_index)
         _labelled(form, "&Camera number:", self.camera, "0 is the first camera")
 
+    def _narration_rows(self, form: QFormLayout, s: Settings) -> None:
+        """How much, how often, and what counts as a change."""
+        n = s.narration
         self.verbosity = _combo(VERBOSITY, n.verbosity, "Verbosity")
         _labelled(form, "&Verbosity:", self.verbosity)
         self.interval = _spin(QDoubleSpinBox(), NarrationSettings, "interval_s")
@@ -174,6 +206,9 @@ class SettingsDialog(QDialog):
             "When the scene changes again before a description is finished",
         )
 
+    def _speech_rows(self, form: QFormLayout, s: Settings, voices: list[str], engines: Sequence[str]) -> None:
+        """Where descriptions go, and the voice that speaks them."""
+        sp = s.speech
         self.output = _combo(OUTPUTS, sp.output, "Output")
         _labelled(form, "&Output:", self.output)
         self.speech_engine = QComboBox()
@@ -207,6 +242,9 @@ class SettingsDialog(QDialog):
         self.volume.setValue(round(sp.volume * 10))
         _labelled(form, "Vo&lume:", self.volume)
 
+    def _display_rows(self, form: QFormLayout, s: Settings) -> None:
+        """How the captions look; whether the history is kept."""
+        d, n = s.display, s.narration
         self.theme = _combo(THEMES, d.theme, "Theme")
         _labelled(form, "&Theme:", self.theme)
         self.font_pt = _spin(QSpinBox(), DisplaySettings, "caption_font_pt")
@@ -217,28 +255,6 @@ class SettingsDialog(QDialog):
         self.keep_history.setChecked(n.keep_history)
         self.keep_history.setAccessibleName("Keep a history of descriptions")
         form.addRow(self.keep_history)
-
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setAccessibleName("Settings error")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        for button in buttons.buttons():
-            button.setAccessibleName(button.text().replace("&", ""))
-        buttons.accepted.connect(self._on_accept)
-        buttons.rejected.connect(self.reject)
-        # The form scrolls; the error and OK/Cancel stay in view whatever the screen and text size.
-        fields = QWidget()
-        fields.setLayout(form)
-        layout = QVBoxLayout(self)
-        layout.addWidget(ScrollingColumn(fields), 1)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-        self.error.setVisible(False)
-        self._base = s
-        # As tall as every setting needs: the screen fit trims it to the screen, and the form scrolls.
-        self.resize(self.sizeHint())
 
     def _browse_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")

@@ -65,7 +65,7 @@ def onnx_core() -> Core:
     import openvino as ov
     from openvino.frontend.onnx import ConversionExtension
 
-    from app.inference.onnx_contrib import register
+    from app.inference.openvino.onnx_contrib import register
 
     core = ov.Core()
     register(core)  # ONNX Runtime's own operators, as onnxruntime-genai's builder writes them

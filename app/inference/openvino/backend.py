@@ -1,6 +1,6 @@
 """SmolVLM2 on OpenVINO: the fast CPU engine, with 8-bit weights by default.
 
-The first load prepares the model once (`openvino_export`, in its own process, with progress)
+The first load prepares the model once (`python -m app.inference.openvino`, in its own process, with progress)
 into the user's cache folder, keyed by the model's files, the OpenVINO version and the weight
 precision; later loads start from the cache, offline. It prepares, in this order of preference:
 
@@ -48,7 +48,7 @@ from app.inference.model_files import (
     repository_files,
     resolve_model,
 )
-from app.inference.openvino_export import EXPORT_VERSION, MANIFEST, Weights
+from app.inference.openvino.steps import EXPORT_VERSION, MANIFEST, Weights
 from app.inference.published_onnx import (
     ONNX_DIR,
     Variant,
@@ -179,11 +179,11 @@ def convert_in_subprocess(
     source: Variant | None,
     progress: LoadProgressCallback | None,
 ) -> None:
-    """Run `openvino_export` in its own Python process, relaying its progress."""
+    """Run the preparation (`python -m app.inference.openvino`) in its own process, relaying its progress."""
     command = [
         sys.executable,
         "-m",
-        "app.inference.openvino_export",
+        "app.inference.openvino",
         "--model",
         str(folder),
         "--out",
