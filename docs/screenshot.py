@@ -49,9 +49,6 @@ class ScriptedBackend:
     def warm_up(self) -> None:
         pass
 
-    def count_prompt_tokens(self, request: GenerationRequest) -> int:
-        return 92
-
     def close(self) -> None:
         pass
 

@@ -67,9 +67,6 @@ class FakeBackend:
     def warm_up(self) -> None:
         pass
 
-    def count_prompt_tokens(self, request: GenerationRequest) -> int:
-        return len(render_prompt(request).split())
-
     def stream(
         self, request: GenerationRequest, cancel: CancelToken | None = None
     ) -> Iterator[GenerationChunk]:

@@ -40,9 +40,6 @@ class ScriptedBackend(LocalBackend):
         self.decoded_lengths.append(len(ids))
         return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
 
-    def count_prompt_tokens(self, request: GenerationRequest) -> int:
-        return 3
-
     def close(self) -> None:
         pass
 

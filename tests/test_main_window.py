@@ -222,11 +222,13 @@ def test_gui_thread_never_blocks_while_the_model_works(
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
-    timer.start()
-    w.describe_now()
-    qtbot.wait(4000)
-    timer.stop()
-    gc.unfreeze()
+    try:
+        timer.start()
+        w.describe_now()
+        qtbot.wait(4000)
+    finally:  # a failure here must not leave the rest of the suite with a frozen heap
+        timer.stop()
+        gc.unfreeze()
     assert len(backend.calls) >= 2  # the model really was busy
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert max(gaps) < 0.1, f"the GUI thread was blocked for {max(gaps) * 1000:.0f} ms"

@@ -104,3 +104,15 @@ def test_describe_runs_on_the_cpu_engine(model: Path, capsys: pytest.CaptureFixt
     exact = capsys.readouterr().out
     assert main([*args, "--backend", "transformers", "--dtype", "float32"]) == 0
     assert capsys.readouterr().out == exact  # greedy: the same words as the reference
+
+
+def test_the_real_size_models_tokenizer_knows_every_id_it_can_emit() -> None:
+    """A random 500M model greedily repeats some id; its answer must be text, not nothing."""
+    from app.devtools.model_builder import REAL_500M, model_tokenizer
+
+    tokenizer = model_tokenizer(REAL_500M.vocab_size)
+    assert len(tokenizer) == REAL_500M.vocab_size == 49280
+    assert tokenizer.decode([20663, 20663, 49279]).split() == ["w20663", "w20663", "w49279"]
+    assert (
+        tokenizer.decode(tokenizer("A red mug.")["input_ids"]) == "A red mug."
+    )  # the trained part unchanged

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 __all__ = [
     "CHAT_TEMPLATE",
@@ -116,6 +119,22 @@ GEOMETRIES = {
     "64px": Geometry(64, 16, 2),
     "2.2b": Geometry(384, 14, 3),
 }
+
+
+def model_tokenizer(vocab_size: int | None) -> PreTrainedTokenizerFast:
+    """The offline tokenizer, knowing every id a model with `vocab_size` ids can emit.
+
+    The trained vocabulary is small (1,200 ids); a model with more (the real 500M's 49,280)
+    could emit ids it does not know, which decode to nothing: every real-size answer would be
+    empty. The ids above the trained ones are filler words (" w1200", " w1201", …), so a
+    random model's answer is text and the whole text path runs at real size.
+    """
+    tokenizer: Any = _train_tokenizer(1200)
+    trained = len(tokenizer)
+    if vocab_size is not None and vocab_size > trained:
+        tokenizer.add_tokens([f" w{i}" for i in range(trained, vocab_size)])
+    filled: PreTrainedTokenizerFast = tokenizer
+    return filled
 
 
 def _train_tokenizer(vocab_size: int) -> object:
@@ -249,9 +268,8 @@ def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0, geomet
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
 
-    tokenizer = _train_tokenizer(1200)
-    vocab = len(tokenizer)  # type: ignore[arg-type]
-    vocab_size = max(vocab, size.vocab_size or 0)
+    tokenizer = model_tokenizer(size.vocab_size)
+    vocab_size = len(tokenizer)
     image_token_id = tokenizer.convert_tokens_to_ids("<image>")  # type: ignore[attr-defined]
     eou_id = tokenizer.convert_tokens_to_ids("<end_of_utterance>")  # type: ignore[attr-defined]
     pad_id = tokenizer.convert_tokens_to_ids("<|im_end|>")  # type: ignore[attr-defined]

@@ -77,10 +77,6 @@ class VisionBackend(Protocol):
         """Yield text pieces with running statistics; the last one has `finish_reason`."""
         ...
 
-    def count_prompt_tokens(self, request: GenerationRequest) -> int:
-        """How many tokens the prompt of `request` has (images expanded)."""
-        ...
-
     def close(self) -> None:
         """Release the model."""
         ...

@@ -9,9 +9,10 @@ everyone, then runs jobs until it is shut down:
 - a **task** (`run_task`): a longer piece of work given the loaded backend (a video summary,
   a benchmark).
 
-The model's state (`ModelState`, in `engine_events.py`: loading with its progress, ready with what is loaded, missing,
-failed, stopped) is one vocabulary for everyone: the window shows it, the commands report it,
-the server's `/health` answers with it, and `NotReady` says its `not_ready_reason()`.
+The model's state (`ModelState`, in `engine_events.py`: loading with its progress, ready with
+what is loaded, missing, failed, stopped) is one vocabulary for everyone: the window shows it,
+the commands report it, the server's `/health` answers with it, and `NotReady` says its
+`not_ready_reason()`.
 
 Every submission returns a `JobHandle` with `cancel()` and `result()`. What happens when
 work arrives while the model is busy is the queue policy, chosen by the caller:

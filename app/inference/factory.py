@@ -168,10 +168,6 @@ class FallbackBackend:
         """Stream from the answering backend."""
         return self._active.stream(request, cancel)
 
-    def count_prompt_tokens(self, request: GenerationRequest) -> int:
-        """Count with the answering backend."""
-        return self._active.count_prompt_tokens(request)
-
     def close(self) -> None:
         """Release the answering backend."""
         self._active.close()

@@ -248,10 +248,6 @@ class LocalBackend(ABC):
         """Text for generated ids, special tokens left out."""
 
     @abstractmethod
-    def count_prompt_tokens(self, request: GenerationRequest) -> int:
-        """How many tokens the prompt of `request` has (images expanded)."""
-
-    @abstractmethod
     def close(self) -> None:
         """Release the model."""
 

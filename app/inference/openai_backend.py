@@ -144,10 +144,6 @@ class OpenAIBackend:
     def warm_up(self) -> None:
         """Nothing to warm: the server keeps its own model ready."""
 
-    def count_prompt_tokens(self, request: GenerationRequest) -> int:
-        """Unknown before asking: the server counts (reported in each answer's stats)."""
-        return 0
-
     def stream(
         self, request: GenerationRequest, cancel: CancelToken | None = None
     ) -> Iterator[GenerationChunk]:
