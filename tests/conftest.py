@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.desktop import tool
+from tests.desktop import xvfb
 from tests.speechd import speechd_standin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,25 +129,18 @@ def mlx_installed() -> bool:
 needs_mlx = pytest.mark.skipif(not mlx_installed(), reason="mlx and mlx-vlm are not installed")
 
 
+@pytest.fixture(autouse=True)
+def _shut_down_what_the_test_started() -> Iterator[None]:
+    """Even a failing test leaves no model thread or live session running (`tests/cleanup.py`)."""
+    yield
+    from tests.cleanup import shut_down_everything
+
+    stuck = shut_down_everything()
+    assert stuck == [], f"did not stop within 5 s: {stuck}"
+
+
 @pytest.fixture
 def x_display() -> Iterator[str]:
     """A real X server (Xvfb) on a free display number; its DISPLAY value."""
-    xvfb = tool("Xvfb")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        # -noreset: without it Xvfb resets when its last client leaves, and refuses connections
-        # meanwhile; an app started right after another quit then finds "no display"
-        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        number = pipe.readline().strip()  # Xvfb writes its display number when it is ready
-    try:
-        assert number, "Xvfb did not start"
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with xvfb() as display:
+        yield display

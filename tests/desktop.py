@@ -157,25 +157,22 @@ class Screen:
 
 
 @contextmanager
-def x_server(screen: Screen, *, window_manager: bool = True) -> Iterator[dict[str, str]]:
-    """A real X server (Xvfb) of `screen`'s size, with openbox framing windows; its environment.
-
-    The environment's QT_SCALE_FACTOR is the screen's scaling: 2 on 1920×1080 is the 960×540
-    logical screen of a laptop at 200 %.
-    """
-    xvfb = tool("Xvfb")
+def xvfb(width: int = 1280, height: int = 800) -> Iterator[str]:
+    """A real X server (Xvfb) on a free display number, `width`×`height`; its DISPLAY value."""
     read_end, write_end = os.pipe()
     server = subprocess.Popen(
         [
-            xvfb,
+            tool("Xvfb"),
             "-displayfd",
             str(write_end),
             "-screen",
             "0",
-            f"{screen.width}x{screen.height}x24",
+            f"{width}x{height}x24",
             "-nolisten",
             "tcp",
-            "-noreset",  # no reset (and refused connections) when the last client leaves
+            # no reset when the last client leaves: meanwhile it refuses connections, and an app
+            # started right after another quit would find "no display"
+            "-noreset",
         ],
         pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
@@ -184,33 +181,47 @@ def x_server(screen: Screen, *, window_manager: bool = True) -> Iterator[dict[st
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         number = pipe.readline().strip()  # Xvfb writes its display number when it is ready
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env.update(DISPLAY=f":{number}", QT_SCALE_FACTOR=str(screen.scale), XDG_SESSION_TYPE="x11")
-    manager = None
     try:
         assert number, "Xvfb did not start"
-        if window_manager:
-            manager = subprocess.Popen(
-                [tool("openbox")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-            deadline = time.monotonic() + 15
-            while (
-                subprocess.run(
-                    [tool("xprop"), "-root", "_NET_SUPPORTING_WM_CHECK"],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                ).stdout.count("window id")
-                == 0
-            ):
-                assert time.monotonic() < deadline, "openbox did not start"
-                time.sleep(0.1)
-        yield env
+        yield f":{number}"
     finally:
-        for process in (manager, server):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=10)
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@contextmanager
+def x_server(screen: Screen, *, window_manager: bool = True) -> Iterator[dict[str, str]]:
+    """A real X server (Xvfb) of `screen`'s size, with openbox framing windows; its environment.
+
+    The environment's QT_SCALE_FACTOR is the screen's scaling: 2 on 1920×1080 is the 960×540
+    logical screen of a laptop at 200 %.
+    """
+    with xvfb(screen.width, screen.height) as display:
+        env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+        env.update(DISPLAY=display, QT_SCALE_FACTOR=str(screen.scale), XDG_SESSION_TYPE="x11")
+        manager = None
+        try:
+            if window_manager:
+                manager = subprocess.Popen(
+                    [tool("openbox")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+                deadline = time.monotonic() + 15
+                while (
+                    subprocess.run(
+                        [tool("xprop"), "-root", "_NET_SUPPORTING_WM_CHECK"],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                    ).stdout.count("window id")
+                    == 0
+                ):
+                    assert time.monotonic() < deadline, "openbox did not start"
+                    time.sleep(0.1)
+            yield env
+        finally:
+            if manager is not None:
+                manager.terminate()
+                manager.wait(timeout=10)
 
 
 def frame_of(window: str, env: dict[str, str]) -> tuple[int, int, int, int]:

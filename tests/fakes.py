@@ -36,14 +36,14 @@ class Call:
 
 @dataclass
 class FakeBackend:
-    """A backend with a fixed, slow per-call cost that answers with `answer(request)`.
+    """A backend that answers with `answer(request)`, at once unless a test asks for a cost.
 
-    The cost is spread over `tokens` steps; the cancel token is checked at each step, like
-    the real backends do per generated token.
+    `seconds_per_call` (real time, for tests of a busy model) is spread over `tokens` steps;
+    the cancel token is checked at each step, like the real backends do per generated token.
     """
 
     answer: Callable[[GenerationRequest], str] = lambda request: "A red mug on a wooden desk."
-    seconds_per_call: float = 0.2
+    seconds_per_call: float = 0.0
     tokens: int = 8
     calls: list[Call] = field(default_factory=list)
     load_thread: int | None = None
@@ -82,7 +82,8 @@ class FakeBackend:
                 call.cancelled = True
                 yield GenerationChunk("", clock.stats(finish="cancelled"))
                 return
-            time.sleep(per_step)
+            if per_step:
+                time.sleep(per_step)
             clock.token()
             if i < len(pieces):
                 yield GenerationChunk(pieces[i], clock.stats())

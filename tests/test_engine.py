@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -26,6 +25,7 @@ from app.inference.engine import (
     QueueFull,
 )
 from app.inference.types import GenerationRequest
+from tests.cleanup import shut_down_after_test
 from tests.fakes import FakeBackend
 
 
@@ -49,21 +49,10 @@ class Recorder:
             return [e for e in self.events if isinstance(e, kind)]
 
 
-_engines: list[Engine] = []
-
-
-@pytest.fixture(autouse=True)
-def _shut_down_engines() -> Iterator[None]:
-    """Even a failing test must not leave a model thread running."""
-    yield
-    while _engines:
-        assert _engines.pop().shutdown(timeout=5)
-
-
 def started(backend: FakeBackend, **kwargs: object) -> tuple[Engine, Recorder]:
     events = Recorder()
     engine = Engine(lambda: backend, listener=events, **kwargs)  # type: ignore[arg-type]
-    _engines.append(engine)
+    shut_down_after_test(engine)
     engine.wait_ready(timeout=5)
     return engine, events
 
@@ -148,7 +137,7 @@ def test_a_load_failure_is_reported_once_and_every_caller_hears_why() -> None:
 
     events = Recorder()
     engine = Engine(broken, listener=events)
-    _engines.append(engine)
+    shut_down_after_test(engine)
     with pytest.raises(BackendError, match="not on this computer"):
         engine.wait_ready(timeout=5)
     assert engine.model_state.status == "failed"
@@ -160,7 +149,7 @@ def test_a_load_failure_is_reported_once_and_every_caller_hears_why() -> None:
 
 def test_submitting_while_loading_says_so() -> None:
     engine = Engine(lambda: FakeBackend(load_seconds=1.0))
-    _engines.append(engine)
+    shut_down_after_test(engine)
     engine.start()
     with pytest.raises(NotReady, match="still loading"):
         engine.submit(request())

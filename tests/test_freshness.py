@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,23 +10,15 @@ from pytestqt.qtbot import QtBot
 from app.capture.sources import VideoFileSource
 from app.inference.engine import Engine
 from app.live.session import LiveSession, NarrationEvent
+from tests.cleanup import shut_down_after_test
 from tests.fakes import FakeBackend, settings_of
 from tests.media import write_video
-
-_sessions: list[LiveSession] = []
-
-
-@pytest.fixture(autouse=True)
-def _shut_down_sessions() -> Iterator[None]:
-    yield
-    while _sessions:
-        assert _sessions.pop().shutdown(timeout=5)
 
 
 def narrate(qtbot: QtBot, video: Path, backend: FakeBackend, **settings: object) -> list[NarrationEvent]:
     chosen = settings_of(interval_s=0.2, buffer_fps=2.0, **settings)
     session = LiveSession(Engine(lambda: backend), chosen, poll_ms=20)
-    _sessions.append(session)
+    shut_down_after_test(session)
     with qtbot.waitSignal(session.model_changed, timeout=5000, check_params_cb=lambda s: s.ready):
         session.start()
     events: list[NarrationEvent] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +17,7 @@ from PIL import Image
 
 from app.files import write_text_atomic
 from app.server.api import ServedModel, ServerOptions, create_app
+from tests.commands import smolsight
 from tests.fakes import FakeBackend
 from tests.media import photo
 from tests.servers import free_port, served_model, serving, transformers_backend
@@ -192,11 +192,6 @@ def test_the_api_docs_need_no_other_host(fake_server) -> None:  # type: ignore[n
 
 
 # --- the command line ---------------------------------------------------------------------------------------
-def smolsight(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).with_name("smolsight")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout)
-
-
 def assert_short_error(done: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
     assert done.returncode == code, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,9 @@ from pytestqt.qtbot import QtBot
 from app.capture.sources import ImageSource, VideoFileSource
 from app.inference.engine import Dropped, Engine, EngineEvent
 from app.live.session import LiveSession, NarrationEvent
+from tests.cleanup import shut_down_after_test
 from tests.fakes import FakeBackend, memory_only_answer, settings_of
 from tests.media import write_photo, write_video
-
-_sessions: list[LiveSession] = []
-
-
-@pytest.fixture(autouse=True)
-def _shut_down_sessions() -> Iterator[None]:
-    """Even a failing test must not leave the model thread running."""
-    yield
-    while _sessions:
-        assert _sessions.pop().shutdown(timeout=5)
 
 
 def make_session(
@@ -33,7 +23,7 @@ def make_session(
         interval_s=settings.get("interval", 0.5), memory=memory, buffer_fps=settings.get("fps", 2.0)
     )
     session = LiveSession(engine, chosen, poll_ms=20)
-    _sessions.append(session)
+    shut_down_after_test(session)
     with qtbot.waitSignal(session.model_changed, timeout=5000, check_params_cb=lambda s: s.ready):
         session.start()
     return session

@@ -28,6 +28,7 @@ from app.inference.published_onnx import download_patterns, file_names, find_onn
 from app.inference.transformers_backend import TransformersBackend
 from app.inference.types import GenerationRequest
 from app.paths import resource_file
+from tests.commands import smolsight as run_smolsight
 from tests.desktop import app_env, close, find_window, linux_only, log_text, wait_for
 from tests.fake_hub import Hub, serving
 from tests.media import photo
@@ -37,11 +38,6 @@ pytestmark = pytest.mark.slow  # exports the tiny model to ONNX once, and starts
 
 REPO = "smolsight-test/tiny-onnx"
 SAMPLE = str(resource_file("sample.jpg"))
-# Makes `import torch` (and transformers, which needs it) fail, as in an install without them.
-NO_TORCH = (
-    "import sys; sys.modules.update({'torch': None, 'transformers': None, 'torchvision': None}); "
-    "from app.cli import main; sys.exit(main(sys.argv[1:]))"
-)
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +55,8 @@ def request(**kwargs: object) -> GenerationRequest:
 def smolsight(
     *args: str, env: dict[str, str], torch: bool = False, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "app", *args] if torch else [sys.executable, "-c", NO_TORCH, *args]
-    return subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).parent.parent
-    )
+    """`smolsight ARGS` without PyTorch (as in the default install) unless `torch`."""
+    return run_smolsight(*args, env=env, without_torch=not torch, timeout=timeout)
 
 
 def errors(done: subprocess.CompletedProcess[str]) -> list[str]:

@@ -25,7 +25,7 @@ from app.live.session import LiveSession, NarrationEvent
 from app.server.api import create_app
 from tests.fakes import FakeBackend, settings_of
 from tests.media import photo, write_video
-from tests.servers import served_model, serving, transformers_backend
+from tests.servers import served_model, serving, transformers_backend, wait_ready
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -34,14 +34,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def our_server(tiny_model: Path) -> Iterator[str]:
     served = served_model(lambda m: transformers_backend(m or str(tiny_model)), name=str(tiny_model))
     with serving(create_app(served)) as base:
-        import time
-
-        import httpx
-
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{base}/health").json()["status"] != "ready":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_ready(base)
         yield base
     assert served.engine.shutdown()
 

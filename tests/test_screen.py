@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from app.capture.screen import Rect, ScreenSource, paint_out, screen_problem
+from tests.commands import smolsight
 from tests.desktop import (
     Screen,
     app_env,
@@ -53,11 +54,6 @@ def screen_with_a_picture(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path
         finally:
             viewer.terminate()
             viewer.wait(10)
-
-
-def smolsight(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).with_name("smolsight")
-    return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_painting_out_covers_only_what_overlaps() -> None:

@@ -119,10 +119,7 @@ def test_health_models_and_config(fake_server) -> None:  # type: ignore[no-untyp
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "max_tokens"
     switched = httpx.patch(f"{base}/api/v1/config", json={"active_model": "other-model"})
     assert switched.status_code == 200
-    deadline = time.monotonic() + 5
-    while httpx.get(f"{base}/health").json()["status"] != "ready":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_ready(base, timeout=5)
     assert httpx.get(f"{base}/health").json()["model"] == "other-model"
 
 
