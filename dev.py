@@ -3,6 +3,7 @@
 
     python3 dev.py run [APP ARGS…]    install into .venv (first time) and open the app
     python3 dev.py test [PYTEST ARGS…] install with test tools and run lint, types and tests
+    python3 dev.py test --fast [ARGS…] the same without the slow tests (the inner loop)
 
 Uses only the standard library, so it works on a fresh machine with Python ≥ 3.11.
 Re-running skips the install when nothing it depends on changed.
@@ -111,6 +112,8 @@ def main(argv: list[str]) -> int:
         print("+", " ".join(check[1:]), flush=True)
         if subprocess.call(check, cwd=ROOT, env=env):
             return 1
+    if rest[:1] == ["--fast"]:  # real models, real processes and real windows are left out
+        rest = ["-m", "not slow", *rest[1:]]
     print("+ pytest", " ".join(rest), flush=True)
     return subprocess.call([py, "-m", "pytest", *rest], cwd=ROOT, env=env)
 

@@ -31,7 +31,7 @@ from app.capture.media import sample_video
 from app.commands.bench import real_size_model
 from app.evaluation.precision import Agreement, agreements, failures, guard_pictures, mean_error
 from app.inference.answer import collect
-from app.inference.openvino_backend import OpenVINOBackend, installed
+from app.inference.openvino.backend import OpenVINOBackend, installed
 from app.inference.smolvlm_inputs import SmolVLMInputs
 from app.inference.types import GenerationRequest
 from app.paths import resource_file

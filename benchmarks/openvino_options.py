@@ -25,7 +25,7 @@ import numpy as np
 
 from app.commands.bench import real_size_model
 from app.evaluation.precision import cosine
-from app.inference.openvino_backend import OpenVINOBackend
+from app.inference.openvino.backend import OpenVINOBackend
 
 OPTION_SETS: dict[str, dict[str, str]] = {
     "defaults": {},

@@ -18,6 +18,7 @@ from app.commands.bench_floors import (
 )
 
 
+@pytest.mark.slow  # real benchmark processes (about 20 s here)
 def test_bench_prints_the_table_ratio_and_floors(
     tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

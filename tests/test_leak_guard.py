@@ -49,6 +49,7 @@ def test_a_process_that_ends_is_fine() -> None:
 """
 
 
+@pytest.mark.slow  # a pytest run in a child process (about 10 s here)
 def test_the_guard_fails_leaking_tests_and_passes_clean_ones(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -144,6 +144,7 @@ def test_narrate_the_screen_without_a_display_is_one_line(tiny_model: Path) -> N
 
 
 @linux_only
+@pytest.mark.slow  # real processes on a real X server (about 30 s here)
 def test_describe_the_screen_the_active_window_and_the_clipboard(
     screen_with_a_picture: tuple[dict[str, str], Path], tiny_model: Path, tmp_path: Path
 ) -> None:

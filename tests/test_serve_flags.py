@@ -41,11 +41,11 @@ def served(
 
     app, engine = build_server(*configured(parse_args(["serve", *flags])), make=make, network=network)
     engine.start()
-    try:
-        with serving(app) as base:
+    with serving(app) as base:
+        try:
             yield base, built
-    finally:
-        assert engine.shutdown()
+        finally:
+            assert engine.shutdown()  # first: what is in flight is answered, and the server stops at once
 
 
 def ask(base: str, url: str = "", **headers: str) -> httpx.Response:
