@@ -4,7 +4,7 @@
 
 A laptop's 1920×1080 screen at 200 % is a 960×540 logical screen. This starts the real app
 on such a screen (Xvfb, openbox framing the windows, QT_SCALE_FACTOR=2) with the high-contrast
-theme and 96 pt text, opens each window the way tests/test_real_window.py does, and saves the
+theme and 96 pt text, opens each window the way tests/e2e/test_real_window.py does, and saves the
 whole screen while each is open. The words come from a random tiny test model (real weights
 cannot be downloaded where these pictures are made), so they are noise.
 """

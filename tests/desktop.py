@@ -1,7 +1,7 @@
 """Launching the real app as a desktop would: helpers shared by the tests that start it on a real X server.
 
 Also the tour of every window at a screen size and scaling (`x_server`, `tour`), used by
-tests/test_real_window.py to check each window's frame lies on the screen, and by
+tests/e2e/test_real_window.py to check each window's frame lies on the screen, and by
 docs/scaling_screens.py for the pictures in docs/screens/.
 """
 

@@ -123,7 +123,7 @@ def memory_only_answer(request: GenerationRequest) -> str:
 class FakeSpeaker(QObject):
     """Speech that records what it is asked to say; `fail(reason)` makes it unavailable, as a stall would.
 
-    The real `Speaker` runs an engine in a helper process (tests/test_speech.py); window tests
+    The real `Speaker` runs an engine in a helper process (tests/e2e/test_speech.py); window tests
     need only what reached speech, so they inject this instead of starting a process each.
     """
 

@@ -9,7 +9,7 @@ A command module has `add_arguments(parser)` and `run(args)`. Its flags are of t
 - **option flags** (plain `add_argument`) fill the command's options dataclass
   (`app.commands.options`) by field name (`options_from`), with the dataclass's defaults.
 
-`tests/test_cli_flags.py` holds every command to this: each parsed flag reaches a setting or
+`tests/unit/test_cli_flags.py` holds every command to this: each parsed flag reaches a setting or
 an option field.
 """
 

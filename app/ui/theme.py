@@ -1,7 +1,7 @@
 """Light, dark and high-contrast themes that meet WCAG 2.2, and following the system's choice.
 
 Every colour the app paints with is in a `Palette`, and the palette and style sheet are made
-from it, so `tests/test_themes.py` can check the contrast of what is really applied: text and
+from it, so `tests/unit/test_themes.py` can check the contrast of what is really applied: text and
 placeholders at least 4.5:1 against their background (1.4.3), input borders, button edges and
 focus indicators at least 3:1 against what is next to them (1.4.11). Disabled controls, which
 WCAG exempts, are held to the same: their text and their dashed edges stay readable, and

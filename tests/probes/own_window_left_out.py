@@ -1,6 +1,6 @@
 """Narrate the screen in the real main window and report what the model was shown (JSON on stdout).
 
-Run by tests/test_screen.py on a real X server: the main window at the top left, another
+Run by tests/e2e/test_screen.py on a real X server: the main window at the top left, another
 program's magenta window beside it. For every picture the model was asked about it reports
 how bright SmolSight's own window's area was (0: painted out) and how many magenta pixels
 the picture held (the other program, which must be seen); and, for contrast, the same area

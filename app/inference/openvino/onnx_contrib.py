@@ -12,7 +12,7 @@ so every token saw the ones after it (logits cosine 0.55 to the model's on a lon
 
 So `register` gives the reader our own converter for both attention operators, written from ONNX
 Runtime's operator documentation and checked against ONNX Runtime and transformers on files the
-builder made (tests/test_genai_decoders.py): one `ScaledDotProductAttention` whose mask is made
+builder made (tests/integration/test_genai_decoders.py): one `ScaledDotProductAttention` whose mask is made
 here from the query length, the total length and `attention_mask`, and whose keys and values come
 straight from the cache (`Concat(past, new)`, repeated to the query heads by unsqueeze, broadcast,
 reshape): the form in which the CPU plugin keeps the cache inside its attention kernel.

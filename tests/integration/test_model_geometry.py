@@ -28,7 +28,7 @@ from tests.media import photo
 
 pytestmark = pytest.mark.slow  # two conversions (a few seconds each)
 
-SAMPLE_PICTURE = Path(__file__).resolve().parent.parent / "resources" / "sample.jpg"
+SAMPLE_PICTURE = Path(__file__).resolve().parents[2] / "resources" / "sample.jpg"
 
 
 @pytest.fixture(scope="module", params=["64px", "2.2b"])

@@ -21,7 +21,7 @@ from app.evaluation.vqa import (
 )
 from app.inference.types import GenerationRequest
 
-SAMPLE_DATA = Path(__file__).resolve().parent.parent / "resources" / "eval" / "vqa_sample.jsonl"
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "resources" / "eval" / "vqa_sample.jsonl"
 
 
 @pytest.mark.parametrize(

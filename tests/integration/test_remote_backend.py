@@ -27,7 +27,7 @@ from tests.fakes import FakeBackend, settings_of
 from tests.media import photo, write_video
 from tests.servers import served_model, serving, transformers_backend, wait_ready
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from app.paths import APP_NAME
 from tests.desktop import app_env, find_window, linux_only, press, wait_for
 from tests.speechd import speechd_engine_installed, speechd_standin
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.slow, linux_only, pytest.mark.timeout(900)]
 

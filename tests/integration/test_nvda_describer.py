@@ -27,7 +27,7 @@ from app.server.api import create_app
 from tests.fakes import FakeBackend
 from tests.servers import served_model, serving, transformers_backend, wait_ready
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {"Content-Type": "application/json", "User-Agent": "curl/8.4.0"}
 PROMPT = "Describe this image succinctly, but in as much detail as possible."
 

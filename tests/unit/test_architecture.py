@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-APP = Path(__file__).resolve().parent.parent / "app"
+APP = Path(__file__).resolve().parents[2] / "app"
 ENTRY_POINTS = {"app.cli", "app.__main__"}
 QT_FREE_OF_WIDGETS = ("app.inference", "app.capture", "app.narration", "app.video", "app.server")
 

@@ -1,7 +1,7 @@
 """Usable at the scaling low-vision users run: all text grows, captions show whole lines, windows fit.
 
 In-process, on Qt's offscreen platform. The same on a real X server with a window manager at
-200 % and at 1024×768 is in tests/test_real_window.py.
+200 % and at 1024×768 is in tests/e2e/test_real_window.py.
 """
 
 from __future__ import annotations

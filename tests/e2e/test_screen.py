@@ -32,7 +32,7 @@ from tests.desktop import (
     x_server,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "resources" / "sample.jpg"
 
 

@@ -22,7 +22,7 @@ from app.desktop_entry import exec_command
 from app.paths import APP_ID, APP_NAME
 from tests.desktop import app_env, close, linux_only, log_text, tool, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 

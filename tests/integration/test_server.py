@@ -296,7 +296,7 @@ def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
 
 def test_images_fetched_over_http_with_limits() -> None:
     # The image server is on this machine, so this server's operator allows private addresses
-    # (refused by default: tests/test_url_safety.py).
+    # (refused by default: tests/unit/test_url_safety.py).
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
     options = ServerOptions(images=ImageLimits(max_bytes=200_000, allow_private_urls=True))
     with serving(create_app(served, options)) as base:
