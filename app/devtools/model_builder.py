@@ -126,19 +126,16 @@ def model_tokenizer(vocab_size: int | None) -> PreTrainedTokenizerFast:
 
     The trained vocabulary is small (1,200 ids); a model with more (the real 500M's 49,280)
     could emit ids it does not know, which decode to nothing: every real-size answer would be
-    empty. The ids above the trained ones are filler words (" w1200", " w1201", …), so a
-    random model's answer is text and the whole text path runs at real size.
+    empty. The ids above the trained ones are filler words (" w1200", " w1201", …) in the BPE
+    vocabulary itself (no merge makes them, so text is never encoded into them; added tokens
+    would do too, but make loading the tokenizer seconds slower), so a random model's answer
+    is text and the whole text path runs at real size.
     """
-    tokenizer: Any = _train_tokenizer(1200)
-    trained = len(tokenizer)
-    if vocab_size is not None and vocab_size > trained:
-        tokenizer.add_tokens([f" w{i}" for i in range(trained, vocab_size)])
-    filled: PreTrainedTokenizerFast = tokenizer
-    return filled
+    return _train_tokenizer(1200, every_id_below=vocab_size)
 
 
-def _train_tokenizer(vocab_size: int) -> object:
-    """Train a byte-level BPE tokenizer offline; return a `PreTrainedTokenizerFast`."""
+def _train_tokenizer(vocab_size: int, every_id_below: int | None = None) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE tokenizer offline (filler words up to `every_id_below`, if more)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -152,6 +149,12 @@ def _train_tokenizer(vocab_size: int) -> object:
         show_progress=False,
     )
     tok.train_from_iterator([_CORPUS] * 4, trainer=trainer)
+    trained = tok.get_vocab_size(with_added_tokens=True)
+    if every_id_below is not None and every_id_below > trained:
+        data = json.loads(tok.to_str())
+        space = "\u0120"  # byte-level BPE spells a space "Ġ"
+        data["model"]["vocab"].update({f"{space}w{i}": i for i in range(trained, every_id_below)})
+        tok = Tokenizer.from_str(json.dumps(data))
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<|im_start|>",
