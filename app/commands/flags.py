@@ -226,15 +226,3 @@ def options_from(cls: type[Options], args: argparse.Namespace, **derived: object
         if (value := getattr(args, name, None)) is not None
     }
     return cls(**{**values, **{k: v for k, v in derived.items() if v is not None}})
-
-
-def flag_destinations(parser: argparse.ArgumentParser) -> Sequence[argparse.Action]:
-    """Every action of `parser` and of its sub-commands' parsers (for tests and help)."""
-    actions: list[argparse.Action] = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for child in action.choices.values():
-                actions.extend(flag_destinations(child))
-        else:
-            actions.append(action)
-    return actions

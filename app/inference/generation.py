@@ -281,11 +281,10 @@ def generate(
         return
     stops = StopMatcher(request.stop)
     text = StreamingDetokenizer(backend.detokenize)
-    generated = 0
     finish: FinishReason = "length"
     stopped_by_string = False
     try:
-        while generated < request.max_tokens:
+        while clock.generated < request.max_tokens:
             if cancel is not None and cancel.cancelled:
                 finish = "cancelled"
                 break
@@ -298,7 +297,6 @@ def generate(
                 finish = "stop"
                 break
             clock.token()
-            generated += 1
             piece, hit = stops.feed(text.add(token))
             if piece:
                 yield GenerationChunk(piece, clock.stats(vision_s=tokens.vision_s))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import COMMANDS, command, command_parser, parse_args
-from app.commands.flags import PLUMBING, flag_destinations, options_from, setting_paths, settings_from_args
+from app.commands.flags import PLUMBING, options_from, setting_paths, settings_from_args
 from app.config import Settings, bounds
 
 # What each command needs before its flags (its positional arguments).
@@ -121,7 +121,7 @@ def test_positional_arguments_fill_options_too(
 ) -> None:
     module = command(name)
     fields = {f.name for f in dataclasses.fields(module.OPTIONS)}
-    for action in flag_destinations(parser):
+    for action in parser._actions:  # eval's are its kinds' parsers (`invocations`)
         if not action.option_strings and not isinstance(action, argparse._SubParsersAction):
             assert action.dest in fields, f"smolsight {name} {action.dest}: no option field"
     options_from(module.OPTIONS, parse_args([name, *base]))  # nothing stray with no flags either
