@@ -31,6 +31,14 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """The free disk where temporary folders go: the slow tests need several gigabytes at once."""
+    import tempfile
+
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    return f"free disk in {tempfile.gettempdir()}: {free / 2**30:.1f} GiB (the slow tests need about 6)"
+
+
 def _speech_dispatchers() -> set[int]:
     """Process ids of every speech-dispatcher daemon running on this machine."""
     import psutil

@@ -17,12 +17,14 @@ import re
 import shutil
 import subprocess
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from app.paths import APP_NAME
+from tests.cleanup import scratch_folder
 from tests.desktop import app_env, find_window, linux_only, press, wait_for
 from tests.speechd import speechd_engine_installed, speechd_standin
 
@@ -96,13 +98,18 @@ class Installed:
 @pytest.fixture(scope="module", params=promised_pythons())
 def installed(
     request: pytest.FixtureRequest, wheel: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Installed:
+) -> Iterator[Installed]:
     """`pip install` of the wheel into a new virtual environment of one promised Python version."""
     version: str = request.param
     python = interpreter(version)
     if python is None:
         pytest.skip(f"Python {version} is not installed on this machine")
-    root = tmp_path_factory.mktemp(f"py{version}")
+    with scratch_folder(tmp_path_factory, f"py{version}") as root:
+        yield install_wheel(python, wheel, root, version)
+
+
+def install_wheel(python: Path, wheel: Path, root: Path, version: str) -> Installed:
+    """A virtual environment in `root` with the wheel installed, and a home folder beside it."""
     subprocess.run([python, "-m", "venv", root / "venv"], check=True, capture_output=True, timeout=120)
     bin_dir = root / "venv" / "bin"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from app.inference.published_onnx import download_patterns, file_names, find_onn
 from app.inference.transformers_backend import TransformersBackend
 from app.inference.types import GenerationRequest
 from app.paths import resource_file
+from tests.cleanup import scratch_folder
 from tests.commands import smolsight as run_smolsight
 from tests.desktop import app_env, close, find_window, linux_only, log_text, wait_for
 from tests.fake_hub import Hub, serving
@@ -377,9 +379,14 @@ def test_the_bench_sets_the_onnx_prepared_engine_beside_the_converted_one(
 
 
 @pytest.fixture(scope="module")
-def lean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def lean_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """SmolSight installed as `pip install .` installs it, into a fresh virtual environment."""
-    venv = tmp_path_factory.mktemp("lean") / "venv"
+    with scratch_folder(tmp_path_factory, "lean") as root:
+        yield install_lean(root / "venv")
+
+
+def install_lean(venv: Path) -> Path:
+    """`pip install .` into a new virtual environment at `venv`."""
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     root = Path(__file__).resolve().parents[2]

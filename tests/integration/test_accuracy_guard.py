@@ -9,7 +9,6 @@ random weights: real ones cannot be downloaded here.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from app.evaluation.precision import agreements, failures, guard_pictures, report
 from app.inference.openvino.backend import OpenVINOBackend
+from tests.cleanup import scratch_folder
 
 pytestmark = pytest.mark.slow
 
@@ -33,15 +33,12 @@ def model_500m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from app.devtools.model_builder import build_model
     from app.devtools.onnx_layout import write_onnx_layout
 
-    root = tmp_path_factory.mktemp("m500")
-    try:
+    with scratch_folder(tmp_path_factory, "m500") as root:
         folder = build_model(root / "smolvlm2-500m-random", real_size=True)
         write_onnx_layout(folder, ("int8", "fp32"))
         for heavy in folder.glob("*.safetensors"):  # what users download: the ONNX files only
             heavy.unlink()
         yield folder
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_default_engine_passes_the_guard_against_full_precision(model_500m: Path) -> None:
