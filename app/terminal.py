@@ -7,7 +7,7 @@ from typing import TextIO
 
 from app.exit_codes import ExitCode
 from app.inference.backend import BackendError
-from app.inference.engine import EngineEvent, ModelChanged
+from app.inference.model_thread import ModelChanged, ModelEvent
 
 
 def command_name() -> str:
@@ -93,12 +93,12 @@ class ProgressLine:
 
 
 class LoadReporter:
-    """An engine listener that shows model download/conversion/loading progress on a terminal."""
+    """A model-thread listener that shows model download/conversion/loading progress on a terminal."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.line = ProgressLine(stream or sys.stderr)
 
-    def __call__(self, event: EngineEvent) -> None:
+    def __call__(self, event: ModelEvent) -> None:
         """Show loading progress; end the line on anything else; say why when a fallback was used."""
         state = event.state if isinstance(event, ModelChanged) else None
         if state is not None and state.status == "loading" and state.progress is not None:

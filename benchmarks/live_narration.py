@@ -23,8 +23,8 @@ from app.capture.media import sample_video
 from app.capture.sources import SAMPLE_VIDEO
 from app.commands.bench import real_size_model
 from app.config import EngineSettings
-from app.inference.engine import Engine
 from app.inference.factory import backend_factory
+from app.inference.model_thread import ModelThread
 from app.inference.types import GenerationRequest
 from app.narration.policy import ChangeGate
 from app.prompts import describe_prompt
@@ -56,16 +56,16 @@ def main() -> None:
     args = parser.parse_args()
 
     model = args.model or real_size_model()
-    engine = Engine(backend_factory(EngineSettings(backend=args.backend, model=str(model))))
-    info = engine.wait_ready()
+    model_thread = ModelThread(backend_factory(EngineSettings(backend=args.backend, model=str(model))))
+    info = model_thread.wait_ready()
     frames = sample_video(SAMPLE_VIDEO, fps=0.2, max_frames=args.runs)
     rows = []
     for frame in frames[: args.runs]:
         request = GenerationRequest(
             describe_prompt("brief"), frames=(Frame(frame.image, frame.timestamp),), max_tokens=args.tokens
         )
-        rows.append(engine.submit(request).result().stats)
-    engine.shutdown()
+        rows.append(model_thread.submit(request).result().stats)
+    model_thread.shutdown()
     ttft = statistics.median(s.time_to_first_token_s or 0 for s in rows)
     decode = statistics.median(s.decode_tokens_per_s or 0 for s in rows)
     total = statistics.median(s.total_s for s in rows)

@@ -61,8 +61,8 @@ def change_latency(model: str, backend: str, changes: int) -> dict[str, object]:
     from app.capture.screen import ScreenSource
     from app.capture.sources import SAMPLE_VIDEO
     from app.config import EngineSettings, Settings
-    from app.inference.engine import Engine
     from app.inference.factory import backend_factory
+    from app.inference.model_thread import ModelThread
     from app.live.session import LiveSession, NarrationEvent
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -80,12 +80,12 @@ def change_latency(model: str, backend: str, changes: int) -> dict[str, object]:
         size = shown.screen().size()
         shown.setPixmap(QPixmap.fromImage(picture).scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
 
-    engine = Engine(backend_factory(EngineSettings(backend=backend, model=model)))
-    session = LiveSession(engine, Settings().changed("narration", interval_s=0.5, buffer_fps=1.0))
+    model_thread = ModelThread(backend_factory(EngineSettings(backend=backend, model=model)))
+    session = LiveSession(model_thread, Settings().changed("narration", interval_s=0.5, buffer_fps=1.0))
     events: list[tuple[float, NarrationEvent]] = []
     session.narration.connect(lambda event: events.append((time.monotonic(), event)))
     session.start()
-    info = engine.wait_ready()
+    info = model_thread.wait_ready()
     show(0)
     session.set_source(ScreenSource(fps=2.0))
 

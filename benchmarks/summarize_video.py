@@ -29,8 +29,8 @@ import numpy as np
 
 from app.commands.bench import real_size_model
 from app.config import EngineSettings, SummarySettings
-from app.inference.engine import Engine
 from app.inference.factory import backend_factory
+from app.inference.model_thread import ModelThread
 from app.inference.types import GenerationRequest
 from app.video.segments import SegmentSettings, iter_segments
 from app.video.summarize import summarize
@@ -92,15 +92,15 @@ def main() -> None:
 
     video = long_video(args.minutes, args.scene_seconds)
     model = args.model or real_size_model()
-    engine = Engine(backend_factory(EngineSettings(backend=args.backend, model=str(model))))
-    info = engine.wait_ready()
+    model_thread = ModelThread(backend_factory(EngineSettings(backend=args.backend, model=str(model))))
+    info = model_thread.wait_ready()
     print(
         f"{video.name}: {args.minutes:g} min; model {model.name} ({info.backend}, {info.dtype})", flush=True
     )
 
     t0 = time.monotonic()
     settings = SummarySettings(frames_per_segment=args.frames_per_segment)
-    ours = engine.run_task(
+    ours = model_thread.run_task(
         lambda backend, cancel: summarize(video, backend, settings, cancel=cancel)
     ).result()
     ours_s = time.monotonic() - t0
@@ -113,9 +113,9 @@ def main() -> None:
         request = GenerationRequest(
             "Describe this image in detail", frames=(frame,), max_tokens=150, split_images=True
         )
-        engine.submit(request).result()
+        model_thread.submit(request).result()
         per_frame.append(time.monotonic() - t)
-    engine.shutdown()
+    model_thread.shutdown()
     naive_s = float(np.mean(per_frame)) * len(frames)
     print(
         f"naive: {np.mean(per_frame):.1f} s per frame (splitting on, 150 tokens) × {len(frames)} frames "

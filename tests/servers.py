@@ -17,8 +17,8 @@ from PIL import Image
 
 from app.config import EngineSettings
 from app.inference.backend import VisionBackend
-from app.inference.engine import BoundedFifo, Engine
 from app.inference.factory import create_backend
+from app.inference.model_thread import BoundedFifo, ModelThread
 from app.server.api import ServedModel
 from tests.media import photo
 
@@ -53,9 +53,9 @@ def served_model(
     make: Callable[[str | None], VisionBackend], *, name: str | None = None, queue_size: int = 4
 ) -> ServedModel:
     """A started bounded-FIFO engine serving `make(model name)`, as `smolsight serve` builds it."""
-    engine = Engine(lambda: make(None), policy=BoundedFifo(queue_size))
-    served = ServedModel(engine, name=name, factory_for=lambda model: lambda: make(model))
-    engine.start()
+    model_thread = ModelThread(lambda: make(None), policy=BoundedFifo(queue_size))
+    served = ServedModel(model_thread, name=name, factory_for=lambda model: lambda: make(model))
+    model_thread.start()
     return served
 
 

@@ -44,9 +44,9 @@ from app.config import DType, EngineSettings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
 from app.inference.backend import BackendError, VisionBackend
-from app.inference.engine import Engine
 from app.inference.factory import backend_factory
 from app.inference.generation import process_peak_rss_bytes
+from app.inference.model_thread import ModelThread
 from app.inference.types import GenerationRequest, GenerationStats
 from app.paths import resource_file, user_cache_dir
 from app.prompts import describe_prompt
@@ -165,17 +165,17 @@ def _factory(name: str, model: str, dtype: DType) -> Callable[[], VisionBackend]
 
 def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
     """Load `name` through the engine, warm it up, and time the live path (and the naive way)."""
-    engine = Engine(_factory(name, model, dtype), warm_up=False)
+    model_thread = ModelThread(_factory(name, model, dtype), warm_up=False)
     try:
         t0 = time.perf_counter()
-        info = engine.wait_ready()
+        info = model_thread.wait_ready()
         load_s = time.perf_counter() - t0
-        source = engine.run_task(lambda backend, _cancel: getattr(backend, "source", "")).result()
+        source = model_thread.run_task(lambda backend, _cancel: getattr(backend, "source", "")).result()
         label = info.backend
         if info.backend == "openvino":  # which files it was prepared from
             label = f"openvino/onnx-{source}" if source else "openvino/converted"
         t0 = time.perf_counter()
-        engine.run_task(lambda backend, _cancel: backend.warm_up()).result()
+        model_thread.run_task(lambda backend, _cancel: backend.warm_up()).result()
         warm_s = time.perf_counter() - t0
         frame = _frame()
         # Live narration sees a new picture every time: each run's frame differs by a pixel.
@@ -183,17 +183,19 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bo
         lives = [
             GenerationRequest(describe_prompt("brief"), frames=(f,), max_tokens=LIVE_TOKENS) for f in frames
         ]
-        live_run = _median_run("live", [engine.submit(live).result().stats for live in lives])
+        live_run = _median_run("live", [model_thread.submit(live).result().stats for live in lives])
         question = GenerationRequest(ASK_PROMPT, frames=(frames[-1],), max_tokens=LIVE_TOKENS)
-        ask_run = _median_run("ask", [engine.submit(question).result().stats for _ in range(runs)])
+        ask_run = _median_run("ask", [model_thread.submit(question).result().stats for _ in range(runs)])
         naive_run = None
         if naive:
             request = GenerationRequest(
                 NAIVE_PROMPT, frames=(frame,), max_tokens=NAIVE_TOKENS, split_images=True
             )
-            naive_run = _median_run("naive", [engine.submit(request).result().stats for _ in range(runs)])
+            naive_run = _median_run(
+                "naive", [model_thread.submit(request).result().stats for _ in range(runs)]
+            )
     finally:
-        engine.shutdown()
+        model_thread.shutdown()
     return BackendResult(
         backend=label,
         device=info.device,

@@ -17,7 +17,7 @@ from app.commands.flags import (
     settings_from_args,
 )
 from app.commands.options import DescribeOptions
-from app.commands.running import loaded_engine
+from app.commands.running import loaded_model
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.inference.backend import BackendError, ContextTooLong
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 def pictures(options: DescribeOptions, settings: Settings) -> list[Frame]:
     """What to describe: the file's picture or frames, a capture of the screen, or the clipboard's picture."""
     if options.clipboard:
-        from app.live.clipboard import clipboard_image
+        from app.desktop.clipboard import clipboard_image
 
         return [Frame(clipboard_image(), 0.0)]
     if options.source is not None:
@@ -128,8 +128,8 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
     # --stream prints each piece as the model thread produces it; the answer comes back whole.
     printed = (lambda chunk: print(chunk.text, end="", flush=True)) if options.stream else None
     try:
-        with loaded_engine(settings) as (engine, info):
-            answer = engine.submit(request, on_chunk=printed).result()
+        with loaded_model(settings) as (model_thread, info):
+            answer = model_thread.submit(request, on_chunk=printed).result()
     except ContextTooLong as exc:
         return fail(str(exc), ExitCode.INPUT)
     except BackendError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 from app.capture.frames import Frame
 from app.commands.flags import CommandParser, add_engine_flags, options_from, settings_from_args
 from app.commands.options import EvalOptions
-from app.commands.running import loaded_engine
+from app.commands.running import loaded_model
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
@@ -59,12 +59,12 @@ def run_eval(options: EvalOptions, settings: Settings) -> int:
     if options.json_out is not None and (problem := check_writable_folder(options.json_out.parent)):
         return fail(f"can't save the answers: {problem}", ExitCode.INPUT)
     try:
-        with loaded_engine(settings, warm_up=True) as (engine, _info):
+        with loaded_model(settings, warm_up=True) as (model_thread, _info):
 
             def ask(request: GenerationRequest) -> str:
-                return engine.submit(request).result().text
+                return model_thread.submit(request).result().text
 
-            evaluation = _vqa if options.kind == "vqa" else _context
+            evaluation = _vqa if options.kind == "vqa" else _follow_ups
             try:
                 payload = evaluation(options, ask)
             except (OSError, ValueError) as exc:
@@ -94,13 +94,13 @@ def _vqa(options: EvalOptions, ask: Ask) -> dict[str, object]:
     return {"vqa_accuracy": result.vqa_accuracy, "exact_match": result.exact_match, "rows": result.rows}
 
 
-def _context(options: EvalOptions, ask: Ask) -> dict[str, object]:
-    from app.evaluation.context import evaluate_context
+def _follow_ups(options: EvalOptions, ask: Ask) -> dict[str, object]:
+    from app.evaluation.follow_ups import evaluate_follow_ups
 
-    ctx = evaluate_context(ask, memory=options.memory)
+    result = evaluate_follow_ups(ask, memory=options.memory)
     memory = "on" if options.memory else "off"
     print(
-        f"context understanding: {ctx.score:.0f}% "
-        f"({ctx.correct} of {ctx.total} follow-ups; scene log {memory})"
+        f"context understanding: {result.score:.0f}% "
+        f"({result.correct} of {result.total} follow-ups; scene log {memory})"
     )
-    return {"score": ctx.score, "rows": ctx.rows}
+    return {"score": result.score, "rows": result.rows}

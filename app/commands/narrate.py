@@ -26,7 +26,7 @@ from app.commands.flags import (
 from app.commands.options import NarrateOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
-from app.inference.engine import BackendFactory, Engine, ModelState
+from app.inference.model_thread import BackendFactory, ModelState, ModelThread
 from app.inference.types import BackendInfo
 from app.live.session import LiveSession, NarrationEvent
 from app.narration.policy import MODES, Mode
@@ -269,7 +269,7 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
             print(f"smolsight: {message}", file=sys.stderr)
             return ExitCode.INPUT
     app = QCoreApplication.instance() or QCoreApplication([])
-    session = LiveSession(Engine(backend_factory), settings)
+    session = LiveSession(ModelThread(backend_factory), settings)
     speaker = None
     if options.speak:
         from app.speech.speaker import Speaker

@@ -59,7 +59,7 @@ class ServeOptions:
 
     host: str = "127.0.0.1"
     port: int = 8080
-    server_api_key: str | None = None  # the key clients must send (not a remote server's)
+    client_key: str | None = None  # the key clients must send (a remote server's is `EngineSettings.api_key`)
     no_auth: bool = False
     cors_origins: tuple[str, ...] = ()
     allow_files: tuple[Path, ...] = ()

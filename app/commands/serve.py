@@ -19,8 +19,8 @@ from app.commands.flags import (
 from app.commands.options import ServeOptions
 from app.config import Settings
 from app.exit_codes import ExitCode
-from app.inference.engine import BackendFactory, BoundedFifo, Engine
 from app.inference.factory import MakeBackend, backend_factory, create_backend
+from app.inference.model_thread import BackendFactory, BoundedFifo, ModelThread
 from app.server.images import ImageLimits
 from app.terminal import fail
 
@@ -43,9 +43,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_exposure(host: str, api_key: str | None, no_auth: bool) -> str | None:
+def check_exposure(host: str, client_key: str | None, no_auth: bool) -> str | None:
     """An error message when binding beyond loopback without a key (and not explicitly allowed)."""
-    if is_loopback(host) or api_key or no_auth:
+    if is_loopback(host) or client_key or no_auth:
         return None
     return (
         f"Refusing to listen on {host} without an API key: anyone on the network could use it. "
@@ -82,7 +82,7 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=int, help=f"(default {option_default(ServeOptions, 'port')})")
     parser.add_argument(
-        "--api-key", dest="server_api_key", help="require 'Authorization: Bearer KEY' on /v1 and /api"
+        "--api-key", dest="client_key", help="require 'Authorization: Bearer KEY' on /v1 and /api"
     )
     parser.add_argument("--no-auth", action="store_true", help="allow a non-local --host without a key")
     parser.add_argument(
@@ -160,7 +160,7 @@ def configured(args: argparse.Namespace) -> tuple[ServeOptions, Settings]:
         raise ServeProblem("--queue-size must be between 1 and 1000", ExitCode.INPUT)
     if options.allow_link_local_urls and not settings.input.allow_private_urls:
         raise ServeProblem("--allow-link-local-urls goes with --allow-private-urls", ExitCode.USAGE)
-    exposure = check_exposure(options.host, options.server_api_key, options.no_auth)
+    exposure = check_exposure(options.host, options.client_key, options.no_auth)
     if exposure:
         raise ServeProblem(exposure, ExitCode.INPUT)
     return options, settings
@@ -171,25 +171,25 @@ def build_server(
     settings: Settings,
     make: MakeBackend = create_backend,
     network: httpcore.NetworkBackend | None = None,
-) -> tuple[FastAPI, Engine]:
-    """The app `smolsight serve` serves and its engine (not started): every flag applied here.
+) -> tuple[FastAPI, ModelThread]:
+    """The app `smolsight serve` serves and its model thread (not started): every flag applied here.
 
     `make` builds the backend from engine settings (default: the real engines) and `network`
     is how image URLs connect (default: sockets); tests pass a fake of each and get exactly
     the server the command runs.
     """
-    from app.server.api import ServedModel, ServerOptions, create_app
+    from app.server.api import ApiPolicy, ServedModel, create_app
 
     def factory_for(model: str | None) -> BackendFactory:
         chosen = settings.engine.model_copy(update={"model": model}) if model else settings.engine
         return backend_factory(chosen, make)
 
-    engine = Engine(backend_factory(settings.engine, make), policy=BoundedFifo(options.queue_size))
-    served = ServedModel(engine, name=settings.engine.model, factory_for=factory_for)
+    model_thread = ModelThread(backend_factory(settings.engine, make), policy=BoundedFifo(options.queue_size))
+    served = ServedModel(model_thread, name=settings.engine.model, factory_for=factory_for)
     app = create_app(
         served,
-        ServerOptions(
-            api_key=options.server_api_key,
+        ApiPolicy(
+            client_key=options.client_key,
             cors_origins=options.cors_origins,
             images=ImageLimits(
                 max_pixels=settings.input.max_image_pixels,
@@ -203,18 +203,18 @@ def build_server(
             temperature=settings.describe.temperature,
         ),
     )
-    return app, engine
+    return app, model_thread
 
 
 def run_server(options: ServeOptions, settings: Settings) -> int:
-    """Start the engine and the app, then serve until Ctrl-C; return the exit code."""
+    """Start the model thread and the app, then serve until Ctrl-C; return the exit code."""
     import uvicorn
 
     problem = port_problem(options.host, options.port)
     if problem:
         return fail(problem, ExitCode.INPUT)
-    app, engine = build_server(options, settings)
-    engine.start()
+    app, model_thread = build_server(options, settings)
+    model_thread.start()
     print(
         f"SmolSight server on http://{options.host}:{options.port} (model loading in the background; "
         "GET /health says when it is ready)",
@@ -229,5 +229,5 @@ def run_server(options: ServeOptions, settings: Settings) -> int:
             timeout_graceful_shutdown=5,
         )
     finally:
-        engine.shutdown()
+        model_thread.shutdown()
     return ExitCode.OK

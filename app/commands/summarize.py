@@ -18,7 +18,7 @@ from app.commands.flags import (
     settings_from_args,
 )
 from app.commands.options import SummarizeOptions
-from app.commands.running import loaded_engine
+from app.commands.running import loaded_model
 from app.config import Settings
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder
@@ -108,8 +108,8 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     previous = signal.getsignal(signal.SIGINT)
     print(f"Loading the model for {options.path.name} …", file=sys.stderr)
     try:
-        with loaded_engine(settings) as (engine, _info):
-            job = engine.run_task(task)
+        with loaded_model(settings) as (model_thread, _info):
+            job = model_thread.run_task(task)
 
             def on_sigint(*_: object) -> None:
                 if job.cancelled:

@@ -1,1 +1,1 @@
-"""The engine: backends, prompts, requests, model resolution."""
+"""Inference: the engines (backends), the model thread, prompts, requests, model files."""

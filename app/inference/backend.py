@@ -52,7 +52,7 @@ class VisionBackend(Protocol):
     """A loaded vision-language model that streams answers.
 
     `load()` and every `stream()` must run on the same thread for MLX; callers keep one
-    long-lived thread per backend (the engine's). `stream()` checks `cancel` once per
+    long-lived thread per backend (the model thread). `stream()` checks `cancel` once per
     generated token and then finishes with `finish_reason="cancelled"`. The local engines
     share one generation loop (`app/inference/generation.py`); a remote one streams what its
     server sends.

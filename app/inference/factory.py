@@ -17,8 +17,8 @@ from typing import get_args
 
 from app.config import BackendName, EngineSettings
 from app.inference.backend import BackendError, VisionBackend
-from app.inference.engine import BackendFactory
 from app.inference.mlx_backend import mlx_available
+from app.inference.model_thread import BackendFactory
 from app.inference.types import (
     BackendInfo,
     CancelToken,
@@ -109,13 +109,13 @@ def _transformers(settings: EngineSettings) -> VisionBackend:
 
 
 # The one shape of "how to build a backend": from engine settings (`create_backend`, or a test's
-# fake). The engine takes a `BackendFactory` (no arguments, called on its own thread) made by
+# fake). The model thread takes a `BackendFactory` (no arguments, called on its own thread) made by
 # `backend_factory` from settings and this.
 MakeBackend = Callable[[EngineSettings], VisionBackend]
 
 
 def backend_factory(settings: EngineSettings, make: MakeBackend = create_backend) -> BackendFactory:
-    """A factory the engine calls on its own thread to build the backend for `settings`."""
+    """A factory the model thread calls on its own thread to build the backend for `settings`."""
     return lambda: make(settings)
 
 

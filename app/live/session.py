@@ -1,6 +1,6 @@
 """Live narration: ties a frame source, the 1 FPS buffer, the narrator and the model thread.
 
-Shared by the desktop app and `smolsight narrate`, and the window's one door to the engine:
+Shared by the desktop app and `smolsight narrate`, and the window's one door to the model thread:
 the model's state (`model_changed`), answers, narration, errors and longer tasks (a video
 summary) all come through here, each once. QtCore only: a timer on the owning thread polls
 the newest frame and the source's events, so no frame ever queues up and the owning thread
@@ -21,18 +21,18 @@ from app.capture.frames import Frame
 from app.capture.sources import CaptureEvent, FrameSource
 from app.config import Settings, SummarySettings
 from app.inference.backend import VisionBackend
-from app.inference.engine import (
+from app.inference.model_thread import (
     Answer,
     BackendFactory,
-    Engine,
     JobDropped,
     JobHandle,
     LatestWins,
     ModelState,
+    ModelThread,
     NotReady,
 )
 from app.inference.types import BackendInfo, CancelToken, GenerationRequest, LoadProgress, PromptTooLong
-from app.live.engine_signals import EngineSignals
+from app.live.model_signals import ModelSignals
 from app.narration.policy import Ask, Narrator, Verdict
 from app.prompts import Preset
 from app.video.summarize import Progress, VideoSummary, summarize
@@ -93,13 +93,15 @@ class LiveSession(QObject):
     model_changed = Signal(object)  # ModelState
     busy_changed = Signal(bool)
 
-    def __init__(self, engine: Engine, settings: Settings | None = None, *, poll_ms: int = 50) -> None:
+    def __init__(
+        self, model_thread: ModelThread, settings: Settings | None = None, *, poll_ms: int = 50
+    ) -> None:
         super().__init__()
-        if not isinstance(engine.policy, LatestWins):
-            raise ValueError("live narration needs an engine whose queue policy is LatestWins")
+        if not isinstance(model_thread.policy, LatestWins):
+            raise ValueError("live narration needs a model thread whose queue policy is LatestWins")
         narration = (settings or Settings()).narration
-        self.engine = engine
-        self.signals = EngineSignals(engine)
+        self.model_thread = model_thread
+        self.signals = ModelSignals(model_thread)
         self.narrator = Narrator(narration)
         self.buffer = FrameBuffer(fps=narration.buffer_fps, capacity=narration.buffer_frames)
         self.latest = LatestFrame()
@@ -150,14 +152,14 @@ class LiveSession(QObject):
 
     def start(self) -> None:
         """Start the model thread and polling."""
-        self.engine.start()
+        self.model_thread.start()
         self._timer.start()
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Stop source, polling and model thread; True when everything stopped in time."""
         self._timer.stop()
         self.stop_source()
-        return self.engine.shutdown(timeout)
+        return self.model_thread.shutdown(timeout)
 
     # --- the user's commands ---------------------------------------------------------------
     def current_frame(self) -> Frame | None:
@@ -195,7 +197,7 @@ class LiveSession(QObject):
 
     def cancel(self) -> None:
         """Stop the running answer."""
-        self.engine.cancel_all()
+        self.model_thread.cancel_all()
 
     def summarize(
         self, video: Path, settings: SummarySettings, progress: Callable[[Progress], None]
@@ -208,7 +210,7 @@ class LiveSession(QObject):
         def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
             return summarize(video, backend, settings, progress=progress, cancel=cancel)
 
-        return TaskWatch(self.engine.run_task(task))
+        return TaskWatch(self.model_thread.run_task(task))
 
     @property
     def pending_jobs(self) -> int:
@@ -218,17 +220,17 @@ class LiveSession(QObject):
     @property
     def busy(self) -> bool:
         """Whether the model is working on something (an answer, narration, a summary)."""
-        return self.engine.busy
+        return self.model_thread.busy
 
     @property
     def model_state(self) -> ModelState:
         """Where the model is: loading, ready, missing, failed."""
-        return self.engine.model_state
+        return self.model_thread.model_state
 
     @property
     def model_info(self) -> BackendInfo | None:
         """What is loaded, once ready."""
-        return self.engine.info
+        return self.model_thread.info
 
     def look_for(self, preset: Preset, target: str = "") -> None:
         """What descriptions should look for from now on: the scene, text, people, or a named thing."""
@@ -245,7 +247,7 @@ class LiveSession(QObject):
     def _submit(self, ask: Ask) -> int | None:
         try:
             request = GenerationRequest(prompt=ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens)
-            job = self.engine.submit(request, priority=ask.priority)
+            job = self.model_thread.submit(request, priority=ask.priority)
         except (NotReady, PromptTooLong) as exc:
             self.error.emit(str(exc))
             return None
@@ -280,7 +282,7 @@ class LiveSession(QObject):
     @property
     def model_is_ready(self) -> bool:
         """Whether the model is loaded and takes requests."""
-        return self.engine.model_state.ready
+        return self.model_thread.model_state.ready
 
     def reload(
         self, backend_factory: BackendFactory | None = None, *, progress: LoadProgress | None = None
@@ -290,11 +292,11 @@ class LiveSession(QObject):
         `progress` is what the model's state says until loading reports (a download, say).
         """
         self._asks.clear()
-        self.engine.reload(backend_factory, progress=progress)
+        self.model_thread.reload(backend_factory, progress=progress)
 
     @Slot()
     def _on_busy(self) -> None:
-        self.busy_changed.emit(self.engine.busy)
+        self.busy_changed.emit(self.model_thread.busy)
 
     @Slot(int, str)
     def _on_partial(self, job: int, text: str) -> None:
@@ -307,14 +309,14 @@ class LiveSession(QObject):
 
     @Slot(int, str)
     def _on_failed(self, job: int, message: str) -> None:
-        self.busy_changed.emit(self.engine.busy)
+        self.busy_changed.emit(self.model_thread.busy)
         if self._asks.pop(job, None) is not None:  # a task's failure goes to its own TaskWatch
             self.error.emit(message)
 
     @Slot(object)
     def _on_finished(self, description: Answer) -> None:
         ask = self._asks.pop(description.job_id, None)
-        self.busy_changed.emit(self.engine.busy)
+        self.busy_changed.emit(self.model_thread.busy)
         if ask is None:
             return
         when = description.frame_times[-1] if description.frame_times else self._now()

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.capture.frames import Frame, to_rgb_array
 from app.config import NarrationSettings
-from app.inference.engine import Priority
+from app.inference.model_thread import Priority
 from app.prompts import (
     SCENE_LOG_HEADER,
     SCENE_LOG_NAMES,

@@ -19,14 +19,14 @@ from app import __version__
 from app.server import routes
 from app.server.errors import ApiError, validation_error
 from app.server.middleware import LimitsAndAuth
-from app.server.state import ServedModel, ServerOptions
+from app.server.state import ApiPolicy, ServedModel
 
-__all__ = ["ServedModel", "ServerOptions", "create_app"]
+__all__ = ["ApiPolicy", "ServedModel", "create_app"]
 
 
-def create_app(served: ServedModel, options: ServerOptions | None = None) -> FastAPI:
+def create_app(served: ServedModel, options: ApiPolicy | None = None) -> FastAPI:
     """The FastAPI application answering with `served.engine` (a bounded-FIFO engine)."""
-    opts = options or ServerOptions()
+    opts = options or ApiPolicy()
     # The docs page's scripts are served from the package itself: the API docs work offline.
     app = FastAPIOffline(
         title="SmolSight",
@@ -51,7 +51,7 @@ def create_app(served: ServedModel, options: ServerOptions | None = None) -> Fas
     return app
 
 
-def _answer_errors(app: FastAPI, opts: ServerOptions) -> None:
+def _answer_errors(app: FastAPI, opts: ApiPolicy) -> None:
     """Every failure as OpenAI's error body with its status; a bad body is a 400 naming the field."""
 
     @app.exception_handler(ApiError)

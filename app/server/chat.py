@@ -16,8 +16,8 @@ from fastapi import Request
 
 from app.capture.frames import MAX_FRAMES, Frame
 from app.inference.backend import BackendError, ContextTooLong
-from app.inference.engine import Answer, JobHandle, NotReady
 from app.inference.model_files import DEFAULT_MODELS
+from app.inference.model_thread import Answer, JobHandle, NotReady
 from app.inference.types import (
     MAX_PROMPT_CHARS,
     ChatTurn,
@@ -42,7 +42,7 @@ from app.server.schema import (
     Timings,
     Usage,
 )
-from app.server.state import ServedModel, ServerOptions
+from app.server.state import ApiPolicy, ServedModel
 
 
 def known_model(served: ServedModel, name: str) -> bool:
@@ -61,7 +61,7 @@ def _text_of(content: str | list[Any] | None) -> str:
     return "".join(p.text for p in content if isinstance(p, TextPart))
 
 
-def to_generation_request(body: ChatRequest, opts: ServerOptions) -> GenerationRequest:
+def to_generation_request(body: ChatRequest, opts: ApiPolicy) -> GenerationRequest:
     """Map OpenAI messages onto our request; images anywhere become frames of the last turn.
 
     An image sent again in a later message (clients such as NVDA's AI Content Describer repeat
@@ -94,7 +94,7 @@ def to_generation_request(body: ChatRequest, opts: ServerOptions) -> GenerationR
     )
 
 
-def _frames(body: ChatRequest, opts: ServerOptions) -> tuple[Frame, ...]:
+def _frames(body: ChatRequest, opts: ApiPolicy) -> tuple[Frame, ...]:
     """The pictures of every message, each loaded once, in order (see `to_generation_request`)."""
     frames: list[Frame] = []
     earlier: set[str] = set()  # images of the messages before this one

@@ -11,13 +11,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.server.errors import ApiError
 
 if TYPE_CHECKING:
-    from app.server.state import ServerOptions
+    from app.server.state import ApiPolicy
 
 
 class LimitsAndAuth:
     """Plain ASGI middleware: body size limit (413) and bearer-key check (401)."""
 
-    def __init__(self, app: ASGIApp, options: ServerOptions) -> None:
+    def __init__(self, app: ASGIApp, options: ApiPolicy) -> None:
         self.app = app
         self.options = options
 
@@ -28,7 +28,7 @@ class LimitsAndAuth:
             return
         headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
         path = scope.get("path", "")
-        key = self.options.api_key
+        key = self.options.client_key
         if key and path.startswith(("/v1/", "/api/")) and headers.get("authorization", "") != f"Bearer {key}":
             await _send_error(
                 send,

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.inference.engine import NotReady, QueueFull
+from app.inference.model_thread import NotReady, QueueFull
 from app.inference.types import GenerationChunk
 from app.server.chat import (
     cancel_on_disconnect,
@@ -36,7 +36,7 @@ from app.server.schema import (
     ModelList,
     ServerConfig,
 )
-from app.server.state import ServedModel, ServerOptions
+from app.server.state import ApiPolicy, ServedModel
 
 
 def served_model(request: Request) -> ServedModel:
@@ -45,14 +45,14 @@ def served_model(request: Request) -> ServedModel:
     return served
 
 
-def server_options(request: Request) -> ServerOptions:
+def api_policy(request: Request) -> ApiPolicy:
     """How this app behaves (set by `create_app`; `PATCH /api/v1/config` changes the defaults)."""
-    options: ServerOptions = request.app.state.options
+    options: ApiPolicy = request.app.state.options
     return options
 
 
 Served = Annotated[ServedModel, Depends(served_model)]
-Options = Annotated[ServerOptions, Depends(server_options)]
+Policy = Annotated[ApiPolicy, Depends(api_policy)]
 
 
 def _error(description: str) -> dict[str, object]:
@@ -98,8 +98,8 @@ settings = APIRouter(prefix="/api/v1", tags=["SmolSight"], responses={**ERRORS, 
 )
 async def health(served: Served) -> JSONResponse:
     """Where the model is, what it runs on, and how many requests wait."""
-    engine = served.engine
-    state = engine.model_state
+    model_thread = served.model_thread
+    state = model_thread.model_state
     info = state.info
     body = Health(
         status=state.health,
@@ -109,7 +109,7 @@ async def health(served: Served) -> JSONResponse:
         dtype=info.dtype if info else None,
         note=info.note if info and info.note else None,
         uptime_s=round(time.time() - served.started_at, 1),
-        queued=engine.waiting,
+        queued=model_thread.waiting,
         error=None if state.ready or state.health == "loading" else state.not_ready_reason(),
     )
     return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
@@ -138,7 +138,7 @@ async def models(served: Served) -> ModelList:
     },
 )
 async def chat(
-    body: ChatRequest, request: Request, served: Served, opts: Options
+    body: ChatRequest, request: Request, served: Served, opts: Policy
 ) -> ChatCompletion | StreamingResponse:
     """Answer the conversation's last user message, with every image in it."""
     if body.model and not known_model(served, body.model):
@@ -156,7 +156,7 @@ async def chat(
         loop.call_soon_threadsafe(chunks.put_nowait, item)  # from the model thread
 
     try:
-        job = served.engine.submit(generation, on_chunk=deliver if body.stream else None)
+        job = served.model_thread.submit(generation, on_chunk=deliver if body.stream else None)
     except QueueFull:
         raise ApiError(
             429, "The server is busy: every queue slot is taken. Retry shortly.", code="rate_limit_exceeded"
@@ -185,7 +185,7 @@ async def chat(
 
 
 @settings.get("/config", response_model=ServerConfig, summary="Active model and generation defaults")
-async def get_config(served: Served, opts: Options) -> ServerConfig:
+async def get_config(served: Served, opts: Policy) -> ServerConfig:
     """The active model, its status, and the defaults a request without its own values gets."""
     return _config(served, opts)
 
@@ -193,7 +193,7 @@ async def get_config(served: Served, opts: Options) -> ServerConfig:
 @settings.patch(
     "/config", response_model=ServerConfig, summary="Switch the active model or change generation defaults"
 )
-async def patch_config(patch: ConfigPatch, served: Served, opts: Options) -> ServerConfig:
+async def patch_config(patch: ConfigPatch, served: Served, opts: Policy) -> ServerConfig:
     """Change the defaults; a new `active_model` loads in the background (/health says loading)."""
     if patch.max_tokens is not None:
         opts.max_tokens = patch.max_tokens
@@ -206,10 +206,10 @@ async def patch_config(patch: ConfigPatch, served: Served, opts: Options) -> Ser
     return _config(served, opts)
 
 
-def _config(served: ServedModel, opts: ServerOptions) -> ServerConfig:
+def _config(served: ServedModel, opts: ApiPolicy) -> ServerConfig:
     return ServerConfig(
         active_model=served.model_id,
-        status=served.engine.model_state.health,
+        status=served.model_thread.model_state.health,
         max_tokens=opts.max_tokens,
         temperature=opts.temperature,
         top_p=opts.top_p,

@@ -6,17 +6,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.inference.engine import BackendFactory, Engine
 from app.inference.model_files import DEFAULT_MODELS
+from app.inference.model_thread import BackendFactory, ModelThread
 from app.server.errors import ApiError
 from app.server.images import ImageLimits
 
 
 @dataclass
 class ServedModel:
-    """The engine the server answers with, the model name it reports, and how to switch models."""
+    """The model thread the server answers with, the model name it reports, and how to switch models."""
 
-    engine: Engine
+    model_thread: ModelThread
     name: str | None = None  # None: whatever the engine loaded (or the default model)
     factory_for: Callable[[str | None], BackendFactory] | None = None  # model name → backend factory
     started_at: float = field(default_factory=time.time)
@@ -28,20 +28,20 @@ class ServedModel:
                 400, "This server can't switch models", code="invalid_request", param="active_model"
             )
         self.name = model
-        self.engine.reload(self.factory_for(model))
+        self.model_thread.reload(self.factory_for(model))
 
     @property
     def model_id(self) -> str:
         """The name clients see: the one asked for, else the loaded model's, else the default."""
-        info = self.engine.info
+        info = self.model_thread.info
         return self.name or (info.model if info else None) or DEFAULT_MODELS["transformers"]
 
 
 @dataclass
-class ServerOptions:
+class ApiPolicy:
     """How the server behaves; `smolsight serve` fills this from flags."""
 
-    api_key: str | None = None  # the key clients must send (not a remote server's)
+    client_key: str | None = None  # the key clients must send (a remote server's is `EngineSettings.api_key`)
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 50 * 1024 * 1024
     # A body over the limit is still read (and thrown away) up to this much, so the client,

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication
 
 from app import __version__
 from app.config import Settings
+from app.desktop.hotkeys import GlobalKeys
 from app.exit_codes import ExitCode
 from app.inference.factory import create_backend
-from app.live.hotkeys import GlobalKeys
 from app.logs import log_file, setup_logging
 from app.paths import APP_ID, APP_NAME, icon_files
 from app.speech.speaker import Speaker

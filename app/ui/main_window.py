@@ -19,11 +19,11 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from app.capture.frames import CaptureError, Frame
 from app.capture.screen import Target
 from app.config import Settings
-from app.inference.engine import Engine
+from app.desktop.clipboard import clipboard_image
+from app.desktop.hotkeys import GlobalKeys
+from app.desktop.pictures import PictureTaker
 from app.inference.factory import MakeBackend
-from app.live.clipboard import clipboard_image
-from app.live.hotkeys import GlobalKeys
-from app.live.pictures import PictureTaker
+from app.inference.model_thread import ModelThread
 from app.live.session import LiveSession
 from app.narration.history import History
 from app.prompts import PRESETS, Preset
@@ -53,7 +53,7 @@ class MainWindow(QMainWindow):
     """SmolSight's window. Everything is injected: how to build a backend, the speaker, settings.
 
     Its pieces are built in the order they depend on each other, each given what it needs:
-    the live session (the one door to the engine), the widgets, the feedback lines, the
+    the live session (the one door to the model thread), the widgets, the feedback lines, the
     history, the sources, the narration view, the preferences and the menus.
     """
 
@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
 
         self.ui_state = UiState(config_path)
         factory = engine_factory(make_backend, settings.engine, download=False)
-        self.session = LiveSession(Engine(factory), settings)
+        self.session = LiveSession(ModelThread(factory), settings)
         self.model = ModelControl(make_backend, self.session, settings.engine, self.ui_state)
         self.announcer = Announcer(
             speaker, screen_reader or AccessibilityAnnouncements(self), settings.speech.output

@@ -1,4 +1,4 @@
-"""Which model the window's engine loads, and the user's ways to change it: download, a folder, retry.
+"""Which model the window's model thread loads, and the user's ways to change it: download, a folder, retry.
 
 The window never downloads the model on its own: the first start shows that it is missing
 and offers "Download the model" (once: about 520 MB for the CPU engine, up to 2 GB for the
@@ -11,9 +11,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.config import EngineSettings
-from app.inference.engine import BackendFactory
 from app.inference.factory import MakeBackend, backend_factory
 from app.inference.model_files import looks_like_path
+from app.inference.model_thread import BackendFactory
 from app.inference.types import LoadProgress
 from app.live.session import LiveSession
 from app.ui.ui_state import UiState

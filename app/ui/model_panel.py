@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.inference.engine import LoadFailure
+from app.inference.model_thread import LoadFailure
 from app.ui.widgets import FlowLayout, make_button
 
 

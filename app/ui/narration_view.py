@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.capture.sources import CaptureEvent
-from app.inference.engine import ModelState
+from app.inference.model_thread import ModelState
 from app.live.session import LiveSession, NarrationEvent
 from app.narration.history import HistoryEntry, now_iso
 from app.speech.speaker import SpeechStatus

@@ -21,7 +21,7 @@ DropChoice = Literal["narrate", "summarize"]
 
 
 class SummaryLauncher:
-    """Opens summary windows on the live session's engine; narration pauses while one runs."""
+    """opens summary windows on the live session's model thread; narration pauses while one runs."""
 
     def __init__(
         self,

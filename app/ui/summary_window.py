@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.capture.sources import SAMPLE_VIDEO
 from app.config import SummarySettings
-from app.inference.engine import NotReady
+from app.inference.model_thread import NotReady
 from app.live.session import LiveSession, TaskWatch
 from app.timecode import format_clock
 from app.ui.announcer import Announcer

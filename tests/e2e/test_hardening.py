@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from app.files import write_text_atomic
-from app.server.api import ServedModel, ServerOptions, create_app
+from app.server.api import ApiPolicy, ServedModel, create_app
 from tests.commands import smolsight
 from tests.fakes import FakeBackend
 from tests.media import photo
@@ -38,7 +38,7 @@ def fake_server() -> Iterator[tuple[str, ServedModel]]:
             assert time.monotonic() < deadline
             time.sleep(0.02)
         yield base, served
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 # --- context limits -------------------------------------------------------------------------------
@@ -50,20 +50,20 @@ def test_a_huge_prompt_is_refused_at_once_and_the_server_goes_on(fake_server) ->
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "context_length_exceeded" and "200000 characters" in error["message"]
-    assert served.engine.busy is False  # the model never saw it
+    assert served.model_thread.busy is False  # the model never saw it
     assert httpx.post(f"{base}{CHAT}", json=chat("Hello"), timeout=30).status_code == 200
 
 
 @pytest.fixture(scope="module")
 def tiny_limited_server(tiny_model: Path) -> Iterator[str]:
     served = served_model(lambda m: transformers_backend(m or str(tiny_model)), name=str(tiny_model))
-    with serving(create_app(served, ServerOptions(max_context_tokens=120))) as base:
+    with serving(create_app(served, ApiPolicy(max_context_tokens=120))) as base:
         deadline = time.monotonic() + 120
         while httpx.get(f"{base}/health").status_code != 200:
             assert time.monotonic() < deadline
             time.sleep(0.1)
         yield base
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -146,7 +146,7 @@ def test_health_is_503_while_loading_and_after_a_failed_load_then_200() -> None:
             time.sleep(0.05)
         assert ready.json()["status"] == "ready"
         assert httpx.post(f"{base}{CHAT}", json=chat("Hi"), timeout=30).status_code == 200  # right away
-    assert slow.engine.shutdown()
+    assert slow.model_thread.shutdown()
 
     from app.inference.backend import BackendError
 
@@ -160,7 +160,7 @@ def test_health_is_503_while_loading_and_after_a_failed_load_then_200() -> None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert health.status_code == 503 and "not on this computer" in health.json()["error"]
-    assert failed.engine.shutdown()
+    assert failed.model_thread.shutdown()
 
 
 def test_the_openai_client_waits_on_health_and_then_succeeds(tiny_model: Path) -> None:
@@ -177,7 +177,7 @@ def test_the_openai_client_waits_on_health_and_then_succeeds(tiny_model: Path) -
             model="smolsight", max_tokens=4, messages=[{"role": "user", "content": "Hi"}]
         )
         assert reply.choices[0].finish_reason in ("stop", "length")
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 # --- offline API docs ------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from app.capture.sources import VideoFileSource
 from app.config import EngineSettings
-from app.inference.engine import Engine
 from app.inference.factory import create_backend
+from app.inference.model_thread import ModelThread
 from app.live.session import LiveSession, NarrationEvent
 from tests.conftest import needs_mlx
 from tests.fakes import settings_of
@@ -24,8 +24,8 @@ def test_narrates_a_video_file_with_the_tiny_model(
     qtbot: QtBot, tiny_model: Path, tmp_path: Path, backend: str
 ) -> None:
     video = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 2.0), ((30, 30, 200), 2.0)])
-    engine = Engine(lambda: create_backend(EngineSettings(backend=backend, model=str(tiny_model))))  # type: ignore[arg-type]
-    session = LiveSession(engine, settings_of(interval_s=0.5, buffer_fps=2.0), poll_ms=20)
+    model_thread = ModelThread(lambda: create_backend(EngineSettings(backend=backend, model=str(tiny_model))))  # type: ignore[arg-type]
+    session = LiveSession(model_thread, settings_of(interval_s=0.5, buffer_fps=2.0), poll_ms=20)
     events: list[NarrationEvent] = []
     session.narration.connect(events.append)
     try:

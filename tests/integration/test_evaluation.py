@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.evaluation.context import SAMPLE, evaluate_context
+from app.evaluation.follow_ups import SAMPLE, evaluate_follow_ups
 from app.evaluation.vqa import (
     evaluate,
     exact_match,
@@ -109,8 +109,8 @@ def prompt_only_model(request: GenerationRequest) -> str:
 
 
 def test_context_protocol_scores_100_with_memory_and_0_without() -> None:
-    with_memory = evaluate_context(prompt_only_model, memory=True)
-    without = evaluate_context(prompt_only_model, memory=False)
+    with_memory = evaluate_follow_ups(prompt_only_model, memory=True)
+    without = evaluate_follow_ups(prompt_only_model, memory=False)
     assert (with_memory.score, with_memory.total) == (100.0, 3 * len(SAMPLE))
     assert without.score == 0.0
 

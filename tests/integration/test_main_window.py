@@ -50,7 +50,7 @@ def window(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> Iterator[MainWindo
     w.session.continuous = False  # the tests press the buttons themselves
     yield w
     w.close()
-    assert not w.session.engine.running
+    assert not w.session.model_thread.running
 
 
 def test_describe_now_updates_caption_history_and_speech(qtbot: QtBot, window: MainWindow) -> None:
@@ -202,7 +202,7 @@ def test_closing_the_window_leaves_no_thread_running(qtbot: QtBot, tmp_path: Pat
     start = time.monotonic()
     w.close()
     assert time.monotonic() - start < 2.0
-    assert not w.session.engine.running
+    assert not w.session.model_thread.running
     assert source is not None and not source.running
 
 
@@ -320,7 +320,7 @@ def test_the_app_narrates_the_sample_video_with_the_tiny_model(
         assert "transformers" in window.status.model_label.text()
     finally:
         window.close()
-    assert not window.session.engine.running
+    assert not window.session.model_thread.running
 
 
 def test_first_run_download_shows_progress(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> None:

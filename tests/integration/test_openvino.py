@@ -16,8 +16,8 @@ from app.evaluation.precision import cosine
 from app.inference.answer import collect
 from app.inference.backend import BackendError
 from app.inference.chat_format import render_prompt
-from app.inference.engine import Engine
 from app.inference.factory import FallbackBackend, create_backend
+from app.inference.model_thread import ModelThread
 from app.inference.openvino.backend import (
     ConversionFailed,
     OpenVINOBackend,
@@ -198,14 +198,16 @@ def test_a_conversion_failure_falls_back_to_transformers_and_says_so(
         raise ConversionFailed("The model could not be converted for the fast CPU engine (disk full).")
 
     primary = OpenVINOBackend(model=str(tiny_model), cache_dir=tmp_path, converter=failing)
-    engine = Engine(lambda: FallbackBackend(primary, lambda: TransformersBackend(model=str(tiny_model))))
+    model_thread = ModelThread(
+        lambda: FallbackBackend(primary, lambda: TransformersBackend(model=str(tiny_model)))
+    )
     try:
-        info = engine.wait_ready(timeout=120)
+        info = model_thread.wait_ready(timeout=120)
         assert info.backend == "transformers"
         assert "could not be prepared" in info.note and "disk full" in info.note and "PyTorch" in info.note
-        assert engine.submit(image_request(max_tokens=4)).result(timeout=60).text is not None
+        assert model_thread.submit(image_request(max_tokens=4)).result(timeout=60).text is not None
     finally:
-        assert engine.shutdown()
+        assert model_thread.shutdown()
 
 
 def test_preprocessing_that_disagrees_with_the_reference_is_refused(

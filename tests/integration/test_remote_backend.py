@@ -17,8 +17,8 @@ from app.capture.sources import VideoFileSource
 from app.config import EngineSettings
 from app.inference.answer import collect
 from app.inference.backend import BackendError
-from app.inference.engine import Engine
 from app.inference.factory import create_backend
+from app.inference.model_thread import ModelThread
 from app.inference.openai_backend import OpenAIBackend
 from app.inference.types import CancelToken, GenerationRequest
 from app.live.session import LiveSession, NarrationEvent
@@ -36,13 +36,15 @@ def our_server(tiny_model: Path) -> Iterator[str]:
     with serving(create_app(served)) as base:
         wait_ready(base)
         yield base
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 def test_live_narration_through_the_remote_backend(qtbot: QtBot, our_server: str, tmp_path: Path) -> None:
     video = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 2.0), ((30, 30, 200), 2.0)])
-    engine = Engine(lambda: create_backend(EngineSettings(backend="openai", base_url=f"{our_server}/v1")))
-    session = LiveSession(engine, settings_of(interval_s=0.5, buffer_fps=2.0), poll_ms=20)
+    model_thread = ModelThread(
+        lambda: create_backend(EngineSettings(backend="openai", base_url=f"{our_server}/v1"))
+    )
+    session = LiveSession(model_thread, settings_of(interval_s=0.5, buffer_fps=2.0), poll_ms=20)
     events: list[NarrationEvent] = []
     session.narration.connect(events.append)
     try:
@@ -82,17 +84,17 @@ def test_unreachable_or_refusing_servers_are_clear_errors() -> None:
         backend.load()
     with pytest.raises(BackendError, match="needs --base-url"):
         create_backend(EngineSettings(backend="openai"))
-    from app.server.api import ServerOptions
+    from app.server.api import ApiPolicy
 
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake")
-    with serving(create_app(served, ServerOptions(api_key="k"))) as base:
+    with serving(create_app(served, ApiPolicy(api_key="k"))) as base:
         with pytest.raises(BackendError, match="refused the API key"):
             OpenAIBackend(base_url=base, api_key="wrong").load()
         ok = OpenAIBackend(base_url=base, api_key="k")
         ok.load()
         assert ok.info.model == "fake"
         ok.close()
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

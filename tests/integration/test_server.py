@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from app.commands.serve import check_exposure
-from app.server.api import ServedModel, ServerOptions, create_app
+from app.server.api import ApiPolicy, ServedModel, create_app
 from app.server.images import ImageLimits
 from tests.fakes import FakeBackend
 from tests.media import photo
@@ -37,18 +37,18 @@ def tiny_server(tiny_model: Path) -> Iterator[str]:
     with serving(create_app(served)) as base:
         wait_ready(base)
         yield base
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 @pytest.fixture
 def fake_server() -> Iterator[tuple[str, FakeBackend, ServedModel]]:
     backend = FakeBackend(seconds_per_call=0.05, tokens=6)
     served = served_model(lambda _m: backend, name="fake-model", queue_size=4)
-    options = ServerOptions(images=ImageLimits(max_bytes=200_000, max_pixels=4_000_000))
+    options = ApiPolicy(images=ImageLimits(max_bytes=200_000, max_pixels=4_000_000))
     with serving(create_app(served, options)) as base:
         wait_ready(base, 10)
         yield base, backend, served
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 def test_official_openai_client_non_streamed_and_streamed(tiny_server: str) -> None:
@@ -271,13 +271,13 @@ def test_exposure_needs_a_key() -> None:
 
 def test_api_key_is_enforced(tmp_path: Path) -> None:
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
-    with serving(create_app(served, ServerOptions(api_key="s3cret"))) as base:
+    with serving(create_app(served, ApiPolicy(api_key="s3cret"))) as base:
         wait_ready(base, 10)
         assert httpx.get(f"{base}/v1/models").status_code == 401
         ok = httpx.get(f"{base}/v1/models", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert httpx.get(f"{base}/health").status_code == 200
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
@@ -286,23 +286,23 @@ def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
     Image.fromarray(photo()).save(allowed / "a.png")
     Image.fromarray(photo()).save(tmp_path / "secret.png")
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
-    with serving(create_app(served, ServerOptions(images=ImageLimits(allowed_dirs=(allowed,))))) as base:
+    with serving(create_app(served, ApiPolicy(images=ImageLimits(allowed_dirs=(allowed,))))) as base:
         wait_ready(base, 10)
         assert post(base, user(TEXT, img(str(allowed / "a.png")))).status_code == 200
         outside = post(base, user(TEXT, img(str(allowed / ".." / "secret.png"))))
         assert outside.status_code == 403 and outside.json()["error"]["code"] == "forbidden_path"
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 def test_images_fetched_over_http_with_limits() -> None:
     # The image server is on this machine, so this server's operator allows private addresses
     # (refused by default: tests/unit/test_url_safety.py).
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
-    options = ServerOptions(images=ImageLimits(max_bytes=200_000, allow_private_urls=True))
+    options = ApiPolicy(images=ImageLimits(max_bytes=200_000, allow_private_urls=True))
     with serving(create_app(served, options)) as base:
         wait_ready(base, 10)
         _fetch_over_http(base)
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
 
 def _fetch_over_http(base: str) -> None:

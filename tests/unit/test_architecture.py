@@ -14,7 +14,7 @@ import pytest
 
 APP = Path(__file__).resolve().parents[2] / "app"
 ENTRY_POINTS = {"app.cli", "app.__main__"}
-QT_FREE_OF_WIDGETS = ("app.inference", "app.capture", "app.narration", "app.video", "app.server")
+QT_FREE_OF_WIDGETS = ("app.inference", "app.capture", "app.narration", "app.video", "app.server", "app.live")
 
 
 def module_name(path: Path) -> str:
@@ -138,20 +138,22 @@ def test_no_any_in_public_signatures_outside_the_ui() -> None:
     assert offenders == []
 
 
-def test_the_window_reaches_the_engine_only_through_the_live_session() -> None:
-    """The UI names the engine's state and errors, and builds it once; every call goes through LiveSession."""
+def test_the_window_reaches_the_model_thread_only_through_the_live_session() -> None:
+    """The UI names the model's state and errors and builds the model thread once; all else is LiveSession."""
     allowed = {"ModelState", "LoadFailure", "NotReady", "BackendFactory"}
     offenders = []
     for name in sorted(modules()):
         if not name.startswith("app.ui"):
             continue
         imported = imports_of(name)
-        if "app.live.engine_signals" in imported:
-            offenders.append(f"{name} listens to the engine directly")
+        if "app.live.model_signals" in imported:
+            offenders.append(f"{name} listens to the model thread directly")
         names = {
-            i.removeprefix("app.inference.engine.") for i in imported if i.startswith("app.inference.engine.")
+            i.removeprefix("app.inference.model_thread.")
+            for i in imported
+            if i.startswith("app.inference.model_thread.")
         }
-        extra = names - allowed - ({"Engine"} if name == "app.ui.main_window" else set())
+        extra = names - allowed - ({"ModelThread"} if name == "app.ui.main_window" else set())
         if extra:
             offenders.append(f"{name} uses {sorted(extra)}")
     assert offenders == []

@@ -8,7 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.capture.sources import VideoFileSource
-from app.inference.engine import Engine
+from app.inference.model_thread import ModelThread
 from app.live.session import LiveSession, NarrationEvent
 from tests.cleanup import shut_down_after_test
 from tests.fakes import FakeBackend, settings_of
@@ -17,7 +17,7 @@ from tests.media import write_video
 
 def narrate(qtbot: QtBot, video: Path, backend: FakeBackend, **settings: object) -> list[NarrationEvent]:
     chosen = settings_of(interval_s=0.2, buffer_fps=2.0, **settings)
-    session = LiveSession(Engine(lambda: backend), chosen, poll_ms=20)
+    session = LiveSession(ModelThread(lambda: backend), chosen, poll_ms=20)
     shut_down_after_test(session)
     with qtbot.waitSignal(session.model_changed, timeout=5000, check_params_cb=lambda s: s.ready):
         session.start()
@@ -90,7 +90,7 @@ def test_narrate_follows_the_saved_settings_under_its_own_flags(qtbot: QtBot) ->
 
     saved = settings_of(stale_descriptions="drop", clip_seconds=8.0, verbosity="detailed", memory=False)
     args = parse_args(["narrate", "--verbosity", "brief", "--interval", "5", "--threshold", "30"])
-    session = LiveSession(Engine(lambda: FakeBackend()), settings_from_args(args, saved=saved))
+    session = LiveSession(ModelThread(lambda: FakeBackend()), settings_from_args(args, saved=saved))
     made = session.narrator.settings  # what narrate's session narrates with
     assert (made.stale, made.clip_seconds, made.memory) == ("drop", 8.0, False)
     assert (made.verbosity, made.interval_s, made.change_threshold) == ("brief", 5.0, 30.0)

@@ -8,7 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.capture.sources import ImageSource, VideoFileSource
-from app.inference.engine import Dropped, Engine, EngineEvent
+from app.inference.model_thread import Dropped, ModelEvent, ModelThread
 from app.live.session import LiveSession, NarrationEvent
 from tests.cleanup import shut_down_after_test
 from tests.fakes import FakeBackend, memory_only_answer, settings_of
@@ -18,11 +18,11 @@ from tests.media import write_photo, write_video
 def make_session(
     qtbot: QtBot, backend: FakeBackend, *, memory: bool = True, **settings: float
 ) -> LiveSession:
-    engine = Engine(lambda: backend)
+    model_thread = ModelThread(lambda: backend)
     chosen = settings_of(
         interval_s=settings.get("interval", 0.5), memory=memory, buffer_fps=settings.get("fps", 2.0)
     )
-    session = LiveSession(engine, chosen, poll_ms=20)
+    session = LiveSession(model_thread, chosen, poll_ms=20)
     shut_down_after_test(session)
     with qtbot.waitSignal(session.model_changed, timeout=5000, check_params_cb=lambda s: s.ready):
         session.start()
@@ -67,8 +67,10 @@ def test_while_the_model_is_busy_stale_frames_are_dropped(qtbot: QtBot, tmp_path
     video = write_video(tmp_path / "busy.mp4", colours, moving_square=False)
     backend = FakeBackend(seconds_per_call=1.5)
     session = make_session(qtbot, backend, interval=0.0, fps=1.0)
-    dropped: list[EngineEvent] = []
-    session.engine.add_listener(lambda event: dropped.append(event) if isinstance(event, Dropped) else None)
+    dropped: list[ModelEvent] = []
+    session.model_thread.add_listener(
+        lambda event: dropped.append(event) if isinstance(event, Dropped) else None
+    )
     events = run_until_end(qtbot, session, VideoFileSource(video))
     times = [e.description.frame_times[0] for e in events]
     assert times == sorted(times)  # in order

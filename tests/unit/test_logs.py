@@ -41,12 +41,14 @@ def test_a_model_thread_exception_reaches_the_log_file_and_not_the_terminal(
         try:
             raise RuntimeError("Exception from src/plugin.cpp:12:\nthe kernel broke")
         except RuntimeError:
-            logging.getLogger("app.inference.engine").exception("a generation failed on the model thread")
+            logging.getLogger("app.inference.model_thread").exception(
+                "a generation failed on the model thread"
+            )
 
     thread = threading.Thread(target=fail)
     thread.start()
     thread.join()
-    logging.getLogger("app.inference.engine").error(
+    logging.getLogger("app.inference.model_thread").error(
         "the model thread did not stop within 10.0 s\nsecond line"
     )
     err = capsys.readouterr().err

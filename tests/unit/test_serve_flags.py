@@ -39,13 +39,15 @@ def served(
         built.append(settings)
         return backend or FakeBackend(seconds_per_call=0.0)
 
-    app, engine = build_server(*configured(parse_args(["serve", *flags])), make=make, network=network)
-    engine.start()
+    app, model_thread = build_server(*configured(parse_args(["serve", *flags])), make=make, network=network)
+    model_thread.start()
     with serving(app) as base:
         try:
             yield base, built
         finally:
-            assert engine.shutdown()  # first: what is in flight is answered, and the server stops at once
+            assert (
+                model_thread.shutdown()
+            )  # first: what is in flight is answered, and the server stops at once
 
 
 def ask(base: str, url: str = "", **headers: str) -> httpx.Response:

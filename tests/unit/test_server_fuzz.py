@@ -14,19 +14,20 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.inference.engine import BoundedFifo, Engine
+from app.inference.model_thread import BoundedFifo, ModelThread
 from app.server.api import ServedModel, create_app
 from tests.fakes import FakeBackend
 
 # The app is built at import (schemathesis reads its schema); the model thread starts with the module.
 _served = ServedModel(
-    Engine(lambda: FakeBackend(seconds_per_call=0.0, tokens=2), policy=BoundedFifo(64)), name="fake-model"
+    ModelThread(lambda: FakeBackend(seconds_per_call=0.0, tokens=2), policy=BoundedFifo(64)),
+    name="fake-model",
 )
 app = create_app(_served)
 
 
 def setup_module() -> None:
-    _served.engine.start()
+    _served.model_thread.start()
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -39,7 +40,7 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
     import time
 
     deadline = time.monotonic() + 10
-    while not _served.engine.model_state.ready and time.monotonic() < deadline:
+    while not _served.model_thread.model_state.ready and time.monotonic() < deadline:
         time.sleep(0.01)
     response = case.call()
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
@@ -51,4 +52,4 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
 
 
 def teardown_module() -> None:
-    assert _served.engine.shutdown()
+    assert _served.model_thread.shutdown()

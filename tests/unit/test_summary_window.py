@@ -25,7 +25,7 @@ def app_window(qtbot: QtBot, tmp_path: Path):  # type: ignore[no-untyped-def]
     window.session.continuous = False
     yield window, backend
     window.close()
-    assert not window.session.engine.running
+    assert not window.session.model_thread.running
 
 
 def drop(window: MainWindow, path: Path) -> None:

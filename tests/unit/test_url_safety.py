@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from app.server.api import ServerOptions, create_app
+from app.server.api import ApiPolicy, create_app
 from app.server.fetch import FetchError, FetchLimits, GuardedBackend, fetch_url, why_not_public
 from app.server.images import ImageLimits
 from tests.fakes import FakeBackend
@@ -210,13 +210,13 @@ def test_the_server_refuses_loopback_image_urls_and_the_operator_can_allow_them(
         assert error["code"] == "unsafe_image_url" and error["param"] == "messages[0].content[1].image_url"
         assert "--allow-private-urls" in error["message"]
         assert listener.accepted == []
-    assert served.engine.shutdown()
+    assert served.model_thread.shutdown()
 
     allowed = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake")
-    options = ServerOptions(images=ImageLimits(allow_private_urls=True))
+    options = ApiPolicy(images=ImageLimits(allow_private_urls=True))
     with http_server(Pictures) as port, serving(create_app(allowed, options)) as base:
         assert ask(base, f"http://127.0.0.1:{port}/photo.png").status_code == 200
-    assert allowed.engine.shutdown()
+    assert allowed.model_thread.shutdown()
 
 
 def test_data_uris_need_no_fetch() -> None:

@@ -1,8 +1,8 @@
 """What the model thread tells everyone: the model's state, each job's events, and its refusals.
 
 `ModelState` is one vocabulary for the window, the commands and the server's `/health`; the
-events (`EngineEvent`) go to the model thread's listeners; `NotReady`, `QueueFull` and
-`JobDropped` are why a job was not run. `app.inference.engine` runs the thread.
+events (`ModelEvent`) go to the model thread's listeners; `NotReady`, `QueueFull` and
+`JobDropped` are why a job was not run. `app.inference.model_thread` runs the thread.
 """
 
 from __future__ import annotations
@@ -140,5 +140,5 @@ class Dropped:
     job_id: int
 
 
-EngineEvent: TypeAlias = ModelChanged | JobStarted | Partial | Answer | TaskDone | JobFailed | Dropped
-Listener = Callable[[EngineEvent], None]
+ModelEvent: TypeAlias = ModelChanged | JobStarted | Partial | Answer | TaskDone | JobFailed | Dropped
+Listener = Callable[[ModelEvent], None]

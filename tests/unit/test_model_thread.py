@@ -10,16 +10,16 @@ import pytest
 
 from app.capture.frames import Frame
 from app.inference.backend import BackendError
-from app.inference.engine import (
+from app.inference.model_thread import (
     Answer,
     BoundedFifo,
     Dropped,
-    Engine,
-    EngineEvent,
     JobDropped,
     LatestWins,
     ModelChanged,
+    ModelEvent,
     ModelState,
+    ModelThread,
     NotReady,
     Partial,
     QueueFull,
@@ -37,24 +37,24 @@ class Recorder:
     """An engine listener that keeps every event, thread-safely."""
 
     def __init__(self) -> None:
-        self.events: list[EngineEvent] = []
+        self.events: list[ModelEvent] = []
         self._lock = threading.Lock()
 
-    def __call__(self, event: EngineEvent) -> None:
+    def __call__(self, event: ModelEvent) -> None:
         with self._lock:
             self.events.append(event)
 
-    def of(self, kind: type) -> list[EngineEvent]:
+    def of(self, kind: type) -> list[ModelEvent]:
         with self._lock:
             return [e for e in self.events if isinstance(e, kind)]
 
 
-def started(backend: FakeBackend, **kwargs: object) -> tuple[Engine, Recorder]:
+def started(backend: FakeBackend, **kwargs: object) -> tuple[ModelThread, Recorder]:
     events = Recorder()
-    engine = Engine(lambda: backend, listener=events, **kwargs)  # type: ignore[arg-type]
-    shut_down_after_test(engine)
-    engine.wait_ready(timeout=5)
-    return engine, events
+    model_thread = ModelThread(lambda: backend, listener=events, **kwargs)  # type: ignore[arg-type]
+    shut_down_after_test(model_thread)
+    model_thread.wait_ready(timeout=5)
+    return model_thread, events
 
 
 def wait_until(condition: object, timeout: float = 5.0) -> None:
@@ -66,10 +66,10 @@ def wait_until(condition: object, timeout: float = 5.0) -> None:
 
 def test_latest_wins_drops_stale_requests_and_answers_in_order() -> None:
     backend = FakeBackend(seconds_per_call=0.4)
-    engine, events = started(backend)
-    first = engine.submit(request(0), priority="auto")
+    model_thread, events = started(backend)
+    first = model_thread.submit(request(0), priority="auto")
     wait_until(lambda: backend.calls)
-    later = [engine.submit(request(t), priority="auto") for t in range(1, 5)]
+    later = [model_thread.submit(request(t), priority="auto") for t in range(1, 5)]
     assert first.result(timeout=5).frame_times == (0,)
     assert later[-1].result(timeout=5).frame_times == (4,)
     for stale in later[:-1]:
@@ -77,16 +77,16 @@ def test_latest_wins_drops_stale_requests_and_answers_in_order() -> None:
             stale.result(timeout=1)
     assert sorted(e.job_id for e in events.of(Dropped)) == [h.id for h in later[:-1]]  # type: ignore[attr-defined]
     assert [c.frame_times for c in backend.calls] == [(0,), (4,)]
-    assert backend.load_thread == backend.calls[0].thread == engine.thread_ident
+    assert backend.load_thread == backend.calls[0].thread == model_thread.thread_ident
     assert backend.load_thread != threading.main_thread().ident
 
 
 def test_a_user_request_interrupts_narration_and_is_not_replaced_by_it() -> None:
-    engine, _ = started(FakeBackend(seconds_per_call=0.4))
-    auto = engine.submit(request(0), priority="auto")
-    wait_until(lambda: engine.busy)
-    user = engine.submit(request(1), priority="user")
-    late = engine.submit(request(2), priority="auto")  # must not push the user's aside
+    model_thread, _ = started(FakeBackend(seconds_per_call=0.4))
+    auto = model_thread.submit(request(0), priority="auto")
+    wait_until(lambda: model_thread.busy)
+    user = model_thread.submit(request(1), priority="user")
+    late = model_thread.submit(request(2), priority="auto")  # must not push the user's aside
     assert auto.result(timeout=5).finish_reason == "cancelled"
     assert user.result(timeout=5).finish_reason == "stop"
     with pytest.raises(JobDropped):
@@ -94,22 +94,22 @@ def test_a_user_request_interrupts_narration_and_is_not_replaced_by_it() -> None
 
 
 def test_bounded_fifo_answers_everyone_in_order_and_refuses_when_full() -> None:
-    engine, _ = started(FakeBackend(seconds_per_call=0.3), policy=BoundedFifo(2))
-    running = engine.submit(request(0))
-    wait_until(lambda: engine.busy)
-    waiting = [engine.submit(request(1)), engine.submit(request(2))]
+    model_thread, _ = started(FakeBackend(seconds_per_call=0.3), policy=BoundedFifo(2))
+    running = model_thread.submit(request(0))
+    wait_until(lambda: model_thread.busy)
+    waiting = [model_thread.submit(request(1)), model_thread.submit(request(2))]
     with pytest.raises(QueueFull):
-        engine.submit(request(3))
+        model_thread.submit(request(3))
     results = [h.result(timeout=5) for h in [running, *waiting]]
     assert [r.frame_times for r in results] == [(0,), (1,), (2,)]
     assert all(r.finish_reason == "stop" for r in results)
-    assert engine.submit(request(4)).result(timeout=5).text  # room again once the queue drained
+    assert model_thread.submit(request(4)).result(timeout=5).text  # room again once the queue drained
 
 
 def test_a_handle_cancels_its_own_job_within_one_token() -> None:
-    engine, _ = started(FakeBackend(seconds_per_call=4.0, tokens=40))  # 0.1 s per token
+    model_thread, _ = started(FakeBackend(seconds_per_call=4.0, tokens=40))  # 0.1 s per token
     chunks: list[str] = []
-    job = engine.submit(request(), on_chunk=lambda c: chunks.append(c.text))
+    job = model_thread.submit(request(), on_chunk=lambda c: chunks.append(c.text))
     wait_until(lambda: chunks)
     start = time.monotonic()
     job.cancel()
@@ -119,16 +119,16 @@ def test_a_handle_cancels_its_own_job_within_one_token() -> None:
 
 def test_tasks_run_on_the_model_thread_and_return_their_value() -> None:
     backend = FakeBackend()
-    engine, _ = started(backend)
-    job = engine.run_task(lambda b, _cancel: (threading.get_ident(), b.info.model))
-    assert job.result(timeout=5) == (engine.thread_ident, "fake-model")
+    model_thread, _ = started(backend)
+    job = model_thread.run_task(lambda b, _cancel: (threading.get_ident(), b.info.model))
+    assert job.result(timeout=5) == (model_thread.thread_ident, "fake-model")
 
     def broken(_backend: object, _cancel: object) -> None:
         raise ValueError("that video has no frames")
 
     with pytest.raises(ValueError, match="no frames"):
-        engine.run_task(broken).result(timeout=5)
-    assert engine.model_state.ready  # a failing task never kills the model thread
+        model_thread.run_task(broken).result(timeout=5)
+    assert model_thread.model_state.ready  # a failing task never kills the model thread
 
 
 def test_a_load_failure_is_reported_once_and_every_caller_hears_why() -> None:
@@ -136,47 +136,47 @@ def test_a_load_failure_is_reported_once_and_every_caller_hears_why() -> None:
         raise BackendError("The model 'x' is not on this computer")
 
     events = Recorder()
-    engine = Engine(broken, listener=events)
-    shut_down_after_test(engine)
+    model_thread = ModelThread(broken, listener=events)
+    shut_down_after_test(model_thread)
     with pytest.raises(BackendError, match="not on this computer"):
-        engine.wait_ready(timeout=5)
-    assert engine.model_state.status == "failed"
+        model_thread.wait_ready(timeout=5)
+    assert model_thread.model_state.status == "failed"
     failures = [e.state.failure for e in events.of(ModelChanged) if e.state.failure]  # type: ignore[attr-defined]
     assert [f.message for f in failures] == ["The model 'x' is not on this computer"]  # reported once
     with pytest.raises(NotReady, match="not on this computer"):
-        engine.submit(request())
+        model_thread.submit(request())
 
 
 def test_submitting_while_loading_says_so() -> None:
-    engine = Engine(lambda: FakeBackend(load_seconds=1.0))
-    shut_down_after_test(engine)
-    engine.start()
+    model_thread = ModelThread(lambda: FakeBackend(load_seconds=1.0))
+    shut_down_after_test(model_thread)
+    model_thread.start()
     with pytest.raises(NotReady, match="still loading"):
-        engine.submit(request())
-    engine.wait_ready(timeout=5)
+        model_thread.submit(request())
+    model_thread.wait_ready(timeout=5)
 
 
 def test_load_progress_reaches_listeners_before_ready() -> None:
     backend = FakeBackend(download_steps=((0, 2_000_000), (1_000_000, 2_000_000)))
-    engine, events = started(backend)
+    model_thread, events = started(backend)
     states: list[ModelState] = [e.state for e in events.of(ModelChanged)]  # type: ignore[attr-defined]
     loading = [s.progress for s in states if s.progress is not None]
     downloads = [p for p in loading if p.stage == "download"]
     assert [p.fraction for p in downloads] == [0.0, 0.5]
     assert loading[-1].stage == "warm_up"
-    assert states[-1].ready and states[-1].info == engine.info and all(not s.ready for s in states[:-1])
+    assert states[-1].ready and states[-1].info == model_thread.info and all(not s.ready for s in states[:-1])
 
 
 def test_reload_switches_the_backend_after_the_running_job() -> None:
     first, second = FakeBackend(seconds_per_call=0.3), FakeBackend()
-    engine, events = started(first)
-    running = engine.submit(request(0))
-    wait_until(lambda: engine.busy)
-    engine.reload(lambda: second)
-    assert engine.model_state.status == "loading"
+    model_thread, events = started(first)
+    running = model_thread.submit(request(0))
+    wait_until(lambda: model_thread.busy)
+    model_thread.reload(lambda: second)
+    assert model_thread.model_state.status == "loading"
     assert running.result(timeout=5).finish_reason == "stop"  # a person's request is finished
-    engine.wait_ready(timeout=5)
-    engine.submit(request(1)).result(timeout=5)
+    model_thread.wait_ready(timeout=5)
+    model_thread.submit(request(1)).result(timeout=5)
     assert first.closed and len(second.calls) == 1
     assert len([e for e in events.of(ModelChanged) if e.state.ready]) == 2  # type: ignore[attr-defined]
 
@@ -184,9 +184,11 @@ def test_reload_switches_the_backend_after_the_running_job() -> None:
 def test_the_streamed_pieces_and_the_answer_are_the_same_clean_text() -> None:
     # A model that starts with white space and emits a control character and a broken letter.
     backend = FakeBackend(answer=lambda _r: "  \x05A red mug\ufffd.", seconds_per_call=0.05, tokens=5)
-    engine, events = started(backend)
+    model_thread, events = started(backend)
     pieces: list[str] = []
-    answer = engine.submit(request(), on_chunk=lambda chunk: pieces.append(chunk.text)).result(timeout=5)
+    answer = model_thread.submit(request(), on_chunk=lambda chunk: pieces.append(chunk.text)).result(
+        timeout=5
+    )
     assert answer.text == "A red mug."
     assert "".join(pieces).rstrip() == answer.text  # what --stream and SSE print is the answer
     assert pieces[0] == "" and next(p for p in pieces if p) == "A "  # never a leading space
@@ -195,29 +197,29 @@ def test_the_streamed_pieces_and_the_answer_are_the_same_clean_text() -> None:
 
 def test_shutdown_during_a_long_generation_is_bounded() -> None:
     backend = FakeBackend(seconds_per_call=30.0, tokens=300)
-    engine, _ = started(backend)
-    job = engine.submit(request())
-    wait_until(lambda: engine.busy)
+    model_thread, _ = started(backend)
+    job = model_thread.submit(request())
+    wait_until(lambda: model_thread.busy)
     start = time.monotonic()
-    assert engine.shutdown(timeout=3)
+    assert model_thread.shutdown(timeout=3)
     assert time.monotonic() - start < 1.0
-    assert not engine.running and backend.closed
+    assert not model_thread.running and backend.closed
     assert isinstance(job.result(timeout=1), Answer)  # finished as cancelled, not lost
     with pytest.raises(NotReady):
-        engine.submit(request())
+        model_thread.submit(request())
 
 
 def test_latest_wins_is_the_default_policy() -> None:
-    assert isinstance(Engine(lambda: FakeBackend()).policy, LatestWins)
+    assert isinstance(ModelThread(lambda: FakeBackend()).policy, LatestWins)
 
 
 def test_listeners_hear_that_the_model_stopped() -> None:
-    engine, events = started(FakeBackend())
-    assert engine.shutdown(timeout=5)
+    model_thread, events = started(FakeBackend())
+    assert model_thread.shutdown(timeout=5)
     changes = [e.state.status for e in events.of(ModelChanged)]  # type: ignore[attr-defined]
     assert changes[-1] == "stopped" and changes.count("stopped") == 1
-    assert engine.model_state.status == "stopped"
+    assert model_thread.model_state.status == "stopped"
     never_started = Recorder()
-    idle = Engine(lambda: FakeBackend(), listener=never_started)
+    idle = ModelThread(lambda: FakeBackend(), listener=never_started)
     assert idle.shutdown(timeout=5)
     assert [e.state.status for e in never_started.of(ModelChanged)] == ["stopped"]  # type: ignore[attr-defined]

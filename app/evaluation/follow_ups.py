@@ -1,4 +1,4 @@
-"""Multi-turn context: describe a picture, then ask three follow-ups without it.
+"""Follow-up questions (`smolsight eval context`): describe a picture, then ask three without it.
 
 The first prototype scored 0 % here because its follow-ups had neither the image nor the earlier
 answers in the prompt. This runs the same protocol through the narrator's scene log, as the
@@ -19,15 +19,15 @@ from app.paths import resource_file
 
 
 @dataclass(frozen=True)
-class ContextItem:
+class FollowUpItem:
     """A picture and follow-up questions with the words a right answer contains."""
 
     image: str
     questions: tuple[tuple[str, tuple[str, ...]], ...]
 
 
-SAMPLE: tuple[ContextItem, ...] = (
-    ContextItem(
+SAMPLE: tuple[FollowUpItem, ...] = (
+    FollowUpItem(
         "coffee.jpg",
         (
             ("What drink was in the cup?", ("coffee", "espresso", "latte", "cappuccino")),
@@ -35,7 +35,7 @@ SAMPLE: tuple[ContextItem, ...] = (
             ("What was the cup standing on?", ("saucer", "plate", "table")),
         ),
     ),
-    ContextItem(
+    FollowUpItem(
         "chelsea.jpg",
         (
             ("What animal did you see?", ("cat", "kitten")),
@@ -43,7 +43,7 @@ SAMPLE: tuple[ContextItem, ...] = (
             ("Were its eyes open?", ("yes", "open")),
         ),
     ),
-    ContextItem(
+    FollowUpItem(
         "rocket.jpg",
         (
             ("What vehicle was in the picture?", ("rocket", "spaceship", "spacecraft", "shuttle")),
@@ -55,7 +55,7 @@ SAMPLE: tuple[ContextItem, ...] = (
 
 
 @dataclass(frozen=True)
-class ContextResult:
+class FollowUpResult:
     """The share of follow-ups answered right, and every exchange."""
 
     score: float  # percent
@@ -64,12 +64,12 @@ class ContextResult:
     rows: tuple[dict[str, object], ...]
 
 
-def evaluate_context(
+def evaluate_follow_ups(
     answer: Callable[[GenerationRequest], str],
     *,
     memory: bool = True,
-    items: tuple[ContextItem, ...] = SAMPLE,
-) -> ContextResult:
+    items: tuple[FollowUpItem, ...] = SAMPLE,
+) -> FollowUpResult:
     """Run the protocol; `answer(request)` asks the model."""
     rows: list[dict[str, object]] = []
     for item in items:
@@ -95,4 +95,4 @@ def evaluate_context(
                 }
             )
     correct = sum(1 for r in rows if r["correct"])
-    return ContextResult(100.0 * correct / len(rows), correct, len(rows), tuple(rows))
+    return FollowUpResult(100.0 * correct / len(rows), correct, len(rows), tuple(rows))

@@ -1,7 +1,7 @@
 """The one model thread: every caller's generations and tasks run here, one at a time.
 
 The desktop app, `describe`, `narrate`, `summarize`, `eval`, `bench` and the HTTP server all
-use this `Engine`. Its thread creates the backend *inside* itself (MLX streams are bound to
+use this `ModelThread`. Its thread creates the backend *inside* itself (MLX streams are bound to
 the thread that made them), loads it, warms it up, reports load progress and errors once for
 everyone, then runs jobs until it is shut down:
 
@@ -9,7 +9,7 @@ everyone, then runs jobs until it is shut down:
 - a **task** (`run_task`): a longer piece of work given the loaded backend (a video summary,
   a benchmark).
 
-The model's state (`ModelState`, in `engine_events.py`: loading with its progress, ready with
+The model's state (`ModelState`, in `model_events.py`: loading with its progress, ready with
 what is loaded, missing, failed, stopped) is one vocabulary for everyone: the window shows it,
 the commands report it, the server's `/health` answers with it, and `NotReady` says its
 `not_ready_reason()`.
@@ -25,7 +25,7 @@ work arrives while the model is busy is the queue policy, chosen by the caller:
 
 It is a plain Python thread, not a QThread: the CLI and the server have no Qt event loop to
 deliver signals, while a plain callback (`listener`) serves everyone; the Qt adapter for
-widgets (`app/live/engine_signals.py`) turns those callbacks into queued signals.
+widgets (`app/live/model_signals.py`) turns those callbacks into queued signals.
 Cancellation is cooperative: backends check the token once per generated token. Shutdown is
 stop → bounded join, and says so loudly when the bound runs out.
 """
@@ -43,16 +43,16 @@ from typing import Generic, TypeAlias, TypeVar
 
 from app.inference.answer import AnswerText
 from app.inference.backend import BackendError, VisionBackend, one_line
-from app.inference.engine_events import (
+from app.inference.model_events import (
     Answer,
     Dropped,
-    EngineEvent,
     JobDropped,
     JobFailed,
     JobStarted,
     Listener,
     LoadFailure,
     ModelChanged,
+    ModelEvent,
     ModelState,
     ModelStatus,
     NotReady,
@@ -75,8 +75,6 @@ __all__ = [
     "BackendFactory",
     "BoundedFifo",
     "Dropped",
-    "Engine",
-    "EngineEvent",
     "JobDropped",
     "JobFailed",
     "JobHandle",
@@ -85,8 +83,10 @@ __all__ = [
     "Listener",
     "LoadFailure",
     "ModelChanged",
+    "ModelEvent",
     "ModelState",
     "ModelStatus",
+    "ModelThread",
     "NotReady",
     "Partial",
     "Priority",
@@ -196,8 +196,8 @@ class JobHandle(Generic[T]):
         return outcome  # type: ignore[return-value]
 
 
-# --- the engine ---------------------------------------------------------------------------------
-class Engine:
+# --- the model thread ---------------------------------------------------------------------------
+class ModelThread:
     """Owns the model thread. Create, `start()`, submit jobs, `shutdown()`."""
 
     def __init__(
@@ -380,12 +380,12 @@ class Engine:
             self._finish(d, Dropped(d.id))
 
     # --- the model thread ----------------------------------------------------------------------
-    def _emit(self, event: EngineEvent) -> None:
+    def _emit(self, event: ModelEvent) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
             except Exception:  # a listener's bug must not kill the model thread
-                log.exception("an engine listener failed on %s", type(event).__name__)
+                log.exception("a model-thread listener failed on %s", type(event).__name__)
 
     def _finish(self, job: _Job, outcome: Answer | TaskDone | JobFailed | Dropped) -> None:
         with job.lock:

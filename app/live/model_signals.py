@@ -1,30 +1,30 @@
-"""The engine's events as Qt signals, for objects living on the GUI (or CLI) thread.
+"""The model thread's events as Qt signals, for objects living on the GUI (or CLI) thread.
 
-The engine calls its listeners on the model thread. Emitting a signal of a QObject that lives
+The model thread calls its listeners on its own thread. Emitting a signal of a QObject that lives
 on the GUI thread from there queues the call, so slots run on the GUI thread, in order,
-without locks. This is the only Qt piece of the engine; `app/inference/` has none. Only
-`LiveSession` listens to it: the window reaches the engine through the session alone.
+without locks. This is the only Qt piece of the model thread; `app/inference/` has none. Only
+`LiveSession` listens to it: the window reaches the model thread through the session alone.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from app.inference.engine import (
+from app.inference.model_thread import (
     Answer,
     Dropped,
-    Engine,
-    EngineEvent,
     JobFailed,
     JobStarted,
     ModelChanged,
+    ModelEvent,
+    ModelThread,
     Partial,
     TaskDone,
 )
 
 
-class EngineSignals(QObject):
-    """One signal per engine event; create it on the thread whose slots should run."""
+class ModelSignals(QObject):
+    """One signal per model-thread event; create it on the thread whose slots should run."""
 
     model_changed = Signal(object)  # ModelState
     job_started = Signal(int)
@@ -34,12 +34,12 @@ class EngineSignals(QObject):
     failed = Signal(int, str)  # job id, message
     dropped = Signal(int)  # job id
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, model_thread: ModelThread) -> None:
         super().__init__()
-        engine.add_listener(self._on_event)
+        model_thread.add_listener(self._on_event)
 
-    def _on_event(self, event: EngineEvent) -> None:
-        """Re-emit an engine event (called on the model thread)."""
+    def _on_event(self, event: ModelEvent) -> None:
+        """Re-emit a model-thread event (called on the model thread)."""
         if isinstance(event, ModelChanged):
             self.model_changed.emit(event.state)
         elif isinstance(event, JobStarted):
