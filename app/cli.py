@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "describe",
         "describe an image, a short video as a clip, the screen, a window or the clipboard",
     ),
+    "read": ("read", "read a picture's text as written: a file, the screen, a window or the clipboard"),
     "narrate": ("narrate", "narrate a camera or video in the terminal, line by line"),
     "summarize": ("summarize", "describe a video scene by scene, with a summary and exports"),
     "serve": ("serve", "serve the model over an OpenAI-compatible HTTP API"),

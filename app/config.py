@@ -69,6 +69,9 @@ class DescribeSettings(_Group):
     split_images: bool = Field(default=False, description="Tile images (slow; for small print).")
     video_fps: float = Field(default=1.0, ge=0.05, le=30, description="Frames taken from a video per second.")
     video_frames: int = Field(default=16, ge=1, le=MAX_FRAMES, description="Most frames of a video.")
+    read_text: bool = Field(
+        default=True, description="Quote a picture's text from the text reader instead of the model's guess."
+    )
 
 
 class NarrationSettings(_Group):

@@ -36,7 +36,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     import tempfile
 
     free = shutil.disk_usage(tempfile.gettempdir()).free
-    return f"free disk in {tempfile.gettempdir()}: {free / 2**30:.1f} GiB (the slow tests need about 6)"
+    return f"free disk in {tempfile.gettempdir()}: {free / 2**30:.1f} GiB (the slow tests need about 7)"
 
 
 def _speech_dispatchers() -> set[int]:

@@ -16,7 +16,7 @@ from app.commands.flags import (
     setting_default,
     settings_from_args,
 )
-from app.commands.options import DescribeOptions
+from app.commands.options import DescribeOptions, ReadOptions
 from app.commands.running import loaded_model
 from app.config import Settings
 from app.exit_codes import ExitCode
@@ -77,6 +77,13 @@ def add_arguments(parser: CommandParser) -> None:
         metavar="N",
         help=f"most video frames to use (default {setting_default('describe.video_frames')}, at most 64)",
     )
+    add_setting(
+        parser,
+        "--no-read-text",
+        setting="describe.read_text",
+        const=False,
+        help="let the model read a picture's text itself (default: the text reader's words, quoted)",
+    )
     parser.add_argument("--stats", action="store_true", help="print timing figures on stderr")
     add_engine_flags(parser)
 
@@ -86,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     return run_describe(options_from(OPTIONS, args), settings_from_args(args))
 
 
-def pictures(options: DescribeOptions, settings: Settings) -> list[Frame]:
+def pictures(options: DescribeOptions | ReadOptions, settings: Settings) -> list[Frame]:
     """What to describe: the file's picture or frames, a capture of the screen, or the clipboard's picture."""
     if options.clipboard:
         from app.desktop.clipboard import clipboard_image
@@ -120,6 +127,7 @@ def run_describe(options: DescribeOptions, settings: Settings) -> int:
             max_tokens=settings.describe.max_tokens,
             temperature=settings.describe.temperature,
             split_images=settings.describe.split_images,
+            read_text=settings.describe.read_text,
         )
     except PromptTooLong as exc:
         return fail(f"--prompt is too long: {exc}", ExitCode.INPUT)

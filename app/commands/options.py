@@ -31,6 +31,17 @@ class DescribeOptions:
 
 
 @dataclass(frozen=True)
+class ReadOptions:
+    """`smolsight read`: a picture file, the screen (`source`) or the clipboard, once."""
+
+    path: Path | None = None
+    source: str | None = None  # screen, screen:N or window
+    clipboard: bool = False
+    language: str = "en"
+    stats: bool = False
+
+
+@dataclass(frozen=True)
 class NarrateOptions:
     """`smolsight narrate`: which source, which mode, for how long."""
 

@@ -201,6 +201,7 @@ def build_server(
             ),
             max_tokens=settings.describe.max_tokens,
             temperature=settings.describe.temperature,
+            read_text=settings.describe.read_text,
         ),
     )
     return app, model_thread

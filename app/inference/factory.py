@@ -115,8 +115,14 @@ MakeBackend = Callable[[EngineSettings], VisionBackend]
 
 
 def backend_factory(settings: EngineSettings, make: MakeBackend = create_backend) -> BackendFactory:
-    """A factory the model thread calls on its own thread to build the backend for `settings`."""
-    return lambda: make(settings)
+    """A factory the model thread calls on its own thread to build the backend for `settings`.
+
+    Every backend is wrapped in `SeeingBackend`: a picture with nothing in it never reaches the
+    model, and text is quoted from the text reader.
+    """
+    from app.inference.seeing import SeeingBackend
+
+    return lambda: SeeingBackend(make(settings))
 
 
 class FallbackBackend:

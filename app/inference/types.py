@@ -60,6 +60,7 @@ class GenerationRequest:
     split_images: bool = False
     as_video: bool | None = None
     max_context_tokens: int | None = None  # a lower limit than the model's context, if any
+    read_text: bool = False  # quote the text reader's words instead of the model's (app/inference/seeing.py)
 
     def __post_init__(self) -> None:
         """Reject values no backend can honour, with a message naming the field."""

@@ -100,6 +100,7 @@ class LiveSession(QObject):
         if not isinstance(model_thread.policy, LatestWins):
             raise ValueError("live narration needs a model thread whose queue policy is LatestWins")
         narration = (settings or Settings()).narration
+        self.read_text = (settings or Settings()).describe.read_text
         self.model_thread = model_thread
         self.signals = ModelSignals(model_thread)
         self.narrator = Narrator(narration)
@@ -138,6 +139,7 @@ class LiveSession(QObject):
 
         A new frame rate or buffer length starts the frame history anew.
         """
+        self.read_text = settings.describe.read_text
         new = settings.narration
         if (new.buffer_fps, new.buffer_frames) != (self.buffer.fps, self.buffer.capacity):
             self.buffer = FrameBuffer(fps=new.buffer_fps, capacity=new.buffer_frames)
@@ -246,7 +248,12 @@ class LiveSession(QObject):
 
     def _submit(self, ask: Ask) -> int | None:
         try:
-            request = GenerationRequest(prompt=ask.prompt, frames=ask.frames, max_tokens=ask.max_tokens)
+            request = GenerationRequest(
+                prompt=ask.prompt,
+                frames=ask.frames,
+                max_tokens=ask.max_tokens,
+                read_text=self.read_text,
+            )
             job = self.model_thread.submit(request, priority=ask.priority)
         except (NotReady, PromptTooLong) as exc:
             self.error.emit(str(exc))

@@ -91,6 +91,7 @@ def to_generation_request(body: ChatRequest, opts: ApiPolicy) -> GenerationReque
         top_p=opts.top_p if body.top_p is None else body.top_p,
         stop=stop,
         max_context_tokens=opts.max_context_tokens,
+        read_text=opts.read_text,
     )
 
 

@@ -53,3 +53,4 @@ class ApiPolicy:
     temperature: float = 0.0
     top_p: float = 1.0
     retry_after_s: int = 2
+    read_text: bool = True  # a picture's text quoted from the text reader (app/inference/seeing.py)

@@ -1,0 +1,78 @@
+"""`smolsight read`: a picture's text as written, by the text reader (no vision-language model).
+
+One line per line, in reading order (columns apart); "No text found." when there is none. It
+needs no model download and no network: the reader's weights come with the install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.capture.frames import CaptureError, to_rgb_array
+from app.capture.media import MediaError
+from app.commands.describe import pictures
+from app.commands.flags import CommandParser, options_from, settings_from_args
+from app.commands.options import ReadOptions
+from app.exit_codes import ExitCode
+from app.terminal import fail
+
+OPTIONS = ReadOptions  # what the flags fill
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """What to read, in which language."""
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("path", type=Path, nargs="?", help="a picture file (PNG, JPEG, WebP, …)")
+    what.add_argument(
+        "--source",
+        metavar="SCREEN",
+        help="screen (all of monitor 1), screen:N (monitor N), or window (the active window), taken now",
+    )
+    what.add_argument("--clipboard", action="store_true", help="the picture on the clipboard")
+    parser.add_argument(
+        "--language",
+        metavar="CODE",
+        default="en",
+        help="the text's language (default en); the reader reads Latin-script languages, Chinese and "
+        "Japanese, and says so for any other",
+    )
+    parser.add_argument("--stats", action="store_true", help="print the reading time on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the picture's text and print it."""
+    return run_read(options_from(OPTIONS, args), args)
+
+
+def run_read(options: ReadOptions, args: argparse.Namespace) -> int:
+    """Print the text one line per line, or "No text found."; return the exit code."""
+    from app.reading.blank import nothing_to_see
+    from app.reading.reader import NO_TEXT, ReaderError, language_problem, shared_reader
+
+    problem = language_problem(options.language)
+    if problem:
+        return fail(problem, ExitCode.INPUT)
+    try:
+        frames = pictures(options, settings_from_args(args))
+    except (MediaError, CaptureError) as exc:
+        return fail(str(exc), ExitCode.INPUT)
+    if len(frames) != 1:
+        return fail(
+            f"{options.path}: `read` takes a picture, not a video (`smolsight summarize` describes videos).",
+            ExitCode.INPUT,
+        )
+    image = to_rgb_array(frames[0].image)
+    blank = nothing_to_see(image)
+    if blank:
+        print(f"{NO_TEXT} {blank}")
+        return ExitCode.OK
+    try:
+        read = shared_reader().read(image)
+    except ReaderError as exc:
+        return fail(str(exc), ExitCode.MODEL)
+    print(read.text or NO_TEXT)
+    if options.stats:
+        print(f"[text reader] {len(read.lines)} lines in {read.seconds:.2f} s", file=sys.stderr)
+    return ExitCode.OK

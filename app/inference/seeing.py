@@ -1,0 +1,116 @@
+"""What every backend is wrapped in: say only what was seen.
+
+`SeeingBackend` stands in front of any backend (local or remote) that `backend_factory`
+builds, so the app, `describe`, `narrate`, summaries and the HTTP server all get it:
+
+- a request whose pictures are all black, nearly black or one even colour is answered at once
+  with a plain sentence (`app/reading/blank.py`) and never reaches the model;
+- a one-picture request that asks for it (`GenerationRequest.read_text`) has the picture's
+  text read by the text reader (`app/reading/reader.py`): the model is told not to read it,
+  and the answer ends with the reader's words, verbatim, instead of the model's guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+
+from app.capture.frames import to_rgb_array
+from app.inference.backend import VisionBackend
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    GenerationChunk,
+    GenerationRequest,
+    GenerationStats,
+    LoadProgressCallback,
+)
+from app.reading.blank import nothing_to_see
+from app.reading.reader import ReaderError, ReadText, TextReader, shared_reader
+
+DONT_READ = (
+    "The text in this picture is read out separately, word for word: do not read or quote it; "
+    "say what kind of thing carries it (a sign, a label, a screen)."
+)
+
+
+def quoted(read: ReadText) -> str:
+    """The reader's text as the answer's last sentence: each line in quotes, in reading order."""
+    lines = [f"\u201c{line.text}\u201d" for line in read.lines]
+    return "The text reads: " + ", ".join(lines) + "."
+
+
+class SeeingBackend:
+    """Answers pictures with nothing in them itself; quotes the text reader when asked."""
+
+    def __init__(self, inner: VisionBackend, reader: TextReader | None = None) -> None:
+        self.inner = inner
+        self._reader = reader
+
+    @property
+    def info(self) -> BackendInfo:
+        """The wrapped backend's."""
+        return self.inner.info
+
+    @property
+    def note(self) -> str:
+        """The wrapped backend's note (the fallback's reason), if it has one."""
+        return str(getattr(self.inner, "note", ""))
+
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
+        """Load the wrapped backend."""
+        self.inner.load(progress)
+
+    def warm_up(self) -> None:
+        """Warm the wrapped backend up."""
+        self.inner.warm_up()
+
+    def close(self) -> None:
+        """Close the wrapped backend."""
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> object:
+        """Anything else (a backend's `source`, `recompile`) is the wrapped backend's."""
+        return getattr(self.inner, name)
+
+    def stream(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationChunk]:
+        """The model's answer, or the sentence for a picture with nothing in it."""
+        start = time.perf_counter()
+        if request.frames:
+            said = [nothing_to_see(to_rgb_array(frame.image)) for frame in request.frames]
+            if all(said):
+                stats = GenerationStats(total_s=time.perf_counter() - start, finish_reason="stop")
+                yield GenerationChunk(str(said[-1]), stats)
+                return
+        read = self._read(request)
+        if not read:
+            yield from self.inner.stream(request, cancel)
+            return
+        system = f"{request.system}\n{DONT_READ}" if request.system else DONT_READ
+        asked = dataclasses.replace(request, system=system, read_text=False)
+        last: GenerationStats | None = None
+        for chunk in self.inner.stream(asked, cancel):
+            last = chunk.stats
+            if chunk.stats.finish_reason is None:
+                yield chunk
+                continue
+            if chunk.text:
+                yield GenerationChunk(chunk.text, dataclasses.replace(chunk.stats, finish_reason=None))
+            break
+        if last is None or last.finish_reason == "cancelled":
+            if last is not None:
+                yield GenerationChunk("", last)
+            return
+        yield GenerationChunk(" " + quoted(read), last)
+
+    def _read(self, request: GenerationRequest) -> ReadText | None:
+        if not request.read_text or len(request.frames) != 1:
+            return None
+        reader = self._reader or shared_reader()
+        try:
+            return reader.read(to_rgb_array(request.frames[0].image)) or None
+        except ReaderError:
+            return None  # the description still comes; the reader's trouble is said by `read`

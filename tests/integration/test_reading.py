@@ -1,0 +1,109 @@
+"""The text reader reads camera-like printed English as written (app/reading/reader.py).
+
+The pictures (`app/devtools/text_pictures.py`): nine signs, labels, dialogs and cards, each
+clean, tilted, in perspective, blurred, JPEG-compressed, unevenly lit, on a textured surface,
+at 0.6× resolution and with several at once; scored by character error rate against the truth
+and against Tesseract on the same pictures where it is installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.devtools.text_pictures import TextPicture, character_error_rate, text_pictures
+from app.exit_codes import ExitCode
+from app.reading.reader import NO_TEXT, TextLine, TextReader, language_problem, reading_order
+from tests.commands import smolsight
+from tests.media import photo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reader() -> TextReader:
+    return TextReader(threads=2)
+
+
+@pytest.fixture(scope="module")
+def pictures() -> list[TextPicture]:
+    return text_pictures()
+
+
+def tesseract(image: np.ndarray, folder: Path) -> str:
+    path = folder / "picture.png"
+    cv2.imwrite(str(path), image[..., ::-1])
+    done = subprocess.run(["tesseract", str(path), "-"], capture_output=True, text=True, timeout=60)
+    return done.stdout
+
+
+def test_camera_like_text_is_read_within_3_percent_and_no_worse_than_tesseract(
+    reader: TextReader, pictures: list[TextPicture], tmp_path: Path
+) -> None:
+    ours = [(reader.read(p.image).text, p.truth) for p in pictures]
+    rate = character_error_rate(ours)
+    print(f"text reader: character error rate {rate:.2%} over {len(pictures)} pictures")
+    assert rate <= 0.03
+    if shutil.which("tesseract"):
+        theirs = character_error_rate([(tesseract(p.image, tmp_path), p.truth) for p in pictures])
+        print(f"tesseract: {theirs:.2%}")
+        assert rate <= theirs
+
+
+def test_lines_come_in_reading_order_with_columns_apart(reader: TextReader) -> None:
+    page = Image.new("RGB", (1000, 360), (240, 238, 230))
+    from PIL import ImageDraw
+
+    from app.devtools.text_pictures import _font, fonts
+
+    draw, font = ImageDraw.Draw(page), _font(fonts()[0], 30)
+    for x, lines in ((40, ("Opening hours", "Monday to Friday")), (560, ("Contact us", "Call 555 0199"))):
+        for i, line in enumerate(lines):
+            draw.text((x, 60 + 70 * i), line, fill=(15, 15, 15), font=font)
+    read = reader.read(np.asarray(page))
+    assert read.text.splitlines() == ["Opening hours", "Monday to Friday", "Contact us", "Call 555 0199"]
+
+
+def test_reading_order_keeps_a_row_together_and_columns_apart() -> None:
+    def line(text: str, left: float, top: float) -> TextLine:
+        return TextLine(text, (left, top, left + 100, top + 20), 0.9)
+
+    shuffled = [line("b2", 300, 40), line("a1", 0, 0), line("b1", 300, 0), line("a2", 0, 40)]
+    assert [t.text for t in reading_order(shuffled)] == ["a1", "a2", "b1", "b2"]
+    row = [line("world", 110, 2), line("hello", 0, 0)]  # touching: one column, one row
+    assert [t.text for t in reading_order(row)] == ["hello", "world"]
+
+
+@pytest.mark.parametrize("name", ["chelsea.png", "coffee.png", "camera.png", "astronaut.png", "rocket.jpg"])
+def test_a_photograph_without_text_has_none(reader: TextReader, name: str) -> None:
+    """Shapes are not letters: a disc is no "O", a lens no "0000" (scikit-image's photographs)."""
+    data = Path(pytest.importorskip("skimage").__file__).parent / "data"
+    image = cv2.cvtColor(cv2.imread(str(data / name), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    assert reader.read(image).text == ""
+    assert reader.read(photo()).text == ""
+
+
+def test_read_prints_the_lines_or_says_there_is_none(pictures: list[TextPicture], tmp_path: Path) -> None:
+    label = tmp_path / "label.jpg"
+    Image.fromarray(pictures[9].image).save(label)  # the medicine label, clean
+    assert pictures[9].name == "label, clean"
+    done = smolsight("read", str(label))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["Ibuprofen 200 mg", "Take 1 tablet every 6 hours"]
+    blank = tmp_path / "photo.png"
+    Image.fromarray(photo()).save(blank)
+    nothing = smolsight("read", str(blank))
+    assert (nothing.returncode, nothing.stdout.strip()) == (0, NO_TEXT)
+
+
+def test_an_unreadable_language_is_refused_plainly(tmp_path: Path) -> None:
+    assert language_problem("en") is None and language_problem("de") is None
+    done = smolsight("read", str(tmp_path / "missing.png"), "--language", "ar")
+    assert done.returncode == ExitCode.INPUT
+    assert "can't read 'ar'" in done.stderr and "English (en)" in done.stderr
