@@ -60,16 +60,16 @@ class TextPicture:
         return "\n".join(self.lines)
 
 
-def fonts() -> list[ImageFont.FreeTypeFont | Path]:
-    """Font files found on this machine (DejaVu, from Debian's fonts-dejavu-core), else Pillow's own."""
-    found: list[ImageFont.FreeTypeFont | Path] = [
+def fonts() -> list[Path | None]:
+    """Font files found on this machine (DejaVu, from Debian's fonts-dejavu-core); None: Pillow's own."""
+    found: list[Path | None] = [
         folder / name for folder in FONT_DIRS for name in FONT_FILES if (folder / name).is_file()
     ]
-    return found or [ImageFont.load_default(size=40)]
+    return found or [None]
 
 
-def _font(choice: ImageFont.FreeTypeFont | Path, size: int) -> ImageFont.FreeTypeFont:
-    if isinstance(choice, Path):
+def _font(choice: Path | None, size: int) -> ImageFont.FreeTypeFont:
+    if choice is not None:
         return ImageFont.truetype(str(choice), size)
     return ImageFont.load_default(size=size)  # type: ignore[return-value]
 
@@ -105,8 +105,8 @@ def _degrade(image: np.ndarray, p: dict[str, float], rng: np.random.Generator) -
         out = cv2.warpAffine(out, matrix, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=border)
     if p.get("perspective"):
         d = p["perspective"]
-        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        dst = np.float32([[w * d, h * d], [w * (1 - d / 2), 0], [w, h], [0, h * (1 - d)]])
+        src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+        dst = np.array([[w * d, h * d], [w * (1 - d / 2), 0], [w, h], [0, h * (1 - d)]], np.float32)
         out = cv2.warpPerspective(out, cv2.getPerspectiveTransform(src, dst), (w, h), borderValue=border)
     if p.get("blur"):
         out = cv2.GaussianBlur(out, (0, 0), p["blur"])
@@ -115,7 +115,9 @@ def _degrade(image: np.ndarray, p: dict[str, float], rng: np.random.Generator) -
     if p.get("jpeg"):
         ok, data = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(p["jpeg"])])
         assert ok
-        out = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
+        decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        assert decoded is not None
+        out = decoded[..., ::-1]
     return np.ascontiguousarray(out)
 
 
