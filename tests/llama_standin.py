@@ -21,12 +21,16 @@ request's message texts as the server joined them, and its image count.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
 
 MEDIA = "<__media__>"  # where llama-server puts a picture in the text it joins
 
@@ -55,6 +59,7 @@ class Seen:
     images: int
     prompt_tokens: int
     adjacent_text_parts: int  # text parts directly after another text part (joined with "\n")
+    brightness: list[float] = field(default_factory=list)  # each picture's mean level (0-255)
 
 
 @dataclass
@@ -74,7 +79,7 @@ class LlamaServerStandIn:
         return max(1, len(text) // 4)
 
     def chat(self, body: dict[str, object]) -> tuple[int, dict[str, object] | None]:
-        texts, images, tokens, adjacent = [], 0, 0, 0
+        texts, images, tokens, adjacent, brightness = [], 0, 0, 0, []
         for message in body.get("messages", []):  # type: ignore[union-attr]
             content = message.get("content")
             if isinstance(content, str):
@@ -89,17 +94,29 @@ class LlamaServerStandIn:
                     text += ("\n" if previous == "text" else "") + part["text"]
                 else:
                     images += 1
+                    brightness.append(_mean_level(part))
                     tokens += self.image_tokens
                     text += MEDIA
                 previous = part.get("type", "")
             texts.append(text)
             tokens += self.tokens_of(text)
-        self.seen.append(Seen(texts, images, tokens, adjacent))
+        self.seen.append(Seen(texts, images, tokens, adjacent, brightness))
         if self.refuse_all or tokens > self.n_ctx:
             return 400, context_refusal(max(tokens, self.n_ctx + 1), self.n_ctx)
         if self.fail_every and len(self.seen) % self.fail_every == 0:
             return 500, {"error": {"code": 500, "message": "slot unavailable", "type": "server_error"}}
         return 200, None
+
+
+def _mean_level(part: dict[str, object]) -> float:
+    """The mean level of a picture sent as a data URL (-1 when it is not one)."""
+    url = str(part.get("image_url", {}).get("url", ""))  # type: ignore[union-attr]
+    if not url.startswith("data:"):
+        return -1.0
+    from PIL import Image
+
+    data = base64.b64decode(url.partition(",")[2])
+    return float(np.asarray(Image.open(io.BytesIO(data)).convert("L")).mean())
 
 
 @contextmanager
