@@ -16,15 +16,20 @@ def write_video(
     size: tuple[int, int] = (160, 120),
     moving_square: bool = True,
 ) -> Path:
-    """Write an MP4 of solid-colour scenes (RGB, seconds), each with a moving white square."""
+    """Write an MP4 of coloured scenes (RGB, seconds), each with a moving white square.
+
+    Each scene is its colour with a still, faint shading (a wall in a room, not a flat picture:
+    one even colour is answered without the model, `app/reading/blank.py`).
+    """
     w, h = size
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     assert writer.isOpened(), "OpenCV could not open a video writer"
+    shading = np.linspace(-18, 18, w, dtype=np.float32)[None, :, None]
     n = 0
     for rgb, seconds in scenes:
+        wall = np.clip(np.full((h, w, 3), rgb[::-1], np.float32) + shading, 0, 255).astype(np.uint8)
         for _ in range(round(seconds * fps)):
-            frame = np.zeros((h, w, 3), np.uint8)
-            frame[:] = rgb[::-1]  # OpenCV writes BGR
+            frame = wall.copy()  # OpenCV writes BGR
             if moving_square:
                 x = (n * 3) % (w - 20)
                 frame[40:60, x : x + 20] = 255

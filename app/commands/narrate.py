@@ -109,6 +109,8 @@ class TerminalNarration:
         stamp = f"[{format_clock(event.source_time)}]"
         if event.verdict.reason == "stopped":
             print(f"{stamp} (stopped) {event.description.text}".rstrip(), file=self.out, flush=True)
+        elif event.verdict.reason in ("empty", "unchanged") and event.ask.read:
+            return  # reading as text comes into view: none yet, or read already
         elif event.verdict.reason == "unchanged":
             print(f"{stamp} (unchanged) {text}", file=self.out, flush=True)
         elif event.verdict.reason == "stale" and not event.verdict.announce:
@@ -218,6 +220,11 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--fast", action="store_true", help="read video files as fast as possible")
     parser.add_argument("--loop", action="store_true", help="loop video files")
     parser.add_argument("--speak", action="store_true", help="also speak new descriptions aloud")
+    parser.add_argument(
+        "--read",
+        action="store_true",
+        help="read text as it comes into view, as written, each text once (the text reader: no model)",
+    )
     parser.add_argument("--list-cameras", action="store_true", help="list the cameras that open, then exit")
     add_engine_flags(parser)
 
@@ -240,6 +247,10 @@ def run(args: argparse.Namespace) -> int:
     from app.inference.factory import backend_factory
 
     settings = settings_from_args(args)
+    if options.read:
+        from app.inference.seeing import ReaderOnlyBackend
+
+        return run_narrate(options, settings, ReaderOnlyBackend)
     return run_narrate(options, settings, backend_factory(settings.engine))
 
 
@@ -270,6 +281,8 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
             return ExitCode.INPUT
     app = QCoreApplication.instance() or QCoreApplication([])
     session = LiveSession(ModelThread(backend_factory), settings)
+    if options.read:
+        session.look_for("text")
     speaker = None
     if options.speak:
         from app.speech.speaker import Speaker

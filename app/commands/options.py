@@ -53,6 +53,7 @@ class NarrateOptions:
     loop: bool = False
     speak: bool = False
     list_cameras: bool = False  # list the cameras that open, and do nothing else
+    read: bool = False  # read text as it comes into view (the text reader; no model)
 
 
 @dataclass(frozen=True)

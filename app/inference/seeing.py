@@ -16,6 +16,8 @@ import dataclasses
 import time
 from collections.abc import Iterator
 
+import numpy as np
+
 from app.capture.frames import to_rgb_array
 from app.inference.backend import VisionBackend
 from app.inference.types import (
@@ -27,7 +29,7 @@ from app.inference.types import (
     LoadProgressCallback,
 )
 from app.reading.blank import nothing_to_see
-from app.reading.reader import ReaderError, ReadText, TextReader, shared_reader
+from app.reading.reader import NO_TEXT, ReaderError, ReadText, TextReader, shared_reader
 
 DONT_READ = (
     "The text in this picture is read out separately, word for word: do not read or quote it; "
@@ -63,8 +65,12 @@ class SeeingBackend:
         self.inner.load(progress)
 
     def warm_up(self) -> None:
-        """Warm the wrapped backend up."""
+        """Warm the wrapped backend up, and load the text reader's models (the first reading is not slow)."""
         self.inner.warm_up()
+        try:
+            (self._reader or shared_reader()).read(np.full((64, 256, 3), 255, np.uint8))
+        except ReaderError:
+            pass  # said when something is read
 
     def close(self) -> None:
         """Close the wrapped backend."""
@@ -114,3 +120,39 @@ class SeeingBackend:
             return reader.read(to_rgb_array(request.frames[0].image)) or None
         except ReaderError:
             return None  # the description still comes; the reader's trouble is said by `read`
+
+
+class ReaderOnlyBackend:
+    """No vision-language model at all: every picture's text, read as written.
+
+    For `smolsight narrate --read`: reading needs no model download, so none is loaded.
+    """
+
+    def __init__(self, reader: TextReader | None = None) -> None:
+        self._reader = reader
+
+    @property
+    def info(self) -> BackendInfo:
+        """The text reader, on the CPU."""
+        return BackendInfo("text reader", "PP-OCRv6 (small)", "cpu", "fp32")
+
+    def load(self, progress: LoadProgressCallback | None = None) -> None:
+        """Nothing to load before the first picture."""
+
+    def warm_up(self) -> None:
+        """Load the reader's models now, so the first reading is not slow."""
+        (self._reader or shared_reader()).read(np.full((64, 256, 3), 255, np.uint8))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def stream(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationChunk]:
+        """The last picture's text, or "No text found."."""
+        start = time.perf_counter()
+        text = ""
+        if request.frames:
+            text = (self._reader or shared_reader()).read(to_rgb_array(request.frames[-1].image)).text
+        stats = GenerationStats(total_s=time.perf_counter() - start, finish_reason="stop")
+        yield GenerationChunk(text or NO_TEXT, stats)

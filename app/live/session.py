@@ -9,6 +9,7 @@ never blocks.
 
 from __future__ import annotations
 
+import itertools
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.capture.buffer import FrameBuffer, LatestFrame
-from app.capture.frames import Frame
+from app.capture.frames import Frame, to_rgb_array
 from app.capture.sources import CaptureEvent, FrameSource
 from app.config import Settings, SummarySettings
 from app.inference.backend import VisionBackend
@@ -31,8 +32,16 @@ from app.inference.model_thread import (
     ModelThread,
     NotReady,
 )
-from app.inference.types import BackendInfo, CancelToken, GenerationRequest, LoadProgress, PromptTooLong
+from app.inference.types import (
+    BackendInfo,
+    CancelToken,
+    GenerationRequest,
+    GenerationStats,
+    LoadProgress,
+    PromptTooLong,
+)
 from app.live.model_signals import ModelSignals
+from app.live.reading import TextReading
 from app.narration.policy import Ask, Narrator, Verdict
 from app.prompts import Preset
 from app.video.summarize import Progress, VideoSummary, summarize
@@ -110,6 +119,10 @@ class LiveSession(QObject):
         self.continuous = True
         self._last_seq = 0
         self._asks: dict[int, Ask] = {}
+        self.reading = TextReading()
+        self.reading.finished.connect(self._on_read)
+        self.reading.failed.connect(self._on_read_failed)
+        self._reading_ids = itertools.count(-1, -1)  # the model thread's ids count up from 1
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._on_tick)
@@ -161,7 +174,8 @@ class LiveSession(QObject):
         """Stop source, polling and model thread; True when everything stopped in time."""
         self._timer.stop()
         self.stop_source()
-        return self.model_thread.shutdown(timeout)
+        read = self.reading.shutdown(timeout)
+        return self.model_thread.shutdown(timeout) and read
 
     # --- the user's commands ---------------------------------------------------------------
     def current_frame(self) -> Frame | None:
@@ -175,6 +189,13 @@ class LiveSession(QObject):
         if frame is None:
             return None
         return self._submit(self.narrator.describe_now(frame))
+
+    def read_now(self) -> int | None:
+        """Read the current frame's text as written (the text reader; no model needed)."""
+        frame = self.current_frame()
+        if frame is None:
+            return None
+        return self._submit(self.narrator.read_now(frame))
 
     def describe_picture(self, picture: Frame, subject: str) -> int | None:
         """Describe a picture from elsewhere (`subject`: "the active window", …) once, now."""
@@ -247,6 +268,11 @@ class LiveSession(QObject):
         self.narrator.log.clear()
 
     def _submit(self, ask: Ask) -> int | None:
+        if ask.read:
+            job_id = next(self._reading_ids)
+            self._asks[job_id] = ask
+            self.reading.read(job_id, to_rgb_array(ask.frames[-1].image), user=ask.priority == "user")
+            return job_id
         try:
             request = GenerationRequest(
                 prompt=ask.prompt,
@@ -281,7 +307,7 @@ class LiveSession(QObject):
         self._last_seq = seq
         if not self.buffer.offer(frame):
             return
-        if self.continuous and self.model_is_ready:
+        if self.continuous and (self.model_is_ready or self.narrator.reading):
             ask = self.narrator.on_sampled_frame(frame)
             if ask is not None:
                 self._submit(ask)
@@ -335,6 +361,16 @@ class LiveSession(QObject):
         stopped = description.finish_reason == "cancelled"
         verdict = self.narrator.on_answer(ask, description.text, when, outrun=outrun, stopped=stopped)
         self.narration.emit(NarrationEvent(description, ask, verdict, when, age))
+
+    def _on_read(self, job_id: int, text: str, seconds: float) -> None:
+        ask = self._asks.get(job_id)
+        when = ask.frames[-1].timestamp if ask is not None and ask.frames else self._now()
+        stats = GenerationStats(total_s=seconds, finish_reason="stop")
+        self._on_finished(Answer(job_id, text, (when,), stats, queue_wait_s=0.0, total_s=seconds))
+
+    def _on_read_failed(self, job_id: int, reason: str) -> None:
+        self._asks.pop(job_id, None)
+        self.error.emit(reason)
 
     def _now(self) -> float:
         frame = self.current_frame()

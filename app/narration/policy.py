@@ -26,9 +26,10 @@ from app.prompts import (
     question_prompt,
     style,
 )
+from app.reading.reader import NO_TEXT
 from app.timecode import format_clock
 
-Mode = Literal["continuous", "describe", "what_happened", "ask", "picture"]
+Mode = Literal["continuous", "describe", "what_happened", "ask", "picture", "read"]
 # The modes `narrate --mode` offers; "picture" is a one-off picture from elsewhere (the active
 # window, the clipboard) described without leaving the source being narrated.
 MODES: tuple[Mode, ...] = ("continuous", "describe", "what_happened", "ask")
@@ -189,6 +190,7 @@ class Ask:
     priority: Priority
     question: str = ""
     subject: str = ""  # what a one-off picture shows ("the active window"), for mode "picture"
+    read: bool = False  # for the text reader, not the model: "Read" and the "text" preset
 
 
 @dataclass(frozen=True)
@@ -232,21 +234,33 @@ class Narrator:
         self.preset, self.target = preset, target.strip()
 
     def on_sampled_frame(self, frame: Frame) -> Ask | None:
-        """Continuous mode: an ask when the scene changed and the interval has passed."""
+        """Continuous mode: an ask once the interval has passed, when the scene changed (or to read)."""
         if self._last_auto_at is not None and frame.timestamp - self._last_auto_at < 0:
             self._last_auto_at = None  # the source restarted
         if self._last_auto_at is not None and frame.timestamp - self._last_auto_at < self.settings.interval_s:
             return None
-        if not self.gate.check(frame):
+        # Reading looks at every interval: a new slide or sign looks alike to the change gate
+        # (light panel, dark print), and a reading without text costs under 0.1 s. Text already
+        # read is not said again (the de-duplication in `on_answer`).
+        if not self.reading and not self.gate.check(frame):
             return None
         self.gate.accept(frame)
         self._last_auto_at = frame.timestamp
-        return Ask("continuous", self._describe_prompt(), (frame,), self._tokens(), "auto")
+        return Ask("continuous", self._describe_prompt(), (frame,), self._tokens(), "auto", read=self.reading)
+
+    @property
+    def reading(self) -> bool:
+        """Whether the person is looking for text: then the text reader answers, not the model."""
+        return self.preset == "text"
 
     def describe_now(self, frame: Frame) -> Ask:
         """The user asked for a description of the current frame."""
         self.gate.accept(frame)
-        return Ask("describe", self._describe_prompt(), (frame,), self._tokens(), "user")
+        return Ask("describe", self._describe_prompt(), (frame,), self._tokens(), "user", read=self.reading)
+
+    def read_now(self, frame: Frame) -> Ask:
+        """The user asked for the current frame's text, read as written."""
+        return Ask("read", "", (frame,), 0, "user", read=True)
 
     def describe_picture(self, picture: Frame, subject: str) -> Ask:
         """The user asked about one picture from elsewhere (a window, the clipboard).
@@ -297,6 +311,8 @@ class Narrator:
             self.log.add(time, "question", ask.question)
             self.log.add(time, "answer", text)
             return Verdict(True, "answer")
+        if ask.read and ask.priority == "auto" and text.startswith(NO_TEXT):
+            return Verdict(False, "empty")  # reading as it comes into view: nothing to say yet
         self.log.add(time, "description", text)
         if ask.mode == "continuous" and self.dedup.is_repeat(text):
             return Verdict(False, "unchanged")

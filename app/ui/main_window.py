@@ -349,6 +349,13 @@ class MainWindow(QMainWindow):
             return
         self.feedback.note("Describing…")
 
+    def read_text(self) -> None:
+        """Read the current picture's text as written (the text reader: no model needed)."""
+        if self.session.read_now() is None:
+            self.feedback.show_error("There is no picture yet.")
+            return
+        self.feedback.note("Reading the text…")
+
     def what_just_happened(self) -> None:
         """Describe the last few seconds as a clip."""
         if not self.view.require_ready():

@@ -55,6 +55,9 @@ class WindowCommands(Protocol):
     def what_just_happened(self) -> None:
         """The window's `what_just_happened` command."""
 
+    def read_text(self) -> None:
+        """The window's `read_text` command."""
+
     def focus_question(self) -> None:
         """The window's `focus_question` command."""
 
@@ -138,6 +141,7 @@ class Menus:
         n = mb.addMenu("&Narration")
         self._action(n, "&Describe now (Space)", "Ctrl+D", c.describe_now, "describe")
         self._action(n, "What just &happened?", "Ctrl+H", c.what_just_happened, "what_happened")
+        self._action(n, "&Read the text", "Ctrl+Shift+R", c.read_text, "read")
         self._action(n, "&Ask a question", "Ctrl+L", c.focus_question, "ask")
         self._action(n, "&Narration on/off", "Ctrl+N", c.toggle_narration, "toggle_narration")
         self._action(n, "&Stop the answer", "Ctrl+.", c.cancel_answer, "cancel")

@@ -178,7 +178,7 @@ class NarrationView(QObject):
             self.feedback.note("Scene unchanged (not repeated).")
             return
         if event.verdict.reason == "empty":
-            self.feedback.note("The model gave no answer.")
+            self.feedback.note("No text in view yet." if event.ask.read else "The model gave no answer.")
             return
         where = f"At {format_clock(event.source_time)} in {self.source_name()}"
         if event.ask.mode == "picture":

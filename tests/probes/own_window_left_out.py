@@ -59,6 +59,11 @@ def main() -> int:
         time.sleep(0.01)
     window.session.continuous = False  # only the screen's pictures count: ask for one
     window.open_source("screen")
+    # A description of the first source's picture may still be on its way: let it finish first.
+    thread = window.session.model_thread
+    while time.monotonic() < deadline and (thread.busy or thread.waiting):
+        app.processEvents()
+        time.sleep(0.02)
     backend.pictures.clear()
     asked = False
     while time.monotonic() < deadline and not backend.pictures:

@@ -20,6 +20,7 @@ from app.config import Settings, bounds
 # What each command needs before its flags (its positional arguments).
 BASE: dict[str, list[str]] = {
     "describe": ["photo.jpg"],
+    "read": ["label.png"],
     "summarize": ["video.mp4"],
     "build-test-model": ["out"],
     "desktop-entry": ["install"],
