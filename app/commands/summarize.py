@@ -103,7 +103,14 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
         def report(p: Progress) -> None:
             bar.update(p.fraction, p.message, p.eta_s)
 
-        return summarize(options.path, backend, settings.summary, progress=report, cancel=cancel)
+        return summarize(
+            options.path,
+            backend,
+            settings.summary,
+            progress=report,
+            cancel=cancel,
+            read_text=settings.describe.read_text,
+        )
 
     previous = signal.getsignal(signal.SIGINT)
     print(f"Loading the model for {options.path.name} …", file=sys.stderr)

@@ -145,3 +145,29 @@ def character_error_rate(pairs: list[tuple[str, str]]) -> float:
 
     edits = sum(Levenshtein.distance(normalise(read), normalise(truth)) for read, truth in pairs)
     return edits / max(1, sum(len(normalise(truth)) for _, truth in pairs))
+
+
+def document_screenshot(seed: int = 3) -> TextPicture:
+    """A 1920×1080 screenshot of a text-heavy window: title bar, menu, a page of 15 px prose."""
+    rng = np.random.default_rng(seed)
+    choices = fonts()
+    body, heading, title = _font(choices[0], 15), _font(choices[0], 22), _font(choices[0], 16)
+    shot = Image.new("RGB", (1920, 1080), (32, 33, 36))
+    draw = ImageDraw.Draw(shot)
+    lines = ["Quarterly report - Document Editor", "File  Edit  View  Insert  Format  Tools  Help"]
+    draw.rectangle((0, 0, 1920, 34), fill=(222, 222, 222))
+    draw.text((12, 8), lines[0], fill=(0, 0, 0), font=title)
+    draw.rectangle((0, 34, 1920, 64), fill=(245, 245, 245))
+    draw.text((12, 41), lines[1], fill=(0, 0, 0), font=body)
+    draw.rectangle((260, 80, 1660, 1060), fill=(255, 255, 255))
+    words = (
+        "the quarterly figures show steady growth in every region while costs stayed within "
+        "the budget agreed in March"
+    ).split()
+    draw.text((320, 110), "Quarterly report", fill=(20, 20, 20), font=heading)
+    lines.append("Quarterly report")
+    for i in range(34):
+        line = " ".join(rng.choice(words, int(rng.integers(10, 16)))).capitalize() + "."
+        draw.text((320, 154 + 28 * i), line, fill=(20, 20, 20), font=body)
+        lines.append(line)
+    return TextPicture("a 1080p document window", np.asarray(shot), tuple(lines))

@@ -5,9 +5,9 @@ builds, so the app, `describe`, `narrate`, summaries and the HTTP server all get
 
 - a request whose pictures are all black, nearly black or one even colour is answered at once
   with a plain sentence (`app/reading/blank.py`) and never reaches the model;
-- a one-picture request that asks for it (`GenerationRequest.read_text`) has the picture's
-  text read by the text reader (`app/reading/reader.py`): the model is told not to read it,
-  and the answer ends with the reader's words, verbatim, instead of the model's guess.
+- a request that asks for it (`GenerationRequest.read_text`) has its picture's text (a clip's
+  middle frame's) read by the text reader (`app/reading/reader.py`): the model is told not to
+  read it, and the answer ends with the reader's words, verbatim, instead of the model's guess.
 """
 
 from __future__ import annotations
@@ -113,11 +113,13 @@ class SeeingBackend:
         yield GenerationChunk(" " + quoted(read), last)
 
     def _read(self, request: GenerationRequest) -> ReadText | None:
-        if not request.read_text or len(request.frames) != 1:
+        """The text of the picture, or of a clip's middle frame; None when there is none."""
+        if not request.read_text or not request.frames:
             return None
         reader = self._reader or shared_reader()
+        middle = request.frames[len(request.frames) // 2]
         try:
-            return reader.read(to_rgb_array(request.frames[0].image)) or None
+            return reader.read(to_rgb_array(middle.image)) or None
         except ReaderError:
             return None  # the description still comes; the reader's trouble is said by `read`
 

@@ -231,7 +231,9 @@ class LiveSession(QObject):
         """
 
         def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
-            return summarize(video, backend, settings, progress=progress, cancel=cancel)
+            return summarize(
+                video, backend, settings, progress=progress, cancel=cancel, read_text=self.read_text
+            )
 
         return TaskWatch(self.model_thread.run_task(task))
 

@@ -198,6 +198,10 @@ class SettingsDialog(QDialog):
         self.memory.setChecked(n.memory)
         self.memory.setAccessibleName("Remember the scene for follow-up questions")
         form.addRow(self.memory)
+        self.read_text = QCheckBox("&Quote text as the text reader reads it, not the model")
+        self.read_text.setChecked(s.describe.read_text)
+        self.read_text.setAccessibleName("Quote text as the text reader reads it, not the model")
+        form.addRow(self.read_text)
         self.stale = _combo(STALE, n.stale, "Descriptions the scene has outrun")
         _labelled(
             form,
@@ -276,6 +280,7 @@ class SettingsDialog(QDialog):
             ("narration", "change_threshold"): self.threshold.value(),
             ("narration", "buffer_fps"): round(self.fps.value(), 2),
             ("narration", "memory"): self.memory.isChecked(),
+            ("describe", "read_text"): self.read_text.isChecked(),
             ("narration", "stale"): self.stale.currentData(),
             ("narration", "keep_history"): self.keep_history.isChecked(),
             ("speech", "output"): self.output.currentData(),

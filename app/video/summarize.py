@@ -98,8 +98,12 @@ def summarize(
     *,
     progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
+    read_text: bool = False,
 ) -> VideoSummary:
-    """Describe every segment of the video at `path`, then summarize; see the module docs."""
+    """Describe every segment of the video at `path`, then summarize; see the module docs.
+
+    `read_text`: a scene's text is quoted from the text reader (`app/inference/seeing.py`).
+    """
     from app.narration.history import now_iso
 
     s = settings or SummarySettings()
@@ -117,7 +121,9 @@ def summarize(
             partial = True
             break
         frames = spread(raw.frames, s.frames_per_segment)
-        request = GenerationRequest(prompt=prompt, frames=frames, max_tokens=max_tokens, as_video=True)
+        request = GenerationRequest(
+            prompt=prompt, frames=frames, max_tokens=max_tokens, as_video=True, read_text=read_text
+        )
         t0 = time.monotonic()
         try:
             out = collect(backend.stream(request, cancel))
