@@ -98,8 +98,10 @@ class SeeingBackend:
         system = f"{request.system}\n{DONT_READ}" if request.system else DONT_READ
         asked = dataclasses.replace(request, system=system, read_text=False)
         last: GenerationStats | None = None
+        said = ""  # the model's words so far (their end decides the space before the quote)
         for chunk in self.inner.stream(asked, cancel):
             last = chunk.stats
+            said = (said + chunk.text)[-2:]
             if chunk.stats.finish_reason is None:
                 yield chunk
                 continue
@@ -110,7 +112,8 @@ class SeeingBackend:
             if last is not None:
                 yield GenerationChunk("", last)
             return
-        yield GenerationChunk(" " + quoted(read), last)
+        space = "" if not said or said[-1].isspace() else " "
+        yield GenerationChunk(space + quoted(read), last)
 
     def _read(self, request: GenerationRequest) -> ReadText | None:
         """The text of the picture, or of a clip's middle frame; None when there is none."""

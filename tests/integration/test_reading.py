@@ -16,6 +16,9 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
 
 from app.devtools.text_pictures import TextPicture, character_error_rate, text_pictures
 from app.exit_codes import ExitCode
@@ -107,3 +110,84 @@ def test_an_unreadable_language_is_refused_plainly(tmp_path: Path) -> None:
     done = smolsight("read", str(tmp_path / "missing.png"), "--language", "ar")
     assert done.returncode == ExitCode.INPUT
     assert "can't read 'ar'" in done.stderr and "English (en)" in done.stderr
+
+
+def sign_video(path: Path, pictures: list[TextPicture], fps: float = 10.0) -> Path:
+    """A wall for 2 s, then the station sign for 3 s, then a door's sign for 3 s (640×480)."""
+    by_name = {p.name: p.image for p in pictures}
+    wall = np.tile(np.linspace(60, 120, 640, dtype=np.uint8)[None, :, None], (480, 1, 3))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (640, 480))
+    assert writer.isOpened()
+    for sign, seconds in ((None, 2), ("sign, clean", 3), ("door, clean", 3)):
+        frame = wall.copy()
+        if sign is not None:
+            image = by_name[sign]
+            scale = min(1.0, 600 / image.shape[1])
+            image = cv2.resize(image, None, fx=scale, fy=scale)
+            top, left = (480 - image.shape[0]) // 2, (640 - image.shape[1]) // 2
+            frame[top : top + image.shape[0], left : left + image.shape[1]] = image
+        for _ in range(int(seconds * fps)):
+            writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
+    return path
+
+
+def test_narrate_read_reads_each_sign_once_as_it_comes_into_view(
+    pictures: list[TextPicture], tmp_path: Path
+) -> None:
+    """No model at all: `narrate --read` needs nothing downloaded (HF_HUB_OFFLINE, no model folder)."""
+    video = sign_video(tmp_path / "walk.mp4", pictures)
+    done = smolsight("narrate", "--read", "--source", str(video), "--interval", "0.5", timeout=120)
+    assert done.returncode == 0, done.stderr
+    said = [line.split("] ", 1)[-1] for line in done.stdout.splitlines()]
+    assert said == ["Platform 4", "Trains to Leeds", "Room 214", "Staff only"], done.stdout
+
+
+def test_a_description_quotes_the_readers_text_and_tells_the_model_not_to_read(
+    pictures: list[TextPicture],
+) -> None:
+    from app.capture.frames import Frame
+    from app.inference.answer import collect
+    from app.inference.seeing import DONT_READ, SeeingBackend
+    from app.inference.types import GenerationRequest
+    from tests.fakes import FakeBackend
+
+    model = FakeBackend(answer=lambda _r: "A white medicine box on a table.")
+    seeing = SeeingBackend(model)
+    label = next(p for p in pictures if p.name == "label, clean")
+    request = GenerationRequest("Describe the picture.", frames=(Frame(label.image),), read_text=True)
+    answer = collect(seeing.stream(request)).text
+    assert answer == (
+        "A white medicine box on a table. "
+        "The text reads: \u201cIbuprofen 200 mg\u201d, \u201cTake 1 tablet every 6 hours\u201d."
+    )
+    assert DONT_READ in model.calls[-1].prompt
+    plain = collect(seeing.stream(GenerationRequest("Describe the picture.", frames=(Frame(photo()),)))).text
+    assert plain == "A white medicine box on a table."  # no text, or not asked: the model's own words
+
+
+def test_the_window_reads_the_picture_without_a_model(
+    qtbot: QtBot, pictures: list[TextPicture], tmp_path: Path
+) -> None:
+    """Narration > Read the text (Ctrl+Shift+R) while no model could be loaded."""
+    from app.inference.model_files import ModelUnavailable
+    from tests.windows import new_window
+
+    def no_model(_settings: object) -> object:
+        raise ModelUnavailable("The model is not on this computer.")
+
+    label = tmp_path / "label.png"
+    Image.fromarray(next(p for p in pictures if p.name == "label, clean").image).save(label)
+    window = new_window(qtbot, tmp_path, no_model, source=str(label))  # type: ignore[arg-type]
+    try:
+        qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=10000)
+        qtbot.waitUntil(lambda: window.session.model_state.failure is not None, timeout=10000)
+        window.activateWindow()
+        window.panel.video.setFocus()
+        QTest.keySequence(window, QKeySequence("Ctrl+Shift+R"))
+        qtbot.waitUntil(lambda: "Ibuprofen" in window.panel.caption.text(), timeout=20000)
+        assert window.panel.caption.text() == "Ibuprofen 200 mg\nTake 1 tablet every 6 hours"
+        assert window.speaker is not None
+        assert window.speaker.history[-1] == "Ibuprofen 200 mg\nTake 1 tablet every 6 hours"
+    finally:
+        window.close()
