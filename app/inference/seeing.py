@@ -98,10 +98,10 @@ class SeeingBackend:
         system = f"{request.system}\n{DONT_READ}" if request.system else DONT_READ
         asked = dataclasses.replace(request, system=system, read_text=False)
         last: GenerationStats | None = None
-        said = ""  # the model's words so far (their end decides the space before the quote)
+        ending = ""  # the end of the model's words so far: it decides the space before the quote
         for chunk in self.inner.stream(asked, cancel):
             last = chunk.stats
-            said = (said + chunk.text)[-2:]
+            ending = (ending + chunk.text)[-2:]
             if chunk.stats.finish_reason is None:
                 yield chunk
                 continue
@@ -112,7 +112,7 @@ class SeeingBackend:
             if last is not None:
                 yield GenerationChunk("", last)
             return
-        space = "" if not said or said[-1].isspace() else " "
+        space = "" if not ending or ending[-1].isspace() else " "
         yield GenerationChunk(space + quoted(read), last)
 
     def _read(self, request: GenerationRequest) -> ReadText | None:
