@@ -80,6 +80,20 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))  # where commands write their log
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _text_reader_loaded() -> None:
+    """The process's text reader, loaded once: every backend's warm-up then takes milliseconds.
+
+    In the app the first warm-up loads it (about 1 s, once); in tests that would move every
+    window's and server's readiness by a second, and timing tests with it.
+    """
+    import numpy as np
+
+    from app.reading.reader import shared_reader
+
+    shared_reader().read(np.full((64, 256, 3), 255, np.uint8))
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random SmolVLM2 folder built once per test session."""

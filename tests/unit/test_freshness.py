@@ -65,15 +65,15 @@ def test_a_description_that_is_still_true_is_said_as_current(qtbot: QtBot, tmp_p
     )  # the picture aged while the model worked: the event says by how much
 
 
-def test_the_window_shows_the_age_and_says_it_as_past(
-    qtbot: QtBot, tmp_path: Path, cut_while_describing: Path
-) -> None:
+def test_the_window_shows_the_age_and_says_it_as_past(qtbot: QtBot, tmp_path: Path) -> None:
     from tests.windows import open_window
 
-    backend = FakeBackend(answer=lambda r: "A red wall.", seconds_per_call=1.6, tokens=8)
-    window = open_window(
-        qtbot, tmp_path, backend=backend, source=str(cut_while_describing), narration_interval_s=0.5
-    )
+    # The window's model may be ready before or after the video's first second is sampled (the
+    # 1 FPS buffer): red for 2 s, so the first description is of red whether it starts at 0 s
+    # or 1 s, and it takes 2.5 s, so it arrives after the cut to blue either way.
+    cut = write_video(tmp_path / "cut.mp4", [((200, 30, 30), 2.0), ((30, 30, 200), 4.0)], moving_square=False)
+    backend = FakeBackend(answer=lambda r: "A red wall.", seconds_per_call=2.5, tokens=8)
+    window = open_window(qtbot, tmp_path, backend=backend, source=str(cut), narration_interval_s=0.5)
     try:
         qtbot.waitUntil(lambda: window.panel.history_list.count() >= 1, timeout=10000)
         assert "the scene has changed since" in window.panel.caption_status.text()

@@ -25,7 +25,7 @@ from app.config import EngineSettings
 from app.exit_codes import ExitCode
 from tests.fakes import FakeBackend
 from tests.media import photo
-from tests.servers import RecordingConnector, http_server, png_bytes, serving
+from tests.servers import RecordingConnector, http_server, png_bytes, serving, wait_ready
 
 
 @contextmanager
@@ -43,6 +43,7 @@ def served(
     model_thread.start()
     with serving(app) as base:
         try:
+            wait_ready(base)
             yield base, built
         finally:
             assert (
