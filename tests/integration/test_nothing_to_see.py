@@ -26,7 +26,7 @@ from app.reading.blank import BLACK
 from tests.commands import smolsight
 from tests.llama_standin import LlamaServerStandIn, llama_server
 from tests.media import photo
-from tests.servers import serving
+from tests.servers import serving, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -122,6 +122,7 @@ def test_the_http_server_answers_a_screen_curtain_itself(standin: tuple[LlamaSer
 
     try:
         with serving(app) as served:
+            wait_ready(served)
             assert ask(np.zeros((1080, 1920, 3), np.uint8)) == BLACK
             assert model.seen == []
             assert ask(photo()).startswith("A red disc")
