@@ -172,3 +172,29 @@ def test_paths_and_repeated_flags_arrive_in_their_types(tmp_path: Path) -> None:
     options = options_from(OPTIONS, args)
     assert options.allow_files == (Path("~/pictures").expanduser(),)
     assert options.cors_origins == ("http://a", "http://b")
+
+
+# A setting flag is named after the field it sets; these say the same in fewer or plainer words.
+RENAMED = {
+    ("--fps", "describe.video_fps"): "frames a second, whichever command reads them",
+    ("--fps", "narration.buffer_fps"): "frames a second, whichever command reads them",
+    ("--interval", "narration.interval_s"): "seconds are the flag's unit",
+    ("--max-frames", "describe.video_frames"): "the most frames taken from a video",
+    ("--max-segment", "summary.max_segment_s"): "seconds are the flag's unit",
+    ("--threshold", "narration.change_threshold"): "the change threshold",
+    ("--no-read-text", "describe.read_text"): "a switch that turns the setting off",
+    ("--offline", "engine.allow_download"): "a switch that turns downloads off",
+}
+
+
+def test_each_setting_flag_sets_the_field_it_is_named_after() -> None:
+    """A flag wired to another setting (`--max-tokens` → `describe.video_frames`) fails here."""
+    found = set()
+    for _name, _base, action in flag_cases():
+        if "." not in action.dest:
+            continue
+        flag = max(action.option_strings, key=len)
+        found.add((flag, action.dest))
+        if (flag, action.dest) not in RENAMED:
+            assert flag[2:].replace("-", "_") == action.dest.rpartition(".")[2], f"{flag} sets {action.dest}"
+    assert set(RENAMED) <= found  # no stale entries
