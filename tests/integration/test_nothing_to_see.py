@@ -129,3 +129,17 @@ def test_the_http_server_answers_a_screen_curtain_itself(standin: tuple[LlamaSer
             assert len(pictures_sent(model)) == 1
     finally:
         assert model_thread.shutdown()
+
+
+def test_a_summary_calls_a_black_scene_black_screen_without_the_model(tmp_path: Path) -> None:
+    from app.inference.seeing import SeeingBackend
+    from app.video.summarize import summarize
+    from tests.fakes import FakeBackend
+
+    model = FakeBackend(answer=lambda r: "A red disc on a gradient." if r.frames else "A lid is lifted.")
+    summary = summarize(lid_lifted(tmp_path / "lid.mp4"), SeeingBackend(model))
+    first, *rest = summary.segments
+    assert first.start == 0.0 and first.description == BLACK
+    assert rest and all(s.description == "A red disc on a gradient." for s in rest)
+    shown = [t for call in model.calls for t in call.frame_times]
+    assert shown and min(shown) >= 2.9  # no frame of the covered part reached the model
