@@ -198,9 +198,13 @@ class SettingsDialog(QDialog):
         self.memory.setChecked(n.memory)
         self.memory.setAccessibleName("Remember the scene for follow-up questions")
         form.addRow(self.memory)
-        self.read_text = QCheckBox("&Quote text as the text reader reads it, not the model")
+        self.read_text = QCheckBox("&Quote text word for word")
         self.read_text.setChecked(s.describe.read_text)
-        self.read_text.setAccessibleName("Quote text as the text reader reads it, not the model")
+        self.read_text.setAccessibleName("Quote text word for word")
+        self.read_text.setAccessibleDescription(
+            "A picture's text is read by the text reader and quoted as written, not guessed by the model"
+        )
+        self.read_text.setToolTip(self.read_text.accessibleDescription())
         form.addRow(self.read_text)
         self.stale = _combo(STALE, n.stale, "Descriptions the scene has outrun")
         _labelled(
