@@ -78,6 +78,8 @@ class SeeingBackend:
 
     def __getattr__(self, name: str) -> object:
         """Anything else (a backend's `source`, `recompile`) is the wrapped backend's."""
+        if name == "inner":  # not set yet (a copy being made): no endless lookup
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def stream(
