@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -149,12 +149,18 @@ def test_queue_size_bounds_the_waiting_requests() -> None:
     answers: list[int] = []
     with served("--queue-size", "1", backend=busy) as (base, _):
         waiting = [threading.Thread(target=lambda: answers.append(ask(base).status_code)) for _ in range(2)]
-        for thread in waiting:
-            thread.start()
-        deadline = time.monotonic() + 10
-        while not (busy.calls and httpx.get(f"{base}/health").json()["queued"] == 1):
-            assert time.monotonic() < deadline, "the two requests never got a slot and a place in the queue"
-            time.sleep(0.02)
+
+        def until(condition: Callable[[], bool], what: str) -> None:
+            deadline = time.monotonic() + 10
+            while not condition():
+                assert time.monotonic() < deadline, what
+                time.sleep(0.02)
+
+        # One after the other: sent together, the second could find the first still queued.
+        waiting[0].start()
+        until(lambda: bool(busy.calls), "the first request never reached the model")
+        waiting[1].start()
+        until(lambda: httpx.get(f"{base}/health").json()["queued"] == 1, "the second was never queued")
         third = ask(base)
         assert third.status_code == 429 and third.headers["Retry-After"]
     for thread in waiting:
