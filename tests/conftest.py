@@ -87,11 +87,9 @@ def _text_reader_loaded() -> None:
     In the app the first warm-up loads it (about 1 s, once); in tests that would move every
     window's and server's readiness by a second, and timing tests with it.
     """
-    import numpy as np
-
     from app.reading.reader import shared_reader
 
-    shared_reader().read(np.full((64, 256, 3), 255, np.uint8))
+    shared_reader().warm_up()
 
 
 @pytest.fixture(scope="session")

@@ -28,16 +28,21 @@ from app.terminal import fail, fail_backend
 OPTIONS = DescribeOptions  # what the flags that are not settings fill
 
 
-def add_arguments(parser: CommandParser) -> None:
-    """What to describe, what to ask, how long an answer may be."""
+def add_picture_arguments(parser: CommandParser, file_help: str) -> None:
+    """One of: a file, `--source` (the screen or a window, taken now), `--clipboard` (`pictures`)."""
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("path", type=Path, nargs="?", help="an image or video file")
+    what.add_argument("path", type=Path, nargs="?", help=file_help)
     what.add_argument(
         "--source",
         metavar="SCREEN",
         help="screen (all of monitor 1), screen:N (monitor N), or window (the active window), taken now",
     )
     what.add_argument("--clipboard", action="store_true", help="the picture on the clipboard")
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """What to describe, what to ask, how long an answer may be."""
+    add_picture_arguments(parser, "an image or video file")
     parser.add_argument("--prompt", help="what to ask (default: describe the scene briefly)")
     add_setting(
         parser,

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from app.capture.frames import CaptureError, to_rgb_array
 from app.capture.media import MediaError
-from app.commands.describe import pictures
+from app.commands.describe import add_picture_arguments, pictures
 from app.commands.flags import CommandParser, options_from, settings_from_args
 from app.commands.options import ReadOptions
 from app.exit_codes import ExitCode
@@ -23,14 +22,7 @@ OPTIONS = ReadOptions  # what the flags fill
 
 def add_arguments(parser: CommandParser) -> None:
     """What to read, in which language."""
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("path", type=Path, nargs="?", help="a picture file (PNG, JPEG, WebP, …)")
-    what.add_argument(
-        "--source",
-        metavar="SCREEN",
-        help="screen (all of monitor 1), screen:N (monitor N), or window (the active window), taken now",
-    )
-    what.add_argument("--clipboard", action="store_true", help="the picture on the clipboard")
+    add_picture_arguments(parser, "a picture file (PNG, JPEG, WebP, …)")
     parser.add_argument(
         "--language",
         metavar="CODE",

@@ -16,8 +16,6 @@ import dataclasses
 import time
 from collections.abc import Iterator
 
-import numpy as np
-
 from app.capture.frames import to_rgb_array
 from app.inference.backend import VisionBackend
 from app.inference.types import (
@@ -68,7 +66,7 @@ class SeeingBackend:
         """Warm the wrapped backend up, and load the text reader's models (the first reading is not slow)."""
         self.inner.warm_up()
         try:
-            (self._reader or shared_reader()).read(np.full((64, 256, 3), 255, np.uint8))
+            (self._reader or shared_reader()).warm_up()
         except ReaderError:
             pass  # said when something is read
 
@@ -148,7 +146,7 @@ class ReaderOnlyBackend:
 
     def warm_up(self) -> None:
         """Load the reader's models now, so the first reading is not slow."""
-        (self._reader or shared_reader()).read(np.full((64, 256, 3), 255, np.uint8))
+        (self._reader or shared_reader()).warm_up()
 
     def close(self) -> None:
         """Nothing to release."""

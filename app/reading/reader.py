@@ -165,6 +165,10 @@ class TextReader:
         except Exception as exc:
             raise ReaderError(f"The text reader could not start ({type(exc).__name__}: {exc}).") from exc
 
+    def warm_up(self) -> None:
+        """Load the models now (about 1 s, once), so the first real reading is not slow."""
+        self.read(np.full((64, 256, 3), 255, np.uint8))
+
     def read(self, rgb: np.ndarray) -> ReadText:
         """The text in an RGB picture, in reading order (`ReadText.text`; empty when none)."""
         start = time.perf_counter()
