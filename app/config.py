@@ -30,7 +30,7 @@ from app.prompts import Detail, Verbosity
 BackendName = Literal["auto", "mlx", "openvino", "transformers", "openai"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 DType = Literal["auto", "int8", "float32", "bfloat16", "float16"]
-Output = Literal["speech", "screen_reader", "text"]
+Output = Literal["auto", "screen_reader", "speech", "both", "text"]
 Theme = Literal["system", "light", "dark", "high_contrast"]
 Stale = Literal["say_as_past", "drop"]
 GroupName = Literal["engine", "describe", "narration", "speech", "display", "summary", "input"]
@@ -96,7 +96,11 @@ class SpeechSettings(_Group):
     """How descriptions are voiced."""
 
     output: Output = Field(
-        default="speech", description="Speak, send to the screen reader, or show text only."
+        default="auto",
+        description=(
+            "Who says descriptions: auto (your screen reader when one is running, else SmolSight's "
+            "voice), screen_reader, speech (SmolSight's voice), both, or text (show them only)."
+        ),
     )
     engine: str = Field(
         default="", description="Speech engine by name (speechd, sapi, winrt, darwin); empty: the system's."

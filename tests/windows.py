@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from app.config import EngineSettings, Settings
 from app.inference.backend import VisionBackend
+from app.speech.screen_reader_link import ScreenReaderLink
 from app.ui.main_window import MainWindow
 from tests.fakes import FakeBackend, FakeScreenReader, FakeSpeaker, settings_of
 
@@ -20,6 +21,7 @@ def new_window(
     *,
     settings: Settings | None = None,
     source: str | None = None,
+    screen_reader_link: ScreenReaderLink | None = None,
 ) -> MainWindow:
     """A shown window with recorded (silent) speech, no cameras and its own settings file."""
     window = MainWindow(
@@ -30,6 +32,7 @@ def new_window(
         initial_source=source,
         camera_names=lambda: [],
         screen_reader=FakeScreenReader(),
+        screen_reader_link=screen_reader_link,
     )
     qtbot.addWidget(window)
     window.show()
@@ -42,11 +45,19 @@ def open_window(
     *,
     backend: FakeBackend | None = None,
     source: str | None = None,
+    screen_reader_link: ScreenReaderLink | None = None,
     **settings: object,
 ) -> MainWindow:
     """A window with a fake backend, once its model is ready and a picture has arrived."""
     fake = backend or FakeBackend(seconds_per_call=0.2)
-    window = new_window(qtbot, tmp_path, lambda _s: fake, settings=settings_of(**settings), source=source)
+    window = new_window(
+        qtbot,
+        tmp_path,
+        lambda _s: fake,
+        settings=settings_of(**settings),
+        source=source,
+        screen_reader_link=screen_reader_link,
+    )
     # Wait for what the window shows, not only the engine's state: its Ready signal is queued.
     qtbot.waitUntil(lambda: window.status.model_label.text().startswith("Model: "), timeout=5000)
     qtbot.waitUntil(lambda: window.session.current_frame() is not None, timeout=5000)

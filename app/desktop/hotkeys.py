@@ -1,7 +1,8 @@
 """System-wide keys: describe the screen, the active window or the clipboard from any program.
 
 While SmolSight runs in the background, Ctrl+Alt+Shift+S, +W and +V describe the whole screen,
-the active window and the clipboard's picture once. They are grabbed where the platform lets
+the active window and the clipboard's picture once, and Ctrl+Alt+Shift+A opens a small box to
+ask about the picture described last. They are grabbed where the platform lets
 a program do so: X11 (`XGrabKey` on the root window, python-xlib) and Windows
 (`RegisterHotKey`). Wayland and macOS give no such grab to an ordinary program (macOS only
 with the Accessibility permission, which SmolSight does not ask for yet); there, and where
@@ -30,15 +31,17 @@ log = logging.getLogger(__name__)
 class GlobalKey:
     """One system-wide key: what it does (`name`), as people read it, and its letter."""
 
-    name: str  # "screen", "window" or "clipboard"
+    name: str  # "screen", "window", "clipboard" or "ask"
     keys: str  # "Ctrl+Alt+Shift+S"
     letter: str  # "s"
+    purpose: str  # "Describe the screen"
 
 
 GLOBAL_KEYS = (
-    GlobalKey("screen", "Ctrl+Alt+Shift+S", "s"),
-    GlobalKey("window", "Ctrl+Alt+Shift+W", "w"),
-    GlobalKey("clipboard", "Ctrl+Alt+Shift+V", "v"),
+    GlobalKey("screen", "Ctrl+Alt+Shift+S", "s", "Describe the screen"),
+    GlobalKey("window", "Ctrl+Alt+Shift+W", "w", "Describe the active window"),
+    GlobalKey("clipboard", "Ctrl+Alt+Shift+V", "v", "Describe the clipboard's picture"),
+    GlobalKey("ask", "Ctrl+Alt+Shift+A", "a", "Ask about the last picture"),
 )
 
 

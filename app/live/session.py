@@ -119,6 +119,7 @@ class LiveSession(QObject):
         self.continuous = True
         self._last_seq = 0
         self._asks: dict[int, Ask] = {}
+        self.last_seen: Frame | None = None  # the picture the user last asked about (questions from anywhere)
         self.reading = TextReading()
         self.reading.finished.connect(self._on_read)
         self.reading.failed.connect(self._on_read_failed)
@@ -218,6 +219,13 @@ class LiveSession(QObject):
         frame = self.current_frame() if with_frame else None
         return self._submit(self.narrator.ask(question, frame))
 
+    def ask_about_last(self, question: str) -> int | None:
+        """Answer a question about the picture the user last asked to see, else the source's newest."""
+        if not question.strip():
+            return None
+        frame = self.last_seen or self.current_frame()
+        return self._submit(self.narrator.ask(question, frame))
+
     def cancel(self) -> None:
         """Stop the running answer."""
         self.model_thread.cancel_all()
@@ -270,6 +278,8 @@ class LiveSession(QObject):
         self.narrator.log.clear()
 
     def _submit(self, ask: Ask) -> int | None:
+        if ask.frames and ask.priority == "user" and ask.mode != "ask":
+            self.last_seen = ask.frames[-1]  # what the user last asked to see (narration passes by)
         if ask.read:
             job_id = next(self._reading_ids)
             self._asks[job_id] = ask

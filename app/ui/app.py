@@ -18,6 +18,8 @@ from app.exit_codes import ExitCode
 from app.inference.factory import create_backend
 from app.logs import log_file, setup_logging
 from app.paths import APP_ID, APP_NAME, icon_files
+from app.speech.screen_reader_link import ScreenReaderLink
+from app.speech.screen_readers import system_screen_readers
 from app.speech.speaker import Speaker
 from app.ui.display import window_problem
 from app.ui.fit import ScreenFit
@@ -96,6 +98,7 @@ def run_app(
         config_path=config_path,
         initial_source=source,
         global_keys=GlobalKeys(),  # describe the screen, a window or the clipboard from any program
+        screen_reader_link=ScreenReaderLink(system_screen_readers),  # NVDA, JAWS, Orca, VoiceOver
     )
     instances = InstanceServer(name, window.bring_forward)
     window.show()

@@ -20,13 +20,14 @@ from app.capture.frames import CaptureError, Frame
 from app.capture.screen import Target
 from app.config import Settings
 from app.desktop.clipboard import clipboard_image
-from app.desktop.hotkeys import GlobalKeys
+from app.desktop.hotkeys import GLOBAL_KEYS, GlobalKeys
 from app.desktop.pictures import PictureTaker
 from app.inference.factory import MakeBackend
 from app.inference.model_thread import ModelThread
 from app.live.session import LiveSession
 from app.narration.history import History
 from app.prompts import PRESETS, Preset
+from app.speech.screen_reader_link import ScreenReaderLink
 from app.speech.speaker import SpeechOutput
 from app.ui.announcer import AccessibilityAnnouncements, Announcer, ScreenReader
 from app.ui.dialogs import about_dialog, shortcuts_dialog
@@ -39,6 +40,7 @@ from app.ui.model_control import ModelControl, engine_factory
 from app.ui.narration_view import NarrationView
 from app.ui.own_windows import OwnWindows
 from app.ui.preferences import Preferences
+from app.ui.question_box import QuestionBox
 from app.ui.source_chooser import SourceChooser, dropped_file, is_image, system_camera_names
 from app.ui.summaries import SummaryLauncher
 from app.ui.summary_window import SummaryWindow
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         camera_names: Callable[[], list[str]] | None = None,
         global_keys: GlobalKeys | None = None,
         screen_reader: ScreenReader | None = None,
+        screen_reader_link: ScreenReaderLink | None = None,
     ) -> None:
         super().__init__()
         self.config_path = config_path
@@ -81,8 +84,12 @@ class MainWindow(QMainWindow):
         factory = engine_factory(make_backend, settings.engine, download=False)
         self.session = LiveSession(ModelThread(factory), settings)
         self.model = ModelControl(make_backend, self.session, settings.engine, self.ui_state)
+        self.screen_reader_link = screen_reader_link
         self.announcer = Announcer(
-            speaker, screen_reader or AccessibilityAnnouncements(self), settings.speech.output
+            speaker,
+            screen_reader or AccessibilityAnnouncements(self),
+            settings.speech.output,
+            screen_reader_link,
         )
         self.panel = MainPanel(self.session.latest_frame)
         self.setCentralWidget(self.panel)
@@ -125,6 +132,7 @@ class MainWindow(QMainWindow):
             announcer=self.announcer,
         )
         self.pictures = PictureTaker(self.own_windows)
+        self.question_box = QuestionBox()  # its own window: it comes up over whatever program is in front
         self.summaries = SummaryLauncher(
             self,
             self.session,
@@ -139,6 +147,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._apply_settings(settings)
         self.session.start()
+        if screen_reader_link is not None:
+            screen_reader_link.start()
         self.open_source(initial_source or "sample")
         self.view.speech_notice(settings.speech.output)
         self.global_keys = global_keys
@@ -167,6 +177,10 @@ class MainWindow(QMainWindow):
         self.view.state_changed.connect(lambda _state: self._show_narration_state())
         if self.speaker is not None:
             self.speaker.status_changed.connect(self.view.on_speech_status)
+        if self.screen_reader_link is not None:
+            self.screen_reader_link.lost.connect(self.view.on_screen_reader_lost)
+            self.screen_reader_link.changed.connect(self.view.on_screen_reader_found)
+        self.question_box.asked.connect(self.ask_about_last)
         p.question.returnPressed.connect(self.ask_question)
         on_click(p.ask_button, self.ask_question)
         on_click(p.describe_button, self.describe_now)
@@ -202,8 +216,10 @@ class MainWindow(QMainWindow):
         self.announcer.apply(s.speech)
         if self.speaker is not None:
             self.speaker.apply(s.speech)
-            if s.speech.output == "speech":
-                self.speaker.start()  # in its own process: the window never waits for it
+            if s.speech.output != "text":
+                # In its own process: the window never waits for it. Started for the screen
+                # reader's choices too, so that it can take over at once if the screen reader stops.
+                self.speaker.start()
             else:
                 self.speaker.shutdown()
             if s.speech.muted:
@@ -262,9 +278,23 @@ class MainWindow(QMainWindow):
 
     def _on_global_key(self, name: str) -> None:
         """A system-wide key, pressed in any program."""
-        {"screen": self.describe_screen, "window": self.describe_active_window}.get(
-            name, self.describe_clipboard
-        )()
+        {
+            "screen": self.describe_screen,
+            "window": self.describe_active_window,
+            "ask": self.ask_from_anywhere,
+        }.get(name, self.describe_clipboard)()
+
+    def ask_from_anywhere(self) -> None:
+        """The small question box, over whatever program is in front."""
+        self.question_box.open_over_everything()
+
+    def ask_about_last(self, question: str) -> None:
+        """Ask about the picture described last; the answer goes where descriptions go."""
+        if not self.view.require_ready():
+            return
+        if self.session.ask_about_last(question) is not None:
+            log.info("asking about the last picture")
+            self.feedback.note(f"Thinking about: {question}")
 
     def _on_source_changed(self, _text: str) -> None:
         """While the screen is narrated, the title and status say so; the screen reader hears it once."""
@@ -407,8 +437,8 @@ class MainWindow(QMainWindow):
         self.panel.video.setFocus()
 
     def stop_speech(self) -> None:
-        """Silence speech at once."""
-        self.announcer.stop()
+        """Silence speech at once: ours, and the screen reader's where its channel allows."""
+        self.announcer.stop(screen_reader=True)
 
     def repeat_last(self) -> None:
         """Say the current caption again."""
@@ -430,6 +460,7 @@ class MainWindow(QMainWindow):
         rows = [
             ("Describe now (when the picture or caption has focus)", "Space"),
             *self.menus.shortcut_rows(),
+            *[(f"{key.purpose}, from any program", key.keys) for key in GLOBAL_KEYS],
         ]
         self.shortcuts_dialog = shortcuts_dialog(self, rows)
         self.shortcuts_dialog.exec()
@@ -488,6 +519,9 @@ class MainWindow(QMainWindow):
         self.announcer.stop()
         if self.global_keys is not None:
             self.global_keys.stop()
+        self.question_box.close()
+        if self.screen_reader_link is not None:
+            self.screen_reader_link.shutdown()
         self.own_windows.watch(False)
         self.pictures.wait()
         if self.speaker is not None:

@@ -7,6 +7,7 @@ the fix, and commands tried before the model is ready say exactly why they can't
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from app.ui.announcer import Announcer
 from app.ui.feedback import Feedback
 from app.ui.history_view import HistoryView
 from app.ui.main_panel import MainPanel, ModelStatusBar
+
+log = logging.getLogger(__name__)
 
 # What the window offers for a model that isn't ready, after the reason (its buttons).
 FIXES = {
@@ -55,6 +58,7 @@ class NarrationView(QObject):
         self.source_name = source_name
         self.state = session.model_state
         self._speech_message = ""  # what the status bar says about broken speech, while it is broken
+        self._screen_reader_message = ""  # what the status bar says about a lost screen reader
         session.narration.connect(self._on_narration)
         session.partial.connect(self._on_partial)
         session.capture_event.connect(self._on_capture_event)
@@ -67,14 +71,43 @@ class NarrationView(QObject):
         """Say in the status bar how descriptions are voiced, when a screen reader could take them."""
         if output == "speech" and Announcer.screen_reader_active():
             self.feedback.notice(
-                "A screen reader is running: Settings → Output can send descriptions to it instead of "
-                "SmolSight's own voice."
+                "A screen reader is running: Settings → Speak with can send descriptions to it instead "
+                "of SmolSight's own voice."
             )
+
+    @Slot(str, str)
+    def on_screen_reader_lost(self, name: str, why: str) -> None:
+        """The screen reader stopped, or stopped answering: said once, and our voice takes over."""
+        output = self.announcer.output
+        if output in ("speech", "text"):
+            self.feedback.note(f"{name} is no longer running.")
+            return
+        takes_over = "" if output == "both" else ": SmolSight's voice speaks instead"
+        message = f"{name} stopped answering ({why}){takes_over}."
+        self._screen_reader_message = message
+        self.feedback.notice(message)
+        self.feedback.note(message)
+        if output != "both":
+            self.announcer.say_with_voice(message)
+
+    @Slot(str)
+    def on_screen_reader_found(self, name: str) -> None:
+        """A screen reader answers (again): descriptions go to it; said once, through it."""
+        if not name:
+            return
+        if self._screen_reader_message:
+            if self.feedback.current_notice == self._screen_reader_message:
+                self.feedback.notice("")
+            self._screen_reader_message = ""
+            if self.announcer.wants_screen_reader():
+                self.announcer.announce(f"{name} answers again: descriptions go to it.", urgent=False)
+        if self.announcer.wants_screen_reader():
+            self.feedback.note(f"Descriptions go to {name}, in speech and braille.")
 
     @Slot(object)
     def on_speech_status(self, status: SpeechStatus) -> None:
         """Our own voice stopped working, or works again: said once, on a channel that works."""
-        if self.announcer.output != "speech":
+        if not self.announcer.wants_voice():
             return
         if status.state == "unavailable":
             message = (
@@ -182,6 +215,7 @@ class NarrationView(QObject):
             return
         where = f"At {format_clock(event.source_time)} in {self.source_name()}"
         if event.ask.mode == "picture":
+            log.info("described %s", event.ask.subject)  # what, never the words: they may be private
             self.feedback.note(f"Described {event.ask.subject}.")
         elif event.verdict.reason == "stale":
             self.feedback.note(

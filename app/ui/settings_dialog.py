@@ -31,9 +31,11 @@ from app.ui.widgets import ScrollingColumn, prepare_choices
 
 K = TypeVar("K", bound=str)
 OUTPUTS = {
-    "speech": "Speak (SmolSight's own voice)",
-    "screen_reader": "Send to my screen reader",
-    "text": "Text only",
+    "auto": "My screen reader if running, else SmolSight's voice",
+    "screen_reader": "My screen reader",
+    "speech": "SmolSight's voice",
+    "both": "Both",
+    "text": "Nobody (text only)",
 }
 VERBOSITY: dict[Verbosity, str] = {
     "brief": "Brief (one sentence)",
@@ -217,8 +219,14 @@ class SettingsDialog(QDialog):
     def _speech_rows(self, form: QFormLayout, s: Settings, voices: list[str], engines: Sequence[str]) -> None:
         """Where descriptions go, and the voice that speaks them."""
         sp = s.speech
-        self.output = _combo(OUTPUTS, sp.output, "Output")
-        _labelled(form, "&Output:", self.output)
+        self.output = _combo(OUTPUTS, sp.output, "Speak with")
+        _labelled(
+            form,
+            "Speak &with:",
+            self.output,
+            "Who says the descriptions: your screen reader (NVDA, JAWS, Orca, VoiceOver; also in braille "
+            "and while you are in another program), SmolSight's own voice, both, or nobody",
+        )
         self.speech_engine = QComboBox()
         self.speech_engine.addItem("System default", "")
         shown = [e for e in engines if e != "mock"]

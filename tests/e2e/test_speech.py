@@ -195,14 +195,17 @@ def test_the_window_says_once_that_speech_broke_and_narrates_to_the_screen_reade
     window.close()
 
 
-def test_the_window_starts_speech_only_for_speech_output(qtbot: QtBot, tmp_path: Path) -> None:
+def test_the_window_starts_speech_unless_the_output_is_text_only(qtbot: QtBot, tmp_path: Path) -> None:
     window = open_window(qtbot, tmp_path, output="text")
     speaker = window.speaker
     assert isinstance(speaker, FakeSpeaker) and speaker.started == 0
     window.prefs.update("speech", output="speech")
     assert speaker.started == 1 and speaker.status.state == "ready"
-    window.prefs.update("speech", output="screen_reader")
+    window.prefs.update("speech", output="text")
     assert speaker.status.state == "off"
+    # The screen reader's choices keep our voice ready, to take over at once if it stops answering.
+    window.prefs.update("speech", output="screen_reader")
+    assert speaker.started == 2 and speaker.status.state == "ready"
     window.close()
 
 

@@ -1,0 +1,117 @@
+"""The installed way: the real app, another program in front, the system-wide key, and who speaks.
+
+A real X server with a window manager; SmolSight's window opens first, then another program's
+window takes the focus. The describe-screen key (Ctrl+Alt+Shift+S) is pressed there. With an
+Orca stand-in on a private session bus (under each of Orca's names) the description must reach
+Orca's `PresentMessage` and not SmolSight's own voice; with no screen reader, SmolSight's voice
+(a stand-in speech-dispatcher) says it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app.reading.blank import BLACK
+from app.speech.screen_readers import ORCA_SERVICES, OrcaService
+from tests.desktop import Screen, app_env, close, find_window, linux_only, log_text, tool, wait_for, x_server
+from tests.screen_readers import OrcaStandIn, orca_standin, private_bus
+from tests.speechd import speechd_engine_installed, speechd_standin
+
+OTHER_PROGRAM = """
+from PySide6.QtWidgets import QApplication, QLineEdit
+app = QApplication([])
+box = QLineEdit("a text box in another program")
+box.setWindowTitle("Another program")
+box.resize(500, 200)
+box.show()
+box.activateWindow()
+app.exec()
+"""
+
+
+@pytest.fixture
+def black_picture(tmp_path: Path) -> Path:
+    """The source SmolSight narrates: black, so narration says one known sentence (no model needed)."""
+    path = tmp_path / "black.png"
+    cv2.imwrite(str(path), np.zeros((240, 320, 3), np.uint8))
+    return path
+
+
+@contextmanager
+def other_program_in_front(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """Another program's window, opened after SmolSight's and active (it has the keyboard)."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROGRAM],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        window = find_window("^Another program$", env, 30, other)
+        subprocess.run([tool("xdotool"), "windowactivate", "--sync", window], env=env, check=True, timeout=30)
+        active = subprocess.run(
+            [tool("xdotool"), "getactivewindow", "getwindowname"], env=env, capture_output=True, text=True
+        )
+        assert active.stdout.strip() == "Another program"  # SmolSight is in the background
+        yield other
+    finally:
+        other.terminate()
+        other.communicate(timeout=10)
+
+
+def press_describe_screen_and_wait(env: dict[str, str], tmp_path: Path, app: subprocess.Popen[str]) -> None:
+    subprocess.run([tool("xdotool"), "key", "ctrl+alt+shift+s"], env=env, check=True)
+    wait_for(lambda: "described the screen" in log_text(tmp_path), "the screen's description", app, 60)
+
+
+@linux_only
+@pytest.mark.slow
+@pytest.mark.parametrize("service", [*ORCA_SERVICES, None], ids=["orca-51", "orca-49", "no-screen-reader"])
+def test_the_describe_screen_key_is_heard_through_the_screen_reader_from_another_program(
+    tmp_path: Path, tiny_model: Path, black_picture: Path, service: OrcaService | None
+) -> None:
+    if service is None and not speechd_engine_installed():
+        pytest.skip("Qt's speech-dispatcher engine is not installed (Debian: libspeechd2)")
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"model": str(tiny_model), "backend": "transformers"}), encoding="utf-8"
+    )  # "Speak with" is left at its default: the screen reader when one runs, else SmolSight's voice
+    with ExitStack() as stack:
+        display = stack.enter_context(x_server(Screen(1280, 800)))
+        bus = stack.enter_context(private_bus())
+        speechd = stack.enter_context(speechd_standin("working"))
+        orca: OrcaStandIn | None = stack.enter_context(orca_standin(bus, service)) if service else None
+        env = app_env(
+            tmp_path, **{**display, "DBUS_SESSION_BUS_ADDRESS": bus, "SPEECHD_ADDRESS": speechd.address}
+        )
+        env.pop("QT_QPA_PLATFORM", None)
+        app = subprocess.Popen(
+            [sys.executable, "-m", "app", "gui", str(black_picture)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            heard = orca.messages if orca is not None else speechd.spoken
+            wait_for(lambda: BLACK in heard, "the black picture's sentence", app, 90)
+            stack.enter_context(other_program_in_front(env))
+            before = len(heard)
+            press_describe_screen_and_wait(env, tmp_path, app)
+            wait_for(lambda: len(heard) > before, "the description to be heard", app, 30)
+            description = heard[before]
+            assert description.strip() and description != BLACK
+            if orca is not None:
+                assert description not in speechd.spoken  # one voice: the screen reader's
+                assert BLACK not in speechd.spoken
+        finally:
+            close(app)
