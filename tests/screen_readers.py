@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,32 +24,59 @@ from app.speech.screen_readers import ORCA_SERVICES, OrcaService
 
 @contextmanager
 def private_bus() -> Iterator[str]:
-    """A session bus of its own (dbus-daemon), ended when the block ends; yields its address."""
+    """A session bus of its own (dbus-daemon), ended when the block ends; yields its address.
+
+    What the bus starts on demand (AT-SPI's bus launcher, registry and their bus) runs with a
+    runtime folder of its own, so it never meets the developer's, and is ended with it.
+    """
     daemon = shutil.which("dbus-daemon")
     if daemon is None:
         if os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS") == "1":
             pytest.fail("dbus-daemon is not installed; .ci/run installs it")
         pytest.skip("dbus-daemon is not installed (Debian: dbus-daemon)")
-    process = subprocess.Popen(
-        [daemon, "--session", "--nofork", "--nopidfile", "--print-address=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        address = process.stdout.readline().strip()
-        assert address, "dbus-daemon printed no address"
-        yield address
-    finally:
-        process.terminate()
+    with tempfile.TemporaryDirectory(prefix="smolsight-bus-") as runtime:
+        os.chmod(runtime, 0o700)
+        env = {**os.environ, "XDG_RUNTIME_DIR": runtime}
+        process = subprocess.Popen(
+            [daemon, "--session", "--nofork", "--nopidfile", "--print-address=1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+            assert process.stdout is not None
+            address = process.stdout.readline().strip()
+            assert address, "dbus-daemon printed no address"
+            yield address
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
+            _end_started_by(runtime)
+
+
+def _end_started_by(runtime: str) -> None:
+    """End what the bus started on demand (it carries the bus's own runtime folder)."""
+    import psutil
+
+    found = []
+    for candidate in psutil.process_iter():
+        try:
+            if candidate.environ().get("XDG_RUNTIME_DIR") == runtime:
+                found.append(candidate)
+        except (psutil.Error, OSError):
+            continue
+    for process in found:
+        process.terminate()
+    _, alive = psutil.wait_procs(found, timeout=5)
+    for process in alive:
+        process.kill()
 
 
 OrcaMode = Literal["working", "silent", "declining"]

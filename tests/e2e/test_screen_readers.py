@@ -10,6 +10,7 @@ Orca's `PresentMessage` and not SmolSight's own voice; with no screen reader, Sm
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,18 @@ import pytest
 
 from app.reading.blank import BLACK
 from app.speech.screen_readers import ORCA_SERVICES, OrcaService
-from tests.desktop import Screen, app_env, close, find_window, linux_only, log_text, tool, wait_for, x_server
+from tests.desktop import (
+    Screen,
+    app_env,
+    close,
+    find_window,
+    linux_only,
+    log_text,
+    press,
+    tool,
+    wait_for,
+    x_server,
+)
 from tests.screen_readers import OrcaStandIn, orca_standin, private_bus
 from tests.speechd import speechd_engine_installed, speechd_standin
 
@@ -115,3 +127,54 @@ def test_the_describe_screen_key_is_heard_through_the_screen_reader_from_another
                 assert BLACK not in speechd.spoken
         finally:
             close(app)
+
+
+@linux_only
+@pytest.mark.slow
+def test_over_at_spi_speak_with_is_named_and_no_control_is_unnamed(tmp_path: Path) -> None:
+    """What Orca reads of the Settings dialog, through the real accessibility bus."""
+    from tests.atspi import INTERACTIVE, AtSpi
+
+    if not Path("/usr/libexec/at-spi-bus-launcher").exists():
+        if os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS") == "1":
+            pytest.fail("at-spi2-core is not installed; .ci/run installs it")
+        pytest.skip("at-spi2-core (the accessibility bus) is not installed")
+    (tmp_path / "settings.json").write_text(json.dumps({"output": "text"}), encoding="utf-8")
+    with x_server(Screen(1280, 800)) as display, private_bus() as bus:
+        env = app_env(
+            tmp_path, **{**display, "DBUS_SESSION_BUS_ADDRESS": bus, "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1"}
+        )
+        env.pop("QT_QPA_PLATFORM", None)
+        app = subprocess.Popen(
+            [sys.executable, "-m", "app", "gui"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            main = find_window("SmolSight", env, 60, app)
+            press(env, main, "ctrl+comma")
+            find_window("Settings", env, 30, app)
+            atspi = AtSpi(bus)
+            try:
+                apps: dict[str, tuple[str, str]] = {}
+
+                def registered() -> bool:
+                    apps.update(atspi.applications())
+                    return "SmolSight" in apps
+
+                wait_for(registered, "SmolSight on the accessibility bus", app, 30)
+                nodes = atspi.tree(apps["SmolSight"])
+            finally:
+                atspi.close()
+        finally:
+            close(app)
+    speak_with = [n for n in nodes if n.role == "combo box" and n.labels == ("Speak with:",)]
+    assert len(speak_with) == 1, [n for n in nodes if n.role == "combo box"]
+    assert speak_with[0].name == "Nobody (text only)"  # the choice saved in the settings file
+    assert "screen reader" in speak_with[0].description
+    interactive = [n for n in nodes if n.role in INTERACTIVE]
+    assert len(interactive) > 20  # the main window's controls and the whole Settings dialog
+    unnamed = [f"{n.role} at depth {n.depth}" for n in interactive if not n.spoken_name]
+    assert unnamed == []
