@@ -195,6 +195,19 @@ class FetchLimits:
     max_redirects: int = 3
 
 
+def allowing_flags(address: str, *, private_allowed: bool) -> str:
+    """Which of `serve`'s flags would let the server fetch from `address`, as the refusal names them.
+
+    Link-local and cloud-metadata addresses need `--allow-link-local-urls` as well as
+    `--allow-private-urls`; other private addresses need only the latter.
+    """
+    if why_link_local(address) is None:
+        return "private addresses with --allow-private-urls"
+    if private_allowed:
+        return "link-local addresses with --allow-link-local-urls"
+    return "link-local addresses with --allow-private-urls together with --allow-link-local-urls"
+
+
 def fetch_url(url: str, limits: FetchLimits, backend: httpcore.NetworkBackend) -> bytes:
     """GET `url` (http or https), following at most `limits.max_redirects` redirects; the body."""
     deadline = time.monotonic() + limits.timeout_s
@@ -203,6 +216,7 @@ def fetch_url(url: str, limits: FetchLimits, backend: httpcore.NetworkBackend) -
             scheme = urlsplit(url).scheme.lower()
             if scheme not in ("http", "https"):
                 raise FetchError(f"a redirect led to a {scheme or 'relative'} URL; only http(s) is fetched")
+            url = scheme + url[len(scheme) :]  # schemes are case-insensitive: HTTP:// is http://
             left = max(0.1, deadline - time.monotonic())
             extensions = {"timeout": {"connect": left, "read": left, "write": left, "pool": left}}
             try:
@@ -222,11 +236,7 @@ def fetch_url(url: str, limits: FetchLimits, backend: httpcore.NetworkBackend) -
                         raise FetchError(f"fetching the image gave HTTP {response.status}")
                     return _read_limited(response.iter_stream(), limits, deadline)
             except UnsafeAddress as exc:
-                how = (
-                    "--allow-link-local-urls"
-                    if backend_allows_private(backend)
-                    else "private addresses with --allow-private-urls"
-                )
+                how = allowing_flags(exc.address, private_allowed=backend_allows_private(backend))
                 raise FetchError(
                     f"refusing to fetch from {exc.address} ({exc.why}); "
                     f"the server's operator can allow {how}",

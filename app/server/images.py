@@ -32,6 +32,7 @@ class ImageLimits:
     network: httpcore.NetworkBackend | None = None  # how to connect (tests inject one); default: sockets
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")  # a URL's scheme (a Windows path has no //)
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w/+.-]*)(?P<params>(;[\w=.+-]+)*);base64,(?P<data>.*)$", re.DOTALL)
 _ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP"}
 
@@ -84,7 +85,9 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
         raise ApiError(
             400, f"{param}: data URIs must be base64 encoded images", code="invalid_image_url", param=param
         )
-    if url.startswith(("http://", "https://")):
+    scheme = _SCHEME.match(url)
+    named = scheme.group(1).lower() if scheme else ""
+    if named in ("http", "https"):  # case-insensitive, as schemes are (HTTP://…)
         if not limits.allow_remote:
             raise ApiError(
                 400,
@@ -93,6 +96,13 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
                 param=param,
             )
         return decode_image(_fetch(url, limits, param), limits, param)
+    if named and named != "file":
+        raise ApiError(
+            400,
+            f"{param}: {named} URLs are not supported; use a data URI or an http(s) URL",
+            code="invalid_image_url",
+            param=param,
+        )
     if not limits.allowed_dirs:
         raise ApiError(
             400,

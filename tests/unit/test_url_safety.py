@@ -295,3 +295,41 @@ def test_an_ipv6_literal_url_is_fetched_with_brackets_in_its_host_header() -> No
         thread.join(5)
     assert data == image
     assert hosts == [f"[::1]:{port}"]
+
+
+def test_schemes_are_case_insensitive_and_other_schemes_are_named(listener: Listener) -> None:
+    from app.server.errors import ApiError
+    from app.server.images import load_image_url
+
+    limits = ImageLimits(allow_remote=True)
+    with pytest.raises(ApiError) as caught:  # HTTP:// is http://: refused for its address, not its case
+        load_image_url(f"HTTP://127.0.0.1:{listener.port}/secret.png", limits, "p")
+    assert caught.value.code == "unsafe_image_url" and "127.0.0.1" in caught.value.message
+    assert listener.accepted == []
+    for url, scheme in (("ftp://example.com/cat.png", "ftp"), ("Gopher://example.com/1", "gopher")):
+        with pytest.raises(ApiError) as caught:
+            load_image_url(url, limits, "p")
+        assert caught.value.message == f"p: {scheme} URLs are not supported; use a data URI or an http(s) URL"
+
+
+@pytest.mark.parametrize(
+    ("address", "private_allowed", "hint"),
+    [
+        ("10.0.0.5", False, "private addresses with --allow-private-urls"),
+        (
+            "169.254.169.254",
+            False,
+            "link-local addresses with --allow-private-urls together with --allow-link-local-urls",
+        ),
+        ("fe80::1", True, "link-local addresses with --allow-link-local-urls"),
+    ],
+)
+def test_a_refusal_names_the_flags_that_would_allow_it(
+    address: str, private_allowed: bool, hint: str
+) -> None:
+    backend = GuardedBackend(
+        allow_private=private_allowed, resolver=resolver({"x.example": [address]}), inner=RecordingConnector()
+    )
+    with pytest.raises(FetchError) as caught:
+        fetch_url("http://x.example/a.png", FetchLimits(), backend)
+    assert str(caught.value).endswith(f"the server's operator can allow {hint}")
