@@ -108,11 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.logs import setup_logging
 
         setup_logging()  # details to the log file; to the terminal, one line (app/logs.py)
+    from app.commands.flags import FlagError
     from app.config import ConfigError
 
     try:
         return int(command(args.command).run(args))
-    except ConfigError as exc:
+    except FlagError as exc:  # a flag's value: a usage error, like argparse's own
+        return fail(str(exc), ExitCode.USAGE)
+    except ConfigError as exc:  # the settings file
         return fail(str(exc), ExitCode.INPUT)
     except KeyboardInterrupt:
         print(file=sys.stderr)

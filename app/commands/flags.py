@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar, get_args
 
-from app.config import BackendName, Device, DType, Settings, load_settings
+from app.config import BackendName, ConfigError, Device, DType, Settings, load_settings
 from app.exit_codes import ExitCode
 
 BACKEND_CHOICES: tuple[str, ...] = get_args(BackendName)
@@ -203,7 +203,14 @@ def settings_from_args(args: argparse.Namespace, *, saved: Settings | None = Non
         if (value := getattr(args, path, None)) is not None:
             group, _, name = path.partition(".")
             given[(group, name)] = value
-    return settings.with_values(given, source="command line", names=given_flags)
+    try:
+        return settings.with_values(given, source="command line", names=given_flags)
+    except ConfigError as exc:
+        raise FlagError(str(exc)) from None
+
+
+class FlagError(ConfigError):
+    """A flag's value is out of range or of the wrong kind: a usage error (exit code 2), not a file's."""
 
 
 def options_from(cls: type[Options], args: argparse.Namespace, **derived: object) -> Options:

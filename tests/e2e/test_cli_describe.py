@@ -140,3 +140,23 @@ def test_console_script_runs_without_a_traceback(tiny_model: Path, tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("flags", [["--max-tokens", "-1"], ["--max-tokens", "99999"]])
+def test_a_flag_value_out_of_range_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str]
+) -> None:
+    image = write_photo(tmp_path / "a.png")
+    assert main(["describe", str(image), *flags]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "'--max-tokens'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_value_in_the_settings_file_stays_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = write_photo(tmp_path / "a.png")
+    settings = tmp_path / "bad.json"
+    settings.write_text('{"describe": {"max_tokens": -1}}', encoding="utf-8")
+    assert main(["describe", str(image), "--config", str(settings)]) == ExitCode.INPUT
+    assert "max_tokens" in capsys.readouterr().err
