@@ -292,5 +292,5 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write the settings atomically (a crash never leaves a half-written file)."""
     path = path or default_config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(settings.model_dump(), indent=2) + "\n")
+    write_text_atomic(path, json.dumps(settings.model_dump(), indent=2) + "\n", private=True)
     return path

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+def write_text_atomic(path: Path, text: str, *, private: bool = False) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`.
+
+    The file gets the permissions any program's new file gets (the user's umask), or keeps
+    those it had; `private` files (settings, which may hold an API key) are the user's alone.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o600 if private else 0o666)  # the umask applies, as for any new file
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        if not private:
+            try:
+                os.chmod(tmp, path.stat().st_mode & 0o777)  # a file written over keeps its permissions
+            except FileNotFoundError:
+                pass
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
