@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.files import write_text_atomic
 from app.narration.policy import Mode
+from app.plain_text import json_safe, markdown_text, one_line
 from app.timecode import format_clock
 
 EXPORT_FORMATS = {".txt": "Plain text", ".md": "Markdown", ".json": "JSON"}
@@ -40,24 +41,28 @@ def now_iso() -> str:
 
 def export_text(entries: list[HistoryEntry]) -> str:
     """One line per entry."""
-    return "".join(e.line() + "\n" for e in entries)
+    return "".join(one_line(e.line()) + "\n" for e in entries)
 
 
 def export_markdown(entries: list[HistoryEntry], title: str = "SmolSight descriptions") -> str:
     """A Markdown list with times, questions in bold."""
-    lines = [f"# {title}", ""]
+    lines = [f"# {markdown_text(title)}", ""]
     for e in entries:
         stamp = format_clock(e.source_time)
         if e.question:
-            lines.append(f"- **{stamp}** — **Q:** {e.question}  \n  **A:** {e.text}")
+            lines.append(
+                f"- **{stamp}** — **Q:** {markdown_text(e.question)}  \n  **A:** {markdown_text(e.text)}"
+            )
         else:
-            lines.append(f"- **{stamp}** — {e.text}")
+            lines.append(f"- **{stamp}** — {markdown_text(e.text)}")
     return "\n".join(lines) + "\n"
 
 
 def export_json(entries: list[HistoryEntry]) -> str:
     """A JSON document with every field."""
-    return json.dumps({"entries": [asdict(e) for e in entries]}, indent=2, ensure_ascii=False) + "\n"
+    return (
+        json_safe(json.dumps({"entries": [asdict(e) for e in entries]}, indent=2, ensure_ascii=False)) + "\n"
+    )
 
 
 def write_export(entries: list[HistoryEntry], path: Path) -> Path:

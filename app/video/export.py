@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from app.files import write_text_atomic
+from app.plain_text import json_safe, markdown_text, one_line, subrip_text, webvtt_text
 from app.video.summarize import NOT_DESCRIBED, SegmentResult, VideoSummary
 
 FORMATS = ("vtt", "srt", "md", "json")
@@ -32,7 +33,7 @@ def _cues(summary: VideoSummary) -> list[tuple[float, float, str]]:
         if i + 1 < len(segs):
             end = min(end, segs[i + 1].start)
         end = max(end, seg.start + 0.5)
-        cues.append((seg.start, end, " ".join(text.split())))
+        cues.append((seg.start, end, one_line(text)))
     return cues
 
 
@@ -42,7 +43,7 @@ def to_vtt(summary: VideoSummary) -> str:
     if summary.partial:
         out += ["NOTE", "Partial result: summarization was stopped before the end.", ""]
     for n, (start, end, text) in enumerate(_cues(summary), start=1):
-        out += [f"segment-{n}", f"{_stamp(start, '.')} --> {_stamp(end, '.')}", text.replace("-->", "->"), ""]
+        out += [f"segment-{n}", f"{_stamp(start, '.')} --> {_stamp(end, '.')}", webvtt_text(text), ""]
     return "\n".join(out)
 
 
@@ -50,30 +51,31 @@ def to_srt(summary: VideoSummary) -> str:
     """A SubRip file."""
     out = []
     for n, (start, end, text) in enumerate(_cues(summary), start=1):
-        out += [str(n), f"{_stamp(start, ',')} --> {_stamp(end, ',')}", text, ""]
+        out += [str(n), f"{_stamp(start, ',')} --> {_stamp(end, ',')}", subrip_text(text), ""]
     return "\n".join(out)
 
 
 def to_markdown(summary: VideoSummary) -> str:
     """A readable document: summary first, then each scene with its time range."""
     name = Path(summary.video).name
-    out = [f"# {name}", ""]
+    out = [f"# {markdown_text(name)}", ""]
     if summary.partial:
         out += ["> **Partial result:** summarization was stopped before the end of the video.", ""]
     if summary.summary:
-        out += ["## Summary", "", summary.summary, ""]
+        out += ["## Summary", "", markdown_text(summary.summary), ""]
     out += ["## Scenes", ""]
     for seg in summary.segments:
         span = f"{_stamp(seg.start, '.')[:8]}–{_stamp(seg.end, '.')[:8]}"
-        text = seg.description or f"*{NOT_DESCRIBED.strip('()').capitalize()}.*"
+        text = markdown_text(seg.description) or f"*{NOT_DESCRIBED.strip('()').capitalize()}.*"
         out.append(f"- **{span}** {text}")
-    out += ["", f"*{summary.model} via {summary.backend}, {summary.seconds:.0f} s.*", ""]
+    made = f"{markdown_text(summary.model)} via {markdown_text(summary.backend)}"
+    out += ["", f"*{made}, {summary.seconds:.0f} s.*", ""]
     return "\n".join(out)
 
 
 def to_json(summary: VideoSummary) -> str:
     """Every field, for programs."""
-    return json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False)) + "\n"
 
 
 WRITERS = {"vtt": to_vtt, "srt": to_srt, "md": to_markdown, "json": to_json}

@@ -193,3 +193,45 @@ def test_cli_summarizes_with_the_tiny_model(
         "trip.smolsight.srt",
         "trip.smolsight.vtt",
     ]
+
+
+HOSTILE = (
+    "<script>alert(1)</script> A **bold** [link](http://evil.example) # heading\n"
+    "- a list item\u2028next\u2029para \u202eevil\u202c \x1b[31mred\x07 --> end & more"
+)
+
+
+def test_a_hostile_engines_answers_are_clean_in_every_export(long_video: Path, tmp_path: Path) -> None:
+    import json
+
+    result = summarize(
+        long_video,
+        FakeBackend(answer=lambda _request: HOSTILE, seconds_per_call=0.0, tokens=64),
+        SummarySettings(frames_per_segment=2),
+    )
+    vtt, srt, md, js = export(result, tmp_path, ["vtt", "srt", "md", "json"])
+    raw = {p.suffix: p.read_text(encoding="utf-8") for p in (vtt, srt, md, js)}
+    for suffix, text in raw.items():
+        for bad in ("\u2028", "\u2029", "\u202e", "\x1b", "\x07"):
+            assert bad not in text, (suffix, repr(bad))
+    scenes = len(result.segments)
+    # WebVTT: one cue per scene, one line each, the markup shown as text (entities), never a tag.
+    cues = webvtt.read(str(vtt))
+    assert len(cues) == scenes
+    assert all("\n" not in c.raw_text and "<script>" not in c.raw_text for c in cues)
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in cues[0].raw_text
+        and "-&gt; end &amp; more" in cues[0].raw_text
+    )
+    # SubRip: no tags a player would apply; one line per cue.
+    subs = pysrt.open(str(srt))
+    assert len(subs) == scenes and all("<" not in s.text and "\n" not in s.text for s in subs)
+    # Markdown: each scene is one list item; nothing is markup.
+    items = [line for line in raw[".md"].splitlines() if line.startswith("- **")]
+    assert len(items) == scenes
+    assert "<script>" not in raw[".md"] and "&lt;script&gt;" in raw[".md"]
+    assert "\\*\\*bold\\*\\*" in items[0] and "\\[link\\]\\(http://evil.example\\)" in items[0]
+    assert not any(line.startswith(("- a list", "# heading")) for line in raw[".md"].splitlines())
+    # JSON: the words as the engine gave them (nothing lost), with the line separators escaped.
+    assert "\\u2028" in raw[".json"] and "\\u202e" in raw[".json"]
+    assert "\u202e" in json.loads(raw[".json"])["segments"][0]["description"]

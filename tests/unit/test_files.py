@@ -45,3 +45,28 @@ def test_the_settings_file_stays_the_users_alone(tmp_path: Path, umask_022: None
     path = tmp_path / "settings.json"
     save_settings(Settings(), path)
     assert mode(path) == 0o600
+
+
+def test_history_exports_of_hostile_answers_are_clean(tmp_path: Path) -> None:
+    import json
+
+    from app.narration.history import HistoryEntry, write_export
+
+    hostile = "<b>Bold</b> *star*\n# Heading\u2028- item \u202eevil\x1b"
+    entries = [
+        HistoryEntry(
+            source_time=1.0, wall_time="2026-12-02T10:00:00", mode="ask", text=hostile, question="Q\nbad?"
+        ),
+        HistoryEntry(2.0, "2026-12-02T10:00:01", "continuous", hostile),
+    ]
+    md = write_export(entries, tmp_path / "h.md").read_text(encoding="utf-8")
+    lines = md.splitlines()
+    assert [line[:4] for line in lines if line.startswith("- ")] == ["- **", "- **"]
+    assert "<b>" not in md and "&lt;b&gt;" in md and "\\*star\\*" in md and "\\# Heading" in md
+    assert not any(line.startswith("# Heading") for line in lines)
+    txt = write_export(entries, tmp_path / "h.txt").read_text(encoding="utf-8")
+    assert len(txt.splitlines()) == 2
+    raw = write_export(entries, tmp_path / "h.json").read_text(encoding="utf-8")
+    for text in (md, txt, raw):
+        assert "\u2028" not in text and "\u202e" not in text and "\x1b" not in text
+    assert json.loads(raw)["entries"][0]["text"] == hostile  # nothing lost for programs
