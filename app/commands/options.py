@@ -79,6 +79,7 @@ class ServeOptions:
     allow_link_local_urls: bool = False
     queue_size: int = 4
     log_level: str = "info"
+    served_model_name: str | None = None  # what clients see the model called (default: its folder's name)
 
 
 @dataclass(frozen=True)

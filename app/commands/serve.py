@@ -125,6 +125,11 @@ def add_arguments(parser: CommandParser) -> None:
         help=f"requests waiting before 429 (default {option_default(ServeOptions, 'queue_size')})",
     )
     parser.add_argument(
+        "--served-model-name",
+        metavar="NAME",
+        help="the model's name for clients (default: its folder's name or hub id; never a path)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],
         help=f"(default: {option_default(ServeOptions, 'log_level')})",
@@ -185,7 +190,12 @@ def build_server(
         return backend_factory(chosen, make)
 
     model_thread = ModelThread(backend_factory(settings.engine, make), policy=BoundedFifo(options.queue_size))
-    served = ServedModel(model_thread, name=settings.engine.model, factory_for=factory_for)
+    served = ServedModel(
+        model_thread,
+        name=settings.engine.model,
+        factory_for=factory_for,
+        served_name=options.served_model_name,
+    )
     app = create_app(
         served,
         ApiPolicy(

@@ -103,14 +103,14 @@ async def health(served: Served) -> JSONResponse:
     info = state.info
     body = Health(
         status=state.health,
-        model=served.name or (info.model if info else None),
+        model=served.model_id,
         backend=info.backend if info else None,
         device=info.device if info else None,
         dtype=info.dtype if info else None,
         note=info.note if info and info.note else None,
         uptime_s=round(time.time() - served.started_at, 1),
         queued=model_thread.waiting,
-        error=None if state.ready or state.health == "loading" else state.not_ready_reason(),
+        error=None if state.ready or state.health == "loading" else served.public(state.not_ready_reason()),
     )
     return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
 
@@ -162,7 +162,7 @@ async def chat(
             429, "The server is busy: every queue slot is taken. Retry shortly.", code="rate_limit_exceeded"
         ) from None
     except NotReady as exc:
-        raise ApiError(503, f"The model is not ready: {exc}", code="model_not_ready") from None
+        raise ApiError(503, served.public(f"The model is not ready: {exc}"), code="model_not_ready") from None
     job.add_done_callback(lambda: deliver(None))
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     watcher = asyncio.create_task(cancel_on_disconnect(request, job))
@@ -201,7 +201,7 @@ async def patch_config(patch: ConfigPatch, served: Served, opts: Policy) -> Serv
         opts.temperature = patch.temperature
     if patch.top_p is not None:
         opts.top_p = patch.top_p
-    if patch.active_model is not None and patch.active_model != served.name:
+    if patch.active_model is not None and patch.active_model not in (served.name, served.model_id):
         served.switch(patch.active_model)
     return _config(served, opts)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path, PureWindowsPath
 
 from app.inference.model_files import DEFAULT_MODELS
 from app.inference.model_thread import BackendFactory, ModelThread
@@ -12,14 +13,25 @@ from app.server.errors import ApiError
 from app.server.images import ImageLimits
 
 
+def public_model_name(model: str) -> str:
+    """How a model is named to clients: a hub id as it is, a folder by its own name, never its path.
+
+    The server's file layout (user names, mount points) is nobody's business but its operator's.
+    """
+    if "\\" in model or model.startswith(("/", ".", "~")) or Path(model).expanduser().exists():
+        return PureWindowsPath(model).name if "\\" in model else Path(model).name
+    return model
+
+
 @dataclass
 class ServedModel:
     """The model thread the server answers with, the model name it reports, and how to switch models."""
 
     model_thread: ModelThread
-    name: str | None = None  # None: whatever the engine loaded (or the default model)
+    name: str | None = None  # what is loaded: a folder or a hub id (None: the default model)
     factory_for: Callable[[str | None], BackendFactory] | None = None  # model name → backend factory
     started_at: float = field(default_factory=time.time)
+    served_name: str | None = None  # `--served-model-name`: what clients see instead
 
     def switch(self, model: str) -> None:
         """Load `model` in the background (after the running request); /health says loading."""
@@ -28,13 +40,25 @@ class ServedModel:
                 400, "This server can't switch models", code="invalid_request", param="active_model"
             )
         self.name = model
+        self.served_name = None  # the alias named the model before; the new one goes by its own name
         self.model_thread.reload(self.factory_for(model))
 
     @property
     def model_id(self) -> str:
-        """The name clients see: the one asked for, else the loaded model's, else the default."""
+        """The name clients see: the alias, else the model's public name (no path), else the default."""
+        if self.served_name:
+            return self.served_name
         info = self.model_thread.info
-        return self.name or (info.model if info else None) or DEFAULT_MODELS["transformers"]
+        loaded = self.name or (info.model if info else None)
+        return public_model_name(loaded or DEFAULT_MODELS["transformers"])
+
+    def public(self, text: str) -> str:
+        """`text` (a reason a load failed, …) with the model's folder path replaced by its public name."""
+        model = self.name or ""
+        if model and public_model_name(model) != model:
+            for form in {model, str(Path(model).expanduser()), str(Path(model).expanduser().resolve())}:
+                text = text.replace(form, self.model_id)
+        return text
 
 
 @dataclass

@@ -190,3 +190,45 @@ def test_a_busy_port_is_one_clear_line_before_anything_starts(capsys: pytest.Cap
         port = taken.getsockname()[1]
         assert run(parse_args(["serve", "--port", str(port)])) == ExitCode.INPUT
     assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
+
+
+def test_no_response_carries_the_servers_folder_path(tmp_path: Path) -> None:
+    folder = tmp_path / "private-home" / "models" / "my-smolvlm"
+    folder.mkdir(parents=True)
+    secret = str(tmp_path)
+    with served("--model", str(folder)) as (base, _):
+        bodies = [
+            httpx.get(f"{base}/v1/models", timeout=10).text,
+            httpx.get(f"{base}/health", timeout=10).text,
+            httpx.get(f"{base}/api/v1/config", timeout=10).text,
+        ]
+        wrong = httpx.post(
+            f"{base}/v1/chat/completions",
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]},
+            timeout=10,
+        )
+        assert wrong.status_code == 404
+        bodies.append(wrong.text)
+        by_name = ask_model(base, "my-smolvlm")  # the name clients see is the one they can use
+        assert by_name.status_code == 200, by_name.text
+        bodies.append(by_name.text)
+    assert httpx.Response(200, text=bodies[0]).json()["data"][0]["id"] == "my-smolvlm"
+    assert all(secret not in body for body in bodies), [b for b in bodies if secret in b]
+
+
+def test_the_served_model_name_flag_names_the_model_for_clients(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "smolvlm2-500m-local"
+    folder.mkdir(parents=True)
+    with served("--model", str(folder), "--served-model-name", "classroom") as (base, _):
+        models = httpx.get(f"{base}/v1/models", timeout=10).json()
+        assert [m["id"] for m in models["data"]] == ["classroom"]
+        assert httpx.get(f"{base}/health", timeout=10).json()["model"] == "classroom"
+        assert ask_model(base, "classroom").status_code == 200
+        # Naming the model already served (by its alias) is not a switch.
+        same = httpx.patch(f"{base}/api/v1/config", json={"active_model": "classroom"}, timeout=10)
+        assert same.status_code == 200 and same.json()["status"] == "ready"
+
+
+def ask_model(base: str, model: str) -> httpx.Response:
+    body = {"model": model, "max_tokens": 4, "messages": [{"role": "user", "content": "Hi"}]}
+    return httpx.post(f"{base}/v1/chat/completions", json=body, timeout=30)
