@@ -61,6 +61,29 @@ def check_model_folder(folder: Path) -> Path:
     return folder
 
 
+def why_not_loadable(model: str) -> str | None:
+    """Why `model` can't be loaded here, known without loading it; None when it may load.
+
+    A folder that isn't there or holds no model, or a hub id that isn't downloaded while
+    offline mode is on. Paths in the answer are as `model` gave them.
+    """
+    if looks_like_path(model):
+        folder = Path(model).expanduser().resolve()
+        try:
+            check_model_folder(folder)
+        except ModelUnavailable as exc:
+            return str(exc).replace(str(folder), model)
+        return None
+    if _offline():
+        try:
+            from huggingface_hub import snapshot_download
+
+            snapshot_download(model, local_files_only=True, **_hub_settings())  # type: ignore[arg-type]
+        except Exception:
+            return str(_not_here(model, "offline mode is on (HF_HUB_OFFLINE), so it can't be downloaded now"))
+    return None
+
+
 def context_limit(folder: Path) -> int:
     """How many tokens the model in `folder` reads at most (its decoder's position count)."""
     import json

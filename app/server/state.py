@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
-from app.inference.model_files import DEFAULT_MODELS
+from app.inference.model_files import DEFAULT_MODELS, why_not_loadable
 from app.inference.model_thread import BackendFactory, ModelThread
 from app.server.errors import ApiError
 from app.server.images import ImageLimits
@@ -38,6 +38,11 @@ class ServedModel:
         if self.factory_for is None:
             raise ApiError(
                 400, "This server can't switch models", code="invalid_request", param="active_model"
+            )
+        why = why_not_loadable(model)
+        if why:  # refused before anything changes: the model in use goes on answering
+            raise ApiError(
+                400, f"Can't switch to {model}: {why}", code="model_not_loadable", param="active_model"
             )
         self.name = model
         self.served_name = None  # the alias named the model before; the new one goes by its own name

@@ -107,7 +107,15 @@ def test_the_openapi_document_describes_every_answer(fake_server) -> None:  # ty
     assert chat["429"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
 
 
-def test_health_models_and_config(fake_server) -> None:  # type: ignore[no-untyped-def]
+def model_folder(folder: Path) -> Path:
+    """A folder that holds what a model folder must (the fake engine loads nothing from it)."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+    (folder / "model.safetensors").write_bytes(b"")
+    return folder
+
+
+def test_health_models_and_config(fake_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base, _, _ = fake_server
     health = httpx.get(f"{base}/health").json()
     assert health["status"] == "ready" and health["backend"] == "fake" and health["uptime_s"] >= 0
@@ -117,10 +125,30 @@ def test_health_models_and_config(fake_server) -> None:  # type: ignore[no-untyp
     assert (patched["max_tokens"], patched["temperature"]) == (20, 0.5)
     bad = httpx.patch(f"{base}/api/v1/config", json={"max_tokens": 0})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "max_tokens"
-    switched = httpx.patch(f"{base}/api/v1/config", json={"active_model": "other-model"})
+    other = model_folder(tmp_path / "other-model")
+    switched = httpx.patch(f"{base}/api/v1/config", json={"active_model": str(other)})
     assert switched.status_code == 200
     wait_ready(base, timeout=5)
-    assert httpx.get(f"{base}/health").json()["model"] == "other-model"
+    assert httpx.get(f"{base}/health").json()["model"] == "other-model"  # its name, not its path
+
+
+def test_a_switch_to_a_model_that_cant_load_is_refused_and_serving_goes_on(
+    fake_server,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    base, _, _ = fake_server
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    for target in ("/nowhere/at/all", str(empty)):
+        refused = httpx.patch(f"{base}/api/v1/config", json={"active_model": target})
+        assert refused.status_code == 400, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "model_not_loadable" and error["param"] == "active_model"
+        assert target in error["message"]
+        health = httpx.get(f"{base}/health")
+        assert health.status_code == 200 and health.json()["model"] == "fake-model"
+        answer = post(base, {"max_tokens": 4, **user({"type": "text", "text": "Still there?"})})
+        assert answer.status_code == 200 and answer.json()["model"] == "fake-model"
 
 
 def post(base: str, body: object, **kw: object) -> httpx.Response:
