@@ -74,8 +74,10 @@ def to_markdown(summary: VideoSummary) -> str:
 
 
 def to_json(summary: VideoSummary) -> str:
-    """Every field, for programs."""
-    return json_safe(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False)) + "\n"
+    """Every field, for programs; the video by its file name (a file shared is no map of its maker's disk)."""
+    data = summary.to_dict()
+    data["video"] = Path(summary.video).name
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 WRITERS = {"vtt": to_vtt, "srt": to_srt, "md": to_markdown, "json": to_json}
