@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -89,8 +90,21 @@ def too_long_for_context(status: int, body: str) -> bool:
     return status == 400 and any(words in body for words in CONTEXT_REFUSALS)
 
 
+_VERSIONED = re.compile(r"/v\d+$")
+
+
+def api_root(base_url: str) -> str:
+    """Where a server's OpenAI-style API lives.
+
+    A URL ending in a version (`/v1`, `/v3`) is that root as it is; anything else (the server's
+    root, a path prefix such as KServe's `/openai`) gets `/v1` added.
+    """
+    url = base_url.rstrip("/")
+    return url if _VERSIONED.search(url) else f"{url}/v1"
+
+
 class OpenAIBackend:
-    """Streams answers from an OpenAI-compatible `/v1/chat/completions`."""
+    """Streams answers from an OpenAI-compatible `…/chat/completions` (`/v1`, `/openai/v1`, `/v3`)."""
 
     def __init__(
         self,
@@ -101,8 +115,11 @@ class OpenAIBackend:
         timeout_s: float | None = None,
         client_factory: Callable[[], httpx.Client] | None = None,
     ) -> None:
-        """`base_url` is the server's root or its `/v1` (both work); no `timeout_s`: the settings' default."""
-        self.base_url = base_url.rstrip("/").removesuffix("/v1")
+        """Connect to `base_url`, the server's API root or the server itself (`api_root`).
+
+        No `timeout_s`: the settings' default.
+        """
+        self.base_url = api_root(base_url)
         self.api_key = api_key
         self.model = model
         self.timeout_s = timeout_s if timeout_s is not None else EngineSettings().timeout_s
@@ -127,11 +144,11 @@ class OpenAIBackend:
         )
         problem = None
         try:
-            response = self._client.get(f"{self.base_url}/v1/models", headers=self._headers())
+            response = self._client.get(f"{self.base_url}/models", headers=self._headers())
             if response.status_code == 401:
                 problem = f"The server at {self.base_url} refused the API key (HTTP 401)."
             elif response.status_code != 200:
-                problem = f"The server at {self.base_url} answered HTTP {response.status_code} to /v1/models."
+                problem = f"The server at {self.base_url} answered HTTP {response.status_code} to /models."
         except httpx.HTTPError as exc:
             problem = f"The server at {self.base_url} can't be reached ({type(exc).__name__})."
         if problem:
@@ -169,7 +186,7 @@ class OpenAIBackend:
             while True:
                 with self._client.stream(
                     "POST",
-                    f"{self.base_url}/v1/chat/completions",
+                    f"{self.base_url}/chat/completions",
                     json=self._body(replace(request, frames=frames)),
                     headers=self._headers(),
                 ) as response:

@@ -112,3 +112,45 @@ def test_the_readme_curl_examples_work_as_written(our_server: str, tmp_path: Pat
         assert done.returncode == 0, (command, done.stderr)
         assert '"error":{' not in done.stdout.replace(" ", ""), done.stdout
         assert done.stdout.strip(), shlex.quote(command)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "base"),
+    [
+        ("/openai/v1", "/openai/v1"),  # KServe's route to vLLM
+        ("/v3", "/v3"),  # OpenVINO Model Server
+        ("/v1", ""),  # a plain server named by its root
+    ],
+)
+def test_the_remote_backend_takes_any_api_path(prefix: str, base: str) -> None:
+    from starlette.types import Receive, Scope, Send
+
+    served = served_model(lambda _m: FakeBackend(answer=lambda _r: "A lamp on a desk."), name="lamp-model")
+    inner = create_app(served)
+    seen: list[str] = []
+
+    async def at_prefix(scope: Scope, receive: Receive, send: Send) -> None:
+        """Our server's /v1 API, reachable only under `prefix` (everything else is 404)."""
+        if scope["type"] == "http" and scope["path"] != "/health":
+            seen.append(scope["path"])
+            if not scope["path"].startswith(prefix + "/"):
+                await send({"type": "http.response.start", "status": 404, "headers": []})
+                await send({"type": "http.response.body", "body": b"not here"})
+                return
+            scope = {**scope, "path": "/v1" + scope["path"][len(prefix) :], "raw_path": None}
+        await inner(scope, receive, send)
+
+    with serving(at_prefix) as root:
+        wait_ready(root)
+        backend = OpenAIBackend(base_url=root + base)
+        backend.load()
+        assert backend.model == "lamp-model"
+        request = GenerationRequest("What is it?", frames=(Frame(photo(), 0.0),), max_tokens=8)
+        out = collect(backend.stream(request))
+        backend.close()
+    assert out.text.strip() == "A lamp on a desk."
+    assert {p for p in seen if p.endswith(("/models", "/chat/completions"))} == {
+        f"{prefix}/models",
+        f"{prefix}/chat/completions",
+    }
+    assert served.model_thread.shutdown()
