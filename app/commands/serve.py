@@ -122,7 +122,8 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--queue-size",
         type=int,
-        help=f"requests waiting before 429 (default {option_default(ServeOptions, 'queue_size')})",
+        help=f"requests one client may have waiting before 429; clients take turns "
+        f"(default {option_default(ServeOptions, 'queue_size')})",
     )
     parser.add_argument(
         "--served-model-name",

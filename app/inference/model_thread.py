@@ -20,8 +20,10 @@ work arrives while the model is busy is the queue policy, chosen by the caller:
 - `LatestWins` (live narration): one waiting slot; a newer job replaces an unread one, except
   that automatic narration never pushes a user's request aside, and a user's request
   interrupts automatic narration that is running.
-- `BoundedFifo(n)` (the server): first come, first served, at most `n` waiting; a full
-  queue refuses at once with `QueueFull` (HTTP 429), rather than piling work up.
+- `BoundedFifo(n)` (the server): first come, first served, at most `n` waiting per client; a
+  full queue refuses at once with `QueueFull` (HTTP 429), rather than piling work up. With
+  several clients waiting they are served in turn (the one served longest ago first), so
+  one client's burst can't starve the others.
 
 It is a plain Python thread, not a QThread: the CLI and the server have no Qt event loop to
 deliver signals, while a plain callback (`listener`) serves everyone; the Qt adapter for
@@ -110,9 +112,10 @@ class LatestWins:
 
 @dataclass(frozen=True)
 class BoundedFifo:
-    """First come, first served; at most `max_waiting` wait, more are refused (servers)."""
+    """First come, first served, clients in turn; at most `max_waiting` wait per client (servers)."""
 
-    max_waiting: int = 4
+    max_waiting: int = 4  # per client
+    max_total: int = 64  # all clients together
 
     def __post_init__(self) -> None:
         """Check the bound."""
@@ -133,6 +136,7 @@ class _Job:
     request: GenerationRequest | None = None
     task: Task[object] | None = None
     on_chunk: Callable[[GenerationChunk], None] | None = None
+    client: str = ""  # who asked (the server: the client's address), for taking turns
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Answer | TaskDone | JobFailed | Dropped | None = None
     callbacks: list[Callable[[], None]] = field(default_factory=list)
@@ -216,6 +220,8 @@ class ModelThread:
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
         self._waiting: deque[_Job] = deque()
+        self._turns: dict[str, int] = {}  # the turn each client was last served at
+        self._turn_counter = itertools.count(1)
         self._current: _Job | None = None
         self._reload_to: BackendFactory | None = None
         self._stop = False
@@ -325,14 +331,21 @@ class ModelThread:
         *,
         priority: Priority = "user",
         on_chunk: Callable[[GenerationChunk], None] | None = None,
+        client: str = "",
     ) -> JobHandle[Answer]:
         """Queue a generation; `on_chunk` gets every streamed chunk on the model thread.
 
-        Raises `NotReady` while loading or after a failed load, `QueueFull` when a bounded
-        queue is full.
+        `client` names who asked, so that clients take turns (`BoundedFifo`). Raises `NotReady`
+        while loading or after a failed load, `QueueFull` when a bounded queue is full.
         """
         job = _Job(
-            next(self._ids), priority, time.monotonic(), CancelToken(), request=request, on_chunk=on_chunk
+            next(self._ids),
+            priority,
+            time.monotonic(),
+            CancelToken(),
+            request=request,
+            on_chunk=on_chunk,
+            client=client,
         )
         self._enqueue(job)
         return JobHandle(job)
@@ -361,7 +374,8 @@ class ModelThread:
             if not self._model.ready:
                 raise NotReady(self._model.not_ready_reason())
             if isinstance(self.policy, BoundedFifo):
-                if len(self._waiting) >= self.policy.max_waiting:
+                mine = sum(1 for waiting in self._waiting if waiting.client == job.client)
+                if mine >= self.policy.max_waiting or len(self._waiting) >= self.policy.max_total:
                     raise QueueFull("The model is busy: every waiting slot is taken. Try again shortly.")
                 self._waiting.append(job)
             else:
@@ -480,7 +494,7 @@ class ModelThread:
                         self._reload_to = None
                         job = None
                     else:
-                        job = self._waiting.popleft()
+                        job = self._next_job()
                         self._current = job
                 if job is None:
                     backend = self._load(backend)
@@ -495,6 +509,13 @@ class ModelThread:
                 backend.close()
             self._set_model(ModelState("stopped"))
             self._loaded.set()
+
+    def _next_job(self) -> _Job:
+        """The next waiting job (the lock held): clients in turn, each one's own in order."""
+        job = min(self._waiting, key=lambda j: (self._turns.get(j.client, 0), j.id))
+        self._waiting.remove(job)
+        self._turns[job.client] = next(self._turn_counter)
+        return job
 
     def _run_job(self, backend: VisionBackend | None, job: _Job) -> None:
         if backend is None:

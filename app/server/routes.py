@@ -156,7 +156,11 @@ async def chat(
         loop.call_soon_threadsafe(chunks.put_nowait, item)  # from the model thread
 
     try:
-        job = served.model_thread.submit(generation, on_chunk=deliver if body.stream else None)
+        job = served.model_thread.submit(
+            generation,
+            on_chunk=deliver if body.stream else None,
+            client=request.client.host if request.client else "",  # clients take turns
+        )
     except QueueFull:
         raise ApiError(
             429, "The server is busy: every queue slot is taken. Retry shortly.", code="rate_limit_exceeded"

@@ -106,6 +106,33 @@ def test_bounded_fifo_answers_everyone_in_order_and_refuses_when_full() -> None:
     assert model_thread.submit(request(4)).result(timeout=5).text  # room again once the queue drained
 
 
+def test_clients_take_turns_so_one_burst_cannot_starve_another() -> None:
+    gate = threading.Event()  # the first answer waits until every request is queued: no race
+
+    def answer(_request: object) -> str:
+        gate.wait(10)
+        return "An answer."
+
+    model_thread, _ = started(FakeBackend(answer=answer), policy=BoundedFifo(3))  # type: ignore[arg-type]
+    finished: list[str] = []
+
+    def ask(client: str, n: int) -> None:
+        job = model_thread.submit(request(n), client=client)
+        job.add_done_callback(lambda: finished.append(f"{client}{n}"))
+
+    ask("desk-a", 1)
+    wait_until(lambda: model_thread.busy)
+    for n in (2, 3, 4):  # desk A's burst waits...
+        ask("desk-a", n)
+    with pytest.raises(QueueFull):  # ...up to its own share of the queue
+        model_thread.submit(request(5), client="desk-a")
+    ask("desk-b", 1)  # desk B still gets in, and goes next
+    ask("desk-c", 1)
+    gate.set()
+    wait_until(lambda: len(finished) == 6, timeout=10)
+    assert finished == ["desk-a1", "desk-b1", "desk-c1", "desk-a2", "desk-a3", "desk-a4"]
+
+
 def test_a_handle_cancels_its_own_job_within_one_token() -> None:
     model_thread, _ = started(FakeBackend(seconds_per_call=4.0, tokens=40))  # 0.1 s per token
     chunks: list[str] = []
