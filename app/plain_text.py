@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
+
+from app.inference.answer import clean_text
 
 # Bidirectional embeddings, overrides and isolates: they can make text read other than it is.
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_NO_BIDI = dict.fromkeys(map(ord, _BIDI_CONTROLS))
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _LIST_OR_QUOTE_START = re.compile(r"^(\s*)([-+>]|\d+[.)])")
 _TAG = re.compile(r"<[^<>]*>")
@@ -21,14 +23,11 @@ _TAG = re.compile(r"<[^<>]*>")
 def one_line(text: str) -> str:
     """`text` as one line: control characters and bidi overrides gone, every kind of whitespace one space.
 
-    Line and paragraph separators (U+2028, U+2029) are whitespace here, like newlines.
+    Line and paragraph separators (U+2028, U+2029) are whitespace here, like newlines; what is
+    left of each word is cleaned as every answer is (`clean_text`).
     """
-    kept = (
-        " " if ch.isspace() else ch
-        for ch in text
-        if ch.isspace() or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
-    )
-    return " ".join("".join(kept).split())
+    words = (clean_text(word).translate(_NO_BIDI) for word in text.split())
+    return " ".join(word for word in words if word)
 
 
 def markdown_text(text: str) -> str:

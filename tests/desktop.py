@@ -54,6 +54,13 @@ def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def launch(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """The app (`args`: a command and its arguments), started as the menu entry starts it, on real X11."""
+    env = {k: v for k, v in env.items() if k != "QT_QPA_PLATFORM"}
+    command = [sys.executable, "-m", "app", *args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def log_text(tmp_path: Path) -> str:
     path = tmp_path / "state" / "SmolSight" / "log" / "smolsight.log"
     return path.read_text(encoding="utf-8") if path.exists() else ""

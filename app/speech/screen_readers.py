@@ -236,13 +236,10 @@ class PrismChannel:
     the usual mode (braille follows the focus) the flash shows the short form.
     """
 
-    def __init__(
-        self, name: str, context: PrismContext, backend_id: object, *, brailles: bool = True
-    ) -> None:
+    def __init__(self, name: str, context: PrismContext, backend_id: object) -> None:
         self.name = name
         self.context = context
         self.backend_id = backend_id
-        self.brailles = brailles
         self._backend: PrismBackend | None = None
 
     def running(self) -> bool:
@@ -263,7 +260,7 @@ class PrismChannel:
             backend = self._backend
             assert backend is not None
         try:
-            if self.brailles and braille:
+            if braille:
                 try:
                     backend.braille(braille)
                 except Exception as exc:  # a reader without braille still speaks

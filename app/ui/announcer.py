@@ -90,10 +90,6 @@ class Announcer:
         """Whether our own voice is to say things, as the output choice stands now."""
         return self.output in ("speech", "both") or (self.output == "auto" and not self.screen_reader_name)
 
-    def speech_works(self) -> bool:
-        """Whether our own voice is in use and can speak now (or is about to)."""
-        return self.wants_voice() and self._voice_ready()
-
     def _voice_ready(self) -> bool:
         return self.speaker is not None and self.speaker.status.state in ("starting", "ready")
 

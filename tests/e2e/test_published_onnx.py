@@ -31,7 +31,7 @@ from app.inference.types import GenerationRequest
 from app.paths import resource_file
 from tests.cleanup import scratch_folder
 from tests.commands import smolsight as run_smolsight
-from tests.desktop import app_env, close, find_window, linux_only, log_text, wait_for
+from tests.desktop import app_env, close, find_window, launch, linux_only, log_text, wait_for
 from tests.fake_hub import Hub, serving
 from tests.media import photo
 from tests.openvino_probe import products_per_input
@@ -293,10 +293,7 @@ def test_a_failure_inside_the_model_thread_reaches_the_window_without_a_tracebac
     settings = {"model": str(onnx_model), "backend": "openvino", "output": "text"}
     (tmp_path / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
     env = app_env(tmp_path, DISPLAY=x_display, SMOLSIGHT_CACHE_DIR=str(tmp_path / "cache"))
-    env.pop("QT_QPA_PLATFORM", None)
-    app = subprocess.Popen(
-        [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    app = launch(env)
     try:
         find_window("^SmolSight$", env, 30, process=app)
         # the model thread's warm-up (one short generation) fails; the window says so

@@ -24,6 +24,7 @@ from tests.desktop import (
     app_env,
     close,
     find_window,
+    launch,
     linux_only,
     log_text,
     press,
@@ -34,14 +35,6 @@ from tests.desktop import (
 )
 from tests.media import write_video
 from tests.speechd import speechd_engine_installed, speechd_standin
-
-
-def launch(env: dict[str, str]) -> subprocess.Popen[str]:
-    """The app, started as the menu entry starts it, on the real X11 platform."""
-    env = {k: v for k, v in env.items() if k != "QT_QPA_PLATFORM"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
 
 
 @linux_only

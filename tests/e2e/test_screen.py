@@ -25,6 +25,7 @@ from tests.desktop import (
     app_env,
     close,
     find_window,
+    launch,
     linux_only,
     log_text,
     tool,
@@ -218,10 +219,7 @@ def test_a_system_wide_key_describes_the_active_window_from_the_background(
     )
     with x_server(Screen(1280, 800), window_manager=False) as display:
         env = app_env(tmp_path, **display)
-        env.pop("QT_QPA_PLATFORM", None)
-        app = subprocess.Popen(
-            [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        app = launch(env)
         try:
             wait_for(lambda: "loaded the model" in log_text(tmp_path), "the model to load", app)
             # Focus is on the root window: SmolSight is in the background; the key is pressed anyway.

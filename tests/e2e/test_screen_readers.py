@@ -28,6 +28,7 @@ from tests.desktop import (
     app_env,
     close,
     find_window,
+    launch,
     linux_only,
     log_text,
     press,
@@ -100,14 +101,8 @@ def test_the_describe_screen_key_is_heard_through_the_screen_reader_from_another
         env = app_env(
             tmp_path, **{**display, "DBUS_SESSION_BUS_ADDRESS": bus, "SPEECHD_ADDRESS": speechd.address}
         )
-        env.pop("QT_QPA_PLATFORM", None)
-        app = subprocess.Popen(
-            [sys.executable, "-m", "app", "gui", str(black_picture)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        env.pop("QT_QPA_PLATFORM", None)  # the other program's window must be on the X server too
+        app = launch(env, "gui", str(black_picture))
         try:
             heard = orca.messages if orca is not None else speechd.spoken
             wait_for(lambda: BLACK in heard, "the black picture's sentence", app, 90)
@@ -140,14 +135,7 @@ def test_over_at_spi_speak_with_is_named_and_no_control_is_unnamed(tmp_path: Pat
         env = app_env(
             tmp_path, **{**display, "DBUS_SESSION_BUS_ADDRESS": bus, "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1"}
         )
-        env.pop("QT_QPA_PLATFORM", None)
-        app = subprocess.Popen(
-            [sys.executable, "-m", "app", "gui"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        app = launch(env, "gui")
         try:
             main = find_window("SmolSight", env, 60, app)
             press(env, main, "ctrl+comma")
