@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import httpcore
     from fastapi import FastAPI
 
+    from app.server.state import ServedModel
+
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 OPTIONS = ServeOptions  # what the flags that are not settings fill
@@ -177,8 +179,8 @@ def build_server(
     settings: Settings,
     make: MakeBackend = create_backend,
     network: httpcore.NetworkBackend | None = None,
-) -> tuple[FastAPI, ModelThread]:
-    """The app `smolsight serve` serves and its model thread (not started): every flag applied here.
+) -> tuple[FastAPI, ServedModel]:
+    """The app `smolsight serve` serves and the model it serves (not started): every flag applied here.
 
     `make` builds the backend from engine settings (default: the real engines) and `network`
     is how image URLs connect (default: sockets); tests pass a fake of each and get exactly
@@ -215,7 +217,7 @@ def build_server(
             read_text=settings.describe.read_text,
         ),
     )
-    return app, model_thread
+    return app, served
 
 
 def run_server(options: ServeOptions, settings: Settings) -> int:
@@ -225,8 +227,8 @@ def run_server(options: ServeOptions, settings: Settings) -> int:
     problem = port_problem(options.host, options.port)
     if problem:
         return fail(problem, ExitCode.INPUT)
-    app, model_thread = build_server(options, settings)
-    model_thread.start()
+    app, served = build_server(options, settings)
+    served.start()
     print(
         f"SmolSight server on http://{options.host}:{options.port} (model loading in the background; "
         "GET /health says when it is ready)",
@@ -241,5 +243,5 @@ def run_server(options: ServeOptions, settings: Settings) -> int:
             timeout_graceful_shutdown=5,
         )
     finally:
-        model_thread.shutdown()
+        served.shutdown()
     return ExitCode.OK

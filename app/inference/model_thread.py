@@ -225,6 +225,7 @@ class ModelThread:
         self._current: _Job | None = None
         self._reload_to: BackendFactory | None = None
         self._stop = False
+        self._retiring = False  # finish what waits, then stop (`retire`)
         self._started = False
         self._model = ModelState()
         self._load_error: BackendError | None = None
@@ -302,6 +303,16 @@ class ModelThread:
                 self._current.cancel.cancel()
             self._cond.notify()
         self._emit(ModelChanged(state))
+
+    def retire(self) -> None:
+        """Finish the running job and every waiting one, then stop (another model thread took over).
+
+        Jobs submitted meanwhile still run; once the queue is empty the thread ends, closes its
+        backend, and later submissions get `NotReady`.
+        """
+        with self._cond:
+            self._retiring = True
+            self._cond.notify()
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Cancel everything, stop the thread and wait for it; False (logged) when it did not stop."""
@@ -486,8 +497,10 @@ class ModelThread:
             backend = self._load(None)
             while True:
                 with self._cond:
-                    while not self._waiting and not self._stop and self._reload_to is None:
+                    while not (self._waiting or self._stop or self._retiring or self._reload_to is not None):
                         self._cond.wait(0.5)
+                    if self._retiring and not self._waiting:
+                        self._stop = True  # from now on a submission is refused, not stranded
                     if self._stop:
                         return
                     if self._reload_to is not None:

@@ -35,7 +35,8 @@ def create_app(served: ServedModel, options: ApiPolicy | None = None) -> FastAPI
     )
     app.state.served = served  # what the routes read (`routes.served_model`, `routes.server_options`)
     app.state.options = opts
-    if opts.cors_origins:
+    app.add_middleware(LimitsAndAuth, options=opts)
+    if opts.cors_origins:  # outermost (added last): a browser's preflight carries no key
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(
@@ -44,7 +45,6 @@ def create_app(served: ServedModel, options: ApiPolicy | None = None) -> FastAPI
             allow_methods=["GET", "POST", "PATCH", "OPTIONS"],
             allow_headers=["*"],
         )
-    app.add_middleware(LimitsAndAuth, options=opts)
     _answer_errors(app, opts)
     for router in (routes.status, routes.openai, routes.settings):
         app.include_router(router)

@@ -34,6 +34,7 @@ from app.server.schema import (
     Health,
     ModelCard,
     ModelList,
+    ModelSwitchState,
     ServerConfig,
 )
 from app.server.state import ApiPolicy, ServedModel
@@ -111,6 +112,7 @@ async def health(served: Served) -> JSONResponse:
         uptime_s=round(time.time() - served.started_at, 1),
         queued=model_thread.waiting,
         error=None if state.ready or state.health == "loading" else served.public(state.not_ready_reason()),
+        switch=_switch(served),
     )
     return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
 
@@ -156,7 +158,7 @@ async def chat(
         loop.call_soon_threadsafe(chunks.put_nowait, item)  # from the model thread
 
     try:
-        job = served.model_thread.submit(
+        job = served.submit(
             generation,
             on_chunk=deliver if body.stream else None,
             client=request.client.host if request.client else "",  # clients take turns
@@ -217,4 +219,12 @@ def _config(served: ServedModel, opts: ApiPolicy) -> ServerConfig:
         max_tokens=opts.max_tokens,
         temperature=opts.temperature,
         top_p=opts.top_p,
+        switch=_switch(served),
     )
+
+
+def _switch(served: ServedModel) -> ModelSwitchState | None:
+    switching = served.switching
+    if switching is None:
+        return None
+    return ModelSwitchState(model=switching.model, status=switching.status, detail=switching.detail)

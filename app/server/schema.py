@@ -178,6 +178,14 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
+class ModelSwitchState(BaseModel):
+    """A model switch under way (the model in use answers meanwhile), or the last one, which failed."""
+
+    model: str = Field(description="the model switched to, by its public name")
+    status: Literal["loading", "error"]
+    detail: str | None = Field(description="how far loading is, or why the switch failed")
+
+
 class Health(BaseModel):
     """The answer to `GET /health`: 200 when the model is ready, 503 while loading or after a failure."""
 
@@ -190,6 +198,9 @@ class Health(BaseModel):
     uptime_s: float
     queued: int = Field(description="requests waiting behind the running one")
     error: str | None = Field(description="why the model is not ready, after a failed load")
+    switch: ModelSwitchState | None = Field(
+        default=None, description="a switch to another model: loading beside this one, or failed"
+    )
 
 
 class ServerConfig(BaseModel):
@@ -200,6 +211,9 @@ class ServerConfig(BaseModel):
     max_tokens: int
     temperature: float
     top_p: float
+    switch: ModelSwitchState | None = Field(
+        default=None, description="a switch to another model: loading beside this one, or failed"
+    )
 
 
 class ErrorDetail(BaseModel):

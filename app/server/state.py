@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
+from typing import Literal
 
 from app.inference.model_files import DEFAULT_MODELS, why_not_loadable
-from app.inference.model_thread import BackendFactory, ModelThread
+from app.inference.model_thread import (
+    Answer,
+    BackendFactory,
+    JobHandle,
+    ModelChanged,
+    ModelEvent,
+    ModelThread,
+    NotReady,
+)
+from app.inference.types import GenerationChunk, GenerationRequest
 from app.server.errors import ApiError
 from app.server.images import ImageLimits
+
+log = logging.getLogger(__name__)
+ChunkSink = Callable[[GenerationChunk], None]
 
 
 def public_model_name(model: str) -> str:
@@ -23,18 +38,60 @@ def public_model_name(model: str) -> str:
     return model
 
 
+@dataclass(frozen=True)
+class ModelSwitch:
+    """A switch of models under way or failed: the model asked for, where it is, why it failed."""
+
+    model: str  # its public name
+    status: Literal["loading", "error"]
+    detail: str | None = None  # loading progress, or why the load failed
+
+
 @dataclass
 class ServedModel:
-    """The model thread the server answers with, the model name it reports, and how to switch models."""
+    """The model thread the server answers with, the model name it reports, and how to switch models.
+
+    A switch loads the new model on a model thread of its own beside the one in use, which goes
+    on answering; when the new one is ready it takes the new requests and the old one finishes
+    what it was given, then closes. A load that fails leaves the old one serving and is reported
+    (`switch`) until the next switch.
+    """
 
     model_thread: ModelThread
     name: str | None = None  # what is loaded: a folder or a hub id (None: the default model)
     factory_for: Callable[[str | None], BackendFactory] | None = None  # model name → backend factory
     started_at: float = field(default_factory=time.time)
     served_name: str | None = None  # `--served-model-name`: what clients see instead
+    _next: tuple[str, ModelThread] | None = field(default=None, init=False, repr=False)
+    _failed: ModelSwitch | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def start(self) -> None:
+        """Start the model thread: the model loads in the background."""
+        self.model_thread.start()
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Stop the model in use and any model still loading; False when one did not stop in time."""
+        with self._lock:
+            threads = [self.model_thread] + ([self._next[1]] if self._next else [])
+            self._next = None
+        stopped = [thread.shutdown(timeout) for thread in threads]  # every one, even after a failure
+        return all(stopped)
+
+    def submit(
+        self, request: GenerationRequest, *, on_chunk: ChunkSink | None, client: str
+    ) -> JobHandle[Answer]:
+        """Queue a generation with the model in use (the new one, if a switch ends meanwhile)."""
+        while True:
+            model_thread = self.model_thread
+            try:
+                return model_thread.submit(request, on_chunk=on_chunk, client=client)
+            except NotReady:
+                if self.model_thread is model_thread:
+                    raise  # not a switch in between: the model is really not ready
 
     def switch(self, model: str) -> None:
-        """Load `model` in the background (after the running request); /health says loading."""
+        """Load `model` beside the one in use, which answers until it is ready; 400 if it can't load."""
         if self.factory_for is None:
             raise ApiError(
                 400, "This server can't switch models", code="invalid_request", param="active_model"
@@ -44,9 +101,45 @@ class ServedModel:
             raise ApiError(
                 400, f"Can't switch to {model}: {why}", code="model_not_loadable", param="active_model"
             )
-        self.name = model
-        self.served_name = None  # the alias named the model before; the new one goes by its own name
-        self.model_thread.reload(self.factory_for(model))
+        loading = ModelThread(self.factory_for(model), policy=self.model_thread.policy)
+        loading.add_listener(lambda event: self._on_next(model, loading, event))
+        with self._lock:
+            superseded, self._next, self._failed = self._next, (model, loading), None
+        if superseded is not None:
+            _stop_in_background(superseded[1])
+        loading.start()
+
+    def _on_next(self, model: str, loading: ModelThread, event: ModelEvent) -> None:
+        """The loading model's news (on its thread): ready → it serves; failed → the old one stays."""
+        if not isinstance(event, ModelChanged) or event.state.status not in ("ready", "missing", "failed"):
+            return
+        with self._lock:
+            if self._next is None or self._next[1] is not loading:
+                return  # superseded by a later switch, or shut down
+            self._next = None
+            if not event.state.ready:
+                reason = self._public(event.state.not_ready_reason(), model)
+                self._failed = ModelSwitch(public_model_name(model), "error", reason)
+                log.warning("the switch to %s failed: %s", public_model_name(model), reason)
+            else:
+                retired, self.model_thread = self.model_thread, loading
+                self.name, self.served_name = model, None  # the alias named the old model
+                log.info("now serving %s", public_model_name(model))
+        if not event.state.ready:
+            _stop_in_background(loading)
+        else:
+            retired.retire()  # it answers what it was given, then closes
+
+    @property
+    def switching(self) -> ModelSwitch | None:
+        """The switch under way (loading) or the last one that failed; None when neither."""
+        with self._lock:
+            pending, failed = self._next, self._failed
+        if pending is None:
+            return failed
+        state = pending[1].model_state
+        detail = state.progress.message if state.progress else None
+        return ModelSwitch(public_model_name(pending[0]), "loading", detail)
 
     @property
     def model_id(self) -> str:
@@ -59,11 +152,23 @@ class ServedModel:
 
     def public(self, text: str) -> str:
         """`text` (a reason a load failed, …) with the model's folder path replaced by its public name."""
-        model = self.name or ""
+        return self._public(text, self.name or "", self.model_id)
+
+    @staticmethod
+    def _public(text: str, model: str, public: str | None = None) -> str:
         if model and public_model_name(model) != model:
-            for form in {model, str(Path(model).expanduser()), str(Path(model).expanduser().resolve())}:
-                text = text.replace(form, self.model_id)
+            for form in sorted(
+                {model, str(Path(model).expanduser()), str(Path(model).expanduser().resolve())},
+                key=len,
+                reverse=True,
+            ):
+                text = text.replace(form, public or public_model_name(model))
         return text
+
+
+def _stop_in_background(model_thread: ModelThread) -> None:
+    """Shut a model thread down without waiting for it here (a listener runs on its own thread)."""
+    threading.Thread(target=model_thread.shutdown, name="smolsight-model-stop", daemon=True).start()
 
 
 @dataclass

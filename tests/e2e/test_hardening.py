@@ -38,7 +38,7 @@ def fake_server() -> Iterator[tuple[str, ServedModel]]:
             assert time.monotonic() < deadline
             time.sleep(0.02)
         yield base, served
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 # --- context limits -------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ def tiny_limited_server(tiny_model: Path) -> Iterator[str]:
             assert time.monotonic() < deadline
             time.sleep(0.1)
         yield base
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -146,7 +146,7 @@ def test_health_is_503_while_loading_and_after_a_failed_load_then_200() -> None:
             time.sleep(0.05)
         assert ready.json()["status"] == "ready"
         assert httpx.post(f"{base}{CHAT}", json=chat("Hi"), timeout=30).status_code == 200  # right away
-    assert slow.model_thread.shutdown()
+    assert slow.shutdown()
 
     from app.inference.backend import BackendError
 
@@ -160,7 +160,7 @@ def test_health_is_503_while_loading_and_after_a_failed_load_then_200() -> None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert health.status_code == 503 and "not on this computer" in health.json()["error"]
-    assert failed.model_thread.shutdown()
+    assert failed.shutdown()
 
 
 def test_the_openai_client_waits_on_health_and_then_succeeds(tiny_model: Path) -> None:
@@ -177,7 +177,7 @@ def test_the_openai_client_waits_on_health_and_then_succeeds(tiny_model: Path) -
             model="smolsight", max_tokens=4, messages=[{"role": "user", "content": "Hi"}]
         )
         assert reply.choices[0].finish_reason in ("stop", "length")
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 # --- offline API docs ------------------------------------------------------------------------------------

@@ -107,8 +107,8 @@ def test_the_http_server_answers_a_screen_curtain_itself(standin: tuple[LlamaSer
     def make(_settings: EngineSettings) -> VisionBackend:
         return create_backend(EngineSettings(backend="openai", base_url=f"{base}/v1"))
 
-    app, model_thread = build_server(*configured(parse_args(["serve"])), make=make)
-    model_thread.start()
+    app, served = build_server(*configured(parse_args(["serve"])), make=make)
+    served.start()
 
     def ask(image: np.ndarray) -> str:
         content = [
@@ -116,19 +116,19 @@ def test_the_http_server_answers_a_screen_curtain_itself(standin: tuple[LlamaSer
             {"type": "image_url", "image_url": {"url": data_url(image)}},
         ]
         body = {"max_tokens": 16, "messages": [{"role": "user", "content": content}]}
-        answer = httpx.post(f"{served}/v1/chat/completions", json=body, timeout=60)
+        answer = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60)
         assert answer.status_code == 200, answer.text
         return str(answer.json()["choices"][0]["message"]["content"])
 
     try:
-        with serving(app) as served:
-            wait_ready(served)
+        with serving(app) as url:
+            wait_ready(url)
             assert ask(np.zeros((1080, 1920, 3), np.uint8)) == BLACK
             assert model.seen == []
             assert ask(photo()).startswith("A red disc")
             assert len(pictures_sent(model)) == 1
     finally:
-        assert model_thread.shutdown()
+        assert served.shutdown()
 
 
 def test_a_summary_calls_a_black_scene_black_screen_without_the_model(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def tiny_server(tiny_model: Path) -> Iterator[str]:
     with serving(create_app(served)) as base:
         wait_ready(base)
         yield base + "/"  # the base URL a person types into the add-on's settings
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 def test_the_describer_lists_the_model_describes_a_screenshot_and_answers_a_follow_up(
@@ -121,7 +121,7 @@ def test_a_follow_up_shows_the_model_the_picture_once_with_the_conversation_so_f
         describer = Describer(base + "/")
         first = describer.process(full_hd_screenshot())
         describer.follow_up("Is there any text?")
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
     prompt = backend.calls[-1].prompt
     assert len(backend.calls[-1].frame_times) == 1  # the repeated picture is one picture, not a clip
     assert first.strip() in prompt and "Is there any text?" in prompt

@@ -36,7 +36,7 @@ def our_server(tiny_model: Path) -> Iterator[str]:
     with serving(create_app(served)) as base:
         wait_ready(base)
         yield base
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 def test_live_narration_through_the_remote_backend(qtbot: QtBot, our_server: str, tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_unreachable_or_refusing_servers_are_clear_errors() -> None:
         ok.load()
         assert ok.info.model == "fake"
         ok.close()
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
@@ -153,4 +153,4 @@ def test_the_remote_backend_takes_any_api_path(prefix: str, base: str) -> None:
         f"{prefix}/models",
         f"{prefix}/chat/completions",
     }
-    assert served.model_thread.shutdown()
+    assert served.shutdown()

@@ -37,7 +37,7 @@ def tiny_server(tiny_model: Path) -> Iterator[str]:
     with serving(create_app(served)) as base:
         wait_ready(base)
         yield base
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def fake_server() -> Iterator[tuple[str, FakeBackend, ServedModel]]:
     with serving(create_app(served, options)) as base:
         wait_ready(base, 10)
         yield base, backend, served
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 def test_official_openai_client_non_streamed_and_streamed(tiny_server: str) -> None:
@@ -149,6 +149,79 @@ def test_a_switch_to_a_model_that_cant_load_is_refused_and_serving_goes_on(
         assert health.status_code == 200 and health.json()["model"] == "fake-model"
         answer = post(base, {"max_tokens": 4, **user({"type": "text", "text": "Still there?"})})
         assert answer.status_code == 200 and answer.json()["model"] == "fake-model"
+
+
+class GatedBackend(FakeBackend):
+    """A model whose load waits for `gate`, and fails (naming its folder) when `broken` is set."""
+
+    def __init__(self, folder: Path, answer: str, *, broken: bool = False) -> None:
+        super().__init__(answer=lambda _r: answer)
+        self.folder, self.broken, self.gate = folder, broken, threading.Event()
+
+    def load(self, progress=None) -> None:  # type: ignore[no-untyped-def]
+        assert self.gate.wait(10), "the test never opened the gate"
+        if self.broken:
+            from app.inference.backend import BackendError
+
+            raise BackendError(f"{self.folder / 'model.safetensors'} is damaged: unexpected end of file")
+        super().load(progress)
+
+
+def test_a_switch_loads_beside_the_model_in_use_which_answers_until_the_new_one_is_ready(
+    tmp_path: Path,
+) -> None:
+    old = FakeBackend(answer=lambda _r: "Old model here.")
+    new = GatedBackend(model_folder(tmp_path / "next-model"), "New model here.")
+    broken = GatedBackend(model_folder(tmp_path / "broken-model"), "never", broken=True)
+    backends = {str(new.folder): new, str(broken.folder): broken}
+    served = served_model(lambda model: backends[model] if model else old, name="fake-model")
+
+    def ask() -> dict[str, object]:
+        answer = post(base, {"max_tokens": 8, **user({"type": "text", "text": "Who is there?"})})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, object] = answer.json()
+        return body
+
+    with serving(create_app(served)) as base:
+        wait_ready(base, 10)
+        patched = httpx.patch(f"{base}/api/v1/config", json={"active_model": str(new.folder)})
+        assert patched.status_code == 200, patched.text
+        config = patched.json()
+        assert config["active_model"] == "fake-model" and config["status"] == "ready"
+        assert config["switch"]["model"] == "next-model" and config["switch"]["status"] == "loading"
+        for _ in range(3):  # while the new model loads, the old one answers and the server is healthy
+            health = httpx.get(f"{base}/health")
+            assert health.status_code == 200 and health.json()["model"] == "fake-model"
+            assert health.json()["switch"]["status"] == "loading"
+            answer = ask()
+            assert answer["model"] == "fake-model" and "Old model" in str(answer["choices"])
+        new.gate.set()
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{base}/health").json()["model"] != "next-model":
+            assert time.monotonic() < deadline, "the new model never took over"
+            time.sleep(0.02)
+        assert httpx.get(f"{base}/health").json()["switch"] is None
+        answer = ask()
+        assert answer["model"] == "next-model" and "New model" in str(answer["choices"])
+        deadline = time.monotonic() + 10
+        while not old.closed:  # the old model finished what it had and let its memory go
+            assert time.monotonic() < deadline, "the old model was never closed"
+            time.sleep(0.02)
+
+        patched = httpx.patch(f"{base}/api/v1/config", json={"active_model": str(broken.folder)})
+        assert patched.status_code == 200
+        broken.gate.set()
+        deadline = time.monotonic() + 10
+        while (switch := httpx.get(f"{base}/health").json()["switch"])["status"] != "error":
+            assert time.monotonic() < deadline, "the failed switch was never reported"
+            time.sleep(0.02)
+        assert switch["model"] == "broken-model" and "damaged" in switch["detail"]
+        assert str(tmp_path) not in json.dumps(switch)  # the server's folders stay its own
+        config = httpx.get(f"{base}/api/v1/config").json()
+        assert config["active_model"] == "next-model" and config["switch"] == switch
+        assert httpx.get(f"{base}/health").status_code == 200
+        assert "New model" in str(ask()["choices"])  # the failed load took nothing down
+    assert served.shutdown()
 
 
 def post(base: str, body: object, **kw: object) -> httpx.Response:
@@ -305,7 +378,7 @@ def test_api_key_is_enforced(tmp_path: Path) -> None:
         ok = httpx.get(f"{base}/v1/models", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert httpx.get(f"{base}/health").status_code == 200
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
@@ -319,7 +392,7 @@ def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
         assert post(base, user(TEXT, img(str(allowed / "a.png")))).status_code == 200
         outside = post(base, user(TEXT, img(str(allowed / ".." / "secret.png"))))
         assert outside.status_code == 403 and outside.json()["error"]["code"] == "forbidden_path"
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 def test_images_fetched_over_http_with_limits() -> None:
@@ -330,7 +403,7 @@ def test_images_fetched_over_http_with_limits() -> None:
     with serving(create_app(served, options)) as base:
         wait_ready(base, 10)
         _fetch_over_http(base)
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
 
 def _fetch_over_http(base: str) -> None:

@@ -236,6 +236,22 @@ def test_shutdown_during_a_long_generation_is_bounded() -> None:
         model_thread.submit(request())
 
 
+def test_a_retired_model_thread_answers_what_it_was_given_then_stops() -> None:
+    backend = FakeBackend(seconds_per_call=0.2)
+    model_thread, _ = started(backend, policy=BoundedFifo(4))
+    given = [model_thread.submit(request(t)) for t in (0, 1, 2)]
+    wait_until(lambda: model_thread.busy)
+    model_thread.retire()
+    late = model_thread.submit(request(3))  # asked before the queue drained: still answered
+    results = [h.result(timeout=5) for h in [*given, late]]
+    assert [r.frame_times for r in results] == [(0,), (1,), (2,), (3,)]
+    assert all(r.finish_reason == "stop" for r in results)
+    wait_until(lambda: not model_thread.running)
+    assert backend.closed and model_thread.model_state.status == "stopped"
+    with pytest.raises(NotReady):
+        model_thread.submit(request(4))  # refused, never stranded in a queue nobody reads
+
+
 def test_latest_wins_is_the_default_policy() -> None:
     assert isinstance(ModelThread(lambda: FakeBackend()).policy, LatestWins)
 

@@ -8,6 +8,7 @@ server does (what it fetches, whom it lets in, how many it queues).
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,10 @@ from tests.media import photo
 from tests.servers import RecordingConnector, http_server, png_bytes, serving, wait_ready
 
 
+def data_url_of(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
 @contextmanager
 def served(
     *flags: str, backend: FakeBackend | None = None, network: RecordingConnector | None = None
@@ -39,16 +44,14 @@ def served(
         built.append(settings)
         return backend or FakeBackend(seconds_per_call=0.0)
 
-    app, model_thread = build_server(*configured(parse_args(["serve", *flags])), make=make, network=network)
-    model_thread.start()
+    app, served = build_server(*configured(parse_args(["serve", *flags])), make=make, network=network)
+    served.start()
     with serving(app) as base:
         try:
             wait_ready(base)
             yield base, built
         finally:
-            assert (
-                model_thread.shutdown()
-            )  # first: what is in flight is answered, and the server stops at once
+            assert served.shutdown()  # first: what is in flight is answered, and the server stops at once
 
 
 def ask(base: str, url: str = "", **headers: str) -> httpx.Response:
@@ -98,6 +101,41 @@ def test_cors_origin_lets_that_page_read_the_answers_only() -> None:
         other = httpx.get(f"{base}/health", headers={"Origin": "http://b.example"})
     assert allowed.headers.get("access-control-allow-origin") == "http://a.example"
     assert "access-control-allow-origin" not in other.headers
+
+
+def webcam_page_requests(base: str, origin: str, **headers: str) -> tuple[httpx.Response, httpx.Response]:
+    """What a browser sends for the SmolVLM real-time webcam page: the preflight, then its request."""
+    preflight = httpx.options(
+        f"{base}/v1/chat/completions",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": ", ".join(["content-type", *(h.lower() for h in headers)]),
+        },
+    )
+    content = [
+        {"type": "text", "text": "What do you see?"},
+        {"type": "image_url", "image_url": {"url": data_url_of(png_bytes(), "image/png")}},
+    ]
+    body = {"max_tokens": 100, "messages": [{"role": "user", "content": content}]}
+    request = httpx.post(f"{base}/v1/chat/completions", json=body, headers={"Origin": origin, **headers})
+    return preflight, request
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:8000", "null"])  # served, or opened as a file
+def test_the_webcam_page_works_as_the_readme_says(origin: str) -> None:
+    for flags, headers in ((), {}), (("--api-key", "k"), {"Authorization": "Bearer k"}):
+        with served("--cors-origin", origin, *flags) as (base, _):
+            preflight, request = webcam_page_requests(base, origin, **headers)
+            assert preflight.status_code == 200, preflight.text  # a browser sends no key with a preflight
+            assert preflight.headers["access-control-allow-origin"] == origin
+            assert "POST" in preflight.headers["access-control-allow-methods"]
+            assert request.status_code == 200, request.text
+            assert request.headers["access-control-allow-origin"] == origin
+            assert request.json()["choices"][0]["message"]["content"]  # what the page shows
+    with served() as (base, _):  # without the flag the browser is refused: the README says to add it
+        preflight, _ = webcam_page_requests(base, "http://localhost:8000")
+        assert "access-control-allow-origin" not in preflight.headers
 
 
 def test_allow_files_lets_image_urls_name_files_in_that_folder_only(tmp_path: Path) -> None:

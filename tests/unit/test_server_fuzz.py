@@ -52,4 +52,4 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
 
 
 def teardown_module() -> None:
-    assert _served.model_thread.shutdown()
+    assert _served.shutdown()

@@ -210,13 +210,13 @@ def test_the_server_refuses_loopback_image_urls_and_the_operator_can_allow_them(
         assert error["code"] == "unsafe_image_url" and error["param"] == "messages[0].content[1].image_url"
         assert "--allow-private-urls" in error["message"]
         assert listener.accepted == []
-    assert served.model_thread.shutdown()
+    assert served.shutdown()
 
     allowed = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake")
     options = ApiPolicy(images=ImageLimits(allow_private_urls=True))
     with http_server(Pictures) as port, serving(create_app(allowed, options)) as base:
         assert ask(base, f"http://127.0.0.1:{port}/photo.png").status_code == 200
-    assert allowed.model_thread.shutdown()
+    assert allowed.shutdown()
 
 
 def test_data_uris_need_no_fetch() -> None:
