@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -97,10 +98,13 @@ class BackendResult:
 
 def real_size_model() -> Path:
     """The random model with the real 500M architecture, built once into the user's cache."""
-    folder = benchmark_model_dir()
-    if not (folder / "config.json").exists():
-        from app.devtools.model_builder import build_model
+    from app.devtools.model_builder import build_model, built_by_an_older_builder
 
+    folder = benchmark_model_dir()
+    if built_by_an_older_builder(folder):
+        print(f"Building the random model in {folder} again (an older SmolSight built it) …", file=sys.stderr)
+        shutil.rmtree(folder)
+    if not (folder / "config.json").exists():
         print(f"Building the 500M-architecture random model in {folder} (once, ~2 GB) …", file=sys.stderr)
         build_model(folder, real_size=True)
     from app.inference.openvino.backend import installed

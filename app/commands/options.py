@@ -71,7 +71,7 @@ class ServeOptions:
 
     host: str = "127.0.0.1"
     port: int = 8080
-    client_key: str | None = None  # the key clients must send (a remote server's is `EngineSettings.api_key`)
+    client_keys: tuple[str, ...] = ()  # keys clients may send (a remote server's is `EngineSettings.api_key`)
     no_auth: bool = False
     cors_origins: tuple[str, ...] = ()
     allow_files: tuple[Path, ...] = ()

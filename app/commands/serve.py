@@ -45,9 +45,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_exposure(host: str, client_key: str | None, no_auth: bool) -> str | None:
+def check_exposure(host: str, client_keys: tuple[str, ...], no_auth: bool) -> str | None:
     """An error message when binding beyond loopback without a key (and not explicitly allowed)."""
-    if is_loopback(host) or client_key or no_auth:
+    if is_loopback(host) or client_keys or no_auth:
         return None
     return (
         f"Refusing to listen on {host} without an API key: anyone on the network could use it. "
@@ -84,7 +84,12 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=int, help=f"(default {option_default(ServeOptions, 'port')})")
     parser.add_argument(
-        "--api-key", dest="client_key", help="require 'Authorization: Bearer KEY' on /v1 and /api"
+        "--api-key",
+        dest="client_keys",
+        action="append",
+        metavar="KEY",
+        help="require 'Authorization: Bearer KEY' on /v1 and /api; repeat to give each desk or person "
+        "a key of their own (then they take turns by key)",
     )
     parser.add_argument("--no-auth", action="store_true", help="allow a non-local --host without a key")
     parser.add_argument(
@@ -168,7 +173,7 @@ def configured(args: argparse.Namespace) -> tuple[ServeOptions, Settings]:
         raise ServeProblem("--queue-size must be between 1 and 1000", ExitCode.INPUT)
     if options.allow_link_local_urls and not settings.input.allow_private_urls:
         raise ServeProblem("--allow-link-local-urls goes with --allow-private-urls", ExitCode.USAGE)
-    exposure = check_exposure(options.host, options.client_key, options.no_auth)
+    exposure = check_exposure(options.host, options.client_keys, options.no_auth)
     if exposure:
         raise ServeProblem(exposure, ExitCode.INPUT)
     return options, settings
@@ -202,7 +207,7 @@ def build_server(
     app = create_app(
         served,
         ApiPolicy(
-            client_key=options.client_key,
+            client_keys=options.client_keys,
             cors_origins=options.cors_origins,
             images=ImageLimits(
                 max_pixels=settings.input.max_image_pixels,

@@ -121,6 +121,20 @@ GEOMETRIES = {
 }
 
 
+# Raised when what the builder writes changes in a way that matters (2: the filler-word vocabulary),
+# so that a model built earlier into the user cache is built again (`smolsight bench`).
+BUILDER_VERSION = 2
+
+
+def built_by_an_older_builder(folder: Path) -> bool:
+    """Whether `folder` holds a random model this builder wrote, but an older version of it."""
+    try:
+        marker = json.loads((folder / "smolsight_random_model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # not one of ours (or not there): never rebuilt over
+    return bool(marker.get("built_by") == "smolsight" and marker.get("builder") != BUILDER_VERSION)
+
+
 def model_tokenizer(vocab_size: int | None) -> PreTrainedTokenizerFast:
     """The offline tokenizer, knowing every id a model with `vocab_size` ids can emit.
 
@@ -326,6 +340,12 @@ def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0, geomet
     )
     processor.save_pretrained(out_dir)
     _write_real_processor_layout(out_dir, shape.tile)
-    marker = {"built_by": "smolsight", "real_size": real_size, "seed": seed, "geometry": geometry}
+    marker = {
+        "built_by": "smolsight",
+        "builder": BUILDER_VERSION,
+        "real_size": real_size,
+        "seed": seed,
+        "geometry": geometry,
+    }
     (out_dir / "smolsight_random_model.json").write_text(json.dumps(marker, indent=2))
     return out_dir

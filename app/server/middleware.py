@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import TYPE_CHECKING
 
@@ -28,8 +29,8 @@ class LimitsAndAuth:
             return
         headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
         path = scope.get("path", "")
-        key = self.options.client_key
-        if key and path.startswith(("/v1/", "/api/")) and headers.get("authorization", "") != f"Bearer {key}":
+        keys = self.options.client_keys
+        if keys and path.startswith(("/v1/", "/api/")) and key_of(headers, keys) is None:
             await _send_error(
                 send,
                 ApiError(401, "Missing or wrong API key (Authorization: Bearer …)", code="invalid_api_key"),
@@ -56,6 +57,16 @@ class LimitsAndAuth:
             return message
 
         await self.app(scope, limited, send)
+
+
+def key_of(headers: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    """Which of `keys` the request's `Authorization: Bearer …` sends, or None (compared in constant time)."""
+    sent = headers.get("authorization", "")
+    scheme, _, token = sent.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    matches = [key for key in keys if hmac.compare_digest(token.strip().encode(), key.encode())]
+    return matches[0] if matches else None
 
 
 def _too_large_message(limit: int) -> str:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from typing import Annotated
@@ -26,6 +27,7 @@ from app.server.chat import (
     to_generation_request,
 )
 from app.server.errors import ApiError
+from app.server.middleware import key_of
 from app.server.schema import (
     ChatCompletion,
     ChatRequest,
@@ -50,6 +52,15 @@ def api_policy(request: Request) -> ApiPolicy:
     """How this app behaves (set by `create_app`; `PATCH /api/v1/config` changes the defaults)."""
     options: ApiPolicy = request.app.state.options
     return options
+
+
+def client_of(request: Request, opts: ApiPolicy) -> str:
+    """Who asks, for taking turns: their key when the server gives out several, else their address."""
+    if len(opts.client_keys) > 1:
+        key = key_of({k.lower(): v for k, v in request.headers.items()}, opts.client_keys)
+        if key is not None:
+            return "key " + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return request.client.host if request.client else ""
 
 
 Served = Annotated[ServedModel, Depends(served_model)]
@@ -161,7 +172,7 @@ async def chat(
         job = served.submit(
             generation,
             on_chunk=deliver if body.stream else None,
-            client=request.client.host if request.client else "",  # clients take turns
+            client=client_of(request, opts),  # clients take turns
         )
     except QueueFull:
         raise ApiError(

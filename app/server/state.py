@@ -175,7 +175,9 @@ def _stop_in_background(model_thread: ModelThread) -> None:
 class ApiPolicy:
     """How the server behaves; `smolsight serve` fills this from flags."""
 
-    client_key: str | None = None  # the key clients must send (a remote server's is `EngineSettings.api_key`)
+    # The keys clients may send (a remote server's is `EngineSettings.api_key`); with several,
+    # clients take turns by key (one per desk or person), else by address.
+    client_keys: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 50 * 1024 * 1024
     # A body over the limit is still read (and thrown away) up to this much, so the client,

@@ -87,7 +87,7 @@ def test_unreachable_or_refusing_servers_are_clear_errors() -> None:
     from app.server.api import ApiPolicy
 
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake")
-    with serving(create_app(served, ApiPolicy(client_key="k"))) as base:
+    with serving(create_app(served, ApiPolicy(client_keys=("k",)))) as base:
         with pytest.raises(BackendError, match="refused the API key"):
             OpenAIBackend(base_url=base, api_key="wrong").load()
         ok = OpenAIBackend(base_url=base, api_key="k")

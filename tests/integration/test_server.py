@@ -372,7 +372,7 @@ def test_exposure_needs_a_key() -> None:
 
 def test_api_key_is_enforced(tmp_path: Path) -> None:
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
-    with serving(create_app(served, ApiPolicy(client_key="s3cret"))) as base:
+    with serving(create_app(served, ApiPolicy(client_keys=("s3cret",)))) as base:
         wait_ready(base, 10)
         assert httpx.get(f"{base}/v1/models").status_code == 401
         ok = httpx.get(f"{base}/v1/models", headers={"Authorization": "Bearer s3cret"})
