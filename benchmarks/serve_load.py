@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.devtools.serve_load import LoadPlan, run_load
+from app.devtools.serve_load import LoadPlan, distinct_pictures, run_load
 from app.paths import resource_file
 
 
@@ -76,7 +76,8 @@ def main() -> None:
         from app.commands.bench import real_size_model
 
         server, base_url = start_server(args.model or real_size_model(), args.backend, args.queue_size)
-    picture = resource_file("sample.jpg").read_bytes()
+    # A different picture for every request of both runs: nothing answered from a cache.
+    pictures = distinct_pictures(resource_file("sample.jpg").read_bytes(), 2 * args.clients * args.requests)
     # 16 desks, 16 addresses: the server takes turns by address (Linux routes 127.0.0.0/8 here).
     loopback = (urlsplit(base_url).hostname or "").startswith("127.")
     spread = loopback and sys.platform == "linux" and not args.one_address
@@ -92,7 +93,8 @@ def main() -> None:
                 api_keys=(args.api_key,) if args.api_key else (),
                 local_addresses=addresses,
             )
-            rows.append(run_load(base_url, picture, plan).summary())
+            half = pictures[len(pictures) // 2 :] if stream else pictures[: len(pictures) // 2]
+            rows.append(run_load(base_url, half, plan).summary())
     finally:
         if server is not None:
             server.terminate()

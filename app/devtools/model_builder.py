@@ -121,9 +121,10 @@ GEOMETRIES = {
 }
 
 
-# Raised when what the builder writes changes in a way that matters (2: the filler-word vocabulary),
-# so that a model built earlier into the user cache is built again (`smolsight bench`).
-BUILDER_VERSION = 2
+# Raised when what the builder writes changes in a way that matters (2: the filler-word vocabulary;
+# 3: "\n\n" as one piece), so that a model built earlier into the user cache is built again
+# (`smolsight bench`).
+BUILDER_VERSION = 3
 
 
 def built_by_an_older_builder(folder: Path) -> bool:
@@ -167,7 +168,13 @@ def _train_tokenizer(vocab_size: int, every_id_below: int | None = None) -> PreT
     if every_id_below is not None and every_id_below > trained:
         data = json.loads(tok.to_str())
         space = "\u0120"  # byte-level BPE spells a space "Ġ"
-        data["model"]["vocab"].update({f"{space}w{i}": i for i in range(trained, every_id_below)})
+        fillers = {f"{space}w{i}": i for i in range(trained, every_id_below)}
+        if "\u010a\u010a" not in data["model"]["vocab"]:
+            # "\n\n" as one piece, as the real SmolLM2 vocabulary has it: llama.cpp's picture
+            # layout for SmolVLM looks that piece up and refuses pictures without it.
+            del fillers[f"{space}w{trained}"]
+            fillers["\u010a\u010a"] = trained
+        data["model"]["vocab"].update(fillers)
         tok = Tokenizer.from_str(json.dumps(data))
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,

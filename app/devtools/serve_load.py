@@ -121,24 +121,55 @@ def data_url(jpeg: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
-def run_load(base_url: str, picture_jpeg: bytes, plan: LoadPlan) -> LoadReport:
-    """Run `plan` against the server whose API root is `base_url` (…/v1); every thread is joined."""
-    body: dict[str, object] = {
-        "max_tokens": plan.max_tokens,
-        "temperature": 0,
-        "stream": plan.stream,
-        "messages": [
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": plan.question},
-                    {"type": "image_url", "image_url": {"url": data_url(picture_jpeg)}},
-                ],
-            }
-        ],
-    }
-    if plan.model:
-        body["model"] = plan.model
+def distinct_pictures(jpeg: bytes, count: int) -> list[bytes]:
+    """`count` JPEGs of one photograph, each with its own number stamped in a corner.
+
+    Engines keep the last pictures they saw (llama.cpp's slots reuse a prompt they hold):
+    the same picture sent again would be answered from that, not measured.
+    """
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    base = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).copy()
+    pictures = []
+    for n in range(count):
+        stamped = base.copy()
+        for bit in range(16):  # the number in 16 black or white 8 px squares, top left
+            stamped[:8, bit * 8 : bit * 8 + 8] = 255 if (n >> bit) & 1 else 0
+        buffer = io.BytesIO()
+        Image.fromarray(stamped).save(buffer, format="JPEG", quality=90)
+        pictures.append(buffer.getvalue())
+    return pictures
+
+
+def run_load(base_url: str, pictures: Sequence[bytes], plan: LoadPlan) -> LoadReport:
+    """Run `plan` against the server whose API root is `base_url` (…/v1); every thread is joined.
+
+    Request j of client c sends `pictures[(c · requests + j) % len(pictures)]` (JPEG bytes):
+    give as many different pictures as requests so that no engine answers from its cache.
+    """
+
+    def body_for(picture: bytes) -> dict[str, object]:
+        body: dict[str, object] = {
+            "max_tokens": plan.max_tokens,
+            "temperature": 0,
+            "stream": plan.stream,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": plan.question},
+                        {"type": "image_url", "image_url": {"url": data_url(picture)}},
+                    ],
+                }
+            ],
+        }
+        if plan.model:
+            body["model"] = plan.model
+        return body
+
     url = base_url.rstrip("/") + "/chat/completions"
     outcomes: list[Outcome] = []
     lock = threading.Lock()
@@ -152,11 +183,12 @@ def run_load(base_url: str, picture_jpeg: bytes, plan: LoadPlan) -> LoadReport:
         transport = httpx.HTTPTransport(local_address=address) if address else None
         with httpx.Client(timeout=plan.request_timeout_s, headers=headers, transport=transport) as http:
             start.wait()
-            for _ in range(plan.requests):
+            for sent in range(plan.requests):
                 if time.monotonic() > deadline:
                     outcome = Outcome(number, 0, 0.0, error="not sent: the run's time bound ran out")
                 else:
-                    outcome = _one_request(http, url, body, number, plan.stream)
+                    picture = pictures[(number * plan.requests + sent) % len(pictures)]
+                    outcome = _one_request(http, url, body_for(picture), number, plan.stream)
                 with lock:
                     outcomes.append(outcome)
 

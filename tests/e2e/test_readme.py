@@ -38,6 +38,7 @@ LEFT_OUT = {
     "--source window": "needs a desktop (test_screen describes an Xvfb screen)",
     "--clipboard": "needs a desktop's clipboard (test_screen copies a picture on Xvfb)",
     "smolsight serve": "serves until stopped (test_server serves on 127.0.0.1 with a real client)",
+    "http.server": "serves the webcam page until stopped (test_serve_flags plays the page's requests)",
     "curl ": "runs against a real server in test_remote_backend (the curl examples)",
     "smolsight bench": "takes minutes and builds a 2 GB model",
 }

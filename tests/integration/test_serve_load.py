@@ -11,13 +11,13 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from app.devtools.serve_load import LoadPlan, percentile, run_load
+from app.devtools.serve_load import LoadPlan, distinct_pictures, percentile, run_load
 from app.paths import resource_file
 from app.server.api import ApiPolicy, create_app
 from tests.fakes import FakeBackend
 from tests.servers import http_server, served_model, serving, wait_ready
 
-PICTURE = resource_file("sample.jpg").read_bytes()
+PICTURES = [resource_file("sample.jpg").read_bytes()]
 
 
 DESKS = tuple(f"127.0.0.{n}" for n in range(2, 18))  # 16 loopback addresses: 16 desks
@@ -32,7 +32,7 @@ def test_sixteen_desks_plain_and_streamed_are_all_answered_in_turn() -> None:
         reports = [
             run_load(
                 f"{base}/v1",
-                PICTURE,
+                PICTURES,
                 LoadPlan(clients=16, requests=2, stream=stream, run_timeout_s=60, local_addresses=DESKS),
             )
             for stream in (False, True)
@@ -54,8 +54,8 @@ def test_behind_one_address_desks_take_turns_by_key_when_each_has_its_own() -> N
     keys = tuple(f"desk-{n}-key" for n in range(16))
     with serving(create_app(served, ApiPolicy(client_keys=keys))) as base:
         wait_ready(base, 10)
-        own_keys = run_load(f"{base}/v1", PICTURE, LoadPlan(clients=16, requests=2, api_keys=keys))
-        one_key = run_load(f"{base}/v1", PICTURE, LoadPlan(clients=16, requests=2, api_keys=keys[:1]))
+        own_keys = run_load(f"{base}/v1", PICTURES, LoadPlan(clients=16, requests=2, api_keys=keys))
+        one_key = run_load(f"{base}/v1", PICTURES, LoadPlan(clients=16, requests=2, api_keys=keys[:1]))
     assert served.shutdown()
     assert (len(own_keys.answered), own_keys.busy, len(own_keys.errors)) == (32, 0, 0)
     # One key from one address is one client: its queue of one is full while the others wait.
@@ -96,10 +96,10 @@ class Misbehaving(BaseHTTPRequestHandler):
 def test_failures_busy_answers_and_broken_streams_are_counted_not_hidden() -> None:
     Misbehaving.count = 0
     with http_server(Misbehaving) as port:
-        plain = run_load(f"http://127.0.0.1:{port}/v1", PICTURE, LoadPlan(clients=3, requests=3)).summary()
+        plain = run_load(f"http://127.0.0.1:{port}/v1", PICTURES, LoadPlan(clients=3, requests=3)).summary()
         Misbehaving.count = 0
         streamed = run_load(
-            f"http://127.0.0.1:{port}/v1", PICTURE, LoadPlan(clients=3, requests=3, stream=True)
+            f"http://127.0.0.1:{port}/v1", PICTURES, LoadPlan(clients=3, requests=3, stream=True)
         ).summary()
     assert (plain["answered"], plain["busy_429"], plain["errors"]) == (3, 3, 3)
     assert plain["error_examples"] == ["engine crashed"]
@@ -111,3 +111,8 @@ def test_percentiles_are_measured_values_by_nearest_rank() -> None:
     values = [float(v) for v in range(1, 21)]
     assert (percentile(values, 50), percentile(values, 95), percentile(values, 100)) == (10.0, 19.0, 20.0)
     assert percentile([3.0], 95) == 3.0 and percentile([], 50) == 0.0
+
+
+def test_every_request_can_carry_a_picture_of_its_own() -> None:
+    pictures = distinct_pictures(PICTURES[0], 64)
+    assert len(set(pictures)) == 64  # no engine can answer one from its cache of another

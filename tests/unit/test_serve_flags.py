@@ -84,6 +84,15 @@ def test_api_key_lets_in_only_who_sends_it() -> None:
         assert ask(base, Authorization="Bearer s3cret").status_code == 200
     with served() as (base, _):
         assert ask(base).status_code == 200
+    with served("--api-key", "desk-1", "--api-key", "desk-2") as (base, _):  # one key per desk
+        assert [
+            ask(base, Authorization=f"Bearer {k}").status_code for k in ("desk-1", "desk-2", "desk-3")
+        ] == [
+            200,
+            200,
+            401,
+        ]
+        assert ask(base, Authorization="bearer desk-2").status_code == 200  # the scheme is case-insensitive
 
 
 def test_a_host_beyond_this_machine_needs_a_key_or_no_auth() -> None:
