@@ -35,13 +35,16 @@ PROMPT = "Describe this image succinctly, but in as much detail as possible."
 class Describer:
     """The add-on's LiteLLM Proxy provider, request for request."""
 
-    def __init__(self, base_url: str, chosen_model: str = "") -> None:
+    def __init__(self, base_url: str, chosen_model: str = "", api_key: str = "") -> None:
         self.base_url = base_url
         self.chosen_model = chosen_model
+        # Its "API key" field: sent as a bearer key only when filled in.
+        self.headers = {**HEADERS, **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
         self.messages: list[dict[str, str]] = []
 
     def list_model_names(self) -> list[str]:
-        request = urllib.request.Request(urllib.parse.urljoin(self.base_url, "v1/models"), headers=HEADERS)
+        url = urllib.parse.urljoin(self.base_url, "v1/models")
+        request = urllib.request.Request(url, headers=self.headers)
         content = json.loads(urllib.request.urlopen(request).read())
         return [model["id"] for model in content.get("data", [])]
 
@@ -65,7 +68,7 @@ class Describer:
         request = urllib.request.Request(
             urllib.parse.urljoin(self.base_url, "v1/chat/completions"),
             data=json.dumps(self._payload()).encode("utf-8"),
-            headers=HEADERS,
+            headers=self.headers,
             method="POST",
         )
         body = json.loads(urllib.request.urlopen(request, timeout=30).read().decode("utf-8"))
@@ -125,3 +128,23 @@ def test_a_follow_up_shows_the_model_the_picture_once_with_the_conversation_so_f
     prompt = backend.calls[-1].prompt
     assert len(backend.calls[-1].frame_times) == 1  # the repeated picture is one picture, not a clip
     assert first.strip() in prompt and "Is there any text?" in prompt
+
+
+def test_each_desk_s_describer_gets_in_with_its_own_key_and_only_with_one() -> None:
+    import urllib.error
+
+    from app.server.api import ApiPolicy
+
+    served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
+    with serving(create_app(served, ApiPolicy(client_keys=("desk-01", "desk-02")))) as base:
+        wait_ready(base, 10)
+        for key in ("desk-01", "desk-02"):
+            describer = Describer(base + "/", api_key=key)
+            assert describer.list_model_names() == ["fake-model"]
+            assert describer.process(full_hd_screenshot()).strip()
+        for key in ("", "desk-03"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                Describer(base + "/", api_key=key).process(full_hd_screenshot())
+            assert refused.value.code == 401
+            refused.value.close()
+    assert served.shutdown()
