@@ -96,6 +96,9 @@ class ServedModel:
             raise ApiError(
                 400, "This server can't switch models", code="invalid_request", param="active_model"
             )
+        with self._lock:
+            if self._next is not None and self._next[0] == model:
+                return  # already loading: asking again doesn't start over
         why = why_not_loadable(model)
         if why:  # refused before anything changes: the model in use goes on answering
             raise ApiError(

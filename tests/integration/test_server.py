@@ -174,7 +174,13 @@ def test_a_switch_loads_beside_the_model_in_use_which_answers_until_the_new_one_
     new = GatedBackend(model_folder(tmp_path / "next-model"), "New model here.")
     broken = GatedBackend(model_folder(tmp_path / "broken-model"), "never", broken=True)
     backends = {str(new.folder): new, str(broken.folder): broken}
-    served = served_model(lambda model: backends[model] if model else old, name="fake-model")
+    made: list[str] = []  # every model the server built, in order
+
+    def make(model: str | None) -> FakeBackend:
+        made.append(model or "fake-model")
+        return backends[model] if model else old
+
+    served = served_model(make, name="fake-model")
 
     def ask() -> dict[str, object]:
         answer = post(base, {"max_tokens": 8, **user({"type": "text", "text": "Who is there?"})})
@@ -189,6 +195,8 @@ def test_a_switch_loads_beside_the_model_in_use_which_answers_until_the_new_one_
         config = patched.json()
         assert config["active_model"] == "fake-model" and config["status"] == "ready"
         assert config["switch"]["model"] == "next-model" and config["switch"]["status"] == "loading"
+        again = httpx.patch(f"{base}/api/v1/config", json={"active_model": str(new.folder)})
+        assert again.json()["switch"]["status"] == "loading"  # asked twice: still the one load
         for _ in range(3):  # while the new model loads, the old one answers and the server is healthy
             health = httpx.get(f"{base}/health")
             assert health.status_code == 200 and health.json()["model"] == "fake-model"
@@ -201,6 +209,7 @@ def test_a_switch_loads_beside_the_model_in_use_which_answers_until_the_new_one_
             assert time.monotonic() < deadline, "the new model never took over"
             time.sleep(0.02)
         assert httpx.get(f"{base}/health").json()["switch"] is None
+        assert made == ["fake-model", str(new.folder)]  # asked twice, loaded once
         answer = ask()
         assert answer["model"] == "next-model" and "New model" in str(answer["choices"])
         deadline = time.monotonic() + 10
