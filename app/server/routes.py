@@ -218,8 +218,8 @@ async def patch_config(patch: ConfigPatch, served: Served, opts: Policy) -> Serv
         opts.temperature = patch.temperature
     if patch.top_p is not None:
         opts.top_p = patch.top_p
-    if patch.active_model is not None and patch.active_model not in (served.name, served.model_id):
-        served.switch(patch.active_model)
+    if patch.active_model is not None:
+        served.switch(patch.active_model)  # the model in use: nothing to load (a pending load is called off)
     return _config(served, opts)
 
 

@@ -64,6 +64,7 @@ class ServedModel:
     served_name: str | None = None  # `--served-model-name`: what clients see instead
     _next: tuple[str, ModelThread] | None = field(default=None, init=False, repr=False)
     _failed: ModelSwitch | None = field(default=None, init=False, repr=False)
+    _leaving: list[ModelThread] = field(default_factory=list, init=False, repr=False)  # retired, abandoned
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def start(self) -> None:
@@ -73,8 +74,8 @@ class ServedModel:
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Stop the model in use and any model still loading; False when one did not stop in time."""
         with self._lock:
-            threads = [self.model_thread] + ([self._next[1]] if self._next else [])
-            self._next = None
+            threads = [self.model_thread, *([self._next[1]] if self._next else []), *self._leaving]
+            self._next, self._leaving = None, []
         stopped = [thread.shutdown(timeout) for thread in threads]  # every one, even after a failure
         return all(stopped)
 
@@ -92,13 +93,18 @@ class ServedModel:
 
     def switch(self, model: str) -> None:
         """Load `model` beside the one in use, which answers until it is ready; 400 if it can't load."""
+        with self._lock:
+            if self._next is not None and self._next[0] == model:
+                return  # already loading: asking again doesn't start over
+            if model in (self.name, self.model_id):  # back to the model in use: the load is called off
+                called_off, self._next, self._failed = self._next, None, None
+                if called_off is not None:
+                    self._leave(called_off[1])
+                return
         if self.factory_for is None:
             raise ApiError(
                 400, "This server can't switch models", code="invalid_request", param="active_model"
             )
-        with self._lock:
-            if self._next is not None and self._next[0] == model:
-                return  # already loading: asking again doesn't start over
         why = why_not_loadable(model)
         if why:  # refused before anything changes: the model in use goes on answering
             raise ApiError(
@@ -108,8 +114,8 @@ class ServedModel:
         loading.add_listener(lambda event: self._on_next(model, loading, event))
         with self._lock:
             superseded, self._next, self._failed = self._next, (model, loading), None
-        if superseded is not None:
-            _stop_in_background(superseded[1])
+            if superseded is not None:
+                self._leave(superseded[1])
         loading.start()
 
     def _on_next(self, model: str, loading: ModelThread, event: ModelEvent) -> None:
@@ -124,14 +130,18 @@ class ServedModel:
                 reason = self._public(event.state.not_ready_reason(), model)
                 self._failed = ModelSwitch(public_model_name(model), "error", reason)
                 log.warning("the switch to %s failed: %s", public_model_name(model), reason)
+                self._leave(loading)
             else:
                 retired, self.model_thread = self.model_thread, loading
                 self.name, self.served_name = model, None  # the alias named the old model
                 log.info("now serving %s", public_model_name(model))
-        if not event.state.ready:
-            _stop_in_background(loading)
-        else:
-            retired.retire()  # it answers what it was given, then closes
+                retired.retire()  # it answers what it was given, then closes
+                self._leaving = [t for t in self._leaving if t.running] + [retired]
+
+    def _leave(self, model_thread: ModelThread) -> None:
+        """Stop a model thread nobody will use, not waiting here (the lock is held); `shutdown` joins it."""
+        self._leaving = [t for t in self._leaving if t.running] + [model_thread]
+        threading.Thread(target=model_thread.shutdown, name="smolsight-model-stop", daemon=True).start()
 
     @property
     def switching(self) -> ModelSwitch | None:
@@ -167,11 +177,6 @@ class ServedModel:
             ):
                 text = text.replace(form, public or public_model_name(model))
         return text
-
-
-def _stop_in_background(model_thread: ModelThread) -> None:
-    """Shut a model thread down without waiting for it here (a listener runs on its own thread)."""
-    threading.Thread(target=model_thread.shutdown, name="smolsight-model-stop", daemon=True).start()
 
 
 @dataclass

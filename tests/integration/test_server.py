@@ -233,6 +233,29 @@ def test_a_switch_loads_beside_the_model_in_use_which_answers_until_the_new_one_
     assert served.shutdown()
 
 
+def test_switching_back_to_the_model_in_use_calls_the_load_off(tmp_path: Path) -> None:
+    old = FakeBackend(answer=lambda _r: "Old model here.")
+    slow = GatedBackend(model_folder(tmp_path / "slow-model"), "Slow model here.")
+    served = served_model(lambda model: slow if model else old, name="fake-model")
+    with serving(create_app(served)) as base:
+        wait_ready(base, 10)
+        away = httpx.patch(f"{base}/api/v1/config", json={"active_model": str(slow.folder)})
+        assert away.status_code == 200
+        assert httpx.get(f"{base}/health").json()["switch"]["model"] == "slow-model"
+        back = httpx.patch(f"{base}/api/v1/config", json={"active_model": "fake-model"})
+        assert back.status_code == 200 and back.json()["switch"] is None
+        slow.gate.set()  # the called-off load ends now: it must not take over
+        deadline = time.monotonic() + 5
+        while not slow.closed:  # it was stopped and let go of its model
+            assert time.monotonic() < deadline, "the called-off model was never closed"
+            time.sleep(0.02)
+        health = httpx.get(f"{base}/health").json()
+        assert (health["model"], health["switch"]) == ("fake-model", None)
+        answer = post(base, {"max_tokens": 4, **user({"type": "text", "text": "Who is there?"})})
+        assert answer.json()["model"] == "fake-model" and "Old model" in answer.text
+    assert served.shutdown()
+
+
 def post(base: str, body: object, **kw: object) -> httpx.Response:
     if isinstance(body, (bytes, str)):
         return httpx.post(
