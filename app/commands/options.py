@@ -63,6 +63,8 @@ class SummarizeOptions:
     path: Path
     export: str = "vtt,srt,md,json"
     out: Path | None = None  # None: next to the video
+    extended: bool = False  # audio description may pause the video (a longer described video)
+    voice_rate: int = 180  # words per minute the descriptions are said at (app.video.voice.DEFAULT_WPM)
 
 
 @dataclass(frozen=True)

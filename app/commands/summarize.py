@@ -27,8 +27,11 @@ from app.inference.types import CancelToken
 from app.prompts import DETAILS
 from app.terminal import ProgressLine, fail, fail_backend
 from app.timecode import format_clock
+from app.video.audio_description import KINDS as AD_KINDS
+from app.video.audio_description import AudioDescriptionError, DescribeCancelled, write_audio_description
 from app.video.export import FORMATS, export
 from app.video.summarize import NOT_DESCRIBED, Progress, VideoSummary, summarize
+from app.video.voice import MAX_WPM, MIN_WPM, NO_VOICE, Voice, find_voice
 
 OPTIONS = SummarizeOptions  # what the flags that are not settings fill
 
@@ -46,10 +49,26 @@ def add_arguments(parser: CommandParser) -> None:
     )
     parser.add_argument(
         "--export",
-        help="formats to write: any of vtt,srt,md,json "
+        help="formats to write: any of vtt,srt,md,json, and for audio description "
+        "'descriptions' (a WebVTT descriptions track timed to the dialogue's pauses) and "
+        "'described-video' (an MP4 with an 'Audio description' sound track) "
         f"(default: {option_default(SummarizeOptions, 'export')})",
     )
     parser.add_argument("--out", type=Path, help="folder for the files (default: next to the video)")
+    parser.add_argument(
+        "--extended",
+        action="store_true",
+        default=None,
+        help="audio description: say every description whole, pausing the video where a pause in "
+        "the dialogue is too short (the described video is longer)",
+    )
+    parser.add_argument(
+        "--voice-rate",
+        type=int,
+        metavar="WPM",
+        help="audio description: words a minute the descriptions are said at "
+        f"({MIN_WPM}-{MAX_WPM}, default {option_default(SummarizeOptions, 'voice_rate')})",
+    )
     add_setting(
         parser,
         "--fps",
@@ -84,10 +103,17 @@ def run(args: argparse.Namespace) -> int:
 
 def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     """Summarize the video with a progress bar; Ctrl-C keeps the finished scenes."""
-    formats = [f.strip().lower() for f in options.export.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        return fail(f"--export takes vtt, srt, md and/or json, not '{options.export}'", ExitCode.INPUT)
+    asked = [f.strip().lower() for f in options.export.split(",") if f.strip()]
+    formats = [f for f in asked if f in FORMATS]
+    described = tuple(f for f in asked if f in AD_KINDS)
+    if len(formats) + len(described) != len(asked) or not asked:
+        names = ", ".join((*FORMATS, *AD_KINDS))
+        return fail(f"--export takes any of {names}, not '{options.export}'", ExitCode.INPUT)
+    if not MIN_WPM <= options.voice_rate <= MAX_WPM:
+        return fail(f"--voice-rate takes {MIN_WPM} to {MAX_WPM} words a minute", ExitCode.INPUT)
+    voice = find_voice(options.voice_rate) if described else None
+    if described == ("described-video",) and voice is None:  # before the model's long work, not after
+        return fail(f"can't make a described video: {NO_VOICE}", ExitCode.INPUT)
     try:
         probe_video(options.path)
     except MediaError as exc:
@@ -144,9 +170,14 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
             ExitCode.MODEL,
         )
     try:
-        paths = export(result, out_dir, formats)
+        paths = export(result, out_dir, formats) if formats else []
     except OSError as exc:
         return fail(f"could not write the results to {out_dir}: {exc.strerror or exc}", ExitCode.INPUT)
+    if described:
+        made = _audio_description(result, out_dir, described, voice, options)
+        if isinstance(made, int):
+            return made
+        paths += made
     if result.summary:
         print(result.summary)
     for seg in result.segments:
@@ -164,3 +195,43 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
             file=sys.stderr,
         )
     return ExitCode.INTERRUPTED if result.partial else ExitCode.OK
+
+
+def _audio_description(
+    result: VideoSummary,
+    out_dir: Path,
+    kinds: tuple[str, ...],
+    voice: Voice | None,
+    options: SummarizeOptions,
+) -> list[Path] | int:
+    """Write the audio description outputs with a progress bar; an exit code when it fails."""
+    bar = ProgressLine(sys.stderr)
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    try:
+        made = write_audio_description(
+            result,
+            out_dir,
+            kinds,
+            extended=options.extended,
+            wpm=options.voice_rate,
+            voice=voice,
+            progress=lambda f, m: bar.update(f, m),
+            cancel=cancel,
+        )
+    except DescribeCancelled:
+        return fail("audio description stopped; the files written before it are kept", ExitCode.INTERRUPTED)
+    except AudioDescriptionError as exc:
+        return fail(f"no audio description: {exc}", ExitCode.INPUT)
+    except OSError as exc:
+        return fail(
+            f"could not write the audio description to {out_dir}: {exc.strerror or exc}", ExitCode.INPUT
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    for note in made.notes:
+        print(f"smolsight: {note}", file=sys.stderr)
+    print(f"Audio description ({made.plan.voice or 'no voice'}): {made.plan.report()}", file=sys.stderr)
+    return made.paths

@@ -30,11 +30,15 @@ from app.inference.model_thread import NotReady
 from app.live.session import LiveSession, TaskWatch
 from app.timecode import format_clock
 from app.ui.announcer import Announcer
+from app.ui.describe_export import AudioDescription, AudioDescriptionExport
+from app.ui.dialogs import choice_dialog
 from app.ui.fit import fits
 from app.ui.ui_state import UiState
 from app.ui.widgets import FlowLayout, ScrollingColumn, WrappingLabel, labelled, make_button, prepare_choices
+from app.video.described_video import TITLE as DESCRIPTION_TRACK
 from app.video.export import export
 from app.video.summarize import Progress, SegmentResult, VideoSummary
+from app.video.voice import DEFAULT_WPM
 
 DETAILS = {"sentence": "One sentence per scene", "line": "One line", "paragraph": "A paragraph per scene"}
 
@@ -72,6 +76,13 @@ class SummaryWindow(QWidget):
         self._relay = _Relay()
         self._relay.progress.connect(self._on_progress)
         self.player: Any = None
+        self.playing: Path | None = None  # the file in the player
+        self.described: Path | None = None  # the described video written from this window
+        self.describing = AudioDescriptionExport(self)
+        self.describing.progress.connect(self._on_describe_progress)
+        self.describing.done.connect(self._on_described)
+        self.describing.failed.connect(self._on_describe_failed)
+        self.describing.cancelled.connect(self._on_describe_cancelled)
         self.setWindowTitle(f"Summary of {self.video.name} — SmolSight")
         self.setAccessibleName(f"Summary of {self.video.name}")
         self._build()
@@ -143,6 +154,21 @@ class SummaryWindow(QWidget):
             b.setEnabled(False)
             self.export_buttons[fmt] = b
             exports.addWidget(b)
+        self.describe_button = make_button(
+            "Export &audio description…",
+            "Write a descriptions track timed to the pauses in the dialogue, and a copy of the video "
+            "with an audio description sound track",
+            self.describe_dialog,
+        )
+        self.describe_button.setEnabled(False)
+        exports.addWidget(self.describe_button)
+        self.play_described_button = make_button(
+            "Play descri&bed video",
+            "Play the described video with its audio description",
+            self.play_described,
+        )
+        self.play_described_button.setEnabled(False)
+        exports.addWidget(self.play_described_button)
 
         self.video_area = QVBoxLayout()
         self.video_hint = QLabel("Choose a scene and press Enter (or Play from scene) to watch it here.")
@@ -200,7 +226,11 @@ class SummaryWindow(QWidget):
         self.status.setText("Waiting for the model…")
 
     def cancel(self) -> None:
-        """Stop after the current scene; what is done is kept."""
+        """Stop after the current scene (what is done is kept), or stop the audio description."""
+        if self.describing.running:
+            self.describing.cancel()
+            self.status.setText("Stopping the audio description…")
+            return
         if self._job is None:
             self.close()
             return
@@ -229,7 +259,7 @@ class SummaryWindow(QWidget):
         self.result = result
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        for b in self.export_buttons.values():
+        for b in (*self.export_buttons.values(), self.describe_button):
             b.setEnabled(bool(result.segments) and not result.described_nothing)
         self.scenes.clear()
         for seg in result.segments:
@@ -282,19 +312,121 @@ class SummaryWindow(QWidget):
             self.video_widget.setAccessibleName("Video")
             self.video_widget.setMinimumSize(320, 180)
             self.player.setVideoOutput(self.video_widget)
+            self.player.tracksChanged.connect(self._choose_sound)
             self.video_hint.hide()
             self.video_area.addWidget(self.video_widget, 1)
-            self.player.setSource(QUrl.fromLocalFile(str(self.video)))
         return self.player
+
+    def _load(self, path: Path) -> Any:
+        """The player, with `path` in it."""
+        player = self._ensure_player()
+        if self.playing != path:
+            player.setSource(QUrl.fromLocalFile(str(path)))
+            self.playing = path
+        return player
 
     def play_selected(self) -> None:
         """Play the video from the selected scene's start."""
         start = self.selected_start()
         if start is None:
             return
-        player = self._ensure_player()
+        player = self._load(self.video)
         player.setPosition(int(start * 1000))
         player.play()
+
+    def play_described(self) -> None:
+        """Play the described video from the start, its audio description the sound heard."""
+        if self.described is None or not self.described.exists():
+            self.status.setText("There is no described video yet: export the audio description first.")
+            return
+        player = self._load(self.described)
+        self._choose_sound()
+        player.setPosition(0)
+        player.play()
+
+    def _choose_sound(self) -> None:
+        """In a described video, the audio description track (by title, else the last of two or more)."""
+        if self.player is None or self.playing != self.described:
+            return
+        from PySide6.QtMultimedia import QMediaMetaData
+
+        tracks = self.player.audioTracks()
+        titles = [str(t.value(QMediaMetaData.Key.Title) or "") for t in tracks]
+        named = [i for i, title in enumerate(titles) if DESCRIPTION_TRACK.lower() in title.lower()]
+        chosen = named[0] if named else len(tracks) - 1 if len(tracks) >= 2 else -1
+        if chosen >= 0 and self.player.activeAudioTrack() != chosen:
+            self.player.setActiveAudioTrack(chosen)
+
+    # ---------------------------------------------------------------- audio description
+    def describe_dialog(self) -> None:
+        """Ask standard or extended, then a folder, and write the audio description there."""
+        if self.result is None:
+            return
+        self.describe_choice = choice_dialog(
+            self,
+            "Export audio description",
+            "Standard keeps the video's length: each description is fitted into a pause in the "
+            "dialogue, shortened or left out where none is long enough. Extended says every "
+            "description whole and pauses the picture when a pause is too short.",
+            {"standard": "&Standard", "extended": "&Extended"},
+            default="standard",
+        )
+        self.describe_choice.exec()
+        chosen = self.describe_choice.property("choice")
+        if chosen is None:
+            return
+        folder = QFileDialog.getExistingDirectory(
+            self, "Save audio description to folder", str(self.video.parent)
+        )
+        if folder:
+            self.describe_to(Path(folder), extended=chosen == "extended")
+
+    def describe_to(self, folder: Path, *, extended: bool = False, wpm: int = DEFAULT_WPM) -> bool:
+        """Start writing the audio description into `folder` (False: nothing to describe, or busy)."""
+        if self.result is None or self._job is not None:
+            return False
+        if not self.describing.start(self.result, folder, extended=extended, wpm=wpm):
+            return False
+        self.describe_button.setEnabled(False)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.status.setText("Writing the audio description…")
+        return True
+
+    @Slot(float, str)
+    def _on_describe_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.status.setText(message)
+
+    def _describe_over(self) -> None:
+        self.describe_button.setEnabled(True)
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    @Slot(object)
+    def _on_described(self, made: AudioDescription) -> None:
+        self._describe_over()
+        videos = [p for p in made.paths if p.suffix == ".mp4"]
+        if videos:
+            self.described = videos[0]
+        self.play_described_button.setEnabled(self.described is not None)
+        notes = "".join(f" Note: {n}." for n in made.notes)
+        said = f"Saved {', '.join(p.name for p in made.paths)}. {made.plan.report()}{notes}"
+        self.status.setText(said)
+        self.announcer.announce(said, urgent=True)
+
+    @Slot(str)
+    def _on_describe_failed(self, message: str) -> None:
+        self._describe_over()
+        self.status.setText(f"Could not make the audio description: {message}")
+        self.announcer.announce(f"Could not make the audio description: {message}", urgent=True)
+
+    @Slot()
+    def _on_describe_cancelled(self) -> None:
+        self._describe_over()
+        self.progress.setValue(0)
+        self.status.setText("Audio description stopped; nothing was written.")
 
     def toggle_pause(self) -> None:
         """Pause or resume playback."""
@@ -359,6 +491,9 @@ class SummaryWindow(QWidget):
             self.ui_state.remember_size("summary", self.width(), self.height())
         if self._job is not None:
             self.cancel()
+        if self.describing.running:
+            self.describing.cancel()
+            self.describing.wait()
         if self.player is not None:
             self.player.stop()
         super().closeEvent(event)

@@ -7,17 +7,10 @@ from pathlib import Path
 
 from app.files import write_text_atomic
 from app.plain_text import json_safe, markdown_text, one_line, subrip_text, webvtt_text
+from app.timecode import format_cue_time
 from app.video.summarize import NOT_DESCRIBED, SegmentResult, VideoSummary
 
 FORMATS = ("vtt", "srt", "md", "json")
-
-
-def _stamp(seconds: float, sep: str) -> str:
-    ms = max(0, round(seconds * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
 def _cues(summary: VideoSummary) -> list[tuple[float, float, str]]:
@@ -43,7 +36,12 @@ def to_vtt(summary: VideoSummary) -> str:
     if summary.partial:
         out += ["NOTE", "Partial result: summarization was stopped before the end.", ""]
     for n, (start, end, text) in enumerate(_cues(summary), start=1):
-        out += [f"segment-{n}", f"{_stamp(start, '.')} --> {_stamp(end, '.')}", webvtt_text(text), ""]
+        out += [
+            f"segment-{n}",
+            f"{format_cue_time(start, '.')} --> {format_cue_time(end, '.')}",
+            webvtt_text(text),
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -51,7 +49,12 @@ def to_srt(summary: VideoSummary) -> str:
     """A SubRip file."""
     out = []
     for n, (start, end, text) in enumerate(_cues(summary), start=1):
-        out += [str(n), f"{_stamp(start, ',')} --> {_stamp(end, ',')}", subrip_text(text), ""]
+        out += [
+            str(n),
+            f"{format_cue_time(start, ',')} --> {format_cue_time(end, ',')}",
+            subrip_text(text),
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -65,7 +68,7 @@ def to_markdown(summary: VideoSummary) -> str:
         out += ["## Summary", "", markdown_text(summary.summary), ""]
     out += ["## Scenes", ""]
     for seg in summary.segments:
-        span = f"{_stamp(seg.start, '.')[:8]}–{_stamp(seg.end, '.')[:8]}"
+        span = f"{format_cue_time(seg.start, '.')[:8]}–{format_cue_time(seg.end, '.')[:8]}"
         text = markdown_text(seg.description) or f"*{NOT_DESCRIBED.strip('()').capitalize()}.*"
         out.append(f"- **{span}** {text}")
     made = f"{markdown_text(summary.model)} via {markdown_text(summary.backend)}"

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from app.devtools.dialogue_video import conversation, write_dialogue_video
 from app.paths import APP_NAME
+from app.video.voice import find_voice
 from tests.cleanup import scratch_folder
 from tests.desktop import app_env, find_window, linux_only, press, wait_for
 from tests.speechd import speechd_engine_installed, speechd_standin
@@ -220,6 +222,35 @@ def test_the_installed_narrate_speaks_and_finishes(installed: Installed, onnx_mo
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() and "Traceback" not in done.stderr
     assert standin.spoken, done.stderr[-3000:]  # the helper process started and spoke
+
+
+def test_the_installed_summarize_writes_an_audio_description(
+    installed: Installed, onnx_model: Path, tmp_path: Path
+) -> None:
+    if find_voice() is None:
+        if os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS") == "1":
+            pytest.fail("espeak-ng is not installed; .ci/run installs it")
+        pytest.skip("no offline voice (Debian: espeak-ng)")
+    talk = write_dialogue_video(tmp_path / "talk.mp4", conversation(12.0), seconds=12.0)
+    done = installed.run(
+        "smolsight",
+        "summarize",
+        str(talk.path),
+        "--model",
+        str(onnx_model),
+        "--export",
+        "descriptions,described-video",
+        "--frames-per-segment",
+        "2",
+        "--detail",
+        "line",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["talk.described.mp4", "talk.descriptions.vtt"], done.stderr[-3000:]
+    assert "Audio description (espeak" in done.stderr  # the installed copy found its speech detector
 
 
 def resource(name: str, installed: Installed) -> str:

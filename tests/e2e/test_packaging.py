@@ -20,6 +20,10 @@ def test_the_wheel_ships_the_icons_the_sample_photo_and_both_commands(wheel: Pat
     assert {"app/resources/sample.jpg", "app/resources/icons/smolsight.svg"} <= names
     assert {"app/resources/eval/coffee.jpg", "app/resources/eval/page.png"} <= names  # eval needs no extras
     assert {f"app/resources/icons/smolsight-{size}.png" for size in (16, 32, 48, 64, 128, 256, 512)} <= names
+    assert {
+        "app/resources/vad/silero_vad_16k.onnx",
+        "app/resources/vad/LICENSE",
+    } <= names  # audio description
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = archive.read(entry_points).decode()
     assert "[console_scripts]\nsmolsight = app.cli:entry" in text

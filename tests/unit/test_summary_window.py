@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,18 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.devtools.dialogue_video import conversation, write_dialogue_video
 from app.ui.main_window import MainWindow
 from app.ui.summary_window import SummaryWindow
+from app.video.voice import find_voice
 from tests.fakes import FakeBackend
 from tests.media import write_video
 from tests.windows import open_window
+
+needs_voice = pytest.mark.skipif(
+    find_voice() is None and not os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS"),
+    reason="no offline voice (espeak-ng) on this machine",
+)
 
 
 @pytest.fixture
@@ -98,3 +106,53 @@ def test_a_bad_video_is_reported_in_the_main_window(app_window, tmp_path: Path) 
     bad.write_bytes(b"\x00" * 100)
     assert window.summarize_video(bad) is None
     assert "bad.mp4" in window.panel.caption_status.text()
+
+
+@needs_voice
+def test_export_audio_description_then_play_it_with_the_description_track(  # type: ignore[no-untyped-def]
+    qtbot: QtBot, app_window, tmp_path: Path
+) -> None:
+    window, backend = app_window
+    scenes = iter(("A cup of coffee on a saucer.", "A cat looks at the camera.", "An astronaut by a flag."))
+    backend.answer = lambda request: next(scenes, "A rocket on its pad.") if request.frames else "Things."
+    talk = write_dialogue_video(tmp_path / "talk.mp4", conversation(18.0), seconds=18.0)
+    summary = window.summarize_video(talk.path)
+    assert summary is not None
+    qtbot.waitSignal(summary.finished, timeout=20000).wait()
+    assert summary.describe_button.isEnabled() and not summary.play_described_button.isEnabled()
+    with qtbot.waitSignal(summary.describing.done, timeout=60000):
+        assert summary.describe_to(tmp_path / "ad")
+        assert summary.cancel_button.isEnabled()  # Esc or Cancel stops it
+    assert sorted(p.name for p in (tmp_path / "ad").iterdir()) == [
+        "talk.described.mp4",
+        "talk.descriptions.vtt",
+    ]
+    assert "descriptions placed" in summary.status.text()
+    assert window.speaker is not None and "talk.described.mp4" in window.speaker.history[-1]
+    assert summary.play_described_button.isEnabled()
+    summary.play_described_button.click()
+    player = summary.player
+    assert player.source().toLocalFile() == str(tmp_path / "ad" / "talk.described.mp4")
+    qtbot.waitUntil(lambda: len(player.audioTracks()) == 2, timeout=10000)
+    qtbot.waitUntil(lambda: player.activeAudioTrack() == 1, timeout=5000)  # "Audio description"
+    summary.play_selected()  # back to the video itself
+    assert player.source().toLocalFile() == str(talk.path)
+    summary.close()
+
+
+@needs_voice
+def test_cancelling_an_audio_description_leaves_nothing_behind(  # type: ignore[no-untyped-def]
+    qtbot: QtBot, app_window, tmp_path: Path
+) -> None:
+    window, _backend = app_window
+    talk = write_dialogue_video(tmp_path / "talk.mp4", conversation(12.0), seconds=12.0)
+    summary = window.summarize_video(talk.path)
+    assert summary is not None
+    qtbot.waitSignal(summary.finished, timeout=20000).wait()
+    with qtbot.waitSignal(summary.describing.cancelled, timeout=30000):
+        assert summary.describe_to(tmp_path / "ad")
+        QTest.keyClick(summary, Qt.Key.Key_Escape)
+    assert not (tmp_path / "ad").exists() or not any((tmp_path / "ad").iterdir())
+    assert summary.status.text() == "Audio description stopped; nothing was written."
+    assert summary.describe_button.isEnabled()
+    summary.close()
