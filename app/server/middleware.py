@@ -31,6 +31,9 @@ class LimitsAndAuth:
         path = scope.get("path", "")
         keys = self.options.client_keys
         if keys and path.startswith(("/v1/", "/api/")) and key_of(headers, keys) is None:
+            # Read what the client is sending first (up to the body limit): a client that sends
+            # its whole picture before reading would otherwise get a reset connection, not the 401.
+            await _discard_body(receive, self.options.max_body_bytes)
             await _send_error(
                 send,
                 ApiError(401, "Missing or wrong API key (Authorization: Bearer …)", code="invalid_api_key"),
