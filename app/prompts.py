@@ -78,10 +78,12 @@ SCENE_LOG_NAMES = {"description": "Seen", "question": "Asked", "answer": "Answer
 # --- video summaries: (prompt, token budget) per detail level --------------------------------
 SEGMENT_PROMPTS: dict[Detail, tuple[str, int]] = {
     "line": ("In a few words, what happens in these frames?", 16),
-    "sentence": ("Describe what happens in these frames in one sentence.", 40),
+    # What happens first, then how things look: a description is heard once, in order
+    # (audio description practice), and read the same way.
+    "sentence": ("Describe what happens in these frames in one sentence: the action first.", 40),
     "paragraph": (
-        "Describe what happens in these frames in a short paragraph: the setting, people, "
-        "objects, actions and any text on screen.",
+        "Describe what happens in these frames in a short paragraph: first the actions, then "
+        "the setting, people, objects and any text on screen.",
         160,
     ),
 }

@@ -110,7 +110,7 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
         names = ", ".join((*FORMATS, *AD_KINDS))
         return fail(f"--export takes any of {names}, not '{options.export}'", ExitCode.INPUT)
     if not MIN_WPM <= options.voice_rate <= MAX_WPM:
-        return fail(f"--voice-rate takes {MIN_WPM} to {MAX_WPM} words a minute", ExitCode.INPUT)
+        return fail(f"--voice-rate takes {MIN_WPM} to {MAX_WPM} words a minute", ExitCode.USAGE)
     voice = find_voice(options.voice_rate) if described else None
     if described == ("described-video",) and voice is None:  # before the model's long work, not after
         return fail(f"can't make a described video: {NO_VOICE}", ExitCode.INPUT)

@@ -8,11 +8,14 @@ tests/integration/test_audio_description.py.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 import webvtt
 
+from app.cli import main
+from app.exit_codes import ExitCode
 from app.video.described_video import AUDIO_RATE, DUCK_GAIN, Mixer, Narration, Timeline
 from app.video.describer import (
     EXTENDED_PREFIX,
@@ -25,6 +28,7 @@ from app.video.describer import (
 from app.video.dialogue import Dialogue, Span, spans_from
 from app.video.summarize import SegmentResult, VideoSummary
 from app.video.voice import Speech
+from tests.media import write_video
 
 SECONDS_PER_WORD = 0.4
 
@@ -182,3 +186,17 @@ def test_the_timeline_inserts_silence_where_the_picture_is_held() -> None:
         (AUDIO_RATE + AUDIO_RATE // 2, AUDIO_RATE),
     ]
     assert not parts[1][1].any() and parts[2][1].all()
+
+
+def test_summarize_refuses_an_unknown_export_and_a_pace_out_of_range_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = write_video(tmp_path / "v.mp4", [((200, 40, 40), 1.0)])
+    model = str(tmp_path / "no-model")  # never loaded: both are refused first
+    assert (
+        main(["summarize", str(video), "--export", "descriptions,audio", "--model", model]) == ExitCode.INPUT
+    )
+    assert "descriptions, described-video, not 'descriptions,audio'" in capsys.readouterr().err
+    code = main(["summarize", str(video), "--export", "descriptions", "--voice-rate", "20", "--model", model])
+    assert code == ExitCode.USAGE
+    assert "--voice-rate takes 80 to 400 words a minute" in capsys.readouterr().err
