@@ -7,8 +7,10 @@ bed (`app/devtools/dialogue_video.py`; eSpeak NG speaks it) is summarized by the
 model of the real SmolVLM2-500M architecture (built once into the user cache, see
 `smolsight bench`), then its audio description is written, standard and extended, each step
 timed: finding the dialogue, the voice saying each description, writing the described video.
-The summary's descriptions are the random model's text: they cost what real ones of the same
-length cost, but say nothing.
+The random model's words are noise ("w41296 w41296 …", which a voice reads as numbers), so
+before the audio description each scene's text is replaced by one of `LISTENING`, real
+descriptions of one to three sentences as the model writes them at the default detail: the
+voice, the placement and the mix then work on text like a user's.
 
 Then the speech detectors are measured on the video's own soundtrack against the known times
 of its lines (10 ms steps): Silero VAD (what SmolSight uses) and, when `webrtcvad` is installed
@@ -18,6 +20,7 @@ of its lines (10 ms steps): Silero VAD (what SmolSight uses) and, when `webrtcva
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -36,6 +39,18 @@ from app.video.summarize import VideoSummary, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
+LISTENING = (
+    "A woman pours coffee into a white cup on a wooden table.",
+    "A grey cat sits on a windowsill and watches the street below.",
+    "An astronaut in a white suit stands beside a flag on dusty ground.",
+    "A rocket rises from the launch pad in a cloud of smoke.",
+    'A printed page fills the screen. The heading reads "Region-based segmentation".',
+    "A man in a blue jacket walks his dog along a busy pavement, past a row of shops.",
+    "Two children run across a green field toward a red kite.",
+    "Steam rises from a pot on a gas stove while a hand stirs it with a wooden spoon.",
+    "A bus stops at a shelter and three people step off into the rain.",
+    'A sign on a glass door reads "Closed for lunch, back at two".',
+)
 
 
 def timed_description(
@@ -120,6 +135,10 @@ def main() -> None:
     summary_s = time.monotonic() - t0
     model_thread.shutdown()
     print(f"plain summary: {len(summary.segments)} scenes in {summary_s:.1f} s")
+    summary.segments = [
+        dataclasses.replace(seg, description=LISTENING[i % len(LISTENING)])
+        for i, seg in enumerate(summary.segments)
+    ]
     results: dict[str, object] = {"minutes": args.minutes, "backend": info.backend, "summary_s": summary_s}
     with tempfile.TemporaryDirectory() as tmp:
         for extended in (False, True):

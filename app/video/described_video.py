@@ -206,7 +206,8 @@ def _write(
         out_v.width, out_v.height = in_v.width // 2 * 2, in_v.height // 2 * 2
         out_v.pix_fmt = "yuv420p"
         out_v.time_base = out_v.codec_context.time_base = Fraction(1, 90_000)  # holds fall between frames
-        out_v.options = {"preset": "veryfast", "crf": "20"}
+        # No B-frames: with the uneven timestamps a hold makes, x264's reordering can repeat a DTS.
+        out_v.options = {"preset": "veryfast", "crf": "20", "bf": "0"}
     else:
         out_v = dst.add_stream_from_template(in_v)
     out_orig = None
@@ -302,16 +303,19 @@ class _Pictures:
         self.step = 1 / float(source.average_rate or source.guessed_rate or 25)
         self.shift = 0.0
         self.last: Any = None
+        self.pts = -1
 
     def _encode(self, frame: Any, t: float, dst: Any) -> None:
         frame = frame.reformat(width=self.out.width, height=self.out.height, format="yuv420p")
-        frame.pts = round(t * 90_000)
+        self.pts = max(round(t * 90_000), self.pts + 1)  # strictly increasing, whatever the rounding
+        frame.pts = self.pts
         frame.time_base = Fraction(1, 90_000)
         for p in self.out.encode(frame):
             dst.mux(p)
 
     def _hold(self, upto: float | None, current: Any, dst: Any) -> None:
-        while self.holds and (upto is None or self.holds[0][0] < upto):
+        # A frame within a millisecond of a hold's time is the one held (timestamps are rounded).
+        while self.holds and (upto is None or self.holds[0][0] < upto - 0.001):
             at, length = self.holds.pop(0)
             held = self.last if self.last is not None else current
             if held is None:

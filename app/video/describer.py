@@ -175,7 +175,7 @@ def shorter_versions(text: str) -> list[str]:
 
 
 def _listening_texts(summary: VideoSummary) -> tuple[list[tuple[int, float, float, str]], list[LeftOut]]:
-    """(scene, start, end, text) worth saying, in order; repeats and failed scenes left out."""
+    """(scene, start, end, text) of each described scene, in order; failed scenes left out."""
     kept: list[tuple[int, float, float, str]] = []
     left: list[LeftOut] = []
     scenes = sorted(summary.segments, key=lambda s: s.start)
@@ -184,12 +184,14 @@ def _listening_texts(summary: VideoSummary) -> tuple[list[tuple[int, float, floa
         if not text:
             left.append(LeftOut(seg.index, seg.start, "not described"))
             continue
-        if kept and fuzz.token_set_ratio(kept[-1][3].lower(), text.lower()) >= REPEAT_SIMILARITY:
-            left.append(LeftOut(seg.index, seg.start, "says what the previous description said"))
-            continue
         end = seg.end if i + 1 == len(scenes) else min(seg.end, scenes[i + 1].start)
         kept.append((seg.index, seg.start, max(end, seg.start), text))
     return kept, left
+
+
+def _repeats(text: str, said: str) -> bool:
+    """Whether `text` says again what `said` (the last description heard) said."""
+    return bool(said) and fuzz.token_set_ratio(said.lower(), text.lower()) >= REPEAT_SIMILARITY
 
 
 def plan_descriptions(
@@ -200,7 +202,11 @@ def plan_descriptions(
     texts, left = _listening_texts(summary)
     cues: list[Cue] = []
     free_from = 0.0
+    last_said = ""  # the whole text of the last description placed
     for scene, start, end, text in texts:
+        if _repeats(text, last_said):
+            left.append(LeftOut(scene, start, "says what the previous description said"))
+            continue
         latest = max(end, start + USABLE_PAUSE_S) + NEAR_S
         rooms = [
             Span(max(p.start, start, free_from), p.end)
@@ -230,6 +236,7 @@ def plan_descriptions(
         if cue is not None:
             cues.append(cue)
             free_from = cue.end + MARGIN_S
+            last_said = text
     left.sort(key=lambda x: x.start)
     return DescriptionPlan(cues, left, extended, dialogue, voice)
 

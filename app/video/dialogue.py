@@ -11,6 +11,7 @@ shorter than 250 ms dropped, 30 ms of padding either side.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,30 +71,44 @@ class Dialogue:
         return next((s for s in self.speech if s.start <= t < s.end), None)
 
 
-def read_soundtrack(path: Path, rate: int = RATE, *, mono: bool = True) -> np.ndarray | None:
-    """The video's first audio stream as float32 samples at `rate` (None when it has no sound).
+def soundtrack_chunks(path: Path, rate: int = RATE) -> Iterator[np.ndarray] | None:
+    """The video's first audio stream as mono float32 chunks at `rate`, read as they are needed.
 
-    Mono gives shape (n,); otherwise (n, 2) stereo.
+    None when the video has no sound. Raises SoundtrackError (while reading) when it can't be read.
     """
     import av
 
-    layout = "mono" if mono else "stereo"
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                return None
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
-            chunks: list[np.ndarray] = []
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+        container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
         raise SoundtrackError(f"could not read the soundtrack of {Path(path).name}: {exc}") from exc
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    return samples if mono else samples.reshape(-1, 2)
+    if not container.streams.audio:
+        container.close()
+        return None
+
+    def chunks() -> Iterator[np.ndarray]:
+        with container:
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+            try:
+                for frame in container.decode(stream):
+                    for out in resampler.resample(frame):
+                        yield out.to_ndarray().reshape(-1)
+                for out in resampler.resample(None):
+                    yield out.to_ndarray().reshape(-1)
+            except (av.FFmpegError, OSError) as exc:
+                raise SoundtrackError(f"could not read the soundtrack of {Path(path).name}: {exc}") from exc
+
+    return chunks()
+
+
+def read_soundtrack(path: Path, rate: int = RATE) -> np.ndarray | None:
+    """The whole first audio stream as mono float32 at `rate` (None when the video has no sound)."""
+    chunks = soundtrack_chunks(path, rate)
+    if chunks is None:
+        return None
+    parts = list(chunks)
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
 class SpeechDetector:
@@ -105,26 +120,35 @@ class SpeechDetector:
         model = resource_file("vad", "silero_vad_16k.onnx")
         self._compiled: Any = ov.Core().compile_model(str(model), "CPU")
 
-    def probabilities(self, samples: np.ndarray) -> np.ndarray:
-        """One probability per whole 512-sample window of mono 16 kHz `samples`."""
+    def probabilities(self, chunks: Iterable[np.ndarray]) -> tuple[np.ndarray, int]:
+        """One probability per whole 512-sample window of mono 16 kHz audio, and how many samples it had.
+
+        `chunks` may be one array or any number in order (a long film is never held whole).
+        """
         request = self._compiled.create_infer_request()
         out_p, out_state = self._compiled.output("output"), self._compiled.output("stateN")
         state = np.zeros((2, 1, 128), np.float32)
         context = np.zeros(CONTEXT, np.float32)
-        steps = len(samples) // WINDOW
-        probs = np.zeros(steps, np.float32)
-        x = np.ascontiguousarray(samples, dtype=np.float32)
-        for i in range(steps):
-            chunk = x[i * WINDOW : (i + 1) * WINDOW]
-            result = request.infer({"input": np.concatenate([context, chunk])[None], "state": state})
-            probs[i] = result[out_p][0, 0]
-            state = result[out_state]
-            context = chunk[-CONTEXT:]
-        return probs
+        probs: list[float] = []
+        pending = np.zeros(0, np.float32)
+        total = 0
+        for chunk in chunks:
+            total += len(chunk)
+            pending = np.concatenate([pending, np.asarray(chunk, np.float32)])
+            whole = len(pending) // WINDOW * WINDOW
+            for i in range(0, whole, WINDOW):
+                window = pending[i : i + WINDOW]
+                result = request.infer({"input": np.concatenate([context, window])[None], "state": state})
+                probs.append(float(result[out_p][0, 0]))
+                state = result[out_state]
+                context = window[-CONTEXT:]
+            pending = pending[whole:]
+        return np.asarray(probs, np.float32), total
 
-    def speech(self, samples: np.ndarray) -> list[Span]:
-        """Speech spans in mono 16 kHz `samples`, in seconds."""
-        return spans_from(self.probabilities(samples), len(samples) / RATE)
+    def speech(self, chunks: np.ndarray | Iterable[np.ndarray]) -> list[Span]:
+        """Speech spans, in seconds, in mono 16 kHz audio (one array, or chunks in order)."""
+        probs, total = self.probabilities([chunks] if isinstance(chunks, np.ndarray) else chunks)
+        return spans_from(probs, total / RATE)
 
 
 def spans_from(probs: np.ndarray, duration: float) -> list[Span]:
@@ -162,8 +186,16 @@ def spans_from(probs: np.ndarray, duration: float) -> list[Span]:
 
 def find_dialogue(path: Path, duration: float, detector: SpeechDetector | None = None) -> Dialogue:
     """Where people speak in the video at `path` (no soundtrack: no speech, every moment free)."""
-    samples = read_soundtrack(path)
-    if samples is None:
+    chunks = soundtrack_chunks(path)
+    if chunks is None:
         return Dialogue(duration, (), has_audio=False)
-    spans = (detector or SpeechDetector()).speech(samples)
-    return Dialogue(max(duration, len(samples) / RATE), tuple(spans))
+    heard = 0
+
+    def counted() -> Iterator[np.ndarray]:
+        nonlocal heard
+        for chunk in chunks:
+            heard += len(chunk)
+            yield chunk
+
+    spans = (detector or SpeechDetector()).speech(counted())
+    return Dialogue(max(duration, heard / RATE), tuple(spans))

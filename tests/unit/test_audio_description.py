@@ -200,3 +200,14 @@ def test_summarize_refuses_an_unknown_export_and_a_pace_out_of_range_before_any_
     code = main(["summarize", str(video), "--export", "descriptions", "--voice-rate", "20", "--model", model])
     assert code == ExitCode.USAGE
     assert "--voice-rate takes 80 to 400 words a minute" in capsys.readouterr().err
+
+
+def test_a_description_like_one_left_out_is_still_said() -> None:
+    d = dialogue(30.0, (0.0, 10.0), (11.0, 16.0))  # nothing fits until 16 s
+    summary = summary_of(
+        (0, 10, "A dog runs across a green field."),
+        (10, 20, "A dog runs across the green field."),
+    )
+    plan = plan_descriptions(summary, d, WordVoice().speak)
+    assert [c.scene for c in plan.cues] == [1]  # the first had no room; the second is not a repeat of it
+    assert plan.left_out[0].reason == "no pause of 2 s or more near it"
