@@ -24,17 +24,18 @@ import dataclasses
 import json
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from app.commands.bench import real_size_model
 from app.config import EngineSettings, SummarySettings
-from app.devtools.dialogue_video import DialogueVideo, conversation, write_dialogue_video
+from app.devtools.dialogue_video import conversation, write_dialogue_video
 from app.inference.factory import backend_factory
 from app.inference.model_thread import ModelThread
 from app.video.audio_description import KINDS, AudioDescription, write_audio_description
-from app.video.dialogue import RATE, SpeechDetector, read_soundtrack
+from app.video.dialogue import RATE, Span, SpeechDetector, read_soundtrack
 from app.video.summarize import VideoSummary, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,25 +71,19 @@ def timed_description(
     return total, steps, made
 
 
-def truth_mask(video: DialogueVideo, n: int) -> np.ndarray:
+def spans_mask(spans: Iterable[Span], n: int) -> np.ndarray:
+    """Speech (True) or not at each of `n` 10 ms steps."""
     mask = np.zeros(n, bool)
-    for span in video.speech:
+    for span in spans:
         mask[int(span.start * 100) : int(span.end * 100)] = True
     return mask
 
 
 def score(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     """(share of silence called speech, share of speech missed) at 10 ms steps."""
-    return float((found & ~truth).sum() / max(1, (~truth).sum())), float(
-        (~found & truth).sum() / max(1, truth.sum())
-    )
-
-
-def silero_mask(samples: np.ndarray, n: int) -> np.ndarray:
-    mask = np.zeros(n, bool)
-    for span in SpeechDetector().speech(samples):
-        mask[int(span.start * 100) : int(span.end * 100)] = True
-    return mask
+    false_speech = (found & ~truth).sum() / max(1, (~truth).sum())
+    missed = (~found & truth).sum() / max(1, truth.sum())
+    return float(false_speech), float(missed)
 
 
 def webrtc_mask(samples: np.ndarray, n: int, mode: int = 3) -> np.ndarray | None:
@@ -154,8 +149,8 @@ def main() -> None:
     samples = read_soundtrack(video.path)
     assert samples is not None
     n = int(len(samples) / RATE * 100)
-    truth = truth_mask(video, n)
-    silero = score(silero_mask(samples, n), truth)
+    truth = spans_mask(video.speech, n)
+    silero = score(spans_mask(SpeechDetector().speech(samples), n), truth)
     print(
         f"Silero VAD under music: {silero[0]:.1%} of the rest called speech, {silero[1]:.1%} of speech missed"
     )

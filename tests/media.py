@@ -1,11 +1,25 @@
-"""Real media files for tests, written with OpenCV and Pillow."""
+"""Real media files for tests, written with OpenCV and Pillow; the offline voice that speaks them."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
+
+from app.video.voice import DEFAULT_WPM, Voice, find_voice
+
+
+def offline_voice(wpm: int = DEFAULT_WPM) -> Voice:
+    """The offline voice here; without one a test fails in CI (which installs espeak-ng), else skips."""
+    voice = find_voice(wpm)
+    if voice is None:
+        if os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS") == "1":
+            pytest.fail("espeak-ng is not installed; .ci/run installs it")
+        pytest.skip("no offline voice on this machine (Debian: espeak-ng)")
+    return voice
 
 
 def write_video(

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from app.capture.sources import SAMPLE_VIDEO
-from app.video.dialogue import Span
+from app.video.dialogue import Dialogue, Span
 from app.video.voice import Voice, find_voice
 
 RATE = 48_000
@@ -45,12 +45,7 @@ class DialogueVideo:
 
     def pauses(self, shortest: float = 2.0) -> list[Span]:
         """The true pauses between lines of at least `shortest` seconds."""
-        out, at = [], 0.0
-        for span in (*self.speech, Span(self.duration, self.duration)):
-            if span.start - at >= shortest:
-                out.append(Span(at, span.start))
-            at = max(at, span.end)
-        return out
+        return Dialogue(self.duration, self.speech).pauses(shortest)
 
 
 def _music(n: int) -> np.ndarray:

@@ -25,9 +25,9 @@ import pytest
 
 from app.devtools.dialogue_video import conversation, write_dialogue_video
 from app.paths import APP_NAME
-from app.video.voice import find_voice
 from tests.cleanup import scratch_folder
 from tests.desktop import app_env, find_window, linux_only, press, wait_for
+from tests.media import offline_voice
 from tests.speechd import speechd_engine_installed, speechd_standin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,11 +227,9 @@ def test_the_installed_narrate_speaks_and_finishes(installed: Installed, onnx_mo
 def test_the_installed_summarize_writes_an_audio_description(
     installed: Installed, onnx_model: Path, tmp_path: Path
 ) -> None:
-    if find_voice() is None:
-        if os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS") == "1":
-            pytest.fail("espeak-ng is not installed; .ci/run installs it")
-        pytest.skip("no offline voice (Debian: espeak-ng)")
-    talk = write_dialogue_video(tmp_path / "talk.mp4", conversation(12.0), seconds=12.0)
+    talk = write_dialogue_video(
+        tmp_path / "talk.mp4", conversation(12.0), seconds=12.0, voice=offline_voice()
+    )
     done = installed.run(
         "smolsight",
         "summarize",

@@ -8,7 +8,6 @@ heard in the description track, and in extended mode the held picture.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import av
@@ -22,15 +21,9 @@ from app.video.audio_description import AudioDescription, write_audio_descriptio
 from app.video.described_video import AUDIO_RATE, RAMP_S, TITLE
 from app.video.dialogue import find_dialogue
 from app.video.summarize import SegmentResult, VideoSummary
-from app.video.voice import find_voice
+from tests.media import offline_voice
 
 TOLERANCE_S = 0.25  # the issue's tolerance on "inside a pause"
-needs_voice = pytest.mark.skipif(
-    find_voice() is None and not os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS"),
-    reason="no offline voice (espeak-ng) on this machine",
-)
-pytestmark = needs_voice
-
 DESCRIPTIONS = (
     "A cup of coffee sits on a saucer on a wooden table.",
     "A grey tabby cat looks straight at the camera, its ears forward and its whiskers spread wide "
@@ -44,8 +37,11 @@ DESCRIPTIONS = (
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> DialogueVideo:
     """30 s of the sample's five scenes, a line of dialogue every 7 s, over music."""
+    voice = offline_voice()
     folder = tmp_path_factory.mktemp("dialogue")
-    return write_dialogue_video(folder / "talk.mp4", conversation(30.0), seconds=30.0, music=True)
+    return write_dialogue_video(
+        folder / "talk.mp4", conversation(30.0), seconds=30.0, music=True, voice=voice
+    )
 
 
 def summary_for(video: DialogueVideo) -> VideoSummary:

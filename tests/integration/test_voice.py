@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 from app.video.voice import VoiceError, find_voice
+from tests.media import offline_voice
 
 
 def test_the_offline_voice_says_a_sentence_at_the_pace_asked() -> None:
-    voice = find_voice(180)
-    if voice is None:
-        if os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS") == "1":
-            pytest.fail("espeak-ng is not installed; .ci/run installs it")
-        pytest.skip("no offline voice on this machine")
+    voice = offline_voice(180)
     sentence = "A woman in a yellow raincoat crosses the street with a small dog."  # 13 words
     normal = voice.speak(sentence)
     assert 8_000 <= normal.rate <= 48_000 and float(np.abs(normal.samples).max()) > 0.05

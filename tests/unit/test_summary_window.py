@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,9 @@ from pytestqt.qtbot import QtBot
 from app.devtools.dialogue_video import conversation, write_dialogue_video
 from app.ui.main_window import MainWindow
 from app.ui.summary_window import SummaryWindow
-from app.video.voice import find_voice
 from tests.fakes import FakeBackend
-from tests.media import write_video
+from tests.media import offline_voice, write_video
 from tests.windows import open_window
-
-needs_voice = pytest.mark.skipif(
-    find_voice() is None and not os.environ.get("SMOLSIGHT_REQUIRE_DESKTOP_TOOLS"),
-    reason="no offline voice (espeak-ng) on this machine",
-)
 
 
 @pytest.fixture
@@ -108,14 +101,15 @@ def test_a_bad_video_is_reported_in_the_main_window(app_window, tmp_path: Path) 
     assert "bad.mp4" in window.panel.caption_status.text()
 
 
-@needs_voice
 def test_export_audio_description_then_play_it_with_the_description_track(  # type: ignore[no-untyped-def]
     qtbot: QtBot, app_window, tmp_path: Path
 ) -> None:
     window, backend = app_window
     scenes = iter(("A cup of coffee on a saucer.", "A cat looks at the camera.", "An astronaut by a flag."))
     backend.answer = lambda request: next(scenes, "A rocket on its pad.") if request.frames else "Things."
-    talk = write_dialogue_video(tmp_path / "talk.mp4", conversation(18.0), seconds=18.0)
+    talk = write_dialogue_video(
+        tmp_path / "talk.mp4", conversation(18.0), seconds=18.0, voice=offline_voice()
+    )
     summary = window.summarize_video(talk.path)
     assert summary is not None
     qtbot.waitSignal(summary.finished, timeout=20000).wait()
@@ -140,12 +134,13 @@ def test_export_audio_description_then_play_it_with_the_description_track(  # ty
     summary.close()
 
 
-@needs_voice
 def test_cancelling_an_audio_description_leaves_nothing_behind(  # type: ignore[no-untyped-def]
     qtbot: QtBot, app_window, tmp_path: Path
 ) -> None:
     window, _backend = app_window
-    talk = write_dialogue_video(tmp_path / "talk.mp4", conversation(12.0), seconds=12.0)
+    talk = write_dialogue_video(
+        tmp_path / "talk.mp4", conversation(12.0), seconds=12.0, voice=offline_voice()
+    )
     summary = window.summarize_video(talk.path)
     assert summary is not None
     qtbot.waitSignal(summary.finished, timeout=20000).wait()
