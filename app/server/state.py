@@ -136,12 +136,16 @@ class ServedModel:
                 self.name, self.served_name = model, None  # the alias named the old model
                 log.info("now serving %s", public_model_name(model))
                 retired.retire()  # it answers what it was given, then closes
-                self._leaving = [t for t in self._leaving if t.running] + [retired]
+                self._joined_at_shutdown(retired)
 
     def _leave(self, model_thread: ModelThread) -> None:
         """Stop a model thread nobody will use, not waiting here (the lock is held); `shutdown` joins it."""
-        self._leaving = [t for t in self._leaving if t.running] + [model_thread]
+        self._joined_at_shutdown(model_thread)
         threading.Thread(target=model_thread.shutdown, name="smolsight-model-stop", daemon=True).start()
+
+    def _joined_at_shutdown(self, model_thread: ModelThread) -> None:
+        """Keep a model thread on its way out for `shutdown` (those that ended are let go)."""
+        self._leaving = [t for t in self._leaving if t.running] + [model_thread]
 
     @property
     def switching(self) -> ModelSwitch | None:

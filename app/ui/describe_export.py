@@ -14,7 +14,6 @@ from PySide6.QtCore import QObject, Signal
 from app.inference.types import CancelToken
 from app.video.audio_description import (
     KINDS,
-    AudioDescription,
     AudioDescriptionError,
     DescribeCancelled,
     write_audio_description,
@@ -82,6 +81,3 @@ class AudioDescriptionExport(QObject):
         if self._thread is not None:
             self._thread.join(timeout)
         return not self.running
-
-
-__all__ = ["AudioDescription", "AudioDescriptionExport"]

@@ -30,11 +30,12 @@ from app.inference.model_thread import NotReady
 from app.live.session import LiveSession, TaskWatch
 from app.timecode import format_clock
 from app.ui.announcer import Announcer
-from app.ui.describe_export import AudioDescription, AudioDescriptionExport
+from app.ui.describe_export import AudioDescriptionExport
 from app.ui.dialogs import choice_dialog
 from app.ui.fit import fits
 from app.ui.ui_state import UiState
 from app.ui.widgets import FlowLayout, ScrollingColumn, WrappingLabel, labelled, make_button, prepare_choices
+from app.video.audio_description import AudioDescription
 from app.video.described_video import TITLE as DESCRIPTION_TRACK
 from app.video.export import export
 from app.video.summarize import Progress, SegmentResult, VideoSummary
@@ -419,8 +420,9 @@ class SummaryWindow(QWidget):
     @Slot(str)
     def _on_describe_failed(self, message: str) -> None:
         self._describe_over()
-        self.status.setText(f"Could not make the audio description: {message}")
-        self.announcer.announce(f"Could not make the audio description: {message}", urgent=True)
+        said = f"Could not make the audio description: {message}"
+        self.status.setText(said)
+        self.announcer.announce(said, urgent=True)
 
     @Slot()
     def _on_describe_cancelled(self) -> None:
