@@ -32,12 +32,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "serve the model over an OpenAI-compatible HTTP API"),
     "eval": ("evaluate", "measure answer quality: VQA accuracy or multi-turn context"),
     "bench": ("bench", "measure latency, throughput and memory (live narration vs describing the naive way)"),
-    "download": ("download", "download the model once, with a progress bar"),
+    "models": ("models", "list the models on offer: what each is for, its download, the engine here"),
+    "download": ("download", "download a model once, with a progress bar"),
     "check-model": (
         "check_model",
         "list a downloaded model's files (size, SHA-256) and ONNX graphs' operators, for bug reports",
     ),
-    "build-test-model": ("build_test_model", "write a random SmolVLM2 folder (tests, benchmarks)"),
+    "build-test-model": ("build_test_model", "write a random-weight model folder (tests, benchmarks)"),
     "desktop-entry": ("desktop_entry", "add SmolSight to the Linux application menu, or take it out"),
     "config": ("show_config", "show the settings file and its values"),
 }

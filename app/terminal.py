@@ -27,12 +27,19 @@ def command_name() -> str:
     return argv0  # e.g. .venv/bin/smolsight: not on PATH, so the path that was used
 
 
-def failure_text(message: str, *, missing: bool) -> str:
-    """A model failure for the terminal: the plain sentence, plus how to fix it from here."""
+def failure_text(message: str, *, missing: bool, model: str = "") -> str:
+    """A model failure for the terminal: the plain sentence, plus how to fix it from here.
+
+    `model`: the hub id that is missing, when known (the command then names it, by its catalog
+    name when it is one of ours).
+    """
     if not missing:
         return message
+    from app.inference.catalog import public_name
+
+    which = f" {public_name(model)}" if model else ""
     return (
-        f"{message} Download it once with `{command_name()} download` while online, or pass "
+        f"{message} Download it once with `{command_name()} download{which}` while online, or pass "
         "--model with a folder that holds a copy."
     )
 
@@ -42,7 +49,8 @@ def fail_backend(exc: BackendError) -> int:
     from app.inference.model_files import ModelUnavailable
 
     missing = isinstance(exc, ModelUnavailable) and exc.missing
-    return fail(failure_text(str(exc), missing=missing), ExitCode.MODEL)
+    model = exc.model if isinstance(exc, ModelUnavailable) else ""
+    return fail(failure_text(str(exc), missing=missing, model=model), ExitCode.MODEL)
 
 
 def fail(message: str, code: ExitCode, *, err: TextIO | None = None) -> int:

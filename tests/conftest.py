@@ -118,6 +118,29 @@ def onnx_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture(scope="session")
+def qwen_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Qwen3.5 built once per session: PyTorch weights and OpenVINO's export (fp32).
+
+    The export runs optimum-intel in an environment of its own, made once beside this one
+    (`app.devtools.qwen_builder.export_python`: about a minute the first time).
+    """
+    from app.devtools.qwen_builder import build_qwen
+
+    return build_qwen(tmp_path_factory.mktemp("models") / "tiny-qwen3.5")
+
+
+@pytest.fixture(scope="session")
+def small_onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random SmolVLM2-256M (its own widths and heads) with the published ONNX export."""
+    from app.devtools.model_builder import build_model
+    from app.devtools.onnx_layout import write_onnx_layout
+
+    folder = build_model(tmp_path_factory.mktemp("models") / "tiny-smolvlm2-256m", family="smolvlm2-256m")
+    write_onnx_layout(folder, ("fp32", "int8"))
+    return folder
+
+
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolSight's wheel, built as `pip install .` and pipx build it, from a clean copy of the tree.
 

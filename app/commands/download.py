@@ -22,7 +22,9 @@ OPTIONS = DownloadOptions  # what the flags that are not settings fill
 
 def add_arguments(parser: CommandParser) -> None:
     """Which model, for which engine."""
-    parser.add_argument("model", nargs="?", help="hub id (default: the backend's SmolVLM2)")
+    parser.add_argument(
+        "model", nargs="?", help="a name from smolsight models, or a hub id (default: as the settings say)"
+    )
     add_setting(
         parser,
         "--backend",
@@ -36,32 +38,30 @@ def add_arguments(parser: CommandParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fetch the model into the cache with a progress bar; print its folder."""
     from app.inference.backend import BackendError
-    from app.inference.factory import choose_backend
-    from app.inference.model_files import DamagedDownload, ModelUnavailable, default_model, download_model
+    from app.inference.catalog import source_for
+    from app.inference.factory import choose_backend, fetch_model
+    from app.inference.model_files import DamagedDownload, ModelUnavailable
     from app.inference.types import LoadProgress
     from app.terminal import ProgressLine
 
     options = options_from(OPTIONS, args)
     engine = settings_from_args(args).engine
+    if options.model:
+        engine = engine.model_copy(update={"model": options.model})
     backend = choose_backend(engine.backend, device=engine.device)
-    model = options.model or default_model(backend)
-    print(f"Downloading {model} …", file=sys.stderr)
+    print(f"Downloading {source_for(engine.model, backend)} …", file=sys.stderr)
     bar = ProgressLine(sys.stderr)
 
     def report(progress: LoadProgress) -> None:
         bar.update(progress.fraction, progress.message)
 
     try:
-        if backend == "openvino":  # the CPU engine's files only: one precision of the ONNX export
-            from app.inference.openvino.backend import OpenVINOBackend
-
-            folder = OpenVINOBackend(model=model, dtype=engine.dtype).download(report)
-        else:
-            folder = download_model(model, progress=report)
+        folder = fetch_model(engine, report)
     except DamagedDownload as exc:
         return fail(str(exc), ExitCode.MODEL)
     except ModelUnavailable as exc:
-        return fail(f"{exc} Check the internet connection and try again.", ExitCode.MODEL)
+        advice = " Check the internet connection and try again." if exc.missing else ""
+        return fail(f"{exc}{advice}", ExitCode.MODEL)
     except BackendError as exc:
         return fail(str(exc), ExitCode.MODEL)
     finally:

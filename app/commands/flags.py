@@ -141,7 +141,11 @@ def add_engine_flags(parser: argparse.ArgumentParser, *, remote: bool = True) ->
         help="inference engine (default: auto)",
     )
     add_setting(
-        g, "--model", setting="engine.model", metavar="ID_OR_DIR", help="hub id or local model folder"
+        g,
+        "--model",
+        setting="engine.model",
+        metavar="NAME_OR_ID",
+        help="a model's name (smolsight models lists them), a hub id or a local model folder",
     )
     add_setting(
         g,

@@ -132,11 +132,13 @@ class CheckModelOptions:
 
 @dataclass(frozen=True)
 class BuildModelOptions:
-    """`smolsight build-test-model`: where, how big, which picture geometry."""
+    """`smolsight build-test-model`: where, which model, how big, which picture geometry."""
 
     out: Path
     real_size: bool = False
     geometry: str = "500m"  # how it sees pictures (`app.devtools.model_builder.GEOMETRIES`)
+    family: str = "smolvlm2-500m"  # which model (`app.inference.catalog.NAMES`)
+    onnx: bool = False  # SmolVLM2: also the published ONNX export (what the CPU engine reads)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,13 @@ class DesktopEntryOptions:
     """`smolsight desktop-entry`: put SmolSight in the application menu, or take it out."""
 
     action: Literal["install", "remove"]
+
+
+@dataclass(frozen=True)
+class ModelsOptions:
+    """`smolsight models`: a table, or JSON."""
+
+    json: bool = False
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,12 @@ class ModelSize:
 TINY = ModelSize(32, 2, 2, 64, 64, 2, 4, 2, 128, None)
 # SmolVLM2-500M-Video-Instruct: SigLIP-B/16 @ 512 px + SmolLM2-360M (see ARCHITECTURE.md).
 REAL_500M = ModelSize(768, 12, 12, 3072, 960, 32, 15, 5, 2560, 49280)
+# SmolVLM2-256M-Video-Instruct: the same vision encoder + SmolLM2-135M (576 wide, 30 layers, 9 heads,
+# 3 key/value heads). Its tiny stand-in differs from TINY where a config is read: widths, heads.
+TINY_256M = ModelSize(32, 2, 2, 64, 48, 3, 3, 1, 96, None)
+REAL_256M = ModelSize(768, 12, 12, 3072, 576, 30, 9, 3, 1536, 49280)
+# The SmolVLM2 sizes by family name (`app.inference.catalog`): (tiny, real).
+SIZES = {"smolvlm2-500m": (TINY, REAL_500M), "smolvlm2-256m": (TINY_256M, REAL_256M)}
 
 
 @dataclass(frozen=True)
@@ -268,11 +274,19 @@ def write_config(out_dir: Path, size: ModelSize) -> Path:
     return out_dir
 
 
-def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0, geometry: str = "500m") -> Path:
+def build_model(
+    out_dir: Path,
+    *,
+    real_size: bool = False,
+    seed: int = 0,
+    geometry: str = "500m",
+    family: str = "smolvlm2-500m",
+) -> Path:
     """Write a random SmolVLM2 model folder to `out_dir` and return it.
 
     `real_size=False` gives a tiny model (a few MB, loads in about a second); `real_size=True`
-    the real 500M architecture with random weights, for benchmarks. `geometry` names how it
+    the real architecture with random weights, for benchmarks; `family` which SmolVLM2 (`SIZES`:
+    the 500M or the 256M). `geometry` names how it
     sees pictures (`GEOMETRIES`): the 500M's by default (512 px tiles, 16 px patches, scale
     factor 4 → 64 image tokens a tile).
     """
@@ -286,7 +300,8 @@ def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0, geomet
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    size = REAL_500M if real_size else TINY
+    tiny, real = SIZES[family]
+    size = real if real_size else tiny
     shape = GEOMETRIES[geometry]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -353,6 +368,7 @@ def build_model(out_dir: Path, *, real_size: bool = False, seed: int = 0, geomet
         "real_size": real_size,
         "seed": seed,
         "geometry": geometry,
+        "family": family,
     }
     (out_dir / "smolsight_random_model.json").write_text(json.dumps(marker, indent=2))
     return out_dir

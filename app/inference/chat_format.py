@@ -1,4 +1,4 @@
-r"""SmolVLM2's chat format: turns a request into the model's prompt text, for every local engine.
+r"""The chat formats: turn a request into the prompt text of SmolVLM2 or Qwen3.5, for every local engine.
 
 The local engines (transformers, OpenVINO, MLX) receive the same words: the chat frame
 `<|im_start|>User:…<end_of_utterance>\nAssistant:`, one `<image>` placeholder per frame (the
@@ -10,6 +10,7 @@ we write that wording ourselves. A remote engine gets the same request as OpenAI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from app.inference.types import ChatTurn, GenerationRequest
@@ -79,3 +80,50 @@ def render_prompt(request: GenerationRequest) -> str:
     parts.append(_turn("user", media + request.prompt, starts_with_media=starts_with_image))
     parts.append("Assistant:")
     return "".join(parts)
+
+
+# Qwen3.5's chat format (ChatML): each picture is a vision block the processor fills with its
+# patches' tokens, and the answer starts after an empty thinking block: the form Qwen's own
+# template writes with thinking off (`enable_thinking=False`), so the model answers at once.
+QWEN_IMAGE = "<|vision_start|><|image_pad|><|vision_end|>"
+QWEN_END = "<|im_end|>"
+QWEN_ANSWER = "<|im_start|>assistant\n<think>\n\n</think>\n\n"
+
+
+def genai_image_tag(index: int) -> str:
+    """openvino-genai's own tag for the `index`-th picture (it writes the model's vision block there)."""
+    return f"<ov_genai_image_{index}>"
+
+
+def render_qwen_prompt(request: GenerationRequest, image_tag: Callable[[int], str] | None = None) -> str:
+    """The full Qwen3.5 prompt for `request`, ending where the answer starts.
+
+    The same words as SmolVLM2's (system, history, the clip's wording with a time before each
+    frame), in Qwen's turns. `image_tag(i)` writes the i-th picture (default: the vision block
+    transformers' processor expands).
+    """
+
+    def tag(index: int) -> str:
+        return image_tag(index) if image_tag is not None else QWEN_IMAGE
+
+    def turn(role: str, body: str) -> str:
+        return f"<|im_start|>{role}\n{body}{QWEN_END}\n"
+
+    parts: list[str] = []
+    if request.system:
+        parts.append(turn("system", request.system))
+    parts.extend(turn(t.role, t.text) for t in request.history)
+    if request.is_video:
+        stamps = [f.timestamp for f in request.frames]
+        media = video_intro(stamps)
+        media += "".join(f"{frame_stamp(t)} {tag(i)}" for i, t in enumerate(stamps)) + MEDIA_OUTRO
+    else:
+        media = "".join(tag(i) for i in range(len(request.frames)))
+    parts.append(turn("user", media + request.prompt))
+    parts.append(QWEN_ANSWER)
+    return "".join(parts)
+
+
+def prompt_for(family: str, request: GenerationRequest) -> str:
+    """The prompt text for a model family (`smolvlm2`, `qwen3_5`)."""
+    return render_qwen_prompt(request) if family == "qwen3_5" else render_prompt(request)

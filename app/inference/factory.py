@@ -17,7 +17,9 @@ from typing import get_args
 
 from app.config import BackendName, EngineSettings
 from app.inference.backend import BackendError, VisionBackend
+from app.inference.catalog import family_of, find, source_for, unknown_name
 from app.inference.mlx_backend import mlx_available
+from app.inference.model_files import is_unknown_name
 from app.inference.model_thread import BackendFactory
 from app.inference.types import (
     BackendInfo,
@@ -63,6 +65,10 @@ def choose_backend(requested: BackendName, *, device: str = "auto") -> BackendNa
 def create_backend(settings: EngineSettings) -> VisionBackend:
     """A not-yet-loaded backend for the engine settings; call `load()` on the thread that will generate."""
     name = choose_backend(settings.backend, device=settings.device)
+    model = settings.model
+    if name != "openai" and model and find(model) is None and is_unknown_name(model):
+        raise unknown_name(model)
+    source = source_for(settings.model, name)
     if name == "openai":
         from app.inference.openai_backend import OpenAIBackend
 
@@ -77,13 +83,15 @@ def create_backend(settings: EngineSettings) -> VisionBackend:
     if name == "mlx":
         from app.inference.mlx_backend import MLXBackend
 
-        return MLXBackend(model=settings.model, allow_download=settings.allow_download)
+        return MLXBackend(model=source, allow_download=settings.allow_download)
+    if name == "openvino" and family_of(settings.model) == "qwen3_5":
+        from app.inference.openvino.genai import GenAIBackend
+
+        return GenAIBackend(model=source, dtype=settings.dtype, allow_download=settings.allow_download)
     if name == "openvino":
         from app.inference.openvino.backend import OpenVINOBackend
 
-        backend = OpenVINOBackend(
-            model=settings.model, dtype=settings.dtype, allow_download=settings.allow_download
-        )
+        backend = OpenVINOBackend(model=source, dtype=settings.dtype, allow_download=settings.allow_download)
         from app.inference.openvino.backend import torch_available
 
         # The user did not insist on OpenVINO: fall back if it can't run (where PyTorch is installed).
@@ -101,7 +109,7 @@ def _transformers(settings: EngineSettings) -> VisionBackend:
     if settings.dtype == "int8":
         raise BackendError("8-bit weights (dtype int8) are for the openvino backend; use auto or float32.")
     return TransformersBackend(
-        model=settings.model,
+        model=source_for(settings.model, "transformers"),
         device=settings.device,
         dtype=settings.dtype,
         allow_download=settings.allow_download,
@@ -177,3 +185,45 @@ class FallbackBackend:
     def close(self) -> None:
         """Release the answering backend."""
         self._active.close()
+
+
+def fetch_model(
+    settings: EngineSettings, progress: LoadProgressCallback | None = None, *, download: bool = True
+) -> Path:
+    """The folder of the files this engine loads for `settings.model`, downloading them if allowed.
+
+    Only what the engine reads: one precision of SmolVLM2's ONNX export or Qwen's OpenVINO
+    export on the CPU engine, the weights elsewhere. `download=False` only looks in the cache
+    (ModelUnavailable when the files are not there).
+    """
+    name = choose_backend(settings.backend, device=settings.device)
+    if name == "openai":
+        raise BackendError("A remote server's model is not downloaded here.")
+    chosen = settings.model_copy(update={"allow_download": download and settings.allow_download})
+    backend = create_backend(chosen)
+    inner = getattr(backend, "active", backend)  # the fast CPU engine behind its fallback
+    own = getattr(inner, "download", None)
+    if callable(own):
+        folder: Path = own(progress)
+        return folder
+    from app.inference.model_files import resolve_model
+
+    return resolve_model(
+        source_for(settings.model, name), allow_download=chosen.allow_download, progress=progress
+    )
+
+
+def engine_label(settings: EngineSettings) -> str:
+    """Which engine runs `settings.model` on this computer, in words (`smolsight models`, Settings)."""
+    name = choose_backend(settings.backend, device=settings.device)
+    if name == "openvino" and family_of(settings.model) == "qwen3_5":
+        from app.inference.openvino.genai import genai_available
+
+        return "OpenVINO GenAI (CPU)" if genai_available() else "needs openvino-genai"
+    labels = {
+        "openvino": "OpenVINO (CPU)",
+        "mlx": "MLX (Apple GPU)",
+        "transformers": "PyTorch",
+        "openai": "remote server",
+    }
+    return labels.get(name, name)

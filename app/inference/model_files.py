@@ -32,6 +32,7 @@ class ModelUnavailable(BackendError):
         self.detail = detail
         self.incomplete = incomplete  # the repository lacks the files asked for (it may have others)
         self.download_size = ""  # what the download would be, in words, when the engine knows
+        self.model = ""  # the hub id that is missing, when one is
 
 
 def default_model(backend: str) -> str:
@@ -44,6 +45,11 @@ def looks_like_path(model: str) -> bool:
     if model.startswith(("/", ".", "~")) or "\\" in model or (len(model) > 1 and model[1] == ":"):
         return True
     return model.count("/") != 1 or Path(model).exists()
+
+
+def is_unknown_name(model: str) -> bool:
+    """Whether `model` is a plain word (no slash, not a folder here): meant as a model's name."""
+    return "/" not in model and "\\" not in model and not Path(model).expanduser().exists()
 
 
 def check_model_folder(folder: Path) -> Path:
@@ -64,9 +70,19 @@ def check_model_folder(folder: Path) -> Path:
 def why_not_loadable(model: str) -> str | None:
     """Why `model` can't be loaded here, known without loading it; None when it may load.
 
-    A folder that isn't there or holds no model, or a hub id that isn't downloaded while
-    offline mode is on. Paths in the answer are as `model` gave them.
+    A folder that isn't there or holds no model, a word that names no model, or a hub id
+    that isn't downloaded while offline mode is on. A model's name (`qwen3.5-0.8b`) stands for
+    the download of the engine this computer uses. Paths in the answer are as `model` gave them.
     """
+    from app.inference.catalog import find, unknown_name
+
+    entry = find(model)
+    if entry is not None:
+        from app.inference.factory import choose_backend
+
+        model = entry.repo(choose_backend("auto"))
+    elif is_unknown_name(model):
+        return str(unknown_name(model))
     if looks_like_path(model):
         folder = Path(model).expanduser().resolve()
         try:
@@ -110,7 +126,9 @@ def _offline() -> bool:
 
 def _not_here(model: str, why: str = "") -> ModelUnavailable:
     reason = f" ({why})" if why else ""
-    return ModelUnavailable(f"The model {model} is not on this computer yet{reason}.", detail=why)
+    missing = ModelUnavailable(f"The model {model} is not on this computer yet{reason}.", detail=why)
+    missing.model = model
+    return missing
 
 
 def _download_failed(model: str, exc: Exception) -> ModelUnavailable:

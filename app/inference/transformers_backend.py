@@ -1,4 +1,4 @@
-"""SmolVLM2 through transformers/PyTorch on CPU, CUDA or Apple's MPS.
+"""SmolVLM2 and Qwen3.5 through transformers/PyTorch on CPU, CUDA or Apple's MPS.
 
 Generation is the shared loop (`generation.py`) over a prefill and a step of the model with
 its key/value cache, rather than `generate()`: it streams without a helper thread (the model
@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from transformers.processing_utils import ProcessorMixin
 
 from app.inference.backend import BackendError, NotLoaded
-from app.inference.chat_format import render_prompt
+from app.inference.catalog import Family, family_of_folder
+from app.inference.chat_format import prompt_for
 from app.inference.generation import LocalBackend, TokenStream, process_peak_rss_bytes, sampled_tokens
 from app.inference.images import ImageSettings, prepare_image
 from app.inference.model_files import context_limit, default_model, resolve_model
+from app.inference.qwen_inputs import budget, fit_pixels
 from app.inference.types import BackendInfo, GenerationRequest, LoadProgressCallback
 
 
@@ -68,7 +70,7 @@ def pick_dtype(device: str, requested: str = "auto") -> torch.dtype:
 
 
 class TransformersBackend(LocalBackend):
-    """SmolVLM2 via `AutoProcessor` + `AutoModelForImageTextToText`."""
+    """SmolVLM2 or Qwen3.5 via `AutoProcessor` + `AutoModelForImageTextToText`."""
 
     def __init__(
         self,
@@ -90,6 +92,7 @@ class TransformersBackend(LocalBackend):
         self._cache_kw = "past_key_values"
         self._images: ImageSettings | None = None
         self.folder: Path | None = None
+        self.family: Family = "smolvlm2"
 
     @property
     def info(self) -> BackendInfo:
@@ -115,6 +118,7 @@ class TransformersBackend(LocalBackend):
         model.eval()
         self._model = model
         self._images = ImageSettings.from_folder(self.folder)
+        self.family = family_of_folder(self.folder)
         self.context = context_limit(self.folder)
         # transformers 5.2x renamed `past_key_values` to `cache` (the old name still works,
         # with a warning); use whichever this version's forward() takes.
@@ -133,9 +137,14 @@ class TransformersBackend(LocalBackend):
         """Tokenized prompt and pixel values for `request`."""
         if self._processor is None or self._images is None:
             raise NotLoaded()
-        prompt = render_prompt(request)
+        prompt = prompt_for(self.family, request)
         kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
-        if request.frames:
+        if request.frames and self.family == "qwen3_5":
+            from PIL import Image
+
+            limit = budget(split=request.split_images)
+            kwargs["images"] = [Image.fromarray(fit_pixels(f, limit)) for f in request.frames]
+        elif request.frames:
             limit = self._images.limit(split=request.split_images)
             kwargs["images"] = [[prepare_image(f, limit) for f in request.frames]]
             kwargs["do_image_splitting"] = request.split_images
@@ -163,7 +172,9 @@ class TransformersBackend(LocalBackend):
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self._dtype)
         model, device, cache_kw = self._model, self._device, self._cache_kw
-        mask = inputs.get("attention_mask")
+        # Qwen3.5 works out a new token's 3-D rotary position from its cache only without a mask
+        # (with one it reads the whole mask as the new tokens' positions); one answer has no padding.
+        mask = None if self.family == "qwen3_5" else inputs.get("attention_mask")
         cache: Any = None
 
         def last_logits(out: Any) -> np.ndarray:
@@ -172,6 +183,11 @@ class TransformersBackend(LocalBackend):
             return np.asarray(out.logits[0, -1].float().cpu().numpy())
 
         def prefill() -> np.ndarray:
+            inner = getattr(model, "model", None)
+            if getattr(inner, "rope_deltas", None) is not None:
+                # Qwen keeps the last prompt's rotary offset for its next tokens: a fresh prompt
+                # starts without it (a text-only one would otherwise take a picture's).
+                inner.rope_deltas = None  # type: ignore[union-attr]
             with torch.inference_mode():
                 return last_logits(model(**inputs, use_cache=True))
 
