@@ -11,6 +11,7 @@ from app.config import EngineSettings, Settings
 from app.inference.backend import VisionBackend
 from app.speech.screen_reader_link import ScreenReaderLink
 from app.ui.main_window import MainWindow
+from app.ui.model_control import Fetch
 from tests.fakes import FakeBackend, FakeScreenReader, FakeSpeaker, settings_of
 
 
@@ -22,6 +23,7 @@ def new_window(
     settings: Settings | None = None,
     source: str | None = None,
     screen_reader_link: ScreenReaderLink | None = None,
+    fetch_model: Fetch | None = None,
 ) -> MainWindow:
     """A shown window with recorded (silent) speech, no cameras and its own settings file."""
     window = MainWindow(
@@ -33,6 +35,7 @@ def new_window(
         camera_names=lambda: [],
         screen_reader=FakeScreenReader(),
         screen_reader_link=screen_reader_link,
+        fetch_model=fetch_model,
     )
     qtbot.addWidget(window)
     window.show()

@@ -11,6 +11,12 @@ competes for the CPU while it is timed), through the engine, on the same 640×48
 The parent prints one table, the ratio of the naive way to the live path on the fastest
 backend, and how far each live path is from this machine's own floors (its measured
 matrix-product throughput and memory read bandwidth).
+
+`--models` compares the three models on offer instead (`smolsight models`), each on the engine
+this computer uses for it: live, a question about the same picture, and a detailed description
+(splitting on, 150 tokens). A model that is downloaded is measured as downloaded; one that is
+not is stood in for by a random-weight model of its real architecture and file layout, built
+once into the user cache (timing does not depend on the weights' values).
 """
 
 from __future__ import annotations
@@ -94,6 +100,7 @@ class BackendResult:
     live: Run
     naive: Run | None
     ask: Run | None = None  # a question about the picture just described (its features reused)
+    model: str = ""  # its catalog name, in a comparison of models (`--models`)
 
 
 def real_size_model() -> Path:
@@ -156,6 +163,7 @@ def _median_run(setting: str, stats: list[GenerationStats]) -> Run:
     )
 
 
+GENAI = "genai"  # what OpenVINO GenAI's backend says it runs from (an OpenVINO export)
 CONVERTED = "openvino-converted"  # the CPU engine from the PyTorch weights, beside the ONNX-prepared one
 
 
@@ -167,8 +175,13 @@ def _factory(name: str, model: str, dtype: DType) -> Callable[[], VisionBackend]
     return backend_factory(EngineSettings(backend=name, model=model, dtype=dtype))  # type: ignore[arg-type]
 
 
-def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
-    """Load `name` through the engine, warm it up, and time the live path (and the naive way)."""
+def measure_backend(
+    name: str, model: str, *, runs: int, dtype: DType, naive: bool, setting: str = "naive"
+) -> BackendResult:
+    """Load `name` through the engine, warm it up, and time the live path (and the naive way).
+
+    `setting` names the naive way's row: `detailed` when models are compared on their own engine.
+    """
     model_thread = ModelThread(_factory(name, model, dtype), warm_up=False)
     try:
         t0 = time.perf_counter()
@@ -176,7 +189,9 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bo
         load_s = time.perf_counter() - t0
         source = model_thread.run_task(lambda backend, _cancel: getattr(backend, "source", "")).result()
         label = info.backend
-        if info.backend == "openvino":  # which files it was prepared from
+        if source == GENAI:
+            label = "openvino-genai"
+        elif info.backend == "openvino":  # which files it was prepared from
             label = f"openvino/onnx-{source}" if source else "openvino/converted"
         t0 = time.perf_counter()
         model_thread.run_task(lambda backend, _cancel: backend.warm_up()).result()
@@ -196,7 +211,7 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bo
                 NAIVE_PROMPT, frames=(frame,), max_tokens=NAIVE_TOKENS, split_images=True
             )
             naive_run = _median_run(
-                "naive", [model_thread.submit(request).result().stats for _ in range(runs)]
+                setting, [model_thread.submit(request).result().stats for _ in range(runs)]
             )
     finally:
         model_thread.shutdown()
@@ -214,7 +229,9 @@ def measure_backend(name: str, model: str, *, runs: int, dtype: DType, naive: bo
     )
 
 
-def _measure_in_child(name: str, model: str, *, runs: int, dtype: DType, naive: bool) -> BackendResult:
+def _measure_in_child(
+    name: str, model: str, *, runs: int, dtype: DType, naive: bool, setting: str = "naive"
+) -> BackendResult:
     command = [
         sys.executable,
         "-m",
@@ -223,7 +240,7 @@ def _measure_in_child(name: str, model: str, *, runs: int, dtype: DType, naive: 
         model,
         str(runs),
         dtype,
-        "naive" if naive else "live",
+        setting if naive else "live",
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     lines = done.stdout.strip().splitlines()
@@ -278,6 +295,12 @@ def add_arguments(parser: CommandParser) -> None:
     )
     parser.add_argument("--dtype", choices=get_args(DType), help="(default: auto)")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--models",
+        action="store_true",
+        help="compare the three models (smolsight models) on this computer's engine: live, a question, "
+        "a detailed description; random stand-ins of their real size where not downloaded",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -292,6 +315,8 @@ def run_bench(options: BenchOptions) -> int:
     """Measure every chosen backend side by side, print the table, write JSON; the exit code."""
     if options.json_out is not None and (problem := check_writable_folder(options.json_out.parent)):
         return fail(f"can't save the figures: {problem}", ExitCode.INPUT)
+    if options.models:
+        return run_models_bench(options)
     model = options.model or str(real_size_model())
     chosen, notes = backends_to_run(options.backend, Path(model) if Path(model).is_dir() else None)
     for note in notes:
@@ -458,12 +483,132 @@ def _time_split(r: BackendResult) -> str:
 
 
 def _child(argv: list[str]) -> int:
-    """`python -m app.commands.bench NAME MODEL RUNS DTYPE naive|live`: measure one backend, print JSON."""
+    """`python -m app.commands.bench NAME MODEL RUNS DTYPE naive|detailed|live`: measure one, print JSON."""
     name, model, runs, dtype, which = argv
-    result = measure_backend(name, model, runs=int(runs), dtype=dtype, naive=which == "naive")  # type: ignore[arg-type]
+    result = measure_backend(
+        name,
+        model,
+        runs=int(runs),
+        dtype=dtype,  # type: ignore[arg-type]
+        naive=which != "live",
+        setting=which,
+    )
     print(json.dumps(asdict(result)))
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(_child(sys.argv[1:]))
+
+
+# --- the three models side by side ---------------------------------------------------------------
+def stand_in_folder(name: str) -> Path:
+    """Where the random-weight stand-in of the catalog model `name` is built (the user cache)."""
+    return (
+        benchmark_model_dir() if name == "smolvlm2-500m" else user_cache_dir() / "models" / f"{name}-random"
+    )
+
+
+def stand_in(name: str) -> Path:
+    """The random-weight model of `name`'s real architecture and file layout, built once."""
+    if name == "smolvlm2-500m":
+        return real_size_model()
+    folder = stand_in_folder(name)
+    done = folder / "smolsight-stand-in-complete"
+    if done.exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"Building a random-weight {name} of the real size in {folder} (once) …", file=sys.stderr)
+    if name == "qwen3.5-0.8b":
+        from app.devtools.qwen_builder import build_qwen
+
+        build_qwen(folder, real_size=True)
+    else:
+        from app.devtools.model_builder import build_model
+        from app.devtools.onnx_layout import write_onnx_layout
+
+        build_model(folder, real_size=True, family=name)
+        write_onnx_layout(folder, ("int8",))
+    done.write_text("built\n")
+    return folder
+
+
+def model_to_measure(name: str, engine: EngineSettings) -> tuple[str, bool]:
+    """The folder to time for a catalog model: its download if here, else its stand-in; (folder, real)."""
+    import os
+
+    from app.inference.factory import fetch_model
+
+    offline = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        return str(fetch_model(engine.model_copy(update={"model": name}), download=False)), True
+    except Exception:
+        return str(stand_in(name)), False
+    finally:
+        if offline is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = offline
+
+
+def run_models_bench(options: BenchOptions) -> int:
+    """Time the three models on this computer's engine, print one table and the ratios; write JSON."""
+    from dataclasses import replace
+
+    from app.inference.catalog import CATALOG
+
+    backend = "auto" if options.backend == "all" else options.backend
+    engine = EngineSettings.model_validate({"backend": backend, "dtype": options.dtype})
+    runs = 1 if options.quick else options.runs
+    results: list[BackendResult] = []
+    real: dict[str, bool] = {}
+    for entry in CATALOG:
+        folder, real[entry.name] = model_to_measure(entry.name, engine)
+        print(f"measuring {entry.name} ({folder}) …", file=sys.stderr, flush=True)
+        result = _measure_in_child(
+            engine.backend, folder, runs=runs, dtype=options.dtype, naive=True, setting="detailed"
+        )
+        results.append(replace(result, model=entry.name))
+    _print_models(results, real)
+    if options.json_out:
+        report = {
+            "quick": options.quick,
+            "models": [asdict(r) for r in results],
+            "real_weights": real,
+        }
+        write_text_atomic(options.json_out, json.dumps(report, indent=2))
+    return ExitCode.OK
+
+
+def _print_models(results: list[BackendResult], real: dict[str, bool]) -> None:
+    header = (
+        f"{'model':14} {'engine':20} {'precision':10} {'setting':8} {'prompt':>6} {'first token':>12} "
+        f"{'decode':>11} {'total':>8} {'load':>7} {'peak memory':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        for run in (r.live, r.ask, r.naive):
+            if run is None:
+                continue
+            print(
+                f"{r.model:14} {r.backend:20} {r.dtype:10} {run.setting:8} {run.prompt_tokens:>6} "
+                f"{run.time_to_first_token_s:>10.2f} s {run.decode_tokens_per_s:>6.1f} tok/s "
+                f"{run.total_s:>6.2f} s {r.load_s:>5.1f} s {r.peak_rss_bytes / 1e9:>9.2f} GB"
+            )
+    base = next((r for r in results if r.model == "smolvlm2-500m"), None)
+    if base is not None:
+        for r in results:
+            if r is base:
+                continue
+            parts = [f"live {r.live.total_s / base.live.total_s:.2f}×"]
+            if r.naive is not None and base.naive is not None:
+                parts.append(f"detailed {r.naive.total_s / base.naive.total_s:.2f}×")
+            print(f"{r.model} against smolvlm2-500m: " + ", ".join(parts))
+    stand_ins = [name for name, is_real in real.items() if not is_real]
+    if stand_ins:
+        print(
+            f"random-weight stand-ins of the real size for {', '.join(stand_ins)} (not downloaded here): "
+            "the times are the real model's, the words are not"
+        )

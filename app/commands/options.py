@@ -105,6 +105,7 @@ class BenchOptions:
     backend: str = "all"
     dtype: DType = "auto"
     json_out: Path | None = None
+    models: bool = False  # the three models side by side on this computer's own engine
 
 
 @dataclass(frozen=True)

@@ -343,6 +343,15 @@ class ModelStatusBar:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * fraction))
 
+    def show_fraction(self, fraction: float | None, *, visible: bool = True) -> None:
+        """The progress bar alone (a download beside the working model): how far, or busy; or hidden."""
+        self.progress.setVisible(visible)
+        if fraction is None:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * fraction))
+
     def done(self, text: str) -> None:
         """Loading ended (ready or failed)."""
         self.model_label.setText(text)

@@ -24,6 +24,7 @@ from app.desktop.hotkeys import GLOBAL_KEYS, GlobalKeys
 from app.desktop.pictures import PictureTaker
 from app.inference.factory import MakeBackend
 from app.inference.model_thread import ModelThread
+from app.inference.types import LoadProgress
 from app.live.session import LiveSession
 from app.narration.history import History
 from app.prompts import PRESETS, Preset
@@ -36,7 +37,7 @@ from app.ui.fit import TYPICAL_FRAME, fits, frame_margins, room_for
 from app.ui.history_view import HistoryView
 from app.ui.main_panel import MainPanel, ModelStatusBar
 from app.ui.menus import Menus
-from app.ui.model_control import ModelControl, engine_factory
+from app.ui.model_control import Fetch, ModelControl, engine_factory
 from app.ui.narration_view import NarrationView
 from app.ui.own_windows import OwnWindows
 from app.ui.preferences import Preferences
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         global_keys: GlobalKeys | None = None,
         screen_reader: ScreenReader | None = None,
         screen_reader_link: ScreenReaderLink | None = None,
+        fetch_model: Fetch | None = None,
     ) -> None:
         super().__init__()
         self.config_path = config_path
@@ -83,7 +85,7 @@ class MainWindow(QMainWindow):
         self.ui_state = UiState(config_path)
         factory = engine_factory(make_backend, settings.engine, download=False)
         self.session = LiveSession(ModelThread(factory), settings)
-        self.model = ModelControl(make_backend, self.session, settings.engine, self.ui_state)
+        self.model = ModelControl(make_backend, self.session, settings.engine, self.ui_state, fetch_model)
         self.screen_reader_link = screen_reader_link
         self.announcer = Announcer(
             speaker,
@@ -172,6 +174,10 @@ class MainWindow(QMainWindow):
         """The pieces' signals to what they mean, once every piece exists."""
         p = self.panel
         self.model.model_chosen.connect(lambda model: self.prefs.update("engine", model=model))
+        self.model.fetching.connect(self._on_model_fetching)
+        self.model.fetched.connect(self._on_model_fetched)
+        self.model.fetch_failed.connect(self._on_model_fetch_failed)
+        self.model.fetch_called_off.connect(self._on_model_fetch_called_off)
         self.pictures.taken.connect(self._on_picture_taken)
         self.pictures.failed.connect(self.feedback.show_error)
         self.view.state_changed.connect(lambda _state: self._show_narration_state())
@@ -199,6 +205,32 @@ class MainWindow(QMainWindow):
         p.preset_box.currentIndexChanged.connect(lambda _i: self._look_for())
         p.target.textChanged.connect(lambda _t: self._look_for())
         p.keep_history_box.toggled.connect(self.prefs.keep_history)
+
+    # ------------------------------------------------------------------ another model, downloading
+    def _on_model_fetching(self, title: str, progress: LoadProgress) -> None:
+        """A chosen model downloads beside the one in use: say so once, then show how far."""
+        first = not self.feedback.current_notice.startswith(f"Downloading {title}")
+        amount = f": {progress.done / 1e6:.0f} of {progress.total / 1e6:.0f} MB" if progress.total else ""
+        self.feedback.notice(f"Downloading {title}{amount}; the model in use answers meanwhile")
+        self.status.show_fraction(progress.fraction)
+        if first:
+            self.announcer.announce(f"Downloading {title}. The model in use answers meanwhile.", urgent=False)
+
+    def _on_model_fetched(self, title: str) -> None:
+        self.feedback.notice("")
+        self.feedback.note(f"{title} downloaded; loading it.")
+        self.announcer.announce(f"{title} downloaded; loading it.", urgent=False)
+
+    def _on_model_fetch_called_off(self) -> None:
+        self.feedback.notice("")
+        self.status.show_fraction(None, visible=False)
+
+    def _on_model_fetch_failed(self, title: str, why: str) -> None:
+        self.feedback.notice("")
+        self.status.show_fraction(None, visible=False)
+        self.feedback.show_error(
+            f"{title} could not be downloaded: {why.rstrip('.')}. The model in use goes on working"
+        )
 
     # ------------------------------------------------------------------ settings
     def _apply_settings(self, s: Settings) -> None:

@@ -3,18 +3,30 @@
 The window never downloads the model on its own: the first start shows that it is missing
 and offers "Download the model" (once: about 520 MB for the CPU engine, up to 2 GB for the
 others), so nothing leaves the computer unasked.
+
+Choosing another of the models on offer in Settings while one is working is asking for it:
+its files download beside the model in use, which keeps answering (progress in the status
+line), and only once they are here does the new model load. A download that fails leaves the
+model in use as it was, and says why.
 """
 
 from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.config import EngineSettings
-from app.inference.factory import MakeBackend, backend_factory
+from app.inference.backend import BackendError
+from app.inference.catalog import find, public_name
+from app.inference.factory import MakeBackend, backend_factory, fetch_model
 from app.inference.model_files import looks_like_path
 from app.inference.model_thread import BackendFactory
-from app.inference.types import LoadProgress
+from app.inference.types import LoadProgress, LoadProgressCallback
 from app.live.session import LiveSession
 from app.ui.ui_state import UiState
 
@@ -24,29 +36,122 @@ def engine_factory(make_backend: MakeBackend, settings: EngineSettings, *, downl
     return backend_factory(settings.model_copy(update={"allow_download": download}), make_backend)
 
 
+# Fetches the files an engine needs for `settings.model` (downloading if allowed): `fetch_model`.
+Fetch = Callable[[EngineSettings, LoadProgressCallback | None], Path]
+
+
+def _fetch(settings: EngineSettings, progress: LoadProgressCallback | None) -> Path:
+    return fetch_model(settings, progress)
+
+
+def only_the_model_changed(old: EngineSettings, new: EngineSettings) -> bool:
+    """Whether `new` differs from `old` in the model alone (the engine and its options the same)."""
+    return old.model != new.model and old.model_copy(update={"model": new.model}) == new
+
+
 class ModelControl(QObject):
     """Reloads the session's model when the engine settings change, and runs the model panel's commands."""
 
     model_chosen = Signal(object)  # str | None: the model the user chose (a folder, or the usual one)
+    fetching = Signal(str, object)  # (model's name, LoadProgress): downloading beside the model in use
+    fetched = Signal(str)  # its name: downloaded; it loads now
+    fetch_failed = Signal(str, str)  # (its name, why): the model in use stays
+    fetch_called_off = Signal()  # the user went back to the model in use while it downloaded
 
     def __init__(
-        self, make_backend: MakeBackend, session: LiveSession, settings: EngineSettings, ui_state: UiState
+        self,
+        make_backend: MakeBackend,
+        session: LiveSession,
+        settings: EngineSettings,
+        ui_state: UiState,
+        fetch: Fetch | None = None,
     ) -> None:
         super().__init__()
         self.make_backend = make_backend
         self.session = session
         self.settings = settings
+        self._in_use = settings  # what the model thread was last asked to load
         self.ui_state = ui_state
         self.download = False  # set by the user's "Download the model"
+        self._fetch = fetch or _fetch  # injected in tests
+        self._fetches = itertools.count(1)
+        self._latest_fetch = 0  # a newer choice supersedes a download under way
+        self._progress.connect(self._on_progress)
+        self._done.connect(self._on_done)
+        self._failed.connect(self._on_failed)
+
+    # from the download's thread to this object's (queued: Qt delivers them on the window's thread)
+    _progress = Signal(int, str, object)
+    _done = Signal(int, str)
+    _failed = Signal(int, str, str)
 
     def apply(self, settings: EngineSettings) -> None:
-        """Use the user's engine settings from now on: another model or engine loads at once."""
-        changed, self.settings = settings != self.settings, settings
-        if changed:
+        """Use the user's engine settings from now on: another model or engine loads at once.
+
+        Another model chosen while one is working downloads beside it first (module docs).
+        """
+        old, self.settings = self.settings, settings
+        if settings == old:
+            return
+        working = self.session.model_state.status == "ready"
+        if working and settings == self._in_use:  # back to the model in use: a download is called off
+            self._call_off_fetch()
+        elif working and settings.allow_download and only_the_model_changed(self._in_use, settings):
+            self.fetch_beside(settings)
+        else:
+            self._call_off_fetch()
             self.reload()
+
+    def _call_off_fetch(self) -> None:
+        """Forget a download under way (it may finish; nothing follows from it)."""
+        if self._latest_fetch:
+            self._latest_fetch = 0
+            self.fetch_called_off.emit()
+        next(self._fetches)
+
+    @property
+    def fetching_now(self) -> bool:
+        """Whether a chosen model is downloading beside the model in use."""
+        return self._latest_fetch > 0
+
+    def fetch_beside(self, settings: EngineSettings) -> None:
+        """Download `settings.model`'s files on a thread of their own, then load it (module docs)."""
+        ticket = self._latest_fetch = next(self._fetches)
+        name = public_name(settings.model)
+        title = find(name).title if find(name) else name  # type: ignore[union-attr]
+
+        def work() -> None:
+            try:
+                self._fetch(settings, lambda progress: self._progress.emit(ticket, title, progress))
+            except BackendError as exc:
+                self._failed.emit(ticket, title, str(exc))
+            except Exception as exc:  # a bug or an unexpected OS error: said, never a crash
+                self._failed.emit(ticket, title, f"{type(exc).__name__}: {exc}")
+            else:
+                self._done.emit(ticket, title)
+
+        threading.Thread(target=work, name="smolsight-model-fetch", daemon=True).start()
+
+    def _on_progress(self, ticket: int, title: str, progress: object) -> None:
+        if ticket == self._latest_fetch:
+            self.fetching.emit(title, progress)
+
+    def _on_done(self, ticket: int, title: str) -> None:
+        if ticket != self._latest_fetch:
+            return  # the user chose again meanwhile
+        self._latest_fetch = 0
+        self.fetched.emit(title)
+        self.reload()
+
+    def _on_failed(self, ticket: int, title: str, why: str) -> None:
+        if ticket != self._latest_fetch:
+            return
+        self._latest_fetch = 0
+        self.fetch_failed.emit(title, why)
 
     def reload(self) -> None:
         """Load the model anew with the current settings."""
+        self._in_use = self.settings
         message = "Downloading the model…" if self.download else "Loading the model…"
         factory = engine_factory(self.make_backend, self.settings, download=self.download)
         self.session.reload(factory, progress=LoadProgress("download" if self.download else "load", message))
@@ -55,7 +160,7 @@ class ModelControl(QObject):
         """Download the model (the user asked; once), then load it."""
         self.download = True
         model = self.settings.model
-        if model and looks_like_path(model):  # a folder can't be downloaded: fetch the usual model
+        if model and looks_like_path(model) and find(model) is None:  # a folder: fetch the usual model
             self.model_chosen.emit(None)  # the settings change reloads
         else:
             self.reload()

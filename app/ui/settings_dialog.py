@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import ConfigError, DisplaySettings, NarrationSettings, Settings, bounds
+from app.config import BackendName, ConfigError, DisplaySettings, NarrationSettings, Settings, bounds
+from app.inference.catalog import CATALOG, DEFAULT_NAME, find, public_name
 from app.prompts import Verbosity
 from app.ui.theme import THEMES
 from app.ui.widgets import ScrollingColumn, prepare_choices
@@ -60,6 +61,15 @@ SPEECH_ENGINES = {
     "flite": "Flite",
 }
 DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)"}
+OTHER_MODEL = "other"  # the model choice that takes a hub id or folder
+
+
+def download_sizes(backend: BackendName = "auto") -> dict[str, str]:
+    """Each model's download for the engine `backend` means on this computer, in words."""
+    from app.inference.factory import choose_backend
+
+    engine = choose_backend("auto" if backend == "openai" else backend)
+    return {entry.name: entry.size(engine) for entry in CATALOG}
 
 
 def _combo(items: Mapping[K, str], current: str, name: str) -> QComboBox:
@@ -146,21 +156,39 @@ class SettingsDialog(QDialog):
     def _engine_rows(self, form: QFormLayout, s: Settings) -> None:
         """Which model, on which engine and device, or which remote server; which camera."""
         e, n = s.engine, s.narration
-        self.model = QLineEdit(e.model or "")
-        self.model.setPlaceholderText("Default: SmolVLM2-500M-Video-Instruct")
+        # The models on offer by name (what each is for, its download for the engine here), and
+        # any other model as a hub id or folder.
+        self.model_choice = QComboBox()
+        sizes = download_sizes(e.backend)
+        for entry in CATALOG:
+            self.model_choice.addItem(f"{entry.label}, {sizes[entry.name]}", entry.name)
+        self.model_choice.addItem("Another model (a hub id or a folder)", OTHER_MODEL)
+        self.model_choice.setAccessibleName("Model")
+        self.model_choice.setAccessibleDescription(
+            "Which model describes: the fastest, the balanced default, or the most accurate. "
+            "A model not on this computer yet downloads when chosen; the one in use answers meanwhile."
+        )
+        self.model_choice.setToolTip(self.model_choice.accessibleDescription())
+        prepare_choices(self.model_choice)
+        _labelled(form, "&Model:", self.model_choice)
+        chosen = find(public_name(e.model)) if e.model else find(DEFAULT_NAME)
+        self.model = QLineEdit("" if chosen else (e.model or ""))
+        self.model.setPlaceholderText("A hub id (owner/name) or a model folder")
         browse = QPushButton("&Browse…")
         browse.setAccessibleName("Choose a model folder")
         browse.clicked.connect(self._browse_model)
         row = QHBoxLayout()
         row.addWidget(self.model)
         row.addWidget(browse)
-        holder = QWidget()
-        holder.setLayout(row)
-        holder.setAccessibleName("Model")
-        self.model.setAccessibleName("Model: hub id or folder")
-        model_label = QLabel("&Model:")
-        model_label.setBuddy(self.model)
-        form.addRow(model_label, holder)
+        self.other_model = QWidget()
+        self.other_model.setLayout(row)
+        self.other_model.setAccessibleName("Another model")
+        self.model.setAccessibleName("Another model: hub id or folder")
+        other_label = QLabel("&Another model:")
+        other_label.setBuddy(self.model)
+        form.addRow(other_label, self.other_model)
+        self.model_choice.setCurrentIndex(self.model_choice.findData(chosen.name if chosen else OTHER_MODEL))
+        self.model.textChanged.connect(self._on_other_model_typed)
         self.backend = _combo(BACKENDS, e.backend, "Inference engine")
         _labelled(form, "&Engine:", self.backend)
         self.device = _combo(DEVICES, e.device, "Device")
@@ -272,6 +300,18 @@ class SettingsDialog(QDialog):
         self.keep_history.setAccessibleName("Keep a history of descriptions")
         form.addRow(self.keep_history)
 
+    def _on_other_model_typed(self, text: str) -> None:
+        """Typing a hub id or folder means another model: the choice says so."""
+        if text.strip() and self.model_choice.currentData() != OTHER_MODEL:
+            self.model_choice.setCurrentIndex(self.model_choice.findData(OTHER_MODEL))
+
+    def chosen_model(self) -> str | None:
+        """The model setting the form says: a name, another model's id or folder, None for the default."""
+        choice = self.model_choice.currentData()
+        if choice == OTHER_MODEL:
+            return self.model.text().strip() or None
+        return None if choice == DEFAULT_NAME else str(choice)
+
     def _browse_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
         if folder:
@@ -280,7 +320,7 @@ class SettingsDialog(QDialog):
     def values(self) -> dict[tuple[str, str], object]:
         """The form's values: (group, key) → value."""
         return {
-            ("engine", "model"): self.model.text().strip() or None,
+            ("engine", "model"): self.chosen_model(),
             ("engine", "backend"): self.backend.currentData(),
             ("engine", "device"): self.device.currentData(),
             ("engine", "base_url"): self.base_url.text().strip() or None,

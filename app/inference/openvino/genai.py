@@ -72,6 +72,7 @@ class GenAIBackend(LocalBackend):
         self._compute = "?"
         self._weights = "?"
         self.folder: Path | None = None
+        self.source = "genai"  # what it runs from, for the bench: OpenVINO's export, as published
 
     @property
     def info(self) -> BackendInfo:
