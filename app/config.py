@@ -72,6 +72,13 @@ class DescribeSettings(_Group):
     read_text: bool = Field(
         default=True, description="Quote a picture's text from the text reader instead of the model's guess."
     )
+    accurate_answers: bool = Field(
+        default=False,
+        description=(
+            "Answer questions and detailed descriptions with the most accurate model (qwen3.5-0.8b) "
+            "while live narration keeps the model chosen; needs that model downloaded."
+        ),
+    )
 
 
 class NarrationSettings(_Group):

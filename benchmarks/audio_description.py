@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.commands.bench import real_size_model
+from app.commands.bench_measure import real_size_model
 from app.config import EngineSettings, SummarySettings
 from app.devtools.dialogue_video import conversation, write_dialogue_video
 from app.inference.factory import backend_factory

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app.capture.media import sample_video
-from app.commands.bench import real_size_model
+from app.commands.bench_measure import real_size_model
 from app.evaluation.precision import Agreement, agreements, failures, guard_pictures, mean_error
 from app.inference.answer import collect
 from app.inference.openvino.backend import OpenVINOBackend, installed

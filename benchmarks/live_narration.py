@@ -21,7 +21,7 @@ from pathlib import Path
 from app.capture.frames import Frame
 from app.capture.media import sample_video
 from app.capture.sources import SAMPLE_VIDEO
-from app.commands.bench import real_size_model
+from app.commands.bench_measure import real_size_model
 from app.config import EngineSettings
 from app.inference.factory import backend_factory
 from app.inference.model_thread import ModelThread

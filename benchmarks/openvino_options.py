@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.commands.bench import real_size_model
+from app.commands.bench_measure import real_size_model
 from app.evaluation.precision import cosine
 from app.inference.openvino.backend import OpenVINOBackend
 

@@ -73,7 +73,7 @@ def main() -> None:
     server = None
     base_url = args.base_url
     if base_url is None:
-        from app.commands.bench import real_size_model
+        from app.commands.bench_measure import real_size_model
 
         server, base_url = start_server(args.model or real_size_model(), args.backend, args.queue_size)
     # A different picture for every request of both runs: nothing answered from a cache.

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.commands.bench import real_size_model
+from app.commands.bench_measure import real_size_model
 from app.config import EngineSettings, SummarySettings
 from app.inference.factory import backend_factory
 from app.inference.model_thread import ModelThread

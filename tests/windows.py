@@ -24,6 +24,7 @@ def new_window(
     source: str | None = None,
     screen_reader_link: ScreenReaderLink | None = None,
     fetch_model: Fetch | None = None,
+    model_downloaded: Callable[[EngineSettings], bool] | None = None,
 ) -> MainWindow:
     """A shown window with recorded (silent) speech, no cameras and its own settings file."""
     window = MainWindow(
@@ -36,6 +37,7 @@ def new_window(
         screen_reader=FakeScreenReader(),
         screen_reader_link=screen_reader_link,
         fetch_model=fetch_model,
+        model_downloaded=model_downloaded,
     )
     qtbot.addWidget(window)
     window.show()

@@ -20,7 +20,10 @@ import tempfile
 import venv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 ExportWeights = Literal["fp32", "int8", "int4"]
 
@@ -90,7 +93,7 @@ _CORPUS = (
 )
 
 
-def qwen_tokenizer(vocab_size: int | None) -> Any:
+def qwen_tokenizer(vocab_size: int | None) -> PreTrainedTokenizerFast:
     """An offline byte-level BPE with Qwen's special tokens (filler words up to `vocab_size`)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast

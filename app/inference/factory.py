@@ -20,6 +20,7 @@ from app.inference.backend import BackendError, VisionBackend
 from app.inference.catalog import family_of, find, source_for, unknown_name
 from app.inference.mlx_backend import mlx_available
 from app.inference.model_files import is_unknown_name
+from app.inference.model_files import why_not_loadable as why_folder_or_id_not_loadable
 from app.inference.model_thread import BackendFactory
 from app.inference.types import (
     BackendInfo,
@@ -227,3 +228,17 @@ def engine_label(settings: EngineSettings) -> str:
         "openai": "remote server",
     }
     return labels.get(name, name)
+
+
+def why_not_loadable(model: str) -> str | None:
+    """Why `model` can't be loaded here, known without loading it; None when it may load.
+
+    A model's name (`qwen3.5-0.8b`) stands for the download of the engine this computer uses;
+    a word that names no model is said so; folders and hub ids as `model_files` checks them.
+    """
+    entry = find(model)
+    if entry is not None:
+        model = entry.repo(choose_backend("auto"))
+    elif is_unknown_name(model):
+        return str(unknown_name(model))
+    return why_folder_or_id_not_loadable(model)

@@ -1,4 +1,4 @@
-"""SmolVLM2 through MLX (`mlx-vlm`): fast on Apple Silicon, also runs (slowly) on Linux CPUs.
+"""SmolVLM2 and Qwen3.5 through MLX (`mlx-vlm`): fast on Apple Silicon, also runs (slowly) on Linux CPUs.
 
 MLX streams are bound to the thread that created them: import, load and generate must all
 happen on one long-lived thread. This backend records the loading thread and refuses to
@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from app.inference.backend import BackendError, NotLoaded
-from app.inference.chat_format import render_prompt
+from app.inference.catalog import Family, family_of_folder
+from app.inference.chat_format import prompt_for
 from app.inference.generation import LocalBackend, TokenStream
 from app.inference.images import ImageSettings, prepare_image
 from app.inference.model_files import context_limit, default_model, resolve_model
+from app.inference.qwen_inputs import budget, fit_pixels
 from app.inference.types import BackendInfo, GenerationRequest, LoadProgressCallback
 
 # Below these a request can't outgrow the context, so its tokens need not be counted first
@@ -49,6 +51,7 @@ class MLXBackend(LocalBackend):
         self._image_settings: ImageSettings | None = None
         self._device = "?"
         self.folder: Path | None = None
+        self.family: Family = "smolvlm2"
         self.load_thread: int | None = None
 
     @property
@@ -80,11 +83,14 @@ class MLXBackend(LocalBackend):
             raise BackendError(f"Could not load the model from {self.folder}: {exc}") from exc
         self._device = str(mx.default_device()).replace("Device(", "").rstrip(")")
         self._image_settings = ImageSettings.from_folder(self.folder)
+        self.family = family_of_folder(self.folder)
         self.context = context_limit(self.folder)
         tokenizer = self._processor.tokenizer
-        eou = tokenizer.convert_tokens_to_ids("<end_of_utterance>")
-        eos = getattr(tokenizer, "eos_token_id", None)
-        self.eos = frozenset(int(e) for e in (eou, eos) if isinstance(e, int))
+        ends = ("<|im_end|>", "<|endoftext|>") if self.family == "qwen3_5" else ("<end_of_utterance>",)
+        eos = [tokenizer.convert_tokens_to_ids(t) for t in ends]
+        eos.append(getattr(tokenizer, "eos_token_id", None))
+        unknown = getattr(tokenizer, "unk_token_id", None)
+        self.eos = frozenset(int(e) for e in eos if isinstance(e, int) and e != unknown)
         self.load_thread = threading.get_ident()
 
     def _check_thread(self) -> None:
@@ -98,6 +104,11 @@ class MLXBackend(LocalBackend):
 
     def _images(self, request: GenerationRequest) -> list[Any] | None:
         assert self._image_settings is not None
+        if self.family == "qwen3_5":  # Qwen keeps a picture's shape within a pixel budget
+            from PIL import Image
+
+            limit = budget(split=request.split_images)
+            return [Image.fromarray(fit_pixels(f, limit)) for f in request.frames] or None
         # The processor tiles images unless told otherwise; we decide per request.
         self._processor.image_processor.do_image_splitting = request.split_images
         limit = self._image_settings.limit(split=request.split_images)
@@ -111,7 +122,7 @@ class MLXBackend(LocalBackend):
         inputs = prepare_inputs(
             self._processor,
             images=self._images(request),
-            prompts=render_prompt(request),
+            prompts=prompt_for(self.family, request),
             image_token_index=getattr(self._model.config, "image_token_index", None),
         )
         return int(inputs["input_ids"].shape[1])
@@ -140,7 +151,7 @@ class MLXBackend(LocalBackend):
             kwargs["top_p"] = request.top_p
         images = self._images(request)
         for result in stream_generate(
-            self._model, self._processor, render_prompt(request), image=images, **kwargs
+            self._model, self._processor, prompt_for(self.family, request), image=images, **kwargs
         ):
             if stream.prompt_tokens is None:
                 stream.prompt_tokens = int(result.prompt_tokens)

@@ -70,19 +70,10 @@ def check_model_folder(folder: Path) -> Path:
 def why_not_loadable(model: str) -> str | None:
     """Why `model` can't be loaded here, known without loading it; None when it may load.
 
-    A folder that isn't there or holds no model, a word that names no model, or a hub id
-    that isn't downloaded while offline mode is on. A model's name (`qwen3.5-0.8b`) stands for
-    the download of the engine this computer uses. Paths in the answer are as `model` gave them.
+    A folder that isn't there or holds no model, or a hub id that isn't downloaded while
+    offline mode is on. Paths in the answer are as `model` gave them. (Names of the models on
+    offer are resolved first: `app.inference.factory.why_not_loadable`.)
     """
-    from app.inference.catalog import find, unknown_name
-
-    entry = find(model)
-    if entry is not None:
-        from app.inference.factory import choose_backend
-
-        model = entry.repo(choose_backend("auto"))
-    elif is_unknown_name(model):
-        return str(unknown_name(model))
     if looks_like_path(model):
         folder = Path(model).expanduser().resolve()
         try:

@@ -212,12 +212,13 @@ class ModelThread:
         warm_up: bool = True,
         listener: Listener | None = None,
         name: str = "smolsight-model",
+        first_id: int = 1,
     ) -> None:
         self._factory = backend_factory
         self.policy: QueuePolicy = policy or LatestWins()
         self._warm_up = warm_up
         self._listeners: list[Listener] = [listener] if listener else []
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)  # a second model thread counts from elsewhere
         self._cond = threading.Condition()
         self._waiting: deque[_Job] = deque()
         self._turns: dict[str, int] = {}  # the turn each client was last served at

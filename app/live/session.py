@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,10 @@ class TaskWatch(QObject):
             self.done.emit(value)
 
 
+# The most accurate model's job ids: far from the main model thread's (both count up).
+ACCURATE_FIRST_ID = 1_000_000_000
+
+
 class LiveSession(QObject):
     """Continuous narration plus the user's commands over one source at a time."""
 
@@ -100,6 +105,7 @@ class LiveSession(QObject):
     capture_event = Signal(object)  # CaptureEvent
     error = Signal(str)  # the model failed on a request
     model_changed = Signal(object)  # ModelState
+    accurate_changed = Signal(object)  # ModelState of the most accurate model beside (`use_accurate`)
     busy_changed = Signal(bool)
 
     def __init__(
@@ -127,14 +133,54 @@ class LiveSession(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._on_tick)
-        w = self.signals
+        self._wire(self.signals)
+        self.signals.model_changed.connect(self.model_changed)
+        # The most accurate model, for the user's questions and detailed descriptions, when the
+        # user asks for it (`use_accurate`); narration stays on `model_thread`.
+        self.accurate: ModelThread | None = None
+        self._accurate_signals: ModelSignals | None = None
+
+    def _wire(self, w: ModelSignals) -> None:
         w.finished.connect(self._on_finished)
         w.partial.connect(self._on_partial)
         w.failed.connect(self._on_failed)
         w.dropped.connect(self._on_dropped)
-        w.model_changed.connect(self.model_changed)
         w.job_started.connect(self._on_busy)
         w.task_finished.connect(self._on_busy)
+
+    # --- the most accurate model beside ----------------------------------------------------
+    def use_accurate(self, backend_factory: BackendFactory | None) -> None:
+        """Answer the user's questions and detailed descriptions on a model of its own (None: stop).
+
+        Its model thread starts here; the one it replaces stops (its answer under way is
+        cancelled). Until it is ready, and whenever it is not, everything goes to the main model.
+        """
+        model_thread = None
+        if backend_factory is not None:
+            model_thread = ModelThread(backend_factory, first_id=ACCURATE_FIRST_ID, name="smolsight-accurate")
+        old, self.accurate = self.accurate, model_thread
+        if self._accurate_signals is not None:
+            self._accurate_signals.blockSignals(True)  # the old thread's last news means nothing now
+            self._accurate_signals = None
+        if old is not None:
+            threading.Thread(target=old.shutdown, name="smolsight-model-stop", daemon=True).start()
+            self.accurate_changed.emit(ModelState("stopped"))
+        if model_thread is not None:
+            self._accurate_signals = ModelSignals(model_thread)
+            self._wire(self._accurate_signals)
+            self._accurate_signals.model_changed.connect(self.accurate_changed)
+            model_thread.start()
+
+    def _thread_for(self, ask: Ask) -> ModelThread:
+        """Where an ask goes: the most accurate model for the user's questions and detailed descriptions."""
+        accurate = self.accurate
+        if accurate is None or not accurate.model_state.ready or ask.priority != "user":
+            return self.model_thread
+        detailed = ask.mode == "describe" and self.narrator.settings.verbosity == "detailed"
+        return accurate if ask.mode == "ask" or detailed else self.model_thread
+
+    def _threads(self) -> list[ModelThread]:
+        return [t for t in (self.model_thread, self.accurate) if t is not None]
 
     # --- sources -------------------------------------------------------------------------
     def set_source(self, source: FrameSource) -> None:
@@ -176,7 +222,8 @@ class LiveSession(QObject):
         self._timer.stop()
         self.stop_source()
         read = self.reading.shutdown(timeout)
-        return self.model_thread.shutdown(timeout) and read
+        accurate = self.accurate.shutdown(timeout) if self.accurate is not None else True
+        return self.model_thread.shutdown(timeout) and read and accurate
 
     # --- the user's commands ---------------------------------------------------------------
     def current_frame(self) -> Frame | None:
@@ -228,7 +275,8 @@ class LiveSession(QObject):
 
     def cancel(self) -> None:
         """Stop the running answer."""
-        self.model_thread.cancel_all()
+        for model_thread in self._threads():
+            model_thread.cancel_all()
 
     def summarize(
         self, video: Path, settings: SummarySettings, progress: Callable[[Progress], None]
@@ -252,8 +300,8 @@ class LiveSession(QObject):
 
     @property
     def busy(self) -> bool:
-        """Whether the model is working on something (an answer, narration, a summary)."""
-        return self.model_thread.busy
+        """Whether a model is working on something (an answer, narration, a summary)."""
+        return any(t.busy for t in self._threads())
 
     @property
     def model_state(self) -> ModelState:
@@ -292,7 +340,7 @@ class LiveSession(QObject):
                 max_tokens=ask.max_tokens,
                 read_text=self.read_text,
             )
-            job = self.model_thread.submit(request, priority=ask.priority)
+            job = self._thread_for(ask).submit(request, priority=ask.priority)
         except (NotReady, PromptTooLong) as exc:
             self.error.emit(str(exc))
             return None
@@ -341,7 +389,7 @@ class LiveSession(QObject):
 
     @Slot()
     def _on_busy(self) -> None:
-        self.busy_changed.emit(self.model_thread.busy)
+        self.busy_changed.emit(self.busy)
 
     @Slot(int, str)
     def _on_partial(self, job: int, text: str) -> None:
@@ -354,14 +402,14 @@ class LiveSession(QObject):
 
     @Slot(int, str)
     def _on_failed(self, job: int, message: str) -> None:
-        self.busy_changed.emit(self.model_thread.busy)
+        self.busy_changed.emit(self.busy)
         if self._asks.pop(job, None) is not None:  # a task's failure goes to its own TaskWatch
             self.error.emit(message)
 
     @Slot(object)
     def _on_finished(self, description: Answer) -> None:
         ask = self._asks.pop(description.job_id, None)
-        self.busy_changed.emit(self.model_thread.busy)
+        self.busy_changed.emit(self.busy)
         if ask is None:
             return
         when = description.frame_times[-1] if description.frame_times else self._now()

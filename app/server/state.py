@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Literal
 
-from app.inference.model_files import DEFAULT_MODELS, why_not_loadable
+from app.inference.factory import why_not_loadable
+from app.inference.model_files import DEFAULT_MODELS
 from app.inference.model_thread import (
     Answer,
     BackendFactory,

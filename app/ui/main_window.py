@@ -18,11 +18,13 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 from app.capture.frames import CaptureError, Frame
 from app.capture.screen import Target
-from app.config import Settings
+from app.config import EngineSettings, Settings
 from app.desktop.clipboard import clipboard_image
 from app.desktop.hotkeys import GLOBAL_KEYS, GlobalKeys
 from app.desktop.pictures import PictureTaker
+from app.inference.catalog import most_accurate
 from app.inference.factory import MakeBackend
+from app.inference.model_events import ModelState
 from app.inference.model_thread import ModelThread
 from app.inference.types import LoadProgress
 from app.live.session import LiveSession
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         screen_reader: ScreenReader | None = None,
         screen_reader_link: ScreenReaderLink | None = None,
         fetch_model: Fetch | None = None,
+        model_downloaded: Callable[[EngineSettings], bool] | None = None,
     ) -> None:
         super().__init__()
         self.config_path = config_path
@@ -85,7 +88,9 @@ class MainWindow(QMainWindow):
         self.ui_state = UiState(config_path)
         factory = engine_factory(make_backend, settings.engine, download=False)
         self.session = LiveSession(ModelThread(factory), settings)
-        self.model = ModelControl(make_backend, self.session, settings.engine, self.ui_state, fetch_model)
+        self.model = ModelControl(
+            make_backend, self.session, settings.engine, self.ui_state, fetch_model, model_downloaded
+        )
         self.screen_reader_link = screen_reader_link
         self.announcer = Announcer(
             speaker,
@@ -178,6 +183,8 @@ class MainWindow(QMainWindow):
         self.model.fetched.connect(self._on_model_fetched)
         self.model.fetch_failed.connect(self._on_model_fetch_failed)
         self.model.fetch_called_off.connect(self._on_model_fetch_called_off)
+        self.model.accurate_missing.connect(self._on_accurate_missing)
+        self.session.accurate_changed.connect(self._on_accurate_changed)
         self.pictures.taken.connect(self._on_picture_taken)
         self.pictures.failed.connect(self.feedback.show_error)
         self.view.state_changed.connect(lambda _state: self._show_narration_state())
@@ -221,6 +228,21 @@ class MainWindow(QMainWindow):
         self.feedback.note(f"{title} downloaded; loading it.")
         self.announcer.announce(f"{title} downloaded; loading it.", urgent=False)
 
+    def _on_accurate_missing(self, title: str) -> None:
+        """Asked for, not downloaded: a lasting notice (choosing it as the model once downloads it)."""
+        self.feedback.notice(f"{title} is not on this computer yet: questions use the model in use")
+
+    def _on_accurate_changed(self, state: ModelState) -> None:
+        """The most accurate model beside: say when it answers questions, and when it can't."""
+        title = most_accurate().title
+        if state.ready:
+            self.feedback.notice(f"Questions and detailed descriptions: {title}")
+        elif state.status in ("missing", "failed"):
+            self.feedback.notice("")
+            self.feedback.show_error(f"{title} could not be loaded for questions: {state.not_ready_reason()}")
+        elif state.status == "stopped":
+            self.feedback.notice("")
+
     def _on_model_fetch_called_off(self) -> None:
         self.feedback.notice("")
         self.status.show_fraction(None, visible=False)
@@ -243,6 +265,7 @@ class MainWindow(QMainWindow):
         self.panel.show_settings(s)
         self.session.apply(s)
         self.model.apply(s.engine)
+        self.model.apply_accurate(s)
         self.summaries.apply(s.summary)
         self.history_view.apply(s.narration.keep_history)
         self.announcer.apply(s.speech)
@@ -267,6 +290,7 @@ class MainWindow(QMainWindow):
             self,
             voices=speaker.voice_names() if speaker is not None else [],
             engines=speaker.engine_names() if speaker is not None else [],
+            accurate_downloaded=self.model.accurate_downloaded(self.settings),
         )
 
     # ------------------------------------------------------------------ sources and summaries

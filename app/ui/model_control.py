@@ -20,9 +20,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.config import EngineSettings
+from app.config import EngineSettings, Settings
 from app.inference.backend import BackendError
-from app.inference.catalog import find, public_name
+from app.inference.catalog import find, most_accurate, public_name
 from app.inference.factory import MakeBackend, backend_factory, fetch_model
 from app.inference.model_files import looks_like_path
 from app.inference.model_thread import BackendFactory
@@ -44,6 +44,15 @@ def _fetch(settings: EngineSettings, progress: LoadProgressCallback | None) -> P
     return fetch_model(settings, progress)
 
 
+def _downloaded(settings: EngineSettings) -> bool:
+    """Whether the files the engine needs for `settings.model` are on this computer (never downloads)."""
+    try:
+        fetch_model(settings, download=False)
+    except Exception:  # missing, incomplete, or an engine that can't be used here
+        return False
+    return True
+
+
 def only_the_model_changed(old: EngineSettings, new: EngineSettings) -> bool:
     """Whether `new` differs from `old` in the model alone (the engine and its options the same)."""
     return old.model != new.model and old.model_copy(update={"model": new.model}) == new
@@ -57,6 +66,7 @@ class ModelControl(QObject):
     fetched = Signal(str)  # its name: downloaded; it loads now
     fetch_failed = Signal(str, str)  # (its name, why): the model in use stays
     fetch_called_off = Signal()  # the user went back to the model in use while it downloaded
+    accurate_missing = Signal(str)  # the most accurate model's title: asked for, not downloaded
 
     def __init__(
         self,
@@ -65,6 +75,7 @@ class ModelControl(QObject):
         settings: EngineSettings,
         ui_state: UiState,
         fetch: Fetch | None = None,
+        downloaded: Callable[[EngineSettings], bool] | None = None,
     ) -> None:
         super().__init__()
         self.make_backend = make_backend
@@ -74,6 +85,8 @@ class ModelControl(QObject):
         self.ui_state = ui_state
         self.download = False  # set by the user's "Download the model"
         self._fetch = fetch or _fetch  # injected in tests
+        self._downloaded = downloaded or _downloaded
+        self._accurate_in_use: EngineSettings | None = None  # what the session's accurate thread runs
         self._fetches = itertools.count(1)
         self._latest_fetch = 0  # a newer choice supersedes a download under way
         self._progress.connect(self._on_progress)
@@ -108,6 +121,37 @@ class ModelControl(QObject):
             self._latest_fetch = 0
             self.fetch_called_off.emit()
         next(self._fetches)
+
+    # --- the most accurate model for questions ------------------------------------------------
+    @staticmethod
+    def accurate_engine(settings: Settings) -> EngineSettings | None:
+        """The engine settings of the most accurate model beside the main one, if the user wants it."""
+        best = most_accurate()
+        if not settings.describe.accurate_answers or settings.engine.backend == "openai":
+            return None
+        if public_name(settings.engine.model) == best.name:
+            return None  # the main model is the most accurate already
+        return settings.engine.model_copy(update={"model": best.name, "allow_download": False})
+
+    def accurate_downloaded(self, settings: Settings) -> bool:
+        """Whether the most accurate model is on this computer for the engine `settings` use."""
+        return self._downloaded(settings.engine.model_copy(update={"model": most_accurate().name}))
+
+    def apply_accurate(self, settings: Settings) -> None:
+        """Answer questions and detailed descriptions with the most accurate model, or stop doing so."""
+        wanted = self.accurate_engine(settings)
+        if wanted == self._accurate_in_use:
+            return
+        self._accurate_in_use = wanted
+        if wanted is None:
+            self.session.use_accurate(None)
+            return
+        if not self._downloaded(wanted):
+            self._accurate_in_use = None
+            self.session.use_accurate(None)
+            self.accurate_missing.emit(most_accurate().title)
+            return
+        self.session.use_accurate(engine_factory(self.make_backend, wanted, download=False))
 
     @property
     def fetching_now(self) -> bool:

@@ -64,9 +64,17 @@ class Preferences:
         """Take what differs in `new` (from the Settings dialog) as the user's changes."""
         self.update_many(new.changes_from(self.settings))
 
-    def open_dialog(self, parent: QWidget, *, voices: list[str], engines: list[str]) -> bool:
+    def open_dialog(
+        self, parent: QWidget, *, voices: list[str], engines: list[str], accurate_downloaded: bool = False
+    ) -> bool:
         """Show the Settings dialog; apply and save what the user confirms. Whether anything was."""
-        dialog = SettingsDialog(self.settings, voices=voices, engines=engines, parent=parent)
+        dialog = SettingsDialog(
+            self.settings,
+            voices=voices,
+            engines=engines,
+            accurate_downloaded=accurate_downloaded,
+            parent=parent,
+        )
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_settings is None:
             return False
         self.replace(dialog.result_settings)

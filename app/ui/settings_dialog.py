@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config import BackendName, ConfigError, DisplaySettings, NarrationSettings, Settings, bounds
-from app.inference.catalog import CATALOG, DEFAULT_NAME, find, public_name
+from app.inference.catalog import CATALOG, DEFAULT_NAME, find, most_accurate, public_name
 from app.prompts import Verbosity
 from app.ui.theme import THEMES
 from app.ui.widgets import ScrollingColumn, prepare_choices
@@ -115,6 +115,7 @@ class SettingsDialog(QDialog):
         *,
         voices: list[str],
         engines: Sequence[str] = (),
+        accurate_downloaded: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -127,6 +128,7 @@ class SettingsDialog(QDialog):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
         self._engine_rows(form, s)
+        self._accurate_row(form, s, accurate_downloaded)
         self._narration_rows(form, s)
         self._speech_rows(form, s, voices, engines)
         self._display_rows(form, s)
@@ -204,6 +206,24 @@ class SettingsDialog(QDialog):
         self.camera = _spin(QSpinBox(), NarrationSettings, "camera_index")
         self.camera.setValue(n.camera_index)
         _labelled(form, "&Camera number:", self.camera, "0 is the first camera")
+
+    def _accurate_row(self, form: QFormLayout, s: Settings, downloaded: bool) -> None:
+        """Questions and detailed descriptions on the most accurate model: off until it is downloaded."""
+        best = most_accurate()
+        self.accurate = QCheckBox(
+            f"Answer questions and detailed descriptions with the m&ost accurate model, {best.title}"
+        )
+        self.accurate.setChecked(s.describe.accurate_answers)
+        self.accurate.setAccessibleName(self.accurate.text().replace("&", ""))
+        why = (
+            "The most accurate model answers what you ask; live narration keeps the model above."
+            if downloaded
+            else f"{best.title} is not on this computer yet: choose it once as the model to download it."
+        )
+        self.accurate.setAccessibleDescription(why)
+        self.accurate.setToolTip(why)
+        self.accurate.setEnabled(downloaded or s.describe.accurate_answers)
+        form.addRow(self.accurate)
 
     def _narration_rows(self, form: QFormLayout, s: Settings) -> None:
         """How much, how often, and what counts as a change."""
@@ -333,6 +353,7 @@ class SettingsDialog(QDialog):
             ("narration", "buffer_fps"): round(self.fps.value(), 2),
             ("narration", "memory"): self.memory.isChecked(),
             ("describe", "read_text"): self.read_text.isChecked(),
+            ("describe", "accurate_answers"): self.accurate.isChecked(),
             ("narration", "stale"): self.stale.currentData(),
             ("narration", "keep_history"): self.keep_history.isChecked(),
             ("speech", "output"): self.output.currentData(),

@@ -142,3 +142,62 @@ def test_the_settings_offer_the_three_models_with_their_downloads(qtbot: QtBot) 
     named = SettingsDialog(settings_of(model="HuggingFaceTB/SmolVLM2-256M-Video-Instruct"), voices=[])
     qtbot.addWidget(named)
     assert named.model_choice.currentData() == "smolvlm2-256m" and named.model.text() == ""
+
+
+def accurate_window(
+    qtbot: QtBot, tmp_path: Path, *, downloaded: bool
+) -> tuple[MainWindow, dict[str | None, FakeBackend]]:
+    engines = {
+        None: FakeBackend(answer=lambda _r: "A mug, said by the default model."),
+        "qwen3.5-0.8b": FakeBackend(answer=lambda _r: "A white mug with a blue handle, said by Qwen."),
+    }
+    w = new_window(
+        qtbot,
+        tmp_path,
+        lambda s: engines[s.model],
+        settings=settings_of(accurate_answers=True),
+        model_downloaded=lambda s: downloaded and s.model == "qwen3.5-0.8b",
+    )
+    qtbot.waitUntil(lambda: w.status.model_label.text().startswith("Model: "), timeout=5000)
+    qtbot.waitUntil(lambda: w.session.current_frame() is not None, timeout=5000)
+    w.session.continuous = False
+    return w, engines
+
+
+def test_questions_and_detailed_descriptions_go_to_the_most_accurate_model(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window, engines = accurate_window(qtbot, tmp_path, downloaded=True)
+    qtbot.waitUntil(
+        lambda: "Questions and detailed descriptions: Qwen3.5-0.8B" in window.feedback.current_notice
+    )
+    assert describe(qtbot, window) == "A mug, said by the default model."  # a brief description: the fast one
+    window.panel.question.setText("What colour is the handle?")
+    window.ask_question()
+    qtbot.waitUntil(lambda: window.panel.history_list.count() == 2, timeout=5000)
+    assert "said by Qwen" in window.panel.history_list.item(1).text()
+    window.prefs.set_verbosity("detailed")
+    assert describe(qtbot, window) == "A white mug with a blue handle, said by Qwen."
+    assert len(engines["qwen3.5-0.8b"].calls) == 2 and len(engines[None].calls) == 1
+    window.prefs.update("describe", accurate_answers=False)  # off: everything on the model in use
+    qtbot.waitUntil(lambda: window.feedback.current_notice == "", timeout=5000)
+    assert describe(qtbot, window) == "A mug, said by the default model."
+    window.close()
+    assert window.session.accurate is None and not window.session.model_thread.running
+
+
+def test_asking_for_the_most_accurate_model_before_it_is_downloaded_says_so(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window, engines = accurate_window(qtbot, tmp_path, downloaded=False)
+    missing = "Qwen3.5-0.8B is not on this computer yet: questions use the model in use"
+    qtbot.waitUntil(lambda: window.feedback.current_notice == missing, timeout=5000)
+    window.panel.question.setText("What colour is the handle?")
+    window.ask_question()
+    qtbot.waitUntil(lambda: window.panel.history_list.count() == 1, timeout=5000)
+    assert "said by the default model" in window.panel.history_list.item(0).text()
+    assert not engines["qwen3.5-0.8b"].calls
+    dialog = SettingsDialog(settings_of(), voices=[], accurate_downloaded=False)
+    qtbot.addWidget(dialog)
+    assert not dialog.accurate.isEnabled() and "not on this computer yet" in dialog.accurate.toolTip()
+    window.close()

@@ -468,3 +468,38 @@ def _fetch_over_http(base: str) -> None:
         images.shutdown()
         images.server_close()
         thread.join(5)
+
+
+def test_a_switch_takes_the_models_names_as_smolsight_models_lists_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accurate = FakeBackend(answer=lambda _r: "Qwen here.")
+    made: list[str | None] = []
+
+    def make(model: str | None) -> FakeBackend:
+        made.append(model)
+        return accurate if model == "qwen3.5-0.8b" else FakeBackend()
+
+    served = served_model(make, name="fake-model")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with serving(create_app(served)) as base:
+        wait_ready(base, 10)
+        unknown = httpx.patch(f"{base}/api/v1/config", json={"active_model": "qwen-9000"})
+        assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "model_not_loadable"
+        assert "smolvlm2-256m, smolvlm2-500m, qwen3.5-0.8b" in unknown.json()["error"]["message"]
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline and not downloaded: refused, serving goes on
+        offline = httpx.patch(f"{base}/api/v1/config", json={"active_model": "qwen3.5-0.8b"})
+        assert (
+            offline.status_code == 400 and "is not on this computer yet" in offline.json()["error"]["message"]
+        )
+        monkeypatch.delenv("HF_HUB_OFFLINE")  # downloads allowed: the name loads (the engine fetches it)
+        switched = httpx.patch(f"{base}/api/v1/config", json={"active_model": "qwen3.5-0.8b"})
+        assert switched.status_code == 200, switched.text
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{base}/health").json()["model"] != "qwen3.5-0.8b":
+            assert time.monotonic() < deadline, "the named model never took over"
+            time.sleep(0.02)
+        answer = post(base, {"max_tokens": 4, **user({"type": "text", "text": "Who is there?"})})
+        assert answer.json()["model"] == "qwen3.5-0.8b" and "Qwen here." in str(answer.json()["choices"])
+        assert made == [None, "qwen3.5-0.8b"]
+    assert served.shutdown()
