@@ -233,6 +233,10 @@ def load_processor(folder: Path) -> ProcessorMixin:
         model_type = json.loads((folder / "config.json").read_text()).get("model_type")
     except (OSError, ValueError):
         model_type = None
+    if str(model_type or "").startswith("qwen3_5"):
+        from transformers.models.qwen3_vl.processing_qwen3_vl import Qwen3VLProcessor
+
+        return Qwen3VLProcessor.from_pretrained(folder)
     if model_type != "smolvlm":
         return AutoProcessor.from_pretrained(folder)
     from transformers import SmolVLMProcessor

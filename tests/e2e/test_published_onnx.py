@@ -409,7 +409,12 @@ def install_lean(venv: Path) -> Path:
 
 
 def test_the_default_install_has_no_pytorch_and_runs_the_cpu_engine(
-    lean_venv: Path, onnx_model: Path, tiny_model: Path, tmp_path: Path
+    lean_venv: Path,
+    onnx_model: Path,
+    tiny_model: Path,
+    small_onnx_model: Path,
+    qwen_model: Path,
+    tmp_path: Path,
 ) -> None:
     python = lean_venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     listed = subprocess.run(
@@ -425,9 +430,9 @@ def test_the_default_install_has_no_pytorch_and_runs_the_cpu_engine(
     assert not heavy, f"the default install brought {sorted(heavy)}"
     # What `du -sm` of the fresh environment says, at most 1300 (MiB) beside PySide6's size over
     # the 402 MiB of its current release: Python 3.11 gets the older, larger 6.11 (651 MiB; 6.12.0
-    # crashes there, see pyproject.toml), which is not ours to trim. Measured on 2026-12-03: 1126
-    # and 1122 MiB on 3.12 and 3.13, 1368 on 3.11 (1119 counted); PyAV for audio description is
-    # about 100 of it, the text reader 55. With PyTorch it is over 6 GB.
+    # crashes there, see pyproject.toml), which is not ours to trim. Measured on 2026-12-03 (see
+    # the README's table): PyAV for audio description is about 100 MiB of it, the text reader 55,
+    # openvino-genai and openvino-tokenizers (Qwen3.5-0.8B) 22. With PyTorch it is over 6 GB.
     size = sum(f.stat().st_blocks * 512 for f in lean_venv.rglob("*") if not f.is_symlink())
     pyside = sum(f.stat().st_blocks * 512 for f in lean_venv.rglob("PySide6/**/*") if not f.is_symlink())
     counted = size - max(0, pyside - 402 * 2**20)
@@ -445,6 +450,19 @@ def test_the_default_install_has_no_pytorch_and_runs_the_cpu_engine(
         timeout=300,
     )
     assert done.returncode == 0 and done.stdout.strip(), done.stderr[-2000:]
+    # The other two models on offer, each in the layout of its download: SmolVLM2-256M's ONNX
+    # export, Qwen3.5-0.8B's OpenVINO export (openvino-genai, in the default install).
+    for other in (small_onnx_model, qwen_model):
+        described = subprocess.run(
+            [*command, "describe", SAMPLE, "--model", str(other), "--max-tokens", "4"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert described.returncode == 0 and described.stdout.strip(), described.stderr[-2000:]
+    listed_models = subprocess.run([*command, "models"], env=env, capture_output=True, text=True, timeout=120)
+    assert "qwen3.5-0.8b" in listed_models.stdout and "OpenVINO GenAI (CPU)" in listed_models.stdout
     refused = subprocess.run(
         [*command, "describe", SAMPLE, "--model", str(tiny_model)],
         env=env,

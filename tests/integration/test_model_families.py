@@ -22,6 +22,7 @@ from app.inference.openvino.genai import GenAIBackend
 from app.inference.qwen_inputs import QwenVision, budget, fit_pixels
 from app.inference.transformers_backend import TransformersBackend
 from app.inference.types import CancelToken, ChatTurn, GenerationRequest
+from tests.conftest import needs_mlx
 from tests.media import photo
 
 pytestmark = pytest.mark.slow  # builds and exports two models (about a minute, more the first time)
@@ -158,4 +159,18 @@ def test_smolvlm2_256m_on_the_onnx_path_gives_transformers_greedy_tokens(
     assert backend.source == "fp32"
     for request in requests():
         expected = collect(reference.stream(request)).text
+        assert collect(backend.stream(request)).text == expected, request.prompt
+
+
+@needs_mlx
+def test_qwen_on_mlx_gives_transformers_text(
+    qwen_model: Path, qwen_engines: tuple[GenAIBackend, TransformersBackend]
+) -> None:
+    from app.inference.mlx_backend import MLXBackend
+
+    backend = MLXBackend(model=str(qwen_model))
+    backend.load()  # this thread loads and streams: MLX's streams are thread-bound
+    assert backend.family == "qwen3_5"
+    for request in requests()[:3]:
+        expected = collect(qwen_engines[1].stream(request)).text
         assert collect(backend.stream(request)).text == expected, request.prompt
