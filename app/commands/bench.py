@@ -42,6 +42,7 @@ from app.commands.bench_measure import (
     NAIVE_TOKENS,
     BackendResult,
     measure_in_child,
+    print_runs,
     real_size_model,
 )
 from app.commands.flags import ENGINES, CommandParser, option_default, options_from
@@ -50,6 +51,7 @@ from app.config import DType
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
 from app.inference.backend import BackendError
+from app.inference.catalog import family_of_folder
 from app.terminal import fail, fail_backend
 
 OPTIONS = BenchOptions  # what the flags that are not settings fill
@@ -176,6 +178,8 @@ def _floors(results: list[BackendResult], folder: Path) -> dict[str, Floors]:
     """Per backend: the compute floor of the live first token and the bandwidth floor of decoding."""
     if not (folder / "config.json").exists() or not any(r.device.lower() == "cpu" for r in results):
         return {}
+    if family_of_folder(folder) != "smolvlm2":
+        return {}  # the floors count SmolVLM2's parts; other families are timed without them
     shape = ModelShape.from_folder(folder)
     cpu = [r for r in results if r.device.lower() == "cpu"]
     rates = {name: measure_matmul_gflops(name) for r in cpu for name in precision_of(r)[:2]}
@@ -222,23 +226,11 @@ def _report(
 
 
 def _print_report(results: list[BackendResult], floors: dict[str, Floors], report: dict[str, object]) -> None:
-    header = (
-        f"{'backend':19} {'precision':10} {'setting':6} {'prompt':>6} {'first token':>12} "
-        f"{'decode':>11} {'total':>8} {'load':>7} {'peak memory':>12}"
+    print_runs(
+        results,
+        [("backend", 19), ("precision", 10), ("setting", 6)],
+        lambda r, run: [r.backend, r.dtype, run.setting],
     )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        for run in (r.live, r.ask, r.naive):
-            if run is None:
-                continue
-            print(
-                f"{r.backend:19} {r.dtype:10} {run.setting:6} {run.prompt_tokens:>6} "
-                f"{run.time_to_first_token_s:>10.2f} s {run.decode_tokens_per_s:>6.1f} tok/s "
-                f"{run.total_s:>6.2f} s {r.load_s:>5.1f} s {r.peak_rss_bytes / 1e9:>9.2f} GB"
-            )
-        if r.note:
-            print(f"  note: {r.note}")
     for r in results:
         print(_time_split(r))
     if report["naive_over_fastest_live"] is not None:

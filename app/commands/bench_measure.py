@@ -211,6 +211,31 @@ def measure_in_child(
     return BackendResult(**data)
 
 
+def print_runs(
+    results: list[BackendResult],
+    lead: list[tuple[str, int]],
+    cells: Callable[[BackendResult, Run], list[str]],
+) -> None:
+    """Every backend's runs as a table: the `lead` columns (header, width) from `cells`, then the figures."""
+    heads = " ".join(f"{name:{width}}" for name, width in lead)
+    figures = f"{'prompt':>6} {'first token':>12} {'decode':>11} {'total':>8} {'load':>7} {'peak memory':>12}"
+    header = f"{heads} {figures}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        for run in (r.live, r.ask, r.naive):
+            if run is None:
+                continue
+            first = " ".join(f"{cell:{width}}" for cell, (_, width) in zip(cells(r, run), lead, strict=True))
+            print(
+                f"{first} {run.prompt_tokens:>6} "
+                f"{run.time_to_first_token_s:>10.2f} s {run.decode_tokens_per_s:>6.1f} tok/s "
+                f"{run.total_s:>6.2f} s {r.load_s:>5.1f} s {r.peak_rss_bytes / 1e9:>9.2f} GB"
+            )
+        if r.note:
+            print(f"  note: {r.note}")
+
+
 def _child(argv: list[str]) -> int:
     """`python -m app.commands.bench_measure NAME MODEL RUNS DTYPE WHICH`: measure one, print JSON."""
     name, model, runs, dtype, which = argv

@@ -15,7 +15,13 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from app.commands.bench_measure import BackendResult, benchmark_model_dir, measure_in_child, real_size_model
+from app.commands.bench_measure import (
+    BackendResult,
+    benchmark_model_dir,
+    measure_in_child,
+    print_runs,
+    real_size_model,
+)
 from app.commands.options import BenchOptions
 from app.config import EngineSettings
 from app.exit_codes import ExitCode
@@ -56,21 +62,12 @@ def stand_in(name: str) -> Path:
 
 def model_to_measure(name: str, engine: EngineSettings) -> tuple[str, bool]:
     """The folder to time for a catalog model: its download if here, else its stand-in; (folder, real)."""
-    import os
-
     from app.inference.factory import fetch_model
 
-    offline = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
     try:
         return str(fetch_model(engine.model_copy(update={"model": name}), download=False)), True
-    except Exception:
+    except Exception:  # not downloaded (a look in the cache only): its stand-in
         return str(stand_in(name)), False
-    finally:
-        if offline is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = offline
 
 
 def run_models_bench(options: BenchOptions) -> int:
@@ -103,21 +100,11 @@ def run_models_bench(options: BenchOptions) -> int:
 
 
 def _print_models(results: list[BackendResult], real: dict[str, bool]) -> None:
-    header = (
-        f"{'model':14} {'engine':20} {'precision':10} {'setting':8} {'prompt':>6} {'first token':>12} "
-        f"{'decode':>11} {'total':>8} {'load':>7} {'peak memory':>12}"
+    print_runs(
+        results,
+        [("model", 14), ("engine", 20), ("precision", 10), ("setting", 8)],
+        lambda r, run: [r.model, r.backend, r.dtype, run.setting],
     )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        for run in (r.live, r.ask, r.naive):
-            if run is None:
-                continue
-            print(
-                f"{r.model:14} {r.backend:20} {r.dtype:10} {run.setting:8} {run.prompt_tokens:>6} "
-                f"{run.time_to_first_token_s:>10.2f} s {run.decode_tokens_per_s:>6.1f} tok/s "
-                f"{run.total_s:>6.2f} s {r.load_s:>5.1f} s {r.peak_rss_bytes / 1e9:>9.2f} GB"
-            )
     base = next((r for r in results if r.model == "smolvlm2-500m"), None)
     if base is not None:
         for r in results:

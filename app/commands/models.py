@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from app.commands.flags import CommandParser, add_config_flag, add_setting, options_from, settings_from_args
 from app.commands.options import ModelsOptions
@@ -31,42 +30,33 @@ def rows(args: argparse.Namespace) -> list[dict[str, object]]:
     """One row per model: name, role, purpose, hub id, download size, engine, whether it is here."""
     from app.inference.catalog import CATALOG, DEFAULT_NAME, find, public_name
     from app.inference.factory import choose_backend, engine_label, fetch_model
-    from app.inference.model_files import ModelUnavailable
 
     engine = settings_from_args(args).engine
     in_use = find(public_name(engine.model))  # a name, a hub id of ours, or nothing: the default
     backend = choose_backend(engine.backend, device=engine.device)
-    offline = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"  # only look in the cache: never ask the hub here
-    try:
-        found = []
-        for model in CATALOG:
-            settings = engine.model_copy(update={"model": model.name})
-            try:
-                fetch_model(settings, download=False)
-                here = True
-            except (ModelUnavailable, Exception):
-                here = False
-            found.append(
-                {
-                    "name": model.name,
-                    "title": model.title,
-                    "role": model.role,
-                    "default": model.name == DEFAULT_NAME,
-                    "chosen": model == in_use,
-                    "purpose": model.purpose,
-                    "repo": model.repo(backend),
-                    "download": model.size(backend),
-                    "engine": engine_label(settings),
-                    "downloaded": here,
-                }
-            )
-        return found
-    finally:
-        if offline is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = offline
+    found = []
+    for model in CATALOG:
+        settings = engine.model_copy(update={"model": model.name})
+        try:
+            fetch_model(settings, download=False)  # a look in the cache: never the network
+            here = True
+        except Exception:  # not there, or an engine that can't be used here
+            here = False
+        found.append(
+            {
+                "name": model.name,
+                "title": model.title,
+                "role": model.role,
+                "default": model.name == DEFAULT_NAME,
+                "chosen": model == in_use,
+                "purpose": model.purpose,
+                "repo": model.repo(backend),
+                "download": model.size(backend),
+                "engine": engine_label(settings),
+                "downloaded": here,
+            }
+        )
+    return found
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Geometry",
     "ModelSize",
     "build_model",
+    "train_bpe",
     "write_config",
 ]
 
@@ -155,21 +157,22 @@ def model_tokenizer(vocab_size: int | None) -> PreTrainedTokenizerFast:
     return _train_tokenizer(1200, every_id_below=vocab_size)
 
 
-def _train_tokenizer(vocab_size: int, every_id_below: int | None = None) -> PreTrainedTokenizerFast:
-    """Train a byte-level BPE tokenizer offline (filler words up to `every_id_below`, if more)."""
+def train_bpe(
+    special_tokens: list[str], corpus: str, vocab_size: int, every_id_below: int | None = None
+) -> Tokenizer:
+    """A byte-level BPE trained offline on `corpus` (filler words up to `every_id_below`, if more)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=special_tokens,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator([_CORPUS] * 4, trainer=trainer)
+    tok.train_from_iterator([corpus] * 4, trainer=trainer)
     trained = tok.get_vocab_size(with_added_tokens=True)
     if every_id_below is not None and every_id_below > trained:
         data = json.loads(tok.to_str())
@@ -182,6 +185,14 @@ def _train_tokenizer(vocab_size: int, every_id_below: int | None = None) -> PreT
             fillers["\u010a\u010a"] = trained
         data["model"]["vocab"].update(fillers)
         tok = Tokenizer.from_str(json.dumps(data))
+    return tok
+
+
+def _train_tokenizer(vocab_size: int, every_id_below: int | None = None) -> PreTrainedTokenizerFast:
+    """SmolVLM2's offline tokenizer: its special tokens, chat template and filler words."""
+    from transformers import PreTrainedTokenizerFast
+
+    tok = train_bpe(SPECIAL_TOKENS, _CORPUS, vocab_size, every_id_below)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<|im_start|>",

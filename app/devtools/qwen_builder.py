@@ -95,24 +95,11 @@ _CORPUS = (
 
 def qwen_tokenizer(vocab_size: int | None) -> PreTrainedTokenizerFast:
     """An offline byte-level BPE with Qwen's special tokens (filler words up to `vocab_size`)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=600,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator([_CORPUS] * 4, trainer=trainer)
-    trained = tok.get_vocab_size(with_added_tokens=True)
-    if vocab_size is not None and vocab_size > trained:
-        data = json.loads(tok.to_str())
-        data["model"]["vocab"].update({f"\u0120w{i}": i for i in range(trained, vocab_size)})
-        tok = Tokenizer.from_str(json.dumps(data))
+    from app.devtools.model_builder import train_bpe
+
+    tok = train_bpe(SPECIAL_TOKENS, _CORPUS, 600, vocab_size)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Literal
 
 from app.inference.backend import BackendError
+from app.inference.model_files import DEFAULT_MODELS, looks_like_path
 
 Family = Literal["smolvlm2", "qwen3_5"]
 Role = Literal["fastest", "balanced", "most accurate"]
-Engine = Literal["openvino", "mlx", "transformers"]
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,9 @@ CATALOG: tuple[CatalogModel, ...] = (
         family="smolvlm2",
         purpose="balanced: fast enough for live narration on most computers",
         repos={
-            "openvino": "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
-            "transformers": "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
-            "mlx": "mlx-community/SmolVLM2-500M-Video-Instruct-mlx",
+            "openvino": DEFAULT_MODELS["transformers"],
+            "transformers": DEFAULT_MODELS["transformers"],
+            "mlx": DEFAULT_MODELS["mlx"],
         },
         sizes={"openvino": "about 520 MB", "transformers": "about 1.0 GB", "mlx": "about 1.0 GB"},
     ),
@@ -154,8 +154,6 @@ def family_of(model: str | None) -> Family:
     if entry is not None:
         return entry.family
     assert model is not None
-    from app.inference.model_files import looks_like_path
-
     if looks_like_path(model):
         return family_of_folder(Path(model).expanduser())
     return "qwen3_5" if "qwen3.5" in model.lower() or "qwen3_5" in model.lower() else "smolvlm2"

@@ -139,6 +139,7 @@ class LiveSession(QObject):
         # user asks for it (`use_accurate`); narration stays on `model_thread`.
         self.accurate: ModelThread | None = None
         self._accurate_signals: ModelSignals | None = None
+        self._stopping: list[ModelThread] = []  # accurate models replaced, on their way out
 
     def _wire(self, w: ModelSignals) -> None:
         w.finished.connect(self._on_finished)
@@ -163,6 +164,10 @@ class LiveSession(QObject):
             self._accurate_signals.blockSignals(True)  # the old thread's last news means nothing now
             self._accurate_signals = None
         if old is not None:
+            # Its answers under way end unheard (its news is blocked): forget them here.
+            for job in [job for job in self._asks if job >= ACCURATE_FIRST_ID]:
+                del self._asks[job]
+            self._stopping.append(old)  # joined at shutdown if it has not ended by then
             threading.Thread(target=old.shutdown, name="smolsight-model-stop", daemon=True).start()
             self.accurate_changed.emit(ModelState("stopped"))
         if model_thread is not None:
@@ -222,8 +227,10 @@ class LiveSession(QObject):
         self._timer.stop()
         self.stop_source()
         read = self.reading.shutdown(timeout)
-        accurate = self.accurate.shutdown(timeout) if self.accurate is not None else True
-        return self.model_thread.shutdown(timeout) and read and accurate
+        others = [t for t in (self.accurate, *self._stopping) if t is not None]
+        results = [t.shutdown(timeout) for t in others]  # every one asked, even after a failure
+        stopped = all(results)
+        return self.model_thread.shutdown(timeout) and read and stopped
 
     # --- the user's commands ---------------------------------------------------------------
     def current_frame(self) -> Frame | None:

@@ -153,16 +153,11 @@ class ModelControl(QObject):
             return
         self.session.use_accurate(engine_factory(self.make_backend, wanted, download=False))
 
-    @property
-    def fetching_now(self) -> bool:
-        """Whether a chosen model is downloading beside the model in use."""
-        return self._latest_fetch > 0
-
     def fetch_beside(self, settings: EngineSettings) -> None:
         """Download `settings.model`'s files on a thread of their own, then load it (module docs)."""
         ticket = self._latest_fetch = next(self._fetches)
-        name = public_name(settings.model)
-        title = find(name).title if find(name) else name  # type: ignore[union-attr]
+        entry = find(public_name(settings.model))
+        title = entry.title if entry is not None else public_name(settings.model)
 
         def work() -> None:
             try:

@@ -441,42 +441,24 @@ def test_the_default_install_has_no_pytorch_and_runs_the_cpu_engine(
     )
     env = hub_env(tmp_path)
     command = [str(python), "-m", "app"]
-    assert subprocess.run([*command, "--help"], env=env, capture_output=True, timeout=60).returncode == 0
-    done = subprocess.run(
-        [*command, "describe", SAMPLE, "--model", str(onnx_model), "--max-tokens", "4"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0 and done.stdout.strip(), done.stderr[-2000:]
-    # The other two models on offer, each in the layout of its download: SmolVLM2-256M's ONNX
-    # export, Qwen3.5-0.8B's OpenVINO export (openvino-genai, in the default install).
-    for other in (small_onnx_model, qwen_model):
-        described = subprocess.run(
-            [*command, "describe", SAMPLE, "--model", str(other), "--max-tokens", "4"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert described.returncode == 0 and described.stdout.strip(), described.stderr[-2000:]
-    listed_models = subprocess.run([*command, "models"], env=env, capture_output=True, text=True, timeout=120)
-    assert "qwen3.5-0.8b" in listed_models.stdout and "OpenVINO GenAI (CPU)" in listed_models.stdout
-    refused = subprocess.run(
-        [*command, "describe", SAMPLE, "--model", str(tiny_model)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def app(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+    assert app("--help", timeout=60).returncode == 0
+    # The three models on offer, each in the layout of its download: SmolVLM2's ONNX exports
+    # (the 500M's and the 256M's), Qwen3.5-0.8B's OpenVINO export (openvino-genai).
+    for model in (onnx_model, small_onnx_model, qwen_model):
+        done = app("describe", SAMPLE, "--model", str(model), "--max-tokens", "4")
+        assert done.returncode == 0 and done.stdout.strip(), done.stderr[-2000:]
+    listed = app("models", timeout=120)
+    assert "qwen3.5-0.8b" in listed.stdout and "OpenVINO GenAI (CPU)" in listed.stdout
+    refused = app("describe", SAMPLE, "--model", str(tiny_model), timeout=120)
     assert refused.returncode != 0
     assert [line for line in errors(refused) if "pip install 'smolsight[torch]'" in line], refused.stderr
     # Reading needs no model and no network: the reader's weights came with the install.
     label = tmp_path / "label.png"
     label_picture(label)
-    read = subprocess.run(
-        [*command, "read", str(label)], env=env, capture_output=True, text=True, timeout=120
-    )
+    read = app("read", str(label), timeout=120)
     assert read.returncode == 0, read.stderr[-2000:]
     assert read.stdout.splitlines() == ["Ibuprofen 200 mg", "Take 1 tablet every 6 hours"]

@@ -355,7 +355,8 @@ class OpenVINOBackend(LocalBackend):
             except ModelUnavailable:
                 continue
             return variant
-        listed = repository_files(model)
+        # Only a download may ask the hub: a look in the cache (`allow_download=False`) never does.
+        listed = repository_files(model) if self._allow_download else None
         if listed is not None:
             names = set(listed)
             for variant in choices:

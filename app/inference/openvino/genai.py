@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.inference.backend import BackendError, NotLoaded, one_line
 from app.inference.chat_format import QWEN_IMAGE, genai_image_tag, render_qwen_prompt
 from app.inference.generation import LocalBackend, TokenStream
@@ -171,22 +173,22 @@ class GenAIBackend(LocalBackend):
             raise NotLoaded()
         return self._pipe
 
-    def _pictures(self, request: GenerationRequest) -> list[Any]:
-        import openvino as ov
-
+    def _fitted(self, request: GenerationRequest) -> list[np.ndarray]:
+        """The request's pictures as handed over: RGB, within the budget for the request."""
         limit = budget(split=request.split_images)
-        return [ov.Tensor(fit_pixels(frame, limit)[None]) for frame in request.frames]
+        return [fit_pixels(frame, limit) for frame in request.frames]
 
-    def count_prompt_tokens(self, request: GenerationRequest) -> int:
-        """Prompt length in tokens, each picture counted as the processor will resize it."""
+    def _count(self, request: GenerationRequest, pictures: list[np.ndarray]) -> int:
         tokenizer = self._loaded().get_tokenizer()
         text = render_qwen_prompt(request, lambda _i: QWEN_IMAGE)
         ids = tokenizer.encode(text, add_special_tokens=False).input_ids.data
-        pictures = 0
-        for frame in request.frames:
-            h, w = fit_pixels(frame, budget(split=request.split_images)).shape[:2]
-            pictures += self._vision.image_tokens(h, w) - 1  # the one pad in the text becomes these
-        return int(ids.shape[-1]) + pictures
+        # the one pad each picture has in the text becomes its tokens
+        extra = sum(self._vision.image_tokens(*picture.shape[:2]) - 1 for picture in pictures)
+        return int(ids.shape[-1]) + extra
+
+    def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        """Prompt length in tokens, each picture counted as the processor will resize it."""
+        return self._count(request, self._fitted(request))
 
     def detokenize(self, ids: list[int]) -> str:
         """Text for generated ids, special tokens left out."""
@@ -194,11 +196,15 @@ class GenAIBackend(LocalBackend):
 
     def prepare(self, request: GenerationRequest) -> TokenStream:
         """The pipeline's tokens for `request`, produced on a helper thread (see the module docs)."""
+        import openvino as ov
+
         pipe = self._loaded()
-        prompt = render_qwen_prompt(request, genai_image_tag)
-        pictures = self._pictures(request)
-        stream = TokenStream(iter(()), prompt_tokens=self.count_prompt_tokens(request))
-        stream.ids = self._tokens(pipe, prompt, pictures, request, stream)
+        pictures = self._fitted(request)
+        stream = TokenStream(iter(()), prompt_tokens=self._count(request, pictures))
+        tensors = [ov.Tensor(picture[None]) for picture in pictures]
+        stream.ids = self._tokens(
+            pipe, render_qwen_prompt(request, genai_image_tag), tensors, request, stream
+        )
         return stream
 
     def _config(self, request: GenerationRequest) -> Any:
