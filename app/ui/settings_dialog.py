@@ -210,8 +210,9 @@ class SettingsDialog(QDialog):
     def _accurate_row(self, form: QFormLayout, s: Settings, downloaded: bool) -> None:
         """Questions and detailed descriptions on the most accurate model: off until it is downloaded."""
         best = most_accurate()
+        missing = "" if downloaded else " (not downloaded yet)"
         self.accurate = QCheckBox(
-            f"Answer questions and detailed descriptions with the m&ost accurate model, {best.title}"
+            f"Answer questions and detailed descriptions with the m&ost accurate model, {best.title}{missing}"
         )
         self.accurate.setChecked(s.describe.accurate_answers)
         self.accurate.setAccessibleName(self.accurate.text().replace("&", ""))
