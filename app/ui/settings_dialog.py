@@ -208,23 +208,29 @@ class SettingsDialog(QDialog):
         _labelled(form, "&Camera number:", self.camera, "0 is the first camera")
 
     def _accurate_row(self, form: QFormLayout, s: Settings, downloaded: bool) -> None:
-        """Questions and detailed descriptions on the most accurate model: off until it is downloaded."""
+        """Questions and detailed descriptions on the most accurate model: off until it is downloaded.
+
+        A short switch (a check box never wraps: at the largest text a long one would widen the
+        dialog past the screen) and a line under it that wraps, saying which model and why.
+        """
         best = most_accurate()
-        missing = "" if downloaded else " (not downloaded yet)"
-        self.accurate = QCheckBox(
-            f"Answer questions and detailed descriptions with the m&ost accurate model, {best.title}{missing}"
-        )
+        self.accurate = QCheckBox("Questions on the m&ost accurate model")
         self.accurate.setChecked(s.describe.accurate_answers)
-        self.accurate.setAccessibleName(self.accurate.text().replace("&", ""))
+        self.accurate.setAccessibleName("Questions on the most accurate model")
         why = (
-            "The most accurate model answers what you ask; live narration keeps the model above."
+            f"{best.title} answers your questions and detailed descriptions; live narration keeps "
+            "the model above."
             if downloaded
             else f"{best.title} is not on this computer yet: choose it once as the model to download it."
         )
         self.accurate.setAccessibleDescription(why)
         self.accurate.setToolTip(why)
         self.accurate.setEnabled(downloaded or s.describe.accurate_answers)
+        self.accurate_note = QLabel(why)
+        self.accurate_note.setWordWrap(True)
+        self.accurate_note.setAccessibleName("About questions on the most accurate model")
         form.addRow(self.accurate)
+        form.addRow(self.accurate_note)
 
     def _narration_rows(self, form: QFormLayout, s: Settings) -> None:
         """How much, how often, and what counts as a change."""

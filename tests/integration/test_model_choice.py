@@ -200,4 +200,5 @@ def test_asking_for_the_most_accurate_model_before_it_is_downloaded_says_so(
     dialog = SettingsDialog(settings_of(), voices=[], accurate_downloaded=False)
     qtbot.addWidget(dialog)
     assert not dialog.accurate.isEnabled() and "not on this computer yet" in dialog.accurate.toolTip()
+    assert "not on this computer yet" in dialog.accurate_note.text()  # said on screen too
     window.close()
