@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +48,7 @@ from app.inference.model_files import (
     repository_files,
     resolve_model,
 )
+from app.inference.openvino.compiled import CheckedCache, CompiledCacheFault
 from app.inference.openvino.steps import EXPORT_VERSION, MANIFEST, Weights
 from app.inference.published_onnx import (
     ONNX_DIR,
@@ -263,6 +264,7 @@ class OpenVINOBackend(LocalBackend):
         self.source: Variant | None = None  # the ONNX precision prepared from; None: PyTorch weights
         self.ir_folder: Path | None = None
         self.converted = False  # whether this load had to convert
+        self.from_cache = False  # whether the decoder came from OpenVINO's compiled cache (checked)
 
     @property
     def info(self) -> BackendInfo:
@@ -367,25 +369,35 @@ class OpenVINOBackend(LocalBackend):
     def _compile(
         self, ir: Path, options: dict[str, str] | None = None, *, vision_model: Any = None
     ) -> _Compiled:
+        """Compile the prepared model for the CPU, through the checked compiled cache (`compiled`)."""
         import openvino as ov
 
         core = ov.Core()
-        config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(ir / "compiled")}
+        config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY"}
         if self._hint is not None:
             config["INFERENCE_PRECISION_HINT"] = self._hint
         config.update(options or {})
-        try:
+
+        def build(parts: Mapping[str, str], decoder: Mapping[str, str]) -> tuple[Any, Any, Any]:
             source = ir / "vision.xml" if vision_model is None else vision_model
-            vision = core.compile_model(source, "CPU", config)
-            embed = core.compile_model(ir / "embed.xml", "CPU", config)
-            decoder = core.compile_model(ir / "decoder.xml", "CPU", config)
+            return (
+                core.compile_model(source, "CPU", dict(parts)),
+                core.compile_model(ir / "embed.xml", "CPU", dict(parts)),
+                core.compile_model(ir / "decoder.xml", "CPU", dict(decoder)),
+            )
+
+        try:
+            done = CheckedCache(ir, config).compile(build)
+        except CompiledCacheFault as exc:
+            raise BackendError(f"OpenVINO computes this model wrongly here ({exc}). {WAYS_FORWARD}") from exc
         except RuntimeError as exc:
             raise BackendError(f"OpenVINO could not load the converted model in {ir}: {exc}") from exc
-        hint = decoder.get_property("INFERENCE_PRECISION_HINT")  # what the runtime chose for this CPU
+        hint = done.decoder.get_property("INFERENCE_PRECISION_HINT")  # what the runtime chose for this CPU
         name = hint.to_string() if hasattr(hint, "to_string") else str(hint)
         self._compute = {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}.get(name, name)
-        beam = any("beam_idx" in port.get_names() for port in decoder.inputs)
-        return _Compiled(vision, embed, decoder.create_infer_request(), beam)
+        self.from_cache = done.cached
+        beam = any("beam_idx" in port.get_names() for port in done.decoder.inputs)
+        return _Compiled(done.vision, done.embed, done.decoder.create_infer_request(), beam)
 
     @staticmethod
     def _check_reference(inputs: SmolVLMInputs, ir: Path) -> None:

@@ -88,7 +88,12 @@ def _fuse_attention(model: Any) -> int:
         order = constant_value(transpose.input_value(1)) if transpose.get_type_name() == "Transpose" else None
         if order is None or list(order) != [0, 1, 3, 2]:
             continue
-        scale = ops.constant(np.float32(c1 * c2))
+        kind = q.get_element_type()  # a half-precision graph attends in half precision
+        scale = (
+            ops.constant(np.float32(c1 * c2))
+            if kind.get_type_name() == "f32"
+            else ops.constant(c1 * c2, dtype=kind)
+        )
         keys, values = transpose.input_value(0), op.input_value(1)
         sdpa = ops.scaled_dot_product_attention(q, keys, values, mask, scale, causal=False)
         op.output(0).replace(sdpa.output(0))

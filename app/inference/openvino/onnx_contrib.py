@@ -242,16 +242,94 @@ def _group_query_attention(node: Any) -> list[Output]:
     return [out.output(0), k, v]
 
 
+def _rotary_embedding(node: Any) -> list[Output]:
+    """RotaryEmbedding(input, position_ids, cos_cache, sin_cache), written as transformers computes it.
+
+    `input` is (B, S, N·H) or (B, N, S, H); `position_ids` (B, S), or one offset for positions
+    offset … offset + S − 1; the caches (positions, rotary size / 2). The result is
+    `x·cos + rotate_half(x)·sin` with cos and sin repeated to the full rotary size (Llama's
+    form, interleaved pairs turned into halves first), the form OpenVINO's CPU plugin fuses into
+    its RoPE kernel from a traced PyTorch model. OpenVINO's own converter writes the half-size
+    form, whose fused kernel computes wrong numbers once its compiled form is saved and loaded
+    again (`CACHE_DIR`; 2026.3.1 and 2026.4.1): docs/cpu-engine.md.
+    """
+    from openvino import opset13 as ops
+
+    x, positions, cos_cache, sin_cache = (node.get_input(i) for i in range(4))
+    if float(node.get_attribute("scale", 1.0)) != 1.0 or node.get_attribute("is_packed_batching", 0):
+        raise NotImplementedError("RotaryEmbedding with a scale or packed batches")
+    half = cos_cache.get_partial_shape()[1].get_length()
+    rotary = int(node.get_attribute("rotary_embedding_dim", 0)) or 2 * half
+    three_d = x.get_partial_shape().rank.get_length() == 3
+    if three_d:
+        heads = int(node.get_attribute("num_heads", 0))  # needed when only part of a head turns
+        shape = [0, 0, heads, -1] if heads else [0, 0, -1, rotary]
+        split = ops.reshape(x, _i64(shape), special_zero=True)
+        x4 = ops.transpose(split, _i64([0, 2, 1, 3])).output(0)
+    else:
+        x4 = x
+    if positions.get_partial_shape().rank.get_length() < 2:  # one offset: positions offset … offset + S − 1
+        length = _length(x4, 2)
+        start = ops.convert(ops.squeeze(ops.reshape(positions, _i64([1]), False), _i64([0])), "i64")
+        positions = ops.unsqueeze(
+            ops.range(start, ops.add(start, length), ops.constant(np.int64(1)), "i64"), _i64([0])
+        )
+
+    def table(cache: Any) -> Any:
+        rows = ops.gather(cache, positions, ops.constant(np.int64(0)))  # (B, S, half)
+        full = ops.concat([rows, rows], -1)  # (B, S, rotary)
+        return ops.unsqueeze(full, _i64([1]))  # (B, 1, S, rotary)
+
+    cos, sin = table(cos_cache), table(sin_cache)
+    head_size = x4.get_partial_shape()[3]
+    rotated, rest = x4, None
+    if head_size.is_static and head_size.get_length() > rotary:
+        parts = ops.variadic_split(
+            x4, ops.constant(np.int64(-1)), _i64([rotary, head_size.get_length() - rotary])
+        )
+        rotated, rest = parts.output(0), parts.output(1)
+    interleaved = bool(node.get_attribute("interleaved", 0))
+    if interleaved:  # pairs (x0, x1), (x2, x3) … → halves (x0, x2 …), (x1, x3 …)
+        pairs = ops.reshape(rotated, _i64([0, 0, 0, half, 2]), special_zero=True)
+        rotated = ops.reshape(
+            ops.transpose(pairs, _i64([0, 1, 2, 4, 3])), _i64([0, 0, 0, rotary]), special_zero=True
+        )
+    step, axis, end = _i64([1]), _i64([3]), _i64([np.iinfo(np.int64).max])
+    middle = ops.divide(_dim(rotated, 3), _i64([2]))
+    first = ops.slice(rotated, _i64([0]), middle, step, axis)
+    second = ops.slice(rotated, middle, end, step, axis)
+    minus = ops.constant(-1.0, dtype=x.get_element_type())  # the same type as x (fp16 decoders)
+    turned = ops.concat([ops.multiply(second, minus), first], -1)
+    out = ops.add(ops.multiply(rotated, cos), ops.multiply(turned, sin))
+    if interleaved:
+        halves = ops.reshape(out, _i64([0, 0, 0, 2, half]), special_zero=True)
+        out = ops.reshape(
+            ops.transpose(halves, _i64([0, 1, 2, 4, 3])), _i64([0, 0, 0, rotary]), special_zero=True
+        )
+    if rest is not None:
+        out = ops.concat([out, rest], -1)
+    if three_d:
+        out = ops.reshape(ops.transpose(out, _i64([0, 2, 1, 3])), ops.shape_of(x, output_type="i64"), False)
+    return [out.output(0)]
+
+
 # (domain, operator) → converter
 CONTRIB_OPS = {
     ("com.microsoft", "MultiHeadAttention"): _multi_head_attention,
     ("com.microsoft", "GroupQueryAttention"): _group_query_attention,
+    ("com.microsoft", "RotaryEmbedding"): _rotary_embedding,
 }
 
 
-def register(core: Core) -> None:
-    """Read ONNX Runtime's operators with the converters above."""
+def register(core: Core, *, own_rotary: bool = True) -> None:
+    """Read ONNX Runtime's operators with the converters above.
+
+    `own_rotary=False` leaves `RotaryEmbedding` to OpenVINO's own converter: only to show what
+    goes wrong with it (tests, docs/openvino-rope-cache.py).
+    """
     from openvino.frontend.onnx import ConversionExtension
 
     for (domain, op), convert in CONTRIB_OPS.items():
+        if op == "RotaryEmbedding" and not own_rotary:
+            continue
         core.add_extension(ConversionExtension(op, domain, convert))

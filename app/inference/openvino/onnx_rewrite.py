@@ -60,15 +60,20 @@ def _integer_product(kind: str) -> Any:
     return convert
 
 
-def onnx_core() -> Core:
-    """An OpenVINO Core whose ONNX reader keeps 8-bit products 8-bit and knows ONNX Runtime's operators."""
+def onnx_core(*, own_rotary: bool = True) -> Core:
+    """An OpenVINO Core whose ONNX reader keeps 8-bit products 8-bit and knows ONNX Runtime's operators.
+
+    `own_rotary`: see `onnx_contrib.register`.
+    """
     import openvino as ov
     from openvino.frontend.onnx import ConversionExtension
 
     from app.inference.openvino.onnx_contrib import register
 
     core = ov.Core()
-    register(core)  # ONNX Runtime's own operators, as onnxruntime-genai's builder writes them
+    register(
+        core, own_rotary=own_rotary
+    )  # ONNX Runtime's own operators, as onnxruntime-genai's builder writes them
     core.add_extension(ConversionExtension("DynamicQuantizeLinear", _float_activations))
     for kind in ("MatMulInteger", "ConvInteger"):
         core.add_extension(ConversionExtension(kind, _integer_product(kind)))

@@ -225,8 +225,14 @@ def _check_prepared_decoder(ov: Any, published: Any, prepared: Any, embed: Any) 
     return agreement
 
 
-def export_from_onnx(folder: Path, out: Path, weights: Weights, variant: str) -> Path:
-    """Prepare the published ONNX files in `folder/onnx/` for OpenVINO into `out` (no PyTorch)."""
+def export_from_onnx(
+    folder: Path, out: Path, weights: Weights, variant: str, *, own_rotary: bool = True
+) -> Path:
+    """Prepare the published ONNX files in `folder/onnx/` for OpenVINO into `out` (no PyTorch).
+
+    `own_rotary=False` reads `RotaryEmbedding` with OpenVINO's own converter, whose compiled
+    form loads back wrong from the compiled cache: only to show that fault (tests).
+    """
     import openvino as ov
 
     from app.inference.published_onnx import find_onnx
@@ -240,7 +246,7 @@ def export_from_onnx(folder: Path, out: Path, weights: Weights, variant: str) ->
     )
     from app.inference.openvino.onnx_rewrite import onnx_core
 
-    core = onnx_core()
+    core = onnx_core(own_rotary=own_rotary)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

@@ -19,7 +19,7 @@ from app.inference.openvino.graph import _fuse_projections
 Weights = Literal["int8", "fp32"]
 
 
-EXPORT_VERSION = 4  # bump when the exported graphs change; old caches are then rebuilt
+EXPORT_VERSION = 5  # bump when the exported graphs change; old caches are then rebuilt
 
 
 MANIFEST = "smolsight_openvino.json"
