@@ -98,12 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit code."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["speech-host"]:
-        # Not a user's command: the speech helper process, started by SmolSight itself (an app
-        # bundle's launcher can only run this entry point; see app/speech/speaker.py).
-        from app.speech.host import main as speech_host
+    from app.helpers import LAUNCHER_FLAG
 
-        return speech_host(argv[1:])
+    if argv[:1] == [LAUNCHER_FLAG]:
+        # Not a user's command: one of SmolSight's helper processes, started by SmolSight itself
+        # through an app bundle's launcher, which can only run this entry point (app/helpers.py).
+        from app.helpers import run_helper
+
+        return run_helper(argv[1:])
     args = parse_args(argv)
     if args.command != "serve":  # a server's operator reads its own log, tracebacks and all
         from app.logs import setup_logging

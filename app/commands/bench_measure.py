@@ -21,6 +21,7 @@ import numpy as np
 from app.capture.frames import Frame
 from app.capture.media import load_image
 from app.config import DType, EngineSettings
+from app.helpers import helper_command
 from app.inference.backend import BackendError, VisionBackend
 from app.inference.factory import backend_factory
 from app.inference.generation import process_peak_rss_bytes
@@ -189,16 +190,7 @@ def measure_in_child(
     name: str, model: str, *, runs: int, dtype: DType, naive: bool, setting: str = "naive"
 ) -> BackendResult:
     """`measure_backend` in a child process of its own (its peak memory and CPU are its own)."""
-    command = [
-        sys.executable,
-        "-m",
-        "app.commands.bench_measure",
-        name,
-        model,
-        str(runs),
-        dtype,
-        setting if naive else "live",
-    ]
+    command = helper_command("measure", name, model, str(runs), dtype, setting if naive else "live")
     done = subprocess.run(command, capture_output=True, text=True)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -236,7 +228,7 @@ def print_runs(
             print(f"  note: {r.note}")
 
 
-def _child(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """`python -m app.commands.bench_measure NAME MODEL RUNS DTYPE WHICH`: measure one, print JSON."""
     name, model, runs, dtype, which = argv
     result = measure_backend(
@@ -252,4 +244,4 @@ def _child(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

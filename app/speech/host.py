@@ -53,7 +53,7 @@ def die_with_parent(parent: int | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Create the engine, then run commands from stdin until `quit` or the end of stdin."""
-    parser = argparse.ArgumentParser(prog="smolsight speech-host")
+    parser = argparse.ArgumentParser(prog="smolsight speech helper")
     parser.add_argument("--engine", default="", help="QTextToSpeech engine name (default: the system's)")
     parser.add_argument("--parent", type=int, default=None, help="the parent's process id")
     args = parser.parse_args(argv)

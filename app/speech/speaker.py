@@ -18,15 +18,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Protocol
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal, SignalInstance, Slot
 
 from app.config import SpeechSettings
+from app.helpers import helper_command
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +91,9 @@ class SpeechOutput(Protocol):
 
 
 def host_command(engine: str) -> list[str]:
-    """The command line that starts the speech helper with this Python (or this app bundle)."""
-    exe = Path(sys.executable)
+    """The command line that starts the speech helper, from this interpreter or app launcher."""
     extra = [*(["--engine", engine] if engine else []), "--parent", str(os.getpid())]
-    if exe.stem.lower().startswith("python"):
-        if sys.platform == "win32" and exe.stem.lower() == "python":
-            quiet = exe.with_name("pythonw.exe")  # no console window flashing up beside the app
-            exe = quiet if quiet.exists() else exe
-        return [str(exe), "-m", "app.speech.host", *extra]
-    # An app bundle's launcher is not a Python interpreter: it runs SmolSight's own entry point,
-    # which passes `speech-host` on to the same module.
-    return [str(exe), "speech-host", *extra]
+    return helper_command("speech", *extra)
 
 
 @dataclass

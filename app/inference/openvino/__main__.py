@@ -19,7 +19,9 @@ from app.inference.openvino.steps import _say
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: convert, printing progress as JSON lines."""
-    parser = argparse.ArgumentParser(description="Convert a SmolVLM2 folder to OpenVINO IR")
+    parser = argparse.ArgumentParser(
+        prog="smolsight prepare", description="Prepare a SmolVLM2 folder for OpenVINO"
+    )
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--weights", choices=("int8", "fp32"), default="int8")

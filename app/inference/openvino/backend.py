@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections import OrderedDict
@@ -38,6 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from app.helpers import helper_command
 from app.inference.backend import BackendError, NotLoaded
 from app.inference.generation import LocalBackend, TokenStream, sampled_tokens
 from app.inference.model_files import (
@@ -180,19 +180,14 @@ def convert_in_subprocess(
     source: Variant | None,
     progress: LoadProgressCallback | None,
 ) -> None:
-    """Run the preparation (`python -m app.inference.openvino`) in its own process, relaying its progress."""
-    command = [
-        sys.executable,
-        "-m",
-        "app.inference.openvino",
-        "--model",
-        str(folder),
-        "--out",
-        str(out),
-    ]
-    command += ["--weights", weights]
+    """Run the preparation (`python -m app.inference.openvino`) in its own process, relaying its progress.
+
+    Started through `app.helpers`, so it works from an app bundle's launcher too.
+    """
+    flags = ["--model", str(folder), "--out", str(out), "--weights", weights]
     if source is not None:
-        command += ["--onnx", source]
+        flags += ["--onnx", source]
+    command = helper_command("prepare", *flags)
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
     error = ""
     # stderr goes to a file: a chatty child (tracer warnings) must never block on a full pipe.
