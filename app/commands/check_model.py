@@ -17,7 +17,8 @@ from app.commands.flags import CommandParser, options_from
 from app.commands.options import CheckModelOptions
 from app.exit_codes import ExitCode
 from app.inference.model_files import sha256_of
-from app.inference.onnx_census import GraphCensus, census
+from app.inference.onnx_census import UnreadableGraph, census
+from app.inference.published_onnx import FORM_NAMES, PARTS, decoder_form, engine_takes
 
 __all__ = ["describe_files", "run_check_model"]
 
@@ -32,14 +33,23 @@ def describe_files(folder: Path) -> dict[str, object]:
         name = path.relative_to(folder).as_posix()
         files.append({"path": name, "bytes": path.stat().st_size, "sha256": sha256_of(path)})
         if path.suffix == ".onnx":
-            found: GraphCensus = census(path)
-            graphs[name] = {
+            try:
+                found = census(path)
+            except UnreadableGraph as exc:
+                graphs[name] = {"unreadable": str(exc)}
+                continue
+            graph: dict[str, object] = {
                 "producer": found.producer,
                 "opsets": found.opsets,
                 "operators": dict(sorted(found.operators.items())),
                 "inputs": [asdict(p) for p in found.inputs],
                 "outputs": [asdict(p) for p in found.outputs],
             }
+            if path.name.startswith(PARTS["decoder"]):
+                form = decoder_form(dict(found.operators))
+                takes, why = engine_takes(form, dict(found.operators))
+                graph.update(form=form, cpu_engine_takes_it=takes, cpu_engine=why)
+            graphs[name] = graph
     return {"files": files, "graphs": graphs}
 
 
@@ -63,8 +73,15 @@ def run_check_model(model: str, json_out: Path | None) -> int:
     print(f"Model: {model}")
     for entry in manifest["files"]:  # type: ignore[attr-defined]
         print(f"  {entry['path']}  {entry['bytes'] / 1e6:.1f} MB  sha256 {entry['sha256']}")
+    unreadable = 0
     for name, graph in manifest["graphs"].items():  # type: ignore[attr-defined]
+        if "unreadable" in graph:
+            unreadable += 1
+            print(f"\n{name} can't be read: {graph['unreadable']}. Download the model again.")
+            continue
         print(f"\n{name} (made by {graph['producer'] or 'an unnamed producer'})")
+        if "form" in graph:
+            print(f"  form: {FORM_NAMES[graph['form']]}; {graph['cpu_engine']}")
         print("  opsets: " + ", ".join(f"{d} {v}" for d, v in graph["opsets"].items()))
         print("  operators: " + ", ".join(f"{op} {n}" for op, n in graph["operators"].items()))
         print("  inputs: " + _ports(graph["inputs"]))
@@ -75,6 +92,9 @@ def run_check_model(model: str, json_out: Path | None) -> int:
         except OSError as exc:
             print(f"smolsight: can't write {json_out}: {exc.strerror or exc}", file=sys.stderr)
             return ExitCode.INPUT
+    if unreadable:
+        print(f"smolsight: {unreadable} of the model's ONNX files can't be read (above)", file=sys.stderr)
+        return ExitCode.INPUT
     return ExitCode.OK
 
 

@@ -34,17 +34,16 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from app.inference.published_onnx import ONNX_DIR, PARTS, SUFFIXES, Variant
+from app.inference.published_onnx import ONNX_DIR, PARTS, SUFFIXES, DecoderForm, Variant
 
 __all__ = ["DecoderForm", "write_onnx_layout"]
 
-# How the decoder graph is made: exported from PyTorch (`export`), or by onnxruntime-genai's
-# model builder with `MultiHeadAttention` (what its web target made, and what it makes for CPU
-# at float16) or `GroupQueryAttention` (its CPU target at float32), each with a separate
-# `RotaryEmbedding` and `position_ids` as an input, as the published decoders have.
-DecoderForm = Literal["export", "genai-mha", "genai-gqa"]
+# How the decoder graph is made (`DecoderForm`): exported from PyTorch (`export`), or by
+# onnxruntime-genai's model builder with `MultiHeadAttention` (what its web target made, and what
+# it makes for CPU at float16) or `GroupQueryAttention` (its CPU target at float32), each with a
+# separate `RotaryEmbedding` and `position_ids` as an input, as the published decoders have.
 
 OPSET = 17
 

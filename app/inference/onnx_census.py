@@ -13,7 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["GraphCensus", "Port", "census"]
+__all__ = ["GraphCensus", "Port", "UnreadableGraph", "census"]
+
+
+class UnreadableGraph(ValueError):
+    """The file is not a whole ONNX graph (cut short, or not ONNX at all); the message says where."""
+
 
 # TensorProto.DataType names (onnx.proto)
 ELEMENT_TYPES = {
@@ -57,6 +62,8 @@ class GraphCensus:
 def _varint(data: memoryview, at: int) -> tuple[int, int]:
     value = shift = 0
     while True:
+        if at >= len(data) or shift > 63:
+            raise UnreadableGraph(f"it ends in the middle of a field, after {len(data)} bytes")
         byte = data[at]
         at += 1
         value |= (byte & 0x7F) << shift
@@ -74,16 +81,20 @@ def _fields(data: memoryview) -> Iterator[tuple[int, int | memoryview]]:
         if wire == 0:
             value, at = _varint(data, at)
             yield number, value
-        elif wire == 2:
-            size, at = _varint(data, at)
-            yield number, data[at : at + size]
+        elif wire in (1, 2, 5):
+            size = 8 if wire == 1 else 4 if wire == 5 else None
+            if size is None:
+                size, at = _varint(data, at)
+            if at + size > len(data):
+                raise UnreadableGraph(
+                    f"it ends after {len(data)} bytes, in the middle of a part {at + size - len(data)} bytes "
+                    "longer: the file is incomplete"
+                )
+            if wire == 2:
+                yield number, data[at : at + size]
             at += size
-        elif wire == 1:
-            at += 8
-        elif wire == 5:
-            at += 4
         else:
-            raise ValueError(f"not an ONNX file (wire type {wire})")
+            raise UnreadableGraph(f"it is not an ONNX file (wire type {wire} at byte {at})")
 
 
 def _text(value: int | memoryview) -> str:

@@ -74,3 +74,47 @@ def find_onnx(folder: Path, variant: Variant) -> dict[str, Path] | None:
 def available_variants(folder: Path) -> list[Variant]:
     """Which precisions a model folder holds complete."""
     return [v for v in SUFFIXES if find_onnx(folder, v) is not None]
+
+
+# How a decoder graph was made, told from its operators (what `check-model` says about it):
+# exported from PyTorch (plain ONNX: SmolSight's own exporter, optimum's), or built by
+# onnxruntime-genai's model builder (ONNX Runtime's attention operators, as the hub's most likely
+# were, docs/cpu-engine.md), with `MultiHeadAttention` or `GroupQueryAttention`.
+DecoderForm = Literal["export", "genai-mha", "genai-gqa", "unknown"]
+FORM_NAMES: dict[DecoderForm, str] = {
+    "export": "exported from PyTorch (plain ONNX operators)",
+    "genai-mha": "built by onnxruntime-genai's model builder, with MultiHeadAttention",
+    "genai-gqa": "built by onnxruntime-genai's model builder, with GroupQueryAttention",
+    "unknown": "not a form SmolSight knows",
+}
+FOUR_BIT = "com.microsoft.MatMulNBits"  # q4, q4f16, bnb4: 4-bit weights, which the CPU engine does not take
+
+
+def decoder_form(operators: dict[str, int] | object) -> DecoderForm:
+    """How the decoder whose operator counts (`domain.Type` → count) these are was made."""
+    ops = set(operators) if isinstance(operators, dict) else set()
+    if "com.microsoft.MultiHeadAttention" in ops:
+        return "genai-mha"
+    if "com.microsoft.GroupQueryAttention" in ops:
+        return "genai-gqa"
+    if any(op.startswith("com.microsoft.") and "Attention" in op for op in ops):
+        return "unknown"  # another fused attention (ONNX Runtime's own optimizer's, say)
+    if {"Softmax", "MatMul"} <= ops or {"Softmax", "MatMulInteger"} <= ops:
+        return "export"
+    return "unknown"
+
+
+def engine_takes(form: DecoderForm, operators: dict[str, int]) -> tuple[bool, str]:
+    """Whether the CPU engine prepares a decoder of this form and these operators, and why not."""
+    if FOUR_BIT in operators:
+        return (
+            False,
+            "4-bit weights (MatMulNBits), which the CPU engine does not take (it takes int8, q8, uint8, "
+            "fp32 and fp16)",
+        )
+    if form == "unknown":
+        return (
+            False,
+            "a form the CPU engine was not built for: preparing it may fail, or be refused by its check",
+        )
+    return True, "the CPU engine prepares this form"

@@ -239,6 +239,10 @@ def test_check_model_lists_files_hashes_and_each_graphs_census(
     assert (
         "com.microsoft.MultiHeadAttention 2" in done.stdout and "(made by onnxruntime-genai)" in done.stdout
     )
+    said = (
+        "form: built by onnxruntime-genai's model builder, with MultiHeadAttention; the CPU engine prepares"
+    )
+    assert said in done.stdout
     manifest = json.loads(out.read_text())
     files = {f["path"]: f for f in manifest["files"]}
     name = "onnx/decoder_model_merged_int8.onnx"
@@ -252,6 +256,41 @@ def test_check_model_lists_files_hashes_and_each_graphs_census(
     assert inputs["inputs_embeds"]["type"] == "float32" and inputs["position_ids"]["type"] == "int64"
     fp16 = {p["name"]: p for p in manifest["graphs"]["onnx/decoder_model_merged_fp16.onnx"]["inputs"]}
     assert fp16["past_key_values.0.key"]["type"] == "float16"
+    assert manifest["graphs"][name]["form"] == "genai-mha" and manifest["graphs"][name]["cpu_engine_takes_it"]
+    gqa = subprocess.run(
+        [sys.executable, "-m", "app", "check-model", str(genai_models["genai-gqa"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "form: built by onnxruntime-genai's model builder, with GroupQueryAttention" in gqa.stdout
+
+
+def test_a_decoder_cut_short_is_one_line_naming_it_in_check_model_and_describe(
+    genai_models: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = one_precision(genai_models["genai-mha"], "int8", tmp_path)
+    decoder = folder / file_names("int8")["decoder"]
+    decoder.write_bytes(decoder.read_bytes()[: decoder.stat().st_size // 3])  # a download cut short
+    checked = subprocess.run(
+        [sys.executable, "-m", "app", "check-model", str(folder)], capture_output=True, text=True, timeout=120
+    )
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert "onnx/decoder_model_merged_int8.onnx can't be read: it ends after" in checked.stdout
+    env = {**os.environ, "SMOLSIGHT_CACHE_DIR": str(tmp_path / "cache")}
+    described = subprocess.run(
+        [sys.executable, "-m", "app", "describe", str(resource_file("sample.jpg")), "--model", str(folder),
+         "--backend", "openvino"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )  # fmt: skip
+    last = described.stderr.strip().splitlines()[-1]
+    assert described.returncode == 3 and last.startswith(
+        f"smolsight: onnx/decoder_model_merged_int8.onnx in {folder} can't be read: it ends after"
+    ), described.stderr
+    assert "pip install" not in described.stderr  # nothing to install: the file is the trouble
 
 
 def test_check_model_on_a_model_not_downloaded_is_one_line() -> None:

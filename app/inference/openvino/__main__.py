@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from app.inference.openvino.convert import export
-from app.inference.openvino.published import export_from_onnx
+from app.inference.openvino.published import DamagedFile, export_from_onnx
 from app.inference.openvino.steps import _say
 
 
@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             done = export_from_onnx(args.model, args.out, args.weights, args.onnx)
         else:
             done = export(args.model, args.out, args.weights)
+    except DamagedFile as exc:  # the file's own fault: no other engine or precision is the answer
+        _say(error=str(exc), damaged=True)
+        return 1
     except Exception as exc:  # reported to the parent in one line; it decides what to do
         from app.inference.backend import one_line
 

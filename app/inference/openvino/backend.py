@@ -72,15 +72,28 @@ PRECISIONS: dict[str, tuple[Weights, str | None]] = {
 }
 
 
-# What to do when the CPU engine can't use a model's files: said with every such failure.
-WAYS_FORWARD = (
-    "Try another precision (--dtype float32), the PyTorch engine (pip install 'smolsight[torch]', "
-    "then --backend transformers) or a server (--backend openai --base-url URL)."
-)
+def ways_forward() -> str:
+    """What to do when the CPU engine can't use a model's files: said with every such failure.
+
+    The PyTorch engine is offered with its install command only where it isn't installed.
+    """
+    pytorch = (
+        "--backend transformers"
+        if torch_available()
+        else ("pip install 'smolsight[torch]', then --backend transformers")
+    )
+    return (
+        f"Try another precision (--dtype float32), the PyTorch engine ({pytorch}) or a server "
+        "(--backend openai --base-url URL)."
+    )
 
 
 class ConversionFailed(BackendError):
     """The model could not be converted for OpenVINO; the message says why."""
+
+
+class DamagedModelFile(ConversionFailed):
+    """One of the model's files can't be read at all; the message names it (no other way forward helps)."""
 
 
 def openvino_available() -> bool:
@@ -189,7 +202,7 @@ def convert_in_subprocess(
         flags += ["--onnx", source]
     command = helper_command("prepare", *flags)
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
-    error = ""
+    error, damaged = "", False
     # stderr goes to a file: a chatty child (tracer warnings) must never block on a full pipe.
     with (
         tempfile.TemporaryFile("w+") as log,
@@ -202,18 +215,20 @@ def convert_in_subprocess(
             except ValueError:
                 continue
             if "error" in event:
-                error = str(event["error"])
+                error, damaged = str(event["error"]), bool(event.get("damaged"))
             elif "step" in event and progress is not None:
                 message = f"Preparing the fast CPU engine (first run only): {event['message']}"
                 progress(LoadProgress("convert", message, float(event["step"]), float(event["steps"])))
         code = child.wait()
         log.seek(0)
         stderr = log.read()
+    if damaged:
+        raise DamagedModelFile(error)
     if code != 0 or not (out / MANIFEST).exists():
         detail = error or (stderr.strip().splitlines() or [f"exit code {code}"])[-1][:300]
         what = "prepared from its ONNX files" if source else "converted"
         raise ConversionFailed(
-            f"The model could not be {what} for the fast CPU engine ({detail}). {WAYS_FORWARD}"
+            f"The model could not be {what} for the fast CPU engine ({detail}). {ways_forward()}"
         )
 
 
@@ -384,7 +399,9 @@ class OpenVINOBackend(LocalBackend):
         try:
             done = CheckedCache(ir, config).compile(build)
         except CompiledCacheFault as exc:
-            raise BackendError(f"OpenVINO computes this model wrongly here ({exc}). {WAYS_FORWARD}") from exc
+            raise BackendError(
+                f"OpenVINO computes this model wrongly here ({exc}). {ways_forward()}"
+            ) from exc
         except RuntimeError as exc:
             raise BackendError(f"OpenVINO could not load the converted model in {ir}: {exc}") from exc
         hint = done.decoder.get_property("INFERENCE_PRECISION_HINT")  # what the runtime chose for this CPU

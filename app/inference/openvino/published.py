@@ -28,6 +28,27 @@ class PreparedDisagrees(RuntimeError):
     """The prepared decoder does not compute what the published graph does; it is not saved."""
 
 
+class DamagedFile(RuntimeError):
+    """A published file can't be read at all (cut short, damaged); the message names it."""
+
+
+def _read_part(core: Any, folder: Path, path: Path) -> Any:
+    """`_read_onnx`, with a file that can't be read said by name (and how far it goes)."""
+    try:
+        return _read_onnx(core, path)
+    except RuntimeError as exc:
+        from app.inference.onnx_census import UnreadableGraph, census
+
+        name = path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(path)
+        try:
+            census(path)
+        except UnreadableGraph as why:
+            raise DamagedFile(f"{name} in {folder} can't be read: {why}. Download the model again.") from exc
+        except OSError as why:
+            raise DamagedFile(f"{name} in {folder} can't be read: {why.strerror or why}.") from exc
+        raise
+
+
 def _read_onnx(core: Any, path: Path) -> Any:
     """Read one published graph; 8-bit ones keep their weights as 8 bits (`onnx_rewrite`).
 
@@ -251,11 +272,11 @@ def export_from_onnx(
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _step("vision", "Reading the vision encoder", ONNX_STEPS)
-        vision = _published_vision(ov, _read_onnx(core, files["vision"]), tile)
+        vision = _published_vision(ov, _read_part(core, folder, files["vision"]), tile)
         _step("embed", "Reading the token embeddings", ONNX_STEPS)
-        embed = _read_onnx(core, files["embed"])
+        embed = _read_part(core, folder, files["embed"])
         _step("decoder", "Reading the language decoder", ONNX_STEPS)
-        dec = _published_decoder(ov, _read_onnx(core, files["decoder"]))
+        dec = _published_decoder(ov, _read_part(core, folder, files["decoder"]))
         _step("check", "Checking the prepared decoder against the published one", ONNX_STEPS)
         agreement = _check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), dec, embed)
         if weights == "int8" and variant in ("fp32", "fp16"):
