@@ -125,10 +125,11 @@ CONVERTED = "openvino-converted"  # the CPU engine from the PyTorch weights, bes
 
 
 def _factory(name: str, model: str, dtype: DType) -> Callable[[], VisionBackend]:
-    if name == CONVERTED:
+    if name == CONVERTED:  # wrapped as `backend_factory` wraps every engine: the same work measured
         from app.inference.openvino.backend import OpenVINOBackend
+        from app.inference.seeing import SeeingBackend
 
-        return lambda: OpenVINOBackend(model=model, dtype=dtype, prepare_from="pytorch")
+        return lambda: SeeingBackend(OpenVINOBackend(model=model, dtype=dtype, prepare_from="pytorch"))
     return backend_factory(EngineSettings(backend=name, model=model, dtype=dtype))  # type: ignore[arg-type]
 
 

@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_read(options: ReadOptions, args: argparse.Namespace) -> int:
     """Print the text one line per line, or "No text found."; return the exit code."""
-    from app.reading.blank import nothing_to_see
-    from app.reading.reader import NO_TEXT, ReaderError, language_problem, shared_reader
+    from app.reading.reader import ReaderError, language_problem, shared_reader, what_it_says
 
     problem = language_problem(options.language)
     if problem:
@@ -56,15 +55,11 @@ def run_read(options: ReadOptions, args: argparse.Namespace) -> int:
             ExitCode.INPUT,
         )
     image = to_rgb_array(frames[0].image)
-    blank = nothing_to_see(image)
-    if blank:
-        print(f"{NO_TEXT} {blank}")
-        return ExitCode.OK
     try:
         read = shared_reader().read(image)
     except ReaderError as exc:
         return fail(str(exc), ExitCode.MODEL)
-    print(read.text or NO_TEXT)
+    print(what_it_says(read, image))
     if options.stats:
         print(f"[text reader] {len(read.lines)} lines in {read.seconds:.2f} s", file=sys.stderr)
     return ExitCode.OK

@@ -166,7 +166,7 @@ def document_screenshot(seed: int = 3) -> TextPicture:
     ).split()
     draw.text((320, 110), "Quarterly report", fill=(20, 20, 20), font=heading)
     lines.append("Quarterly report")
-    for i in range(34):
+    for i in range(32):  # as many lines as the page holds: the truth is what can be seen
         line = " ".join(rng.choice(words, int(rng.integers(10, 16)))).capitalize() + "."
         draw.text((320, 154 + 28 * i), line, fill=(20, 20, 20), font=body)
         lines.append(line)

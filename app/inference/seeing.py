@@ -27,7 +27,7 @@ from app.inference.types import (
     LoadProgressCallback,
 )
 from app.reading.blank import nothing_to_see
-from app.reading.reader import NO_TEXT, ReaderError, ReadText, TextReader, shared_reader
+from app.reading.reader import NO_TEXT, ReaderError, ReadText, TextReader, shared_reader, what_it_says
 
 DONT_READ = (
     "The text in this picture is read out separately, word for word: do not read or quote it; "
@@ -59,16 +59,13 @@ class SeeingBackend:
         return str(getattr(self.inner, "note", ""))
 
     def load(self, progress: LoadProgressCallback | None = None) -> None:
-        """Load the wrapped backend."""
+        """Load the wrapped backend; the text reader starts beside it, on a thread of its own."""
+        (self._reader or shared_reader()).warm_up_in_background()
         self.inner.load(progress)
 
     def warm_up(self) -> None:
-        """Warm the wrapped backend up, and load the text reader's models (the first reading is not slow)."""
+        """Warm the wrapped backend up (the text reader warms itself up beside it, see `load`)."""
         self.inner.warm_up()
-        try:
-            (self._reader or shared_reader()).warm_up()
-        except ReaderError:
-            pass  # said when something is read
 
     def close(self) -> None:
         """Close the wrapped backend."""
@@ -85,13 +82,12 @@ class SeeingBackend:
     ) -> Iterator[GenerationChunk]:
         """The model's answer, or the sentence for a picture with nothing in it."""
         start = time.perf_counter()
-        if request.frames:
-            said = [nothing_to_see(to_rgb_array(frame.image)) for frame in request.frames]
-            if all(said):
-                stats = GenerationStats(total_s=time.perf_counter() - start, finish_reason="stop")
-                yield GenerationChunk(str(said[-1]), stats)
-                return
+        said = [nothing_to_see(to_rgb_array(frame.image)) for frame in request.frames]
         read = self._read(request)
+        if said and all(said) and not read:  # text the reader finds overrides "black" or "blank"
+            stats = GenerationStats(total_s=time.perf_counter() - start, finish_reason="stop")
+            yield GenerationChunk(str(said[-1]), stats)
+            return
         if not read:
             yield from self.inner.stream(request, cancel)
             return
@@ -158,6 +154,7 @@ class ReaderOnlyBackend:
         start = time.perf_counter()
         text = ""
         if request.frames:
-            text = (self._reader or shared_reader()).read(to_rgb_array(request.frames[-1].image)).text
+            picture = to_rgb_array(request.frames[-1].image)
+            text = what_it_says((self._reader or shared_reader()).read(picture), picture)
         stats = GenerationStats(total_s=time.perf_counter() - start, finish_reason="stop")
         yield GenerationChunk(text or NO_TEXT, stats)

@@ -14,8 +14,7 @@ import threading
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.reading.blank import nothing_to_see
-from app.reading.reader import NO_TEXT, ReaderError, TextReader, shared_reader
+from app.reading.reader import ReaderError, TextReader, shared_reader, what_it_says
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +64,8 @@ class TextReading(QObject):
                     return
                 job_id, picture, _user = self._waiting.pop(0)
             try:
-                blank = nothing_to_see(picture)
-                if blank:
-                    self.finished.emit(job_id, f"{NO_TEXT} {blank}", 0.0)
-                    continue
                 read = (self._reader or shared_reader()).read(picture)
-                self.finished.emit(job_id, read.text or NO_TEXT, read.seconds)
+                self.finished.emit(job_id, what_it_says(read, picture), read.seconds)
             except ReaderError as exc:
                 self.failed.emit(job_id, str(exc))
             except Exception as exc:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.reading.regions import Box, text_regions
+
 log = logging.getLogger(__name__)
 
 NO_TEXT = "No text found."
@@ -30,6 +32,14 @@ NO_TEXT = "No text found."
 # photographs without text, shapes read as text ("O" for a disc, "0000", "8") scored 0.66-0.82.
 MIN_SCORE = 0.85
 MIN_SCORE_SHORT = 0.9  # for a line of at most four characters: a lone shape reads as one
+
+# Pictures up to this size on their longer side are read whole, their shorter side enlarged to
+# `ENLARGED_TO` for the detector (PP-OCR's own sizing, what the camera-like figures were
+# measured with); larger ones (screens) region by region, each region at its own size, shrunk
+# only beyond `REGION_LIMIT` (docs/reading.md has the measurements).
+WHOLE = 1280
+ENLARGED_TO = 736
+REGION_LIMIT = 1920
 
 # Names for the language codes the shipped recogniser (PP-OCRv6 small: one model for all of
 # them) lists: Latin-script languages, Chinese and Japanese. `languages()` asks rapidocr.
@@ -99,6 +109,19 @@ class ReadText:
         return bool(self.lines)
 
 
+def what_it_says(read: ReadText, picture: np.ndarray) -> str:
+    """The text as read; when there is none, "No text found.", and why for a picture with nothing in it.
+
+    The reader reads first: text it finds always overrides "black" or "blank".
+    """
+    if read:
+        return read.text
+    from app.reading.blank import nothing_to_see
+
+    blank = nothing_to_see(picture)
+    return f"{NO_TEXT} {blank}" if blank else NO_TEXT
+
+
 def reading_order(lines: Sequence[TextLine]) -> tuple[TextLine, ...]:
     """Columns apart (left to right), each read top to bottom, each line left to right.
 
@@ -144,6 +167,28 @@ class TextReader:
         self._threads = threads or min(4, os.cpu_count() or 1)
         self._engine: object | None = None
         self._lock = threading.Lock()
+        self._warming: threading.Thread | None = None
+
+    def warm_up_in_background(self) -> None:
+        """Start `warm_up` on a thread of its own and return at once (once; a reading waits for it).
+
+        The engines call this as they start loading the vision-language model: the reader's
+        start (about 2 s on 2 cores: importing rapidocr, compiling, a first reading) then runs
+        beside the model's instead of after it (docs/performance.md).
+        """
+        with self._lock:
+            if self._engine is not None or self._warming is not None:
+                return
+            self._warming = threading.Thread(
+                target=self._warm_quietly, name="smolsight-reader-start", daemon=True
+            )
+            self._warming.start()
+
+    def _warm_quietly(self) -> None:
+        try:
+            self.warm_up()
+        except ReaderError as exc:  # said again, in its place, by the first reading that needs it
+            log.warning("The text reader could not start: %s", exc)
 
     def _load(self) -> object:
         try:
@@ -156,46 +201,104 @@ class TextReader:
             "Global.log_level": "error",
             "Global.use_cls": False,  # upright text (camera, screen): the angle model costs time
             "Det.engine_type": EngineType.OPENVINO,
+            "Global.max_side_len": 4096,  # no shrinking before the detector: `_size_detector` decides
             "Rec.engine_type": EngineType.OPENVINO,
             "Cls.engine_type": EngineType.OPENVINO,
             "EngineConfig.openvino.inference_num_threads": self._threads,
         }
         try:
-            return RapidOCR(params=params)
+            engine = RapidOCR(params=params)
+            _in_full_precision(engine, self._threads)
         except Exception as exc:
             raise ReaderError(f"The text reader could not start ({type(exc).__name__}: {exc}).") from exc
+        return engine
 
     def warm_up(self) -> None:
-        """Load the models now (about 1 s, once), so the first real reading is not slow."""
-        self.read(np.full((64, 256, 3), 255, np.uint8))
+        """Load the models now and read a camera-sized picture once, so the first reading is not slow."""
+        frame = np.full((480, 640, 3), 255, np.uint8)
+        frame[236:244, 40:600] = 0  # something to detect: the recogniser runs too
+        self.read(frame)
 
     def read(self, rgb: np.ndarray) -> ReadText:
-        """The text in an RGB picture, in reading order (`ReadText.text`; empty when none)."""
+        """The text in an RGB picture, in reading order (`ReadText.text`; empty when none).
+
+        A picture up to `WHOLE` pixels on its longer side (a camera frame, a label, a window) is
+        read whole, the detector enlarging it as PP-OCR does; a larger one (a screen) region by
+        region, each region at its own resolution (`app.reading.regions`).
+        """
         start = time.perf_counter()
+        height, width = rgb.shape[:2]
+        rgb = rgb if rgb.ndim == 3 else np.repeat(rgb[..., None], 3, axis=2)
+        screen = max(height, width) > WHOLE
+        regions = text_regions(rgb) if screen else [Box(0, 0, width, height)]
+        pieces: list[tuple[np.ndarray, str, float]] = []
         with self._lock:
             if self._engine is None:
                 self._engine = self._load()
-            bgr = np.ascontiguousarray(rgb[..., ::-1]) if rgb.ndim == 3 else rgb
-            result = self._engine(bgr)  # type: ignore[operator]
-        boxes = getattr(result, "boxes", None)
-        texts = getattr(result, "txts", None) or ()
-        scores = getattr(result, "scores", None) or ()
-        kept = [
-            (np.asarray(points, dtype=np.float64), " ".join(str(text).split()), float(score))
-            for points, text, score in zip(boxes if boxes is not None else (), texts, scores, strict=False)
-        ]
+            _size_detector(self._engine, screen=screen)
+            for box in regions:
+                crop = np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right, ::-1])
+                result = self._engine(crop)  # type: ignore[operator]
+                found = getattr(result, "boxes", None)
+                texts = getattr(result, "txts", None) or ()
+                scores = getattr(result, "scores", None) or ()
+                for points, text, score in zip(
+                    found if found is not None else (), texts, scores, strict=False
+                ):
+                    where = np.asarray(points, dtype=np.float64) + np.array([box.left, box.top])
+                    pieces.append((where, " ".join(str(text).split()), float(score)))
         kept = [
             (points, text, score)
-            for points, text, score in kept
+            for points, text, score in pieces
             if text and score >= (MIN_SCORE_SHORT if len(text) <= 4 else MIN_SCORE)
         ]
         turn = _untilt([points for points, _, _ in kept])
-        found = []
+        lines = []
         for points, text, score in kept:
             upright = points @ turn.T
             xs, ys = upright[:, 0], upright[:, 1]
-            found.append(TextLine(text, (xs.min(), ys.min(), xs.max(), ys.max()), score))
-        return ReadText(reading_order(found), time.perf_counter() - start)
+            lines.append(TextLine(text, (xs.min(), ys.min(), xs.max(), ys.max()), score))
+        return ReadText(reading_order(lines), time.perf_counter() - start)
+
+
+def _in_full_precision(engine: object, threads: int) -> None:
+    """Compile the detector and recogniser for float32 arithmetic, whatever the CPU offers.
+
+    OpenVINO runs them in bfloat16 on CPUs that have it; measured here (AVX512-BF16, 2 cores)
+    float32 was faster for both (recogniser, 6 lines × 1200 px: 0.21 s against 0.36 s;
+    detector, a 1920×1088 screen: 0.30 s against 0.39 s), and it reads the same on every CPU,
+    so readings don't depend on the machine. rapidocr offers no setting for the precision: its
+    OpenVINO sessions (`.model`, `.session`) are compiled again here.
+    """
+    import openvino as ov
+
+    core = ov.Core()
+    config = {
+        "INFERENCE_PRECISION_HINT": "f32",
+        "INFERENCE_NUM_THREADS": str(threads),
+        # Kernels kept per input size: regions come in many sizes, and the default (5000) let a
+        # reader of screens grow by 0.15 GB over 40 screens; 50 costs no time here.
+        "CPU_RUNTIME_CACHE_CAPACITY": "50",
+    }
+    for load in ("_load_det_model", "_load_rec_model"):
+        part = getattr(engine, load, lambda: None)()
+        session = getattr(part, "session", None)
+        model = getattr(session, "model", None)
+        if session is not None and model is not None and hasattr(session, "session"):
+            session.session = core.compile_model(model, "CPU", config).create_infer_request()
+
+
+def _size_detector(engine: object, *, screen: bool) -> None:
+    """How the detector sizes what it is given: PP-OCR's enlargement, or each region as it is.
+
+    rapidocr's detector reads `limit_type` and `limit_side_len` on every call
+    (`TextDetector.get_preprocess`); a release without them keeps its own sizing.
+    """
+    load = getattr(engine, "_load_det_model", None)
+    detector = load() if callable(load) else None
+    if detector is None or not hasattr(detector, "limit_type"):
+        return
+    detector.limit_type, detector.limit_side_len = ("max", REGION_LIMIT) if screen else ("min", ENLARGED_TO)
 
 
 def _untilt(quads: list[np.ndarray]) -> np.ndarray:

@@ -29,9 +29,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from openvino import CompiledModel
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +56,16 @@ class CompiledCacheFault(RuntimeError):
 class Compiled:
     """The three compiled graphs, and how the decoder was obtained."""
 
-    vision: Any
-    embed: Any
-    decoder: Any  # the compiled decoder (not an infer request)
+    vision: CompiledModel
+    embed: CompiledModel
+    decoder: CompiledModel  # the compiled decoder (not an infer request)
     cached: bool  # whether the decoder came from the shared cache
 
 
 # (the vision encoder's and embedding table's configuration, the decoder's) → (vision, embed, decoder)
-Compile = Callable[[Mapping[str, str], Mapping[str, str]], tuple[Any, Any, Any]]
+Compile = Callable[
+    [Mapping[str, str], Mapping[str, str]], "tuple[CompiledModel, CompiledModel, CompiledModel]"
+]
 
 
 def configuration_tag(config: Mapping[str, str]) -> str:
@@ -69,7 +74,7 @@ def configuration_tag(config: Mapping[str, str]) -> str:
     return hashlib.sha256(settled.encode()).hexdigest()[:12]
 
 
-def probe(embed: Any, decoder: Any) -> np.ndarray:
+def probe(embed: CompiledModel, decoder: CompiledModel) -> np.ndarray:
     """The decoder's logits after `PROBE_IDS` (float32, vocabulary-sized): one pass over the weights."""
     request = decoder.create_infer_request()
     request.reset_state()
