@@ -64,8 +64,12 @@ class SeeingBackend:
         self.inner.load(progress)
 
     def warm_up(self) -> None:
-        """Warm the wrapped backend up (the text reader warms itself up beside it, see `load`)."""
+        """Warm the wrapped backend up, then wait for the text reader, which started beside it (`load`).
+
+        The first description reads its picture first: ready means both are.
+        """
         self.inner.warm_up()
+        (self._reader or shared_reader()).wait_started()
 
     def close(self) -> None:
         """Close the wrapped backend."""

@@ -184,6 +184,12 @@ class TextReader:
             )
             self._warming.start()
 
+    def wait_started(self) -> None:
+        """Wait for `warm_up_in_background` to finish (at once when it was never started)."""
+        warming = self._warming
+        if warming is not None:
+            warming.join()
+
     def _warm_quietly(self) -> None:
         try:
             self.warm_up()
@@ -207,8 +213,8 @@ class TextReader:
             "EngineConfig.openvino.inference_num_threads": self._threads,
         }
         try:
+            _compile_settings_for_rapidocr()
             engine = RapidOCR(params=params)
-            _in_full_precision(engine, self._threads)
         except Exception as exc:
             raise ReaderError(f"The text reader could not start ({type(exc).__name__}: {exc}).") from exc
         return engine
@@ -261,31 +267,36 @@ class TextReader:
         return ReadText(reading_order(lines), time.perf_counter() - start)
 
 
-def _in_full_precision(engine: object, threads: int) -> None:
-    """Compile the detector and recogniser for float32 arithmetic, whatever the CPU offers.
+# How the reader's two networks are compiled, on top of rapidocr's own settings (threads).
+# float32 arithmetic on every CPU: OpenVINO picks bfloat16 where the CPU has it, and measured
+# here (AVX512-BF16, 2 cores) float32 was faster for both (recogniser, 6 lines × 1200 px: 0.21 s
+# against 0.36 s; detector, a 1920×1088 screen: 0.30 s against 0.39 s), and it reads the same on
+# every CPU, so readings don't depend on the machine. Kernels are kept for at most 50 input
+# sizes: regions come in many sizes, and the default (5000) let a reader of screens grow by
+# 0.15 GB over 40 screens; 50 costs no time here.
+COMPILE_SETTINGS = {"INFERENCE_PRECISION_HINT": "f32", "CPU_RUNTIME_CACHE_CAPACITY": "50"}
 
-    OpenVINO runs them in bfloat16 on CPUs that have it; measured here (AVX512-BF16, 2 cores)
-    float32 was faster for both (recogniser, 6 lines × 1200 px: 0.21 s against 0.36 s;
-    detector, a 1920×1088 screen: 0.30 s against 0.39 s), and it reads the same on every CPU,
-    so readings don't depend on the machine. rapidocr offers no setting for the precision: its
-    OpenVINO sessions (`.model`, `.session`) are compiled again here.
+
+def _compile_settings_for_rapidocr() -> None:
+    """Make rapidocr's OpenVINO sessions compile with `COMPILE_SETTINGS` (once per process).
+
+    rapidocr has no setting for these: its sessions take their OpenVINO configuration from
+    `CPUConfig.get_config`, which is given a subclass adding ours (compiling twice instead
+    cost 0.4 s of every start).
     """
-    import openvino as ov
+    from rapidocr.inference_engine.openvino import main as sessions
 
-    core = ov.Core()
-    config = {
-        "INFERENCE_PRECISION_HINT": "f32",
-        "INFERENCE_NUM_THREADS": str(threads),
-        # Kernels kept per input size: regions come in many sizes, and the default (5000) let a
-        # reader of screens grow by 0.15 GB over 40 screens; 50 costs no time here.
-        "CPU_RUNTIME_CACHE_CAPACITY": "50",
-    }
-    for load in ("_load_det_model", "_load_rec_model"):
-        part = getattr(engine, load, lambda: None)()
-        session = getattr(part, "session", None)
-        model = getattr(session, "model", None)
-        if session is not None and model is not None and hasattr(session, "session"):
-            session.session = core.compile_model(model, "CPU", config).create_infer_request()
+    base = getattr(sessions, "CPUConfig")  # noqa: B009 - not in the module's exports (mypy)
+    if getattr(base, "smolsight", False):
+        return
+
+    class WithOurSettings(base):  # type: ignore[misc,valid-type]
+        smolsight = True
+
+        def get_config(self) -> dict[str, object]:
+            return {**super().get_config(), **COMPILE_SETTINGS}
+
+    setattr(sessions, "CPUConfig", WithOurSettings)  # noqa: B010 - as above
 
 
 def _size_detector(engine: object, *, screen: bool) -> None:
