@@ -97,6 +97,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit code."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from app.terminal import clean_terminal
+
+    clean_terminal()  # whatever an engine, a model or a file says is shown, never obeyed (app/plain_text.py)
     argv = list(sys.argv[1:] if argv is None else argv)
     from app.helpers import LAUNCHER_FLAG
 

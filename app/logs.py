@@ -13,6 +13,8 @@ import logging.handlers
 import sys
 from pathlib import Path
 
+from app.plain_text import one_line, shown
+
 __all__ = ["log_file", "setup_logging"]
 
 _HANDLER_NAME = "smolsight"
@@ -37,7 +39,14 @@ class _OneLine(logging.Formatter):
     """`smolsight: message`, the first line only, without the traceback (that is in the file)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return "smolsight: " + (record.getMessage().splitlines() or [""])[0]
+        return "smolsight: " + one_line((record.getMessage().splitlines() or [""])[0])
+
+
+class _Shown(logging.Formatter):
+    """The log file's lines (tracebacks too) through `shown`: a model id's escape codes stay out."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return shown(super().format(record))
 
 
 def setup_logging() -> Path | None:
@@ -68,6 +77,6 @@ def setup_logging() -> Path | None:
     except OSError:
         return None
     file.set_name(_HANDLER_NAME)
-    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file.setFormatter(_Shown("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(file)
     return path

@@ -1,33 +1,55 @@
-"""Text from a model made safe for the files people keep: one clean line, escaped for its format.
+"""Text that SmolSight shows or writes, made safe in one place: `shown`, and the formats built on it.
 
-A model (or a remote engine) can answer anything: HTML, Markdown syntax, control characters,
-Unicode line and paragraph separators, bidirectional overrides. Exports are read by people, by
-players and by other programs, so every description passes through here first.
+A model, a remote engine, a model's name, a file's name, an error a server sent back: any of
+them can hold what a terminal or a reader acts on instead of showing — escape sequences that
+clear the screen, recolour it or ring it (ESC [2J, ESC ] … BEL), other control
+characters, bidirectional embeddings, overrides and isolates that make text read other than
+it is, line and paragraph separators, zero-width characters. Every line on the terminal
+(answers, errors, file names, model ids), the log and every export passes through `shown`
+(tests/integration/test_hostile_engine.py shows it on each path with a hostile engine).
+
+Kept: newlines and tabs where lines are wanted; the zero-width joiner and non-joiner (U+200C,
+U+200D), which carry meaning in emoji sequences and in Persian and Indic scripts.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 
-from app.inference.answer import clean_text
-
-# Bidirectional embeddings, overrides and isolates: they can make text read other than it is.
-_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-_NO_BIDI = dict.fromkeys(map(ord, _BIDI_CONTROLS))
+# ESC sequences whole (CSI "\x1b[…X", OSC "\x1b]…BEL" or "…ESC \\", two-character ones), and C1's CSI.
+_ESCAPES = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
+)
+# C0 controls but tab and newline, DEL, C1 controls; the replacement character (bytes that were
+# not UTF-8); bidi embeddings, overrides, isolates and marks; zero-width spaces, word joiners,
+# invisible operators, the byte-order mark, the soft hyphen, the Mongolian vowel separator.
+_INVISIBLE = re.compile(
+    "[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ufffd\\u202a-\\u202e\\u2066-\\u2069\\u200e\\u200f\\u061c"
+    "\\u200b\\u2060-\\u2064\\ufeff\\u00ad\\u180e]"
+)
+_SEPARATORS = re.compile("[\\u2028\\u2029\\x85]")  # line and paragraph separators, NEL
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _LIST_OR_QUOTE_START = re.compile(r"^(\s*)([-+>]|\d+[.)])")
 _TAG = re.compile(r"<[^<>]*>")
 
 
-def one_line(text: str) -> str:
-    """`text` as one line: control characters and bidi overrides gone, every kind of whitespace one space.
+def shown(text: str, *, lines: bool = True) -> str:
+    """`text` as it may be shown or written (module docs); with `lines`, newlines and tabs stay.
 
-    Line and paragraph separators (U+2028, U+2029) are whitespace here, like newlines; what is
-    left of each word is cleaned as every answer is (`clean_text`).
+    Line and paragraph separators become newlines (with `lines`) or spaces; everything else
+    listed above is taken out.
     """
-    words = (clean_text(word).translate(_NO_BIDI) for word in text.split())
-    return " ".join(word for word in words if word)
+    text = _SEPARATORS.sub("\n" if lines else " ", _ESCAPES.sub("", text))
+    if not lines:
+        text = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    return _INVISIBLE.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """`text` as one line (`shown`), every run of white space one space."""
+    return " ".join(shown(text, lines=False).split())
 
 
 def markdown_text(text: str) -> str:
@@ -47,12 +69,17 @@ def subrip_text(text: str) -> str:
     return one_line(_TAG.sub("", text)).replace("-->", "->")
 
 
-def json_safe(document: str) -> str:
-    """A JSON text with line separators and bidi controls written as escapes.
+def _shown_everywhere(data: object) -> object:
+    """Every string in a JSON-able structure (keys too) passed through `shown`."""
+    if isinstance(data, str):
+        return shown(data)
+    if isinstance(data, dict):
+        return {_shown_everywhere(k): _shown_everywhere(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_shown_everywhere(v) for v in data]
+    return data
 
-    The same string to a program; nothing invisible to a person; and U+2028/U+2029 no longer end
-    a string for JavaScript older than ES2019.
-    """
-    for ch in ("\u2028", "\u2029", *sorted(_BIDI_CONTROLS)):
-        document = document.replace(ch, f"\\u{ord(ch):04x}")
-    return document
+
+def json_text(data: object) -> str:
+    """A JSON document of `data` with every string `shown` (newlines kept, as escapes), indented."""
+    return json.dumps(_shown_everywhere(data), indent=2, ensure_ascii=False) + "\n"

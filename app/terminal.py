@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from typing import TextIO
 
 from app.exit_codes import ExitCode
 from app.inference.backend import BackendError
 from app.inference.model_thread import ModelChanged, ModelEvent
+from app.plain_text import one_line, shown
 
 
 def command_name() -> str:
@@ -53,9 +55,54 @@ def fail_backend(exc: BackendError) -> int:
     return fail(failure_text(str(exc), missing=missing, model=model), ExitCode.MODEL)
 
 
+class CleanStream(io.TextIOBase):
+    """A terminal stream that writes everything through `shown` (escape sequences, bidi controls … out).
+
+    SmolSight prints what engines, servers, models and files say: an answer, an error a remote
+    server sent back, a model's id, a file's name. Any of them can carry an escape sequence
+    that clears, recolours or rings the terminal. Installed on stdout and stderr by
+    `clean_terminal`, this makes every line on the terminal safe at once. Newlines and tabs
+    pass; a carriage return only from `ProgressLine`, which writes to `raw` itself.
+    """
+
+    def __init__(self, raw: TextIO) -> None:
+        super().__init__()
+        self.raw = raw
+
+    def write(self, text: str) -> int:
+        """Write `text` cleaned; the length of `text` (as if written whole)."""
+        self.raw.write(shown(text))
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the stream underneath."""
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        """Whether the stream underneath is a terminal."""
+        return bool(getattr(self.raw, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        """The stream underneath's file descriptor."""
+        return self.raw.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """The stream underneath's encoding."""
+        return str(getattr(self.raw, "encoding", "utf-8"))
+
+
+def clean_terminal() -> None:
+    """Route stdout and stderr through `CleanStream` (once)."""
+    if not isinstance(sys.stdout, CleanStream) and sys.stdout is not None:
+        sys.stdout = CleanStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, CleanStream) and sys.stderr is not None:
+        sys.stderr = CleanStream(sys.stderr)  # type: ignore[assignment]
+
+
 def fail(message: str, code: ExitCode, *, err: TextIO | None = None) -> int:
-    """Print `smolsight: message` on stderr (one line) and return `code`."""
-    print(f"smolsight: {message}", file=err or sys.stderr)
+    """Print `smolsight: message` on stderr (one line, `one_line`) and return `code`."""
+    print(f"smolsight: {one_line(message)}", file=err or sys.stderr)
     return int(code)
 
 
@@ -64,12 +111,14 @@ class ProgressLine:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self._raw: TextIO = getattr(stream, "raw", stream)  # its redraws need "\r"; the text is cleaned here
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.last = ""
         self._printed: tuple[str, int] | None = None  # (message without digits, percent) last printed
 
     def update(self, fraction: float | None, message: str, eta_s: float | None = None) -> None:
         """Show how far something is (`fraction` None: unknown) and what it is doing."""
+        message = one_line(message)
         if fraction is None:
             line = message
         else:
@@ -77,7 +126,7 @@ class ProgressLine:
             eta = "" if eta_s is None else f"  ETA {int(eta_s // 60)}:{int(eta_s % 60):02d}"
             line = f"[{'#' * filled}{'.' * (24 - filled)}] {fraction:4.0%}{eta}  {message}"
         if self.tty:
-            print("\r" + line.ljust(len(self.last)), end="", file=self.stream, flush=True)
+            print("\r" + line.ljust(len(self.last)), end="", file=self._raw, flush=True)
         elif self._worth_a_line(fraction, message):
             print(line, file=self.stream, flush=True)
         self.last = line

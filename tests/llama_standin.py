@@ -73,6 +73,7 @@ class LlamaServerStandIn:
     answer: str = "A person walks past a red wall."
     refuse_all: bool = False  # every request too long, whatever its size (a tiny context)
     fail_every: int = 0  # every N-th request fails with HTTP 500 (a server in trouble), if set
+    failure: str = "slot unavailable"  # what such a failure says (tests put escape codes in it)
     seen: list[Seen] = field(default_factory=list)
 
     def tokens_of(self, text: str) -> int:
@@ -104,7 +105,7 @@ class LlamaServerStandIn:
         if self.refuse_all or tokens > self.n_ctx:
             return 400, context_refusal(max(tokens, self.n_ctx + 1), self.n_ctx)
         if self.fail_every and len(self.seen) % self.fail_every == 0:
-            return 500, {"error": {"code": 500, "message": "slot unavailable", "type": "server_error"}}
+            return 500, {"error": {"code": 500, "message": self.failure, "type": "server_error"}}
         return 200, None
 
 

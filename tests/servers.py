@@ -1,4 +1,4 @@
-"""Servers for tests: SmolSight's on 127.0.0.1 in a background thread, a picture server, a fake network."""
+"""Servers for tests: SmolSight's on 127.0.0.1 (also as `serve FLAGS` builds it), pictures, a fake network."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpcore
+import httpx
 import uvicorn
 from PIL import Image
 
+from app.cli import parse_args
+from app.commands.serve import build_server, configured
 from app.config import EngineSettings
 from app.inference.backend import VisionBackend
 from app.inference.factory import create_backend
 from app.inference.model_thread import BoundedFifo, ModelThread
 from app.server.api import ServedModel
+from tests.fakes import FakeBackend
 from tests.media import photo
 
 
@@ -138,3 +142,32 @@ def png_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(photo()).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@contextmanager
+def served(
+    *flags: str, backend: FakeBackend | None = None, network: RecordingConnector | None = None
+) -> Iterator[tuple[str, list[EngineSettings]]]:
+    """The server `smolsight serve FLAGS` builds, on a free port; its URL and the engine settings it built."""
+    built: list[EngineSettings] = []
+
+    def make(settings: EngineSettings) -> FakeBackend:
+        built.append(settings)
+        return backend or FakeBackend(seconds_per_call=0.0)
+
+    app, served = build_server(*configured(parse_args(["serve", *flags])), make=make, network=network)
+    served.start()
+    with serving(app) as base:
+        try:
+            wait_ready(base)
+            yield base, built
+        finally:
+            assert served.shutdown()  # first: what is in flight is answered, and the server stops at once
+
+
+def ask(base: str, url: str = "", **headers: str) -> httpx.Response:
+    content: list[dict[str, object]] = [{"type": "text", "text": "What is it?"}]
+    if url:
+        content.append({"type": "image_url", "image_url": {"url": url}})
+    body = {"max_tokens": 4, "messages": [{"role": "user", "content": content}]}
+    return httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers, timeout=30)

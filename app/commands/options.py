@@ -74,6 +74,10 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8080
     client_keys: tuple[str, ...] = ()  # keys clients may send (a remote server's is `EngineSettings.api_key`)
+    admin_key: str | None = None  # the one key that may switch the model or change defaults
+    models: tuple[str, ...] = ()  # the models a switch may load on a server with keys
+    allowed_hosts: tuple[str, ...] = ()  # Host header names to answer besides addresses and localhost
+    max_request_pixels: int = 48_000_000  # decoded pixels of all the pictures of one request
     no_auth: bool = False
     cors_origins: tuple[str, ...] = ()
     allow_files: tuple[Path, ...] = ()

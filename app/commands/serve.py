@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from app.server.state import ServedModel
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+MIN_KEY_LENGTH = 16  # shorter keys are guessed; `secrets.token_urlsafe(24)` makes 32 characters
+NEW_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(24))' makes one"
 
 OPTIONS = ServeOptions  # what the flags that are not settings fill
 
@@ -53,6 +55,21 @@ def check_exposure(host: str, client_keys: tuple[str, ...], no_auth: bool) -> st
         f"Refusing to listen on {host} without an API key: anyone on the network could use it. "
         "Pass --api-key KEY (clients send 'Authorization: Bearer KEY'), or --no-auth if you really mean it."
     )
+
+
+def key_problem(flag: str, key: str) -> str | None:
+    """Why a key given on the command line can't be used (empty, too short), or None."""
+    if not key.strip():
+        return (
+            f"{flag} is empty (an environment variable that isn't set?): the server would let anyone "
+            f"in. Give a key of at least {MIN_KEY_LENGTH} characters; {NEW_KEY}."
+        )
+    if len(key) < MIN_KEY_LENGTH:
+        return (
+            f"{flag} is {len(key)} characters long, too easy to guess: use at least {MIN_KEY_LENGTH}; "
+            f"{NEW_KEY}."
+        )
+    return None
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -91,7 +108,35 @@ def add_arguments(parser: CommandParser) -> None:
         help="require 'Authorization: Bearer KEY' on /v1 and /api; repeat to give each desk or person "
         "a key of their own (then they take turns by key)",
     )
+    parser.add_argument(
+        "--admin-key",
+        metavar="KEY",
+        help="with --api-key: the one key that may switch the model or change the defaults "
+        "(PATCH /api/v1/config); without it nobody may",
+    )
+    parser.add_argument(
+        "--models",
+        action="append",
+        metavar="MODEL",
+        help="with --api-key: a model the administrator may switch to (a name from `smolsight models`, "
+        "a folder or a hub id); repeat for each; nothing else is ever downloaded on a client's request",
+    )
     parser.add_argument("--no-auth", action="store_true", help="allow a non-local --host without a key")
+    parser.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        metavar="NAME",
+        help="also answer requests whose Host header is NAME (a name of this machine; addresses and "
+        "localhost are always answered, any other name is refused: DNS rebinding)",
+    )
+    parser.add_argument(
+        "--max-request-pixels",
+        type=int,
+        metavar="N",
+        help="the most pixels all the pictures of one request may decode to, refused before decoding "
+        f"(default {option_default(ServeOptions, 'max_request_pixels'):,})",
+    )
     parser.add_argument(
         "--cors-origin",
         dest="cors_origins",
@@ -173,6 +218,27 @@ def configured(args: argparse.Namespace) -> tuple[ServeOptions, Settings]:
         raise ServeProblem("--queue-size must be between 1 and 1000", ExitCode.INPUT)
     if options.allow_link_local_urls and not settings.input.allow_private_urls:
         raise ServeProblem("--allow-link-local-urls goes with --allow-private-urls", ExitCode.USAGE)
+    keys = [("--api-key", key) for key in options.client_keys]
+    keys += [("--admin-key", options.admin_key)] if options.admin_key is not None else []
+    for flag, key in keys:
+        if problem := key_problem(flag, key):
+            raise ServeProblem(problem, ExitCode.USAGE)
+    if (options.admin_key is not None or options.models) and not options.client_keys:
+        raise ServeProblem(
+            "--admin-key and --models go with --api-key (without keys, whoever can reach the server "
+            "may switch its model)",
+            ExitCode.USAGE,
+        )
+    if options.admin_key in options.client_keys:
+        raise ServeProblem("--admin-key must differ from every --api-key", ExitCode.USAGE)
+    if not 1_000_000 <= options.max_request_pixels <= 2_000_000_000:
+        raise ServeProblem("--max-request-pixels must be between 1,000,000 and 2,000,000,000", ExitCode.USAGE)
+    if "null" in options.cors_origins:
+        print(
+            "smolsight: warning: --cors-origin null lets any page whose origin is 'null' use this "
+            "server: pages opened from files, and any site's sandboxed frames (docs/server.md).",
+            file=sys.stderr,
+        )
     exposure = check_exposure(options.host, options.client_keys, options.no_auth)
     if exposure:
         raise ServeProblem(exposure, ExitCode.INPUT)
@@ -208,9 +274,13 @@ def build_server(
         served,
         ApiPolicy(
             client_keys=options.client_keys,
+            admin_key=options.admin_key,
+            offered_models=options.models,
+            allowed_hosts=(options.host, *options.allowed_hosts),
             cors_origins=options.cors_origins,
             images=ImageLimits(
                 max_pixels=settings.input.max_image_pixels,
+                max_request_pixels=options.max_request_pixels,
                 allow_remote=options.remote_images,
                 allow_private_urls=settings.input.allow_private_urls,
                 allow_link_local_urls=options.allow_link_local_urls,

@@ -1,8 +1,9 @@
 """An answer's text, assembled in one place: clean, without leading white space, trimmed at the end.
 
-A model (or a remote engine) can emit raw control characters (U+0005, U+0014) or U+FFFD, the
-mark for bytes that were not valid UTF-8. Random test weights make them common, real models
-rare, but one is enough to garble speech or break a caption file. `AnswerText` takes streamed
+A model (or a remote engine) can emit raw control characters (U+0005, U+0014), escape
+sequences, bidi overrides or U+FFFD, the mark for bytes that were not valid UTF-8. Random test
+weights make them common, real models rare, but one is enough to garble speech, a terminal or
+a caption file (`app.plain_text.shown` says what is taken out). `AnswerText` takes streamed
 chunks and passes on each one cleaned (the first words without the white space a model often
 starts with), so every caller (the caption, speech, history, exports, `describe`, the server)
 gets the same text, streamed or whole. Newlines and tabs stay.
@@ -10,19 +11,11 @@ gets the same text, streamed or whole. Newlines and tabs stay.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 
 from app.inference.types import GenerationChunk, GenerationResult, GenerationStats
-
-# C0 controls but tab and newline, DEL, C1 controls, and the replacement character.
-_UNWANTED = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ufffd]")
-
-
-def clean_text(text: str) -> str:
-    """`text` without control characters (newlines and tabs kept) or replacement characters."""
-    return _UNWANTED.sub("", text)
+from app.plain_text import shown
 
 
 class AnswerText:
@@ -35,7 +28,7 @@ class AnswerText:
 
     def add(self, chunk: GenerationChunk) -> GenerationChunk:
         """Take one chunk; return it as it should be shown (cleaned, never starting with a space)."""
-        text = clean_text(chunk.text)
+        text = shown(chunk.text)
         if not self._started:
             text = text.lstrip()
             self._started = bool(text)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
 from app.files import write_text_atomic
 from app.narration.policy import Mode
-from app.plain_text import json_safe, markdown_text, one_line
+from app.plain_text import json_text, markdown_text, one_line
 from app.timecode import format_clock
 
 EXPORT_FORMATS = {".txt": "Plain text", ".md": "Markdown", ".json": "JSON"}
@@ -60,9 +59,7 @@ def export_markdown(entries: list[HistoryEntry], title: str = "SmolSight descrip
 
 def export_json(entries: list[HistoryEntry]) -> str:
     """A JSON document with every field."""
-    return (
-        json_safe(json.dumps({"entries": [asdict(e) for e in entries]}, indent=2, ensure_ascii=False)) + "\n"
-    )
+    return json_text({"entries": [asdict(e) for e in entries]})
 
 
 def write_export(entries: list[HistoryEntry], path: Path) -> Path:

@@ -18,14 +18,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.server import routes
 from app.server.errors import ApiError, validation_error
-from app.server.middleware import LimitsAndAuth
+from app.server.middleware import LimitsAndAuth, TrustedHosts
 from app.server.state import ApiPolicy, ServedModel
 
 __all__ = ["ApiPolicy", "ServedModel", "create_app"]
 
 
 def create_app(served: ServedModel, options: ApiPolicy | None = None) -> FastAPI:
-    """The FastAPI application answering with `served.engine` (a bounded-FIFO engine)."""
+    """The FastAPI application answering with `served`'s model thread (a bounded FIFO), as `options` say."""
     opts = options or ApiPolicy()
     # The docs page's scripts are served from the package itself: the API docs work offline.
     app = FastAPIOffline(
@@ -33,7 +33,7 @@ def create_app(served: ServedModel, options: ApiPolicy | None = None) -> FastAPI
         version=__version__,
         description="OpenAI-compatible chat completions with images, served by SmolSight's SmolVLM2 engine.",
     )
-    app.state.served = served  # what the routes read (`routes.served_model`, `routes.server_options`)
+    app.state.served = served  # what the routes read (`routes.served_model`, `routes.api_policy`)
     app.state.options = opts
     app.add_middleware(LimitsAndAuth, options=opts)
     if opts.cors_origins:  # outermost (added last): a browser's preflight carries no key
@@ -45,6 +45,7 @@ def create_app(served: ServedModel, options: ApiPolicy | None = None) -> FastAPI
             allow_methods=["GET", "POST", "PATCH", "OPTIONS"],
             allow_headers=["*"],
         )
+    app.add_middleware(TrustedHosts, allowed=opts.allowed_hosts)  # outermost: before anything is read
     _answer_errors(app, opts)
     for router in (routes.status, routes.openai, routes.settings):
         app.include_router(router)

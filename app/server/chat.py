@@ -27,7 +27,7 @@ from app.inference.types import (
     PromptTooLong,
 )
 from app.server.errors import ApiError
-from app.server.images import load_image_url
+from app.server.images import PixelBudget, load_image_url
 from app.server.schema import (
     AssistantMessage,
     ChatCompletion,
@@ -42,15 +42,13 @@ from app.server.schema import (
     Timings,
     Usage,
 )
-from app.server.state import ApiPolicy, ServedModel
+from app.server.state import ApiPolicy
 
 
-def known_model(served: ServedModel, name: str) -> bool:
-    """Whether a request's `model` names the served one (its id, its folder's name, an alias)."""
-    model = served.model_id
-    aliases = {model, Path(model).name, "default", "smolsight", *DEFAULT_MODELS.values()}
-    aliases |= {Path(v).name for v in DEFAULT_MODELS.values()}
-    return name in aliases
+def model_aliases(model_id: str) -> set[str]:
+    """The names a request's `model` may give the model in use: its id, its folder's name, generic ones."""
+    aliases = {model_id, Path(model_id).name, "default", "smolsight", *DEFAULT_MODELS.values()}
+    return aliases | {Path(v).name for v in DEFAULT_MODELS.values()}
 
 
 def _text_of(content: str | list[Any] | None) -> str:
@@ -99,6 +97,7 @@ def _frames(body: ChatRequest, opts: ApiPolicy) -> tuple[Frame, ...]:
     """The pictures of every message, each loaded once, in order (see `to_generation_request`)."""
     frames: list[Frame] = []
     earlier: set[str] = set()  # images of the messages before this one
+    budget = PixelBudget(opts.images.max_request_pixels)
     for i, message in enumerate(body.messages):
         if not isinstance(message.content, list):
             continue
@@ -117,7 +116,7 @@ def _frames(body: ChatRequest, opts: ApiPolicy) -> tuple[Frame, ...]:
                     code="too_many_images",
                     param="messages",
                 )
-            image = load_image_url(url, opts.images, f"messages[{i}].content[{j}].image_url")
+            image = load_image_url(url, opts.images, f"messages[{i}].content[{j}].image_url", budget)
             frames.append(Frame(image, float(len(frames))))
         earlier |= here
     return tuple(frames)

@@ -59,12 +59,20 @@ def field_path(loc: Sequence[object]) -> tuple[str, str | None]:
 
 
 def _relevant(errors: Sequence[Mapping[str, object]]) -> list[Mapping[str, object]]:
-    """Drop the union branches that don't match the kind of value the client sent."""
+    """Drop the union branches that don't match the kind of value the client sent.
+
+    A value our own checks refused (`value_error`: a lone surrogate, true for a number) is the
+    point whichever branch it was found in.
+    """
+    ours = [error for error in errors if error.get("type") == "value_error"]
+    if ours:
+        return ours
     kept = []
     for error in errors:
         _, branch = field_path(error.get("loc", ()))  # type: ignore[arg-type]
         value = error.get("input")
-        if branch == "str" and isinstance(value, list | dict) and len(errors) > 1:
+        string = branch == "str" or (branch or "").endswith(", str]")  # `str`, or a checked one (`Text`)
+        if string and isinstance(value, list | dict) and len(errors) > 1:
             continue  # a list or object was sent: the string branch's complaint is beside the point
         kept.append(error)
     return kept or list(errors)
@@ -90,9 +98,10 @@ def validation_error(errors: Sequence[Mapping[str, object]]) -> ApiError:
     elif kind in ("model_type", "dict_type", "model_attributes_type") and branch == "ImageURL":
         message = f'{path} must be an object with a "url" (or a URL string)'
     elif kind in ("model_type", "dict_type", "model_attributes_type"):
-        message = f"{path} must be an object"
+        message = f"{path} must be an object" if path else "The request body must be a JSON object"
     elif kind in ("list_type", "string_type") and path.endswith("content") and branch is not None:
         message = f"{path} must be a string or a list of content parts"
     else:
-        message = f"{path}: {error.get('msg')}" if path else str(error.get("msg"))
+        said = str(error.get("msg")).removeprefix("Value error, ")
+        message = f"{path}: {said}" if path else said
     return ApiError(400, message, code="invalid_request", param=path or None)

@@ -208,11 +208,26 @@ def allowing_flags(address: str, *, private_allowed: bool) -> str:
     return "link-local addresses with --allow-private-urls together with --allow-link-local-urls"
 
 
+def ascii_url(url: str) -> str:
+    """`url` as it goes on the wire: an international host name in IDNA, the rest percent-encoded.
+
+    httpx's URL parser does the encoding (`http://bücher.example/café.png?q=ü` →
+    `http://xn--bcher-kva.example/caf%C3%A9.png?q=%C3%BC`); httpcore itself takes ASCII only.
+    """
+    import httpx
+
+    try:
+        return str(httpx.URL(url))
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        raise FetchError(f"not a usable URL ({exc})") from None
+
+
 def fetch_url(url: str, limits: FetchLimits, backend: httpcore.NetworkBackend) -> bytes:
     """GET `url` (http or https), following at most `limits.max_redirects` redirects; the body."""
     deadline = time.monotonic() + limits.timeout_s
     with httpcore.ConnectionPool(network_backend=backend, ssl_context=ssl.create_default_context()) as pool:
         for _ in range(limits.max_redirects + 1):
+            url = ascii_url(url)
             scheme = urlsplit(url).scheme.lower()
             if scheme not in ("http", "https"):
                 raise FetchError(f"a redirect led to a {scheme or 'relative'} URL; only http(s) is fetched")

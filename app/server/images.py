@@ -22,7 +22,8 @@ class ImageLimits:
     """What the server accepts."""
 
     max_bytes: int = 10 * 1024 * 1024
-    max_pixels: int = MAX_IMAGE_PIXELS
+    max_pixels: int = MAX_IMAGE_PIXELS  # one picture
+    max_request_pixels: int = 48_000_000  # all the pictures of one request, decoded (about 144 MB)
     fetch_timeout_s: float = 10.0
     max_redirects: int = 3
     allow_remote: bool = True
@@ -37,8 +38,31 @@ _DATA_URI = re.compile(r"^data:(?P<mime>[\w/+.-]*)(?P<params>(;[\w=.+-]+)*);base
 _ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP"}
 
 
-def decode_image(raw: bytes, limits: ImageLimits, param: str) -> np.ndarray:
-    """An RGB array from encoded image bytes, or ApiError."""
+class PixelBudget:
+    """What is left of one request's decoded pixels (`ImageLimits.max_request_pixels`)."""
+
+    def __init__(self, pixels: int) -> None:
+        self.limit = pixels
+        self.used = 0
+
+    def take(self, width: int, height: int, param: str) -> None:
+        """Count a picture of this size, or refuse it (413) before it is decoded."""
+        if self.used + width * height > self.limit:
+            raise ApiError(
+                413,
+                f"{param}: with this {width}×{height} picture the request's pictures come to "
+                f"{(self.used + width * height) / 1e6:.1f} million pixels; this server decodes at "
+                f"most {self.limit / 1e6:.1f} million per request",
+                code="images_too_large",
+                param=param,
+            )
+        self.used += width * height
+
+
+def decode_image(
+    raw: bytes, limits: ImageLimits, param: str, budget: PixelBudget | None = None
+) -> np.ndarray:
+    """An RGB array from encoded image bytes, or ApiError; its pixels counted in `budget` first."""
     from PIL import Image, UnidentifiedImageError
 
     if len(raw) > limits.max_bytes:
@@ -61,6 +85,8 @@ def decode_image(raw: bytes, limits: ImageLimits, param: str) -> np.ndarray:
                     code="image_too_large",
                     param=param,
                 )
+            if budget is not None:
+                budget.take(im.width, im.height, param)  # from the header: nothing decoded yet
             im.load()
             return np.asarray(im.convert("RGB"))
     except ApiError:
@@ -69,8 +95,10 @@ def decode_image(raw: bytes, limits: ImageLimits, param: str) -> np.ndarray:
         raise ApiError(400, f"{param}: not a readable image", code="invalid_image", param=param) from None
 
 
-def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
-    """Resolve a data URI, an http(s) URL (if allowed) or a local path (if allowed)."""
+def load_image_url(
+    url: str, limits: ImageLimits, param: str, budget: PixelBudget | None = None
+) -> np.ndarray:
+    """Resolve a data URI, an http(s) URL (if allowed) or a local path (if allowed), within `budget`."""
     url = url.strip()
     match = _DATA_URI.match(url)
     if match:
@@ -80,7 +108,7 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
             raise ApiError(
                 400, f"{param}: the base64 data is not valid", code="invalid_base64", param=param
             ) from None
-        return decode_image(raw, limits, param)
+        return decode_image(raw, limits, param, budget)
     if url.startswith("data:"):
         raise ApiError(
             400, f"{param}: data URIs must be base64 encoded images", code="invalid_image_url", param=param
@@ -95,7 +123,7 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
                 code="remote_images_disabled",
                 param=param,
             )
-        return decode_image(_fetch(url, limits, param), limits, param)
+        return decode_image(_fetch(url, limits, param), limits, param, budget)
     if named and named != "file":
         raise ApiError(
             400,
@@ -132,7 +160,7 @@ def load_image_url(url: str, limits: ImageLimits, param: str) -> np.ndarray:
             code="image_too_large",
             param=param,
         )
-    return decode_image(resolved.read_bytes(), limits, param)
+    return decode_image(resolved.read_bytes(), limits, param, budget)
 
 
 def _fetch(url: str, limits: ImageLimits, param: str) -> bytes:

@@ -21,7 +21,7 @@ from app.inference.types import GenerationChunk
 from app.server.chat import (
     cancel_on_disconnect,
     completion,
-    known_model,
+    model_aliases,
     outcome,
     stream_events,
     to_generation_request,
@@ -78,6 +78,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 KEYED: dict[int | str, dict[str, object]] = {
     401: _error("The server wants 'Authorization: Bearer KEY' (smolsight serve --api-key)"),
+    403: _error("The Host header names another site, or (PATCH) the key is not the administrator's"),
     413: _error("The request body is too large"),
 }
 
@@ -154,13 +155,7 @@ async def chat(
     body: ChatRequest, request: Request, served: Served, opts: Policy
 ) -> ChatCompletion | StreamingResponse:
     """Answer the conversation's last user message, with every image in it."""
-    if body.model and not known_model(served, body.model):
-        raise ApiError(
-            404,
-            f"The model '{body.model}' does not exist; this server serves '{served.model_id}'",
-            code="model_not_found",
-            param="model",
-        )
+    named = served.serving(body.model or None, model_aliases)  # the model that answers, pinned now
     generation = await asyncio.to_thread(to_generation_request, body, opts)
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[GenerationChunk | None] = asyncio.Queue()
@@ -173,6 +168,7 @@ async def chat(
             generation,
             on_chunk=deliver if body.stream else None,
             client=client_of(request, opts),  # clients take turns
+            model_thread=named,
         )
     except QueueFull:
         raise ApiError(
@@ -210,8 +206,24 @@ async def get_config(served: Served, opts: Policy) -> ServerConfig:
 @settings.patch(
     "/config", response_model=ServerConfig, summary="Switch the active model or change generation defaults"
 )
-async def patch_config(patch: ConfigPatch, served: Served, opts: Policy) -> ServerConfig:
-    """Change the defaults; a new `active_model` loads in the background (/health says loading)."""
+async def patch_config(patch: ConfigPatch, request: Request, served: Served, opts: Policy) -> ServerConfig:
+    """Change the defaults; a new `active_model` loads in the background (/health says loading).
+
+    On a server with client keys this is the administrator's: only `--admin-key` may, and only to
+    the models `--models` lists. Without keys (this machine only, by default) the user is the
+    administrator.
+    """
+    if opts.client_keys:
+        _check_administrator(request, opts)
+        if patch.active_model is not None and not served.offers(patch.active_model, opts.offered_models):
+            listed = ", ".join(opts.offered_models) or "none"
+            raise ApiError(
+                403,
+                f"'{patch.active_model}' is not among the models this server offers ({listed}); "
+                "its operator lists them with --models",
+                code="model_not_offered",
+                param="active_model",
+            )
     if patch.max_tokens is not None:
         opts.max_tokens = patch.max_tokens
     if patch.temperature is not None:
@@ -221,6 +233,18 @@ async def patch_config(patch: ConfigPatch, served: Served, opts: Policy) -> Serv
     if patch.active_model is not None:
         served.switch(patch.active_model)  # the model in use: nothing to load (a pending load is called off)
     return _config(served, opts)
+
+
+def _check_administrator(request: Request, opts: ApiPolicy) -> None:
+    """403 unless the request carries the administrator's key (client keys can't change the server)."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    if opts.admin_key is None or key_of(headers, (opts.admin_key,)) is None:
+        how = "the administrator's key" if opts.admin_key else "an administrator's key (--admin-key)"
+        raise ApiError(
+            403,
+            f"Changing the server's model or defaults needs {how}; client keys can only ask",
+            code="admin_only",
+        )
 
 
 def _config(served: ServedModel, opts: ApiPolicy) -> ServerConfig:

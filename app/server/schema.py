@@ -9,31 +9,49 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 FinishReason = Literal["stop", "length"]
+
+
+def _whole_characters(text: str) -> str:
+    """Refuse a lone UTF-16 surrogate (JSON's "\ud800"): it is no character, and nothing can encode it."""
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise ValueError("holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not a character")
+    return text
+
+
+def _not_a_boolean(value: object) -> object:
+    """A number field given true or false is refused (pydantic would read it as 1 or 0)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_whole_characters)]  # every string a request carries
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]  # 1 and 1.0 alike, never true
 
 
 # ------------------------------------------------------------------------------- requests
 class ImageURL(BaseModel):
     """`{"url": ...}` of an image part."""
 
-    url: str
-    detail: str | None = None
+    url: Text
+    detail: Text | None = None
 
 
 class TextPart(BaseModel):
     """A text part of a message."""
 
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ImagePart(BaseModel):
     """An image part of a message."""
 
     type: Literal["image_url"]
-    image_url: ImageURL | str
+    image_url: ImageURL | Text
 
 
 Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
@@ -43,14 +61,14 @@ class ChatMessage(BaseModel):
     """One message of the conversation."""
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[Part] | None = None
-    name: str | None = None
+    content: Text | list[Part] | None = None
+    name: Text | None = None
 
 
 class StreamOptions(BaseModel):
     """OpenAI's `stream_options`."""
 
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ChatRequest(BaseModel):
@@ -58,16 +76,16 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str | None = None
+    model: Text | None = None
     messages: list[ChatMessage] = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1, le=4096)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=4096)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    stop: str | list[str] | None = None
-    stream: bool = False
+    max_tokens: StrictInt | None = Field(default=None, ge=1, le=4096)
+    max_completion_tokens: StrictInt | None = Field(default=None, ge=1, le=4096)
+    temperature: Number | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: Number | None = Field(default=None, gt=0.0, le=1.0)
+    stop: Text | list[Text] | None = None
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
-    n: int = Field(default=1, ge=1, le=1)
+    n: StrictInt = Field(default=1, ge=1, le=1)
 
 
 class ConfigPatch(BaseModel):
@@ -75,10 +93,10 @@ class ConfigPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    active_model: str | None = Field(default=None, min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1, le=4096)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    active_model: Text | None = Field(default=None, min_length=1)
+    max_tokens: StrictInt | None = Field(default=None, ge=1, le=4096)
+    temperature: Number | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: Number | None = Field(default=None, gt=0.0, le=1.0)
 
 
 # ------------------------------------------------------------------------------ responses

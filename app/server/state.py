@@ -66,6 +66,9 @@ class ServedModel:
     _next: tuple[str, ModelThread] | None = field(default=None, init=False, repr=False)
     _failed: ModelSwitch | None = field(default=None, init=False, repr=False)
     _leaving: list[ModelThread] = field(default_factory=list, init=False, repr=False)  # retired, abandoned
+    # Models switched away from, by their public name: the model thread finishing their requests
+    # (None once gone) and the model that replaced them (for telling a client why).
+    _previous: dict[str, tuple[ModelThread | None, str]] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def start(self) -> None:
@@ -80,10 +83,49 @@ class ServedModel:
         stopped = [thread.shutdown(timeout) for thread in threads]  # every one, even after a failure
         return all(stopped)
 
+    def serving(self, model: str | None, aliases: Callable[[str], set[str]]) -> ModelThread | None:
+        """The model thread that answers a request naming `model` (None: whichever is in use).
+
+        A request that names the model in use (`aliases` of its id or of its own name;
+        `--served-model-name` stays across switches) is answered by it; one that names a model
+        switched away from, by that model while it finishes its queue; after that it is told why
+        (404, `model_not_found`).
+        """
+        with self._lock:
+            if model is None or model in aliases(self.model_id) | aliases(self.own_name):
+                return None
+            thread, successor = self._previous.get(model, (None, ""))
+        if thread is not None and thread.running:
+            return thread
+        if successor:
+            raise ApiError(
+                404,
+                f"The model '{model}' is no longer served here: this server switched to '{self.model_id}'",
+                code="model_not_found",
+                param="model",
+            )
+        raise ApiError(
+            404,
+            f"The model '{model}' does not exist; this server serves '{self.model_id}'",
+            code="model_not_found",
+            param="model",
+        )
+
     def submit(
-        self, request: GenerationRequest, *, on_chunk: ChunkSink | None, client: str
+        self,
+        request: GenerationRequest,
+        *,
+        on_chunk: ChunkSink | None,
+        client: str,
+        model_thread: ModelThread | None = None,
     ) -> JobHandle[Answer]:
-        """Queue a generation with the model in use (the new one, if a switch ends meanwhile)."""
+        """Queue a generation with `model_thread` (from `serving`), else the model in use.
+
+        Without one, a switch that ends meanwhile hands the request to the new model; with one,
+        the model the request named answers it (or it is told why: `serving`).
+        """
+        if model_thread is not None:
+            return model_thread.submit(request, on_chunk=on_chunk, client=client)
         while True:
             model_thread = self.model_thread
             try:
@@ -92,12 +134,16 @@ class ServedModel:
                 if self.model_thread is model_thread:
                     raise  # not a switch in between: the model is really not ready
 
+    def offers(self, model: str, offered: tuple[str, ...]) -> bool:
+        """Whether a switch to `model` is one the operator allowed: listed, or the model in use."""
+        return model in offered or model in (self.name, self.model_id, self.own_name)
+
     def switch(self, model: str) -> None:
         """Load `model` beside the one in use, which answers until it is ready; 400 if it can't load."""
         with self._lock:
             if self._next is not None and self._next[0] == model:
                 return  # already loading: asking again doesn't start over
-            if model in (self.name, self.model_id):  # back to the model in use: the load is called off
+            if model in (self.name, self.model_id, self.own_name):  # the model in use: a load is called off
                 called_off, self._next, self._failed = self._next, None, None
                 if called_off is not None:
                     self._leave(called_off[1])
@@ -133,8 +179,11 @@ class ServedModel:
                 log.warning("the switch to %s failed: %s", public_model_name(model), reason)
                 self._leave(loading)
             else:
+                old_id = self.own_name
                 retired, self.model_thread = self.model_thread, loading
-                self.name, self.served_name = model, None  # the alias named the old model
+                self.name = model  # `--served-model-name` names the service: it stays
+                self._previous[old_id] = (retired, public_model_name(model))
+                self._previous.pop(public_model_name(model), None)
                 log.info("now serving %s", public_model_name(model))
                 retired.retire()  # it answers what it was given, then closes
                 self._joined_at_shutdown(retired)
@@ -161,9 +210,12 @@ class ServedModel:
 
     @property
     def model_id(self) -> str:
-        """The name clients see: the alias, else the model's public name (no path), else the default."""
-        if self.served_name:
-            return self.served_name
+        """The name clients see: the alias (`--served-model-name`), else `own_name`."""
+        return self.served_name or self.own_name
+
+    @property
+    def own_name(self) -> str:
+        """The model in use's own public name (no path; the default model's when none was named)."""
         info = self.model_thread.info
         loaded = self.name or (info.model if info else None)
         return public_model_name(loaded or DEFAULT_MODELS["transformers"])
@@ -191,6 +243,9 @@ class ApiPolicy:
     # The keys clients may send (a remote server's is `EngineSettings.api_key`); with several,
     # clients take turns by key (one per desk or person), else by address.
     client_keys: tuple[str, ...] = ()
+    admin_key: str | None = None  # with client keys, only this key may switch the model
+    offered_models: tuple[str, ...] = ()  # with client keys, the only models a switch may load
+    allowed_hosts: tuple[str, ...] = ()  # Host header names answered besides addresses and localhost
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 50 * 1024 * 1024
     # A body over the limit is still read (and thrown away) up to this much, so the client,

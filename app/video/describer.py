@@ -269,7 +269,7 @@ def to_descriptions_vtt(plan: DescriptionPlan, summary: VideoSummary) -> str:
     Extended cues are marked by their identifier, `extended-N` (no standard marks them): a
     player should pause the video at the cue's start until the description has been said.
     """
-    out = ["WEBVTT", "", "NOTE", f"Audio description by SmolSight ({summary.model}).", ""]
+    out = ["WEBVTT", "", "NOTE", f"Audio description by SmolSight ({webvtt_text(summary.model)}).", ""]
     out += [
         "NOTE",
         "Each description lies in a pause in the dialogue of 2 seconds or more.",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from app.files import write_text_atomic
-from app.plain_text import json_safe, markdown_text, one_line, subrip_text, webvtt_text
+from app.plain_text import json_text, markdown_text, one_line, subrip_text, webvtt_text
 from app.timecode import format_cue_time
 from app.video.summarize import NOT_DESCRIBED, SegmentResult, VideoSummary
 
@@ -32,7 +31,7 @@ def _cues(summary: VideoSummary) -> list[tuple[float, float, str]]:
 
 def to_vtt(summary: VideoSummary) -> str:
     """A WebVTT file players can load as a descriptions track."""
-    out = ["WEBVTT", "", "NOTE", f"Described by SmolSight ({summary.model}).", ""]
+    out = ["WEBVTT", "", "NOTE", f"Described by SmolSight ({webvtt_text(summary.model)}).", ""]
     if summary.partial:
         out += ["NOTE", "Partial result: summarization was stopped before the end.", ""]
     for n, (start, end, text) in enumerate(_cues(summary), start=1):
@@ -80,7 +79,7 @@ def to_json(summary: VideoSummary) -> str:
     """Every field, for programs; the video by its file name (a file shared is no map of its maker's disk)."""
     data = summary.to_dict()
     data["video"] = Path(summary.video).name
-    return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
+    return json_text(data)
 
 
 WRITERS = {"vtt": to_vtt, "srt": to_srt, "md": to_markdown, "json": to_json}

@@ -30,16 +30,12 @@ LEFT_OUT = {
     "briefcase ": "the macOS bundle needs macOS (.github/workflows/macos-app.yml builds it)",
     "smolsight download": "needs the internet",
     "smolsight-app": "opens the window until closed (test_desktop_launch opens it on a real X server)",
-    "--backend openai": "needs a remote server",
-    "llama-server": "needs llama.cpp's server and a SmolVLM GGUF (test_remote_engines plays it)",
     "--source webcam": "needs a camera",
     "--list-cameras": "needs a camera",
     "--source screen": "needs a desktop (test_screen narrates an Xvfb screen)",
     "--source window": "needs a desktop (test_screen describes an Xvfb screen)",
     "--clipboard": "needs a desktop's clipboard (test_screen copies a picture on Xvfb)",
     "smolsight serve": "serves until stopped (test_server serves on 127.0.0.1 with a real client)",
-    "http.server": "serves the webcam page until stopped (test_serve_flags plays the page's requests)",
-    "curl ": "runs against a real server in test_remote_backend (the curl examples)",
     "smolsight bench": "takes minutes and builds a 2 GB model",
 }
 

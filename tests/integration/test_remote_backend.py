@@ -27,7 +27,8 @@ from tests.fakes import FakeBackend, settings_of
 from tests.media import photo, write_video
 from tests.servers import served_model, serving, transformers_backend, wait_ready
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+SERVER_DOC = ROOT / "docs" / "server.md"
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +99,12 @@ def test_unreachable_or_refusing_servers_are_clear_errors() -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_the_readme_curl_examples_work_as_written(our_server: str, tmp_path: Path) -> None:
-    blocks = re.findall(r"```bash\n(curl .*?)```", README.read_text(), re.DOTALL)
-    assert len(blocks) >= 2, "the README should show curl examples"
+def test_the_server_docs_curl_examples_work_as_written(our_server: str, tmp_path: Path) -> None:
+    blocks = re.findall(r"```bash\n(curl .*?)```", SERVER_DOC.read_text(), re.DOTALL)
+    assert len(blocks) >= 2, "docs/server.md should show curl examples"
     port = our_server.rsplit(":", 1)[1]
     (tmp_path / "resources").mkdir()  # the examples run from a clone, where the sample photo ships
-    shutil.copyfile(README.parent / "resources" / "sample.jpg", tmp_path / "resources" / "sample.jpg")
+    shutil.copyfile(ROOT / "resources" / "sample.jpg", tmp_path / "resources" / "sample.jpg")
     for block in blocks:
         command = block.replace("\\\n", " ").strip().replace("localhost:8080", f"127.0.0.1:{port}")
         done = subprocess.run(

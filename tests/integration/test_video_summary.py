@@ -234,6 +234,10 @@ def test_a_hostile_engines_answers_are_clean_in_every_export(long_video: Path, t
     assert "<script>" not in raw[".md"] and "&lt;script&gt;" in raw[".md"]
     assert "\\*\\*bold\\*\\*" in items[0] and "\\[link\\]\\(http://evil.example\\)" in items[0]
     assert not any(line.startswith(("- a list", "# heading")) for line in raw[".md"].splitlines())
-    # JSON: the words as the engine gave them (nothing lost), with the line separators escaped.
-    assert "\\u2028" in raw[".json"] and "\\u202e" in raw[".json"]
-    assert "\u202e" in json.loads(raw[".json"])["segments"][0]["description"]
+    # JSON: every word the engine gave, its lines kept; nothing invisible, not even escaped.
+    description = json.loads(raw[".json"])["segments"][0]["description"]
+    assert "\\u2028" not in raw[".json"] and "\\u202e" not in raw[".json"]
+    assert (
+        description.startswith("<script>alert(1)</script> A **bold**")
+        and "\n- a list item\nnext" in description
+    )

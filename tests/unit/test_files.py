@@ -69,4 +69,5 @@ def test_history_exports_of_hostile_answers_are_clean(tmp_path: Path) -> None:
     raw = write_export(entries, tmp_path / "h.json").read_text(encoding="utf-8")
     for text in (md, txt, raw):
         assert "\u2028" not in text and "\u202e" not in text and "\x1b" not in text
-    assert json.loads(raw)["entries"][0]["text"] == hostile  # nothing lost for programs
+    said = json.loads(raw)["entries"][0]["text"]  # every word and line for programs, nothing invisible
+    assert said == "<b>Bold</b> *star*\n# Heading\n- item evil"

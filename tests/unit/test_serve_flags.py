@@ -11,8 +11,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -21,45 +20,17 @@ import pytest
 from PIL import Image
 
 from app.cli import parse_args
-from app.commands.serve import ServeProblem, build_server, configured, run
-from app.config import EngineSettings
+from app.commands.serve import ServeProblem, configured, run
 from app.exit_codes import ExitCode
 from tests.fakes import FakeBackend
 from tests.media import photo
-from tests.servers import RecordingConnector, http_server, png_bytes, serving, wait_ready
+from tests.servers import RecordingConnector, ask, http_server, png_bytes, served
+
+KEY = "a-key-of-twenty-chars"  # keys shorter than 16 characters are refused
 
 
 def data_url_of(data: bytes, mime: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(data).decode()
-
-
-@contextmanager
-def served(
-    *flags: str, backend: FakeBackend | None = None, network: RecordingConnector | None = None
-) -> Iterator[tuple[str, list[EngineSettings]]]:
-    """The server `smolsight serve FLAGS` builds, on a free port; its URL and the engine settings it built."""
-    built: list[EngineSettings] = []
-
-    def make(settings: EngineSettings) -> FakeBackend:
-        built.append(settings)
-        return backend or FakeBackend(seconds_per_call=0.0)
-
-    app, served = build_server(*configured(parse_args(["serve", *flags])), make=make, network=network)
-    served.start()
-    with serving(app) as base:
-        try:
-            wait_ready(base)
-            yield base, built
-        finally:
-            assert served.shutdown()  # first: what is in flight is answered, and the server stops at once
-
-
-def ask(base: str, url: str = "", **headers: str) -> httpx.Response:
-    content: list[dict[str, object]] = [{"type": "text", "text": "What is it?"}]
-    if url:
-        content.append({"type": "image_url", "image_url": {"url": url}})
-    body = {"max_tokens": 4, "messages": [{"role": "user", "content": content}]}
-    return httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers, timeout=30)
 
 
 class Pictures(BaseHTTPRequestHandler):
@@ -78,28 +49,34 @@ class Pictures(BaseHTTPRequestHandler):
 
 
 def test_api_key_lets_in_only_who_sends_it() -> None:
-    with served("--api-key", "s3cret") as (base, _):
+    with served("--api-key", "s3cret-for-the-tests") as (base, _):
         assert ask(base).status_code == 401
         assert ask(base, Authorization="Bearer wrong").status_code == 401
-        assert ask(base, Authorization="Bearer s3cret").status_code == 200
+        assert ask(base, Authorization="Bearer s3cret-for-the-tests").status_code == 200
     with served() as (base, _):
         assert ask(base).status_code == 200
-    with served("--api-key", "desk-1", "--api-key", "desk-2") as (base, _):  # one key per desk
+    with served("--api-key", "desk-1-key-for-tests", "--api-key", "desk-2-key-for-tests") as (
+        base,
+        _,
+    ):  # one key per desk
         assert [
-            ask(base, Authorization=f"Bearer {k}").status_code for k in ("desk-1", "desk-2", "desk-3")
+            ask(base, Authorization=f"Bearer {k}").status_code
+            for k in ("desk-1-key-for-tests", "desk-2-key-for-tests", "desk-3-key-for-tests")
         ] == [
             200,
             200,
             401,
         ]
-        assert ask(base, Authorization="bearer desk-2").status_code == 200  # the scheme is case-insensitive
+        assert (
+            ask(base, Authorization="bearer desk-2-key-for-tests").status_code == 200
+        )  # the scheme is case-insensitive
 
 
 def test_a_host_beyond_this_machine_needs_a_key_or_no_auth() -> None:
     with pytest.raises(ServeProblem, match="without an API key") as refused:
         configured(parse_args(["serve", "--host", "0.0.0.0"]))
     assert refused.value.code == ExitCode.INPUT
-    for flags in (["--api-key", "k"], ["--no-auth"]):
+    for flags in (["--api-key", "a-key-of-twenty-chars"], ["--no-auth"]):
         options, _ = configured(parse_args(["serve", "--host", "0.0.0.0", *flags]))
         assert options.host == "0.0.0.0"
 
@@ -133,7 +110,7 @@ def webcam_page_requests(base: str, origin: str, **headers: str) -> tuple[httpx.
 
 @pytest.mark.parametrize("origin", ["http://localhost:8000", "null"])  # served, or opened as a file
 def test_the_webcam_page_works_as_the_readme_says(origin: str) -> None:
-    for flags, headers in ((), {}), (("--api-key", "k"), {"Authorization": "Bearer k"}):
+    for flags, headers in ((), {}), (("--api-key", KEY), {"Authorization": f"Bearer {KEY}"}):
         with served("--cors-origin", origin, *flags) as (base, _):
             preflight, request = webcam_page_requests(base, origin, **headers)
             assert preflight.status_code == 200, preflight.text  # a browser sends no key with a preflight

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.inference.model_thread import BoundedFifo, ModelThread
-from app.server.api import ServedModel, create_app
+from app.server.api import ApiPolicy, ServedModel, create_app
 from tests.fakes import FakeBackend
 
 # The app is built at import (schemathesis reads its schema); the model thread starts with the module.
@@ -23,7 +23,7 @@ _served = ServedModel(
     ModelThread(lambda: FakeBackend(seconds_per_call=0.0, tokens=2), policy=BoundedFifo(64)),
     name="fake-model",
 )
-app = create_app(_served)
+app = create_app(_served, ApiPolicy(allowed_hosts=("testserver",)))  # the ASGI client's Host header
 
 
 def setup_module() -> None:
