@@ -13,6 +13,7 @@ bottom, each line left to right.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -183,6 +184,9 @@ class TextReader:
                 target=self._warm_quietly, name="smolsight-reader-start", daemon=True
             )
             self._warming.start()
+            # A process that ends while OpenVINO compiles on this thread would abort ("terminate
+            # called without an active exception"): it waits for the start to end first.
+            atexit.register(self.wait_started)
 
     def wait_started(self) -> None:
         """Wait for `warm_up_in_background` to finish (at once when it was never started)."""

@@ -15,7 +15,7 @@ FinishReason = Literal["stop", "length"]
 
 
 def _whole_characters(text: str) -> str:
-    """Refuse a lone UTF-16 surrogate (JSON's "\ud800"): it is no character, and nothing can encode it."""
+    r"""Refuse a lone UTF-16 surrogate (JSON's "\ud800"): it is no character, and nothing can encode it."""
     if any("\ud800" <= c <= "\udfff" for c in text):
         raise ValueError("holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not a character")
     return text

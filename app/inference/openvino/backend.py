@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from app.helpers import helper_command
-from app.inference.backend import BackendError, NotLoaded
+from app.inference.backend import BackendError, NotLoaded, one_line
 from app.inference.generation import LocalBackend, TokenStream, sampled_tokens
 from app.inference.model_files import (
     ModelUnavailable,
@@ -402,8 +402,10 @@ class OpenVINOBackend(LocalBackend):
             raise BackendError(
                 f"OpenVINO computes this model wrongly here ({exc}). {ways_forward()}"
             ) from exc
-        except RuntimeError as exc:
-            raise BackendError(f"OpenVINO could not load the converted model in {ir}: {exc}") from exc
+        except RuntimeError as exc:  # OpenVINO's words, in one line (its first lines name its sources)
+            raise BackendError(
+                f"OpenVINO could not load the prepared model in {ir}: {one_line(exc)}"
+            ) from exc
         hint = done.decoder.get_property("INFERENCE_PRECISION_HINT")  # what the runtime chose for this CPU
         name = hint.to_string() if hasattr(hint, "to_string") else str(hint)
         self._compute = {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}.get(name, name)
