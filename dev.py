@@ -108,6 +108,8 @@ def main(argv: list[str]) -> int:
         [py, "-m", "ruff", "check", "app", "tests", "benchmarks", "docs", "dev.py", "setup.py"],
         [py, "-m", "ruff", "format", "--check", "app", "tests", "benchmarks", "docs", "dev.py", "setup.py"],
         [py, "-m", "mypy"],
+        # the layers (pyproject.toml [tool.importlinter]): each package imports only those below it
+        [py, "-c", "import sys, importlinter.cli as c; sys.exit(c.lint_imports(no_cache=True))"],
     ):
         print("+", " ".join(check[1:]), flush=True)
         if subprocess.call(check, cwd=ROOT, env=env):

@@ -22,9 +22,8 @@ from typing import Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
-from app.capture.frames import MAX_FRAMES
-from app.capture.media import MAX_IMAGE_PIXELS
 from app.files import write_text_atomic
+from app.limits import MAX_FRAMES, MAX_IMAGE_PIXELS
 from app.prompts import Detail, Verbosity
 
 BackendName = Literal["auto", "mlx", "openvino", "transformers", "openai"]

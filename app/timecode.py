@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+
+def now_iso() -> str:
+    """The local time now, to the second (ISO 8601, with the time zone)."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
 
 def format_clock(seconds: float) -> str:
     """MM:SS (minutes keep counting past 59), as used before each frame of a clip."""

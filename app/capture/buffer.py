@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from app.capture.frames import MAX_FRAMES, Frame
+from app.capture.frames import Frame
+from app.limits import MAX_FRAMES
 
 
 class LatestFrame:

@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from PIL import Image
 
 ImageLike = Union[np.ndarray, "Image.Image"]
-MAX_FRAMES = 64  # SmolVLM2's video limit: the most frames one request may carry
 
 
 class CaptureError(ValueError):

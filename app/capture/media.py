@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from app.capture.frames import CaptureError, Frame
+from app.limits import MAX_IMAGE_PIXELS
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-
-
-MAX_IMAGE_PIXELS = 40_000_000  # default limit: a 40-megapixel photo is fine, a 256-megapixel PNG is not
 
 
 class MediaError(CaptureError):

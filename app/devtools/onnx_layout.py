@@ -118,11 +118,11 @@ def _export_fp32(folder: Path, work: Path) -> dict[str, Path]:
     import torch
     from transformers import AutoModelForImageTextToText
 
-    from app.inference.openvino.convert import _modules
+    from app.inference.openvino.convert import traceable_modules
 
     model = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch.float32)
     model.eval()
-    _, Embed, Decoder = _modules(torch)
+    _, Embed, Decoder = traceable_modules(torch)
     text = model.config.text_config
     tile = int(model.config.vision_config.image_size)
 

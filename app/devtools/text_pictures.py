@@ -68,7 +68,8 @@ def fonts() -> list[Path | None]:
     return found or [None]
 
 
-def _font(choice: Path | None, size: int) -> ImageFont.FreeTypeFont:
+def font_of(choice: Path | None, size: int) -> ImageFont.FreeTypeFont:
+    """A font file (None: Pillow's own) at `size` pixels."""
     if choice is not None:
         return ImageFont.truetype(str(choice), size)
     return ImageFont.load_default(size=size)  # type: ignore[return-value]
@@ -128,7 +129,7 @@ def text_pictures(seed: int = 7, size: int = 34) -> list[TextPicture]:
     pictures = []
     for i, (kind, lines) in enumerate(TEXTS):
         for j, (how, params) in enumerate(DEGRADATIONS):
-            font = _font(choices[(i + j) % len(choices)], size)
+            font = font_of(choices[(i + j) % len(choices)], size)
             image = _degrade(_render(lines, font, rng), params, rng)
             pictures.append(TextPicture(f"{kind}, {how}", image, lines))
     return pictures
@@ -151,7 +152,7 @@ def document_screenshot(seed: int = 3) -> TextPicture:
     """A 1920×1080 screenshot of a text-heavy window: title bar, menu, a page of 15 px prose."""
     rng = np.random.default_rng(seed)
     choices = fonts()
-    body, heading, title = _font(choices[0], 15), _font(choices[0], 22), _font(choices[0], 16)
+    body, heading, title = font_of(choices[0], 15), font_of(choices[0], 22), font_of(choices[0], 16)
     shot = Image.new("RGB", (1920, 1080), (32, 33, 36))
     draw = ImageDraw.Draw(shot)
     lines = ["Quarterly report - Document Editor", "File  Edit  View  Insert  Format  Tools  Help"]

@@ -28,6 +28,7 @@ import numpy as np
 
 from app.capture.frames import Frame
 from app.capture.media import load_image, sample_video
+from app.inference.agreement import cosine
 from app.inference.types import GenerationRequest
 from app.paths import resource_file
 from app.prompts import describe_prompt
@@ -84,12 +85,6 @@ def guard_pictures(video_frames: int = 4) -> list[Picture]:
     return [Picture(f"sample.mp4 at {f.timestamp:.0f} s", "calibration", f) for f in video] + [
         Picture(p.name, "held-out", Frame(load_image(p), 0.0)) for p in photos
     ]
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity of two arrays, flattened, in float64."""
-    x, y = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
-    return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
 
 
 def agreements(candidate: Probe, reference: Probe, pictures: Sequence[Picture]) -> list[Agreement]:

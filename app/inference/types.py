@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.capture.frames import MAX_FRAMES, Frame
+from app.capture.frames import Frame
+from app.limits import MAX_FRAMES
 
 Role = Literal["system", "user", "assistant"]
 LoadStage = Literal["download", "convert", "load", "warm_up"]

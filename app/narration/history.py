@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 
 from app.files import write_text_atomic
@@ -31,11 +30,6 @@ class HistoryEntry:
         if self.question:
             return f"{stamp} Q: {self.question} A: {self.text}"
         return f"{stamp} {self.text}"
-
-
-def now_iso() -> str:
-    """The local time now, to the second."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def export_text(entries: list[HistoryEntry]) -> str:

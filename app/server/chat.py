@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import Request
 
-from app.capture.frames import MAX_FRAMES, Frame
+from app.capture.frames import Frame
 from app.inference.backend import BackendError, ContextTooLong
 from app.inference.model_files import DEFAULT_MODELS
 from app.inference.model_thread import Answer, JobHandle, NotReady
@@ -26,6 +26,7 @@ from app.inference.types import (
     GenerationStats,
     PromptTooLong,
 )
+from app.limits import MAX_FRAMES
 from app.server.errors import ApiError
 from app.server.images import PixelBudget, load_image_url
 from app.server.schema import (

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpcore
 import numpy as np
 
-from app.capture.media import MAX_IMAGE_PIXELS
+from app.limits import MAX_IMAGE_PIXELS
 from app.server.errors import ApiError
 from app.server.fetch import FetchError, FetchLimits, GuardedBackend, fetch_url
 

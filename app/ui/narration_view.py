@@ -16,9 +16,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.capture.sources import CaptureEvent
 from app.inference.model_thread import ModelState
 from app.live.session import LiveSession, NarrationEvent
-from app.narration.history import HistoryEntry, now_iso
+from app.narration.history import HistoryEntry
 from app.speech.speaker import SpeechStatus
-from app.timecode import format_clock
+from app.timecode import format_clock, now_iso
 from app.ui.announcer import Announcer
 from app.ui.feedback import Feedback
 from app.ui.history_view import HistoryView

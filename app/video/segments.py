@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from app.capture.change import ChangeGate
 from app.capture.frames import Frame
 from app.capture.media import MediaError, probe_video
 from app.config import SummarySettings
 from app.inference.images import LIVE_TILE
-from app.narration.policy import ChangeGate
 
 
 @dataclass(frozen=True)

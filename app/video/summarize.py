@@ -22,7 +22,7 @@ from app.inference.answer import collect
 from app.inference.backend import BackendError, VisionBackend
 from app.inference.types import CancelToken, GenerationRequest
 from app.prompts import Detail, segment_prompt, summary_prompt
-from app.timecode import format_clock
+from app.timecode import format_clock, now_iso
 from app.video.segments import SegmentSettings, iter_segments
 
 
@@ -104,8 +104,6 @@ def summarize(
 
     `read_text`: a scene's text is quoted from the text reader (`app/inference/seeing.py`).
     """
-    from app.narration.history import now_iso
-
     s = settings or SummarySettings()
     cutting = SegmentSettings.of(s)
     info = probe_video(path)  # MediaError for bad files, before any model work

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from app.capture.frames import Frame
-from app.evaluation.precision import cosine
 from app.exit_codes import ExitCode
+from app.inference.agreement import cosine
 from app.inference.answer import collect
 from app.inference.openvino.backend import OpenVINOBackend
 from app.inference.published_onnx import download_patterns, file_names, find_onnx

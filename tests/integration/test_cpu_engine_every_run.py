@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.evaluation.precision import cosine
+from app.inference.agreement import cosine
 from app.inference.answer import collect
 from app.inference.published_onnx import METADATA_PATTERNS, Variant, file_names
 from app.inference.transformers_backend import TransformersBackend

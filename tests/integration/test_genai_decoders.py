@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from app.capture.frames import Frame
-from app.evaluation.precision import cosine
+from app.inference.agreement import cosine
 from app.inference.answer import collect
 from app.inference.openvino.backend import OpenVINOBackend
 from app.inference.published_onnx import METADATA_PATTERNS, Variant, file_names

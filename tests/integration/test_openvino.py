@@ -12,7 +12,7 @@ import pytest
 
 from app.capture.frames import Frame
 from app.config import EngineSettings
-from app.evaluation.precision import cosine
+from app.inference.agreement import cosine
 from app.inference.answer import collect
 from app.inference.backend import BackendError
 from app.inference.chat_format import render_prompt

@@ -77,9 +77,9 @@ def test_lines_come_in_reading_order_with_columns_apart(reader: TextReader) -> N
     page = Image.new("RGB", (1000, 360), (240, 238, 230))
     from PIL import ImageDraw
 
-    from app.devtools.text_pictures import _font, fonts
+    from app.devtools.text_pictures import font_of, fonts
 
-    draw, font = ImageDraw.Draw(page), _font(fonts()[0], 30)
+    draw, font = ImageDraw.Draw(page), font_of(fonts()[0], 30)
     for x, lines in ((40, ("Opening hours", "Monday to Friday")), (560, ("Contact us", "Call 555 0199"))):
         for i, line in enumerate(lines):
             draw.text((x, 60 + 70 * i), line, fill=(15, 15, 15), font=font)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from app.capture.buffer import FrameBuffer, LatestFrame
+from app.capture.change import ChangeGate
 from app.capture.frames import Frame
 from app.config import NarrationSettings
-from app.narration.policy import ChangeGate, Deduper, Narrator, SceneLog, normalize
+from app.narration.policy import Deduper, Narrator, SceneLog, normalize
 
 
 def solid(value: int, t: float = 0.0) -> Frame:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.inference.openvino.convert import export
 from app.inference.openvino.published import DamagedFile, export_from_onnx
-from app.inference.openvino.steps import _say
+from app.inference.openvino.steps import say
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             done = export(args.model, args.out, args.weights)
     except DamagedFile as exc:  # the file's own fault: no other engine or precision is the answer
-        _say(error=str(exc), damaged=True)
+        say(error=str(exc), damaged=True)
         return 1
     except Exception as exc:  # reported to the parent in one line; it decides what to do
         from app.inference.backend import one_line
 
-        _say(error=one_line(exc))
+        say(error=one_line(exc))
         return 1
-    _say(done=str(done))
+    say(done=str(done))
     return 0
 
 

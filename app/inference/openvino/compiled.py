@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.inference.agreement import difference
+
 if TYPE_CHECKING:
     from openvino import CompiledModel
 
@@ -90,13 +92,6 @@ def probe(embed: CompiledModel, decoder: CompiledModel) -> np.ndarray:
     logits = np.array(request.get_tensor("logits").data[0, -1], dtype=np.float32)
     request.reset_state()
     return logits
-
-
-def difference(got: np.ndarray, want: np.ndarray) -> float:
-    """The largest difference between two probes, relative to the record's largest value (inf: NaN)."""
-    if got.shape != want.shape or not np.isfinite(got).all():
-        return float("inf")
-    return float(np.abs(got - want).max() / max(float(np.abs(want).max()), 1e-6))
 
 
 class CheckedCache:

@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.inference.openvino.graph import _make_stateful
-from app.inference.openvino.steps import Weights, _finish, _save, _step
+from app.inference.openvino.graph import make_stateful
+from app.inference.openvino.steps import Weights, finish_export, report_step, save_graphs
 
 
-def _modules(torch: Any) -> tuple[type, type, type]:
+def traceable_modules(torch: Any) -> tuple[type, type, type]:
     """The export wrappers (defined here so importing this module never needs torch)."""
     nn = torch.nn
 
@@ -171,11 +171,11 @@ def export(folder: Path, out: Path, weights: Weights) -> Path:
     from transformers import AutoModelForImageTextToText
 
     started = time.monotonic()
-    _step("load", "Reading the model")
+    report_step("load", "Reading the model")
     torch.manual_seed(0)
     model = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch.float32)
     model.eval()
-    Vision, Embed, Decoder = _modules(torch)
+    Vision, Embed, Decoder = traceable_modules(torch)
     text = model.config.text_config
     tile = int(model.config.vision_config.image_size)
     decoder = Decoder(model)
@@ -183,7 +183,7 @@ def export(folder: Path, out: Path, weights: Weights) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         with torch.no_grad():
-            _step("vision", "Converting the vision encoder")
+            report_step("vision", "Converting the vision encoder")
             vision = ov.convert_model(
                 Vision(model),
                 example_input=torch.zeros(1, 3, tile, tile),
@@ -191,7 +191,7 @@ def export(folder: Path, out: Path, weights: Weights) -> Path:
             )
             vision.inputs[0].get_tensor().set_names({"pixel_values"})
             vision.outputs[0].get_tensor().set_names({"image_features"})
-            _step("embed", "Converting the token embeddings")
+            report_step("embed", "Converting the token embeddings")
             embed = ov.convert_model(
                 Embed(model),
                 example_input=torch.zeros(1, 4, dtype=torch.long),
@@ -199,7 +199,7 @@ def export(folder: Path, out: Path, weights: Weights) -> Path:
             )
             embed.inputs[0].get_tensor().set_names({"input_ids"})
             embed.outputs[0].get_tensor().set_names({"inputs_embeds"})
-            _step("decoder", "Converting the language decoder")
+            report_step("decoder", "Converting the language decoder")
             past = [
                 torch.zeros(1, text.num_key_value_heads, 3, decoder.head_dim)
                 for _ in range(2 * text.num_hidden_layers)
@@ -231,21 +231,21 @@ def export(folder: Path, out: Path, weights: Weights) -> Path:
             port.get_tensor().set_names({name})
         for port, name in zip(dec.outputs, ["logits", *kv_out], strict=True):
             port.get_tensor().set_names({name})
-        _make_stateful(ov, dec, kv_in, kv_out)
+        make_stateful(ov, dec, kv_in, kv_out)
         del model, decoder
         if weights == "int8":
             import nncf
 
-            _step("compress", "Compressing the weights to 8 bits")
+            report_step("compress", "Compressing the weights to 8 bits")
             mode = nncf.CompressWeightsMode.INT8_ASYM
             vision = nncf.compress_weights(vision, mode=mode)
             embed = nncf.compress_weights(embed, mode=mode)
             dec = nncf.compress_weights(dec, mode=mode)
-        _step("save", "Saving the converted model")
-        _save(ov, work, vision, embed, dec)
-        _step("reference", "Recording a reference for the runtime's checks")
+        report_step("save", "Saving the converted model")
+        save_graphs(ov, work, vision, embed, dec)
+        report_step("reference", "Recording a reference for the runtime's checks")
         (work / "reference.json").write_text(json.dumps(_reference(folder)))
-        _finish(ov, work, out, weights, source=str(folder), started=started)
+        finish_export(ov, work, out, weights, source=str(folder), started=started)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

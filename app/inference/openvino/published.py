@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.inference.openvino.graph import _fuse_attention, _make_stateful, _simplify
-from app.inference.openvino.steps import ONNX_STEPS, Weights, _finish, _save, _step
+from app.inference.openvino.graph import fuse_attention, make_stateful, simplify
+from app.inference.openvino.steps import ONNX_STEPS, Weights, finish_export, report_step, save_graphs
 
 # How close the prepared decoder's logits must be to the published graph's, both computed in
 # float32 on the same short input: only the order of floating-point sums may differ.
@@ -95,7 +95,7 @@ def _published_vision(ov: Any, model: Any, tile: int) -> Any:
     wrapped = ov.Model(model.get_results(), [pixels], "vision")
     wrapped.outputs[0].get_tensor().set_names({"image_features"})
     _drop_nan_guards(wrapped)
-    _simplify(wrapped)
+    simplify(wrapped)
     return wrapped
 
 
@@ -163,9 +163,9 @@ def _published_decoder(ov: Any, model: Any) -> Any:
         for reader in readers:
             reader.replace_source_output(reordered.output(0))
     model.add_parameters([beam])
-    _make_stateful(ov, model, kv_in, kv_out)
-    _simplify(model)
-    _fuse_attention(model)  # what the common optimizations left spelled out (the first layer's)
+    make_stateful(ov, model, kv_in, kv_out)
+    simplify(model)
+    fuse_attention(model)  # what the common optimizations left spelled out (the first layer's)
     return model
 
 
@@ -199,7 +199,7 @@ def _check_prepared_decoder(ov: Any, published: Any, prepared: Any, embed: Any) 
     """
     import numpy as np
 
-    from app.evaluation.precision import cosine
+    from app.inference.agreement import cosine
 
     core = ov.Core()
     f32 = {"INFERENCE_PRECISION_HINT": "f32", "DYNAMIC_QUANTIZATION_GROUP_SIZE": "0"}
@@ -271,25 +271,25 @@ def export_from_onnx(
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _step("vision", "Reading the vision encoder", ONNX_STEPS)
+        report_step("vision", "Reading the vision encoder", ONNX_STEPS)
         vision = _published_vision(ov, _read_part(core, folder, files["vision"]), tile)
-        _step("embed", "Reading the token embeddings", ONNX_STEPS)
+        report_step("embed", "Reading the token embeddings", ONNX_STEPS)
         embed = _read_part(core, folder, files["embed"])
-        _step("decoder", "Reading the language decoder", ONNX_STEPS)
+        report_step("decoder", "Reading the language decoder", ONNX_STEPS)
         dec = _published_decoder(ov, _read_part(core, folder, files["decoder"]))
-        _step("check", "Checking the prepared decoder against the published one", ONNX_STEPS)
+        report_step("check", "Checking the prepared decoder against the published one", ONNX_STEPS)
         agreement = _check_prepared_decoder(ov, _read_onnx(core, files["decoder"]), dec, embed)
         if weights == "int8" and variant in ("fp32", "fp16"):
             import nncf
 
-            _step("compress", "Compressing the weights to 8 bits", ONNX_STEPS)
+            report_step("compress", "Compressing the weights to 8 bits", ONNX_STEPS)
             mode = nncf.CompressWeightsMode.INT8_ASYM
             vision = nncf.compress_weights(vision, mode=mode)
             embed = nncf.compress_weights(embed, mode=mode)
             dec = nncf.compress_weights(dec, mode=mode)
-        _step("save", "Saving the prepared model", ONNX_STEPS)
-        _save(ov, work, vision, embed, dec)
-        _finish(
+        report_step("save", "Saving the prepared model", ONNX_STEPS)
+        save_graphs(ov, work, vision, embed, dec)
+        finish_export(
             ov, work, out, weights, source=f"{folder} (onnx {variant})", started=started, checked=agreement
         )
     finally:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from app.inference.openvino.graph import _fuse_projections
+from app.inference.openvino.graph import fuse_projections
 
 Weights = Literal["int8", "fp32"]
 
@@ -31,21 +31,24 @@ STEPS = ("load", "vision", "embed", "decoder", "compress", "save", "reference")
 ONNX_STEPS = ("vision", "embed", "decoder", "check", "compress", "save")
 
 
-def _say(**fields: object) -> None:
+def say(**fields: object) -> None:
+    """One JSON line of progress (or the outcome) for the parent process."""
     print(json.dumps(fields), flush=True)
 
 
-def _step(name: str, message: str, steps: tuple[str, ...] = STEPS) -> None:
-    _say(step=steps.index(name), steps=len(steps), message=message)
+def report_step(name: str, message: str, steps: tuple[str, ...] = STEPS) -> None:
+    """Say which step of `steps` the preparation is at."""
+    say(step=steps.index(name), steps=len(steps), message=message)
 
 
-def _save(ov: Any, work: Path, vision: Any, embed: Any, decoder: Any) -> None:
-    _fuse_projections(decoder)  # the vision encoder computes, it does not stream: nothing to gain there
+def save_graphs(ov: Any, work: Path, vision: Any, embed: Any, decoder: Any) -> None:
+    """Save the three prepared graphs into `work` (the decoder's products joined first)."""
+    fuse_projections(decoder)  # the vision encoder computes, it does not stream: nothing to gain there
     for name, graph in (("vision", vision), ("embed", embed), ("decoder", decoder)):
         ov.save_model(graph, work / f"{name}.xml", compress_to_fp16=False)
 
 
-def _finish(
+def finish_export(
     ov: Any,
     work: Path,
     out: Path,
@@ -55,6 +58,7 @@ def _finish(
     started: float,
     checked: float | None = None,
 ) -> None:
+    """Write the manifest last (it marks a complete preparation), then move `work` to `out`."""
     manifest: dict[str, object] = {
         "export_version": EXPORT_VERSION,
         "weights": weights,
