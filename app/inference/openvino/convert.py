@@ -28,13 +28,14 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from app.inference.openvino.graph import make_stateful
 from app.inference.openvino.steps import Weights, finish_export, report_step, save_graphs
 
 
-def traceable_modules(torch: Any) -> tuple[type, type, type]:
+def traceable_modules(torch: ModuleType) -> tuple[type, type, type]:
     """The export wrappers (defined here so importing this module never needs torch)."""
     nn = torch.nn
 

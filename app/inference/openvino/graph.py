@@ -7,11 +7,17 @@ layer's products that read one input joined into one (`fuse_projections`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openvino import Model
+
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 
-def make_stateful(ov: Any, model: Any, kv_inputs: list[str], kv_outputs: list[str]) -> None:
+def make_stateful(ov: ModuleType, model: Model, kv_inputs: list[str], kv_outputs: list[str]) -> None:
     """Move the key/value cache inside the model as state, zero-initialized per request."""
     import numpy as np
     from openvino import opset13
@@ -34,7 +40,7 @@ def make_stateful(ov: Any, model: Any, kv_inputs: list[str], kv_outputs: list[st
     model.validate_nodes_and_infer_types()
 
 
-def simplify(model: Any) -> None:
+def simplify(model: Model) -> None:
     """OpenVINO's common optimizations, then the cancelling transpose pairs the ONNX export leaves.
 
     The exported attention is spelled out in small operations; the common optimizations find
@@ -61,7 +67,7 @@ def _scaled(output: Any) -> tuple[Any, float]:
     return output, 1.0
 
 
-def fuse_attention(model: Any) -> int:
+def fuse_attention(model: Model) -> int:
     """softmax((q·c1)(kᵀ·c2) + mask)·v → scaled_dot_product_attention(q, k, v, mask, c1·c2)."""
     import numpy as np
     from openvino import opset13 as ops
@@ -142,7 +148,7 @@ def _compressed_weight(output: Any) -> _Compressed | None:
     return _Compressed(weights, zero_points, scales, convert.get_output_element_type(0), final)
 
 
-def fuse_projections(model: Any) -> int:
+def fuse_projections(model: Model) -> int:
     """Join the 8-bit products that read the same input (q/k/v, gate/up) into one, then split.
 
     Decoding reads every weight once per token; one product over the joined weights streams

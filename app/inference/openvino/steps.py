@@ -8,11 +8,17 @@ The manifest is written last, so a folder with one is a complete preparation.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openvino import Model
+
 import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Literal
+from types import ModuleType
+from typing import Literal
 
 from app.inference.openvino.graph import fuse_projections
 
@@ -41,7 +47,7 @@ def report_step(name: str, message: str, steps: tuple[str, ...] = STEPS) -> None
     say(step=steps.index(name), steps=len(steps), message=message)
 
 
-def save_graphs(ov: Any, work: Path, vision: Any, embed: Any, decoder: Any) -> None:
+def save_graphs(ov: ModuleType, work: Path, vision: Model, embed: Model, decoder: Model) -> None:
     """Save the three prepared graphs into `work` (the decoder's products joined first)."""
     fuse_projections(decoder)  # the vision encoder computes, it does not stream: nothing to gain there
     for name, graph in (("vision", vision), ("embed", embed), ("decoder", decoder)):
@@ -49,7 +55,7 @@ def save_graphs(ov: Any, work: Path, vision: Any, embed: Any, decoder: Any) -> N
 
 
 def finish_export(
-    ov: Any,
+    ov: ModuleType,
     work: Path,
     out: Path,
     weights: Weights,
