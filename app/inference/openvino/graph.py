@@ -7,14 +7,12 @@ layer's products that read one input joined into one (`fuse_projections`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from openvino import Model
-
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
 
 
 def make_stateful(ov: ModuleType, model: Model, kv_inputs: list[str], kv_outputs: list[str]) -> None:

@@ -8,19 +8,17 @@ The manifest is written last, so a folder with one is a complete preparation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from openvino import Model
-
 import json
 import shutil
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from app.inference.openvino.graph import fuse_projections
+
+if TYPE_CHECKING:
+    from openvino import Model
 
 Weights = Literal["int8", "fp32"]
 
