@@ -126,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `smolsight check-model | head`: the reader has seen enough
+        sys.stdout = sys.__stdout__  # nothing more goes to the closed pipe, not even at exit
+        return ExitCode.OK
 
 
 def entry() -> None:

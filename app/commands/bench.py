@@ -51,7 +51,7 @@ from app.config import DType
 from app.exit_codes import ExitCode
 from app.files import check_writable_folder, write_text_atomic
 from app.inference.backend import BackendError
-from app.inference.catalog import family_of_folder
+from app.inference.model_config import family_of_folder
 from app.terminal import fail, fail_backend
 
 OPTIONS = BenchOptions  # what the flags that are not settings fill

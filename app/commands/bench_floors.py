@@ -7,11 +7,13 @@ step reads.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+from app.inference.model_config import read_config
 
 
 def measure_matmul_gflops(dtype_name: str, seconds: float = 1.0) -> float:
@@ -101,7 +103,7 @@ class ModelShape:
     @classmethod
     def from_folder(cls, folder: Path) -> ModelShape:
         """Read a model folder's config.json."""
-        config = json.loads((folder / "config.json").read_text())
+        config: dict[str, Any] = read_config(folder)
         v, t = config["vision_config"], config["text_config"]
         return cls(
             image_size=int(v.get("image_size", 512)),

@@ -62,11 +62,12 @@ def _ports(ports: object) -> str:
 
 def run_check_model(model: str, json_out: Path | None) -> int:
     """Print the manifest of `model` (and write it as JSON); the exit code."""
-    from app.inference.model_files import ModelUnavailable, downloaded_folder
+    from app.inference.backend import BackendError
+    from app.inference.factory import local_folder
 
     try:
-        folder = downloaded_folder(model)
-    except ModelUnavailable as exc:
+        folder = local_folder(model)
+    except BackendError as exc:  # not downloaded, not a folder, or no model of that name
         print(f"smolsight: {exc}", file=sys.stderr)
         return ExitCode.MODEL
     manifest = {"model": model, **describe_files(folder)}

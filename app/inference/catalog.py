@@ -17,15 +17,14 @@ from its config (`family_of_folder`) or, for a hub id, from its name.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from app.inference.backend import BackendError
+from app.inference.model_config import Family, family_of_folder
 from app.inference.model_files import DEFAULT_MODELS, looks_like_path
 
-Family = Literal["smolvlm2", "qwen3_5"]
 Role = Literal["fastest", "balanced", "most accurate"]
 
 
@@ -136,16 +135,6 @@ def source_for(model: str | None, engine: str) -> str:
         return entry.repo(engine)
     assert model is not None
     return model
-
-
-def family_of_folder(folder: Path) -> Family:
-    """Which family the model in `folder` is, from its config's `model_type` (SmolVLM2 if unsure)."""
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "smolvlm2"
-    kind = str(config.get("model_type", ""))
-    return "qwen3_5" if kind.startswith("qwen3_5") else "smolvlm2"
 
 
 def family_of(model: str | None) -> Family:

@@ -230,6 +230,28 @@ def engine_label(settings: EngineSettings) -> str:
     return labels.get(name, name)
 
 
+def local_folder(model: str) -> Path:
+    """The folder of `model` on this computer, never downloading.
+
+    A folder, a downloaded hub id, or a name from `smolsight models` as this computer's engine
+    would load it. ModelUnavailable says what is missing (and how to fetch it), BackendError an
+    unknown name.
+    """
+    from app.inference.model_files import ModelUnavailable, downloaded_folder
+
+    entry = find(model)
+    if entry is None and is_unknown_name(model):
+        raise unknown_name(model)
+    source = entry.repo(choose_backend("auto")) if entry is not None else model
+    try:
+        return downloaded_folder(source)
+    except ModelUnavailable as exc:
+        if entry is None:
+            raise
+        fetch = f"smolsight download {entry.name} fetches it"
+        raise ModelUnavailable(f"{entry.name} has not been downloaded on this computer ({fetch}).") from exc
+
+
 def why_not_loadable(model: str) -> str | None:
     """Why `model` can't be loaded here, known without loading it; None when it may load.
 

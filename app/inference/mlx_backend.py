@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from app.inference.backend import BackendError, NotLoaded
-from app.inference.catalog import Family, family_of_folder
 from app.inference.chat_format import prompt_for
 from app.inference.generation import LocalBackend, TokenStream
 from app.inference.images import ImageSettings, prepare_image
-from app.inference.model_files import context_limit, default_model, resolve_model
+from app.inference.model_config import Family, context_limit, end_token_ids, family_of_folder
+from app.inference.model_files import default_model, resolve_model
 from app.inference.qwen_inputs import budget, fit_pixels
 from app.inference.types import BackendInfo, GenerationRequest, LoadProgressCallback
 
@@ -86,11 +86,13 @@ class MLXBackend(LocalBackend):
         self.family = family_of_folder(self.folder)
         self.context = context_limit(self.folder)
         tokenizer = self._processor.tokenizer
-        ends = ("<|im_end|>", "<|endoftext|>") if self.family == "qwen3_5" else ("<end_of_utterance>",)
-        eos = [tokenizer.convert_tokens_to_ids(t) for t in ends]
-        eos.append(getattr(tokenizer, "eos_token_id", None))
         unknown = getattr(tokenizer, "unk_token_id", None)
-        self.eos = frozenset(int(e) for e in eos if isinstance(e, int) and e != unknown)
+
+        def token_id(token: str) -> int | None:
+            found = tokenizer.convert_tokens_to_ids(token)
+            return found if isinstance(found, int) and found != unknown else None
+
+        self.eos = end_token_ids(self.folder, token_id, also=[getattr(tokenizer, "eos_token_id", None)])
         self.load_thread = threading.get_ident()
 
     def _check_thread(self) -> None:

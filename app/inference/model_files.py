@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from app.inference.backend import BackendError
 from app.inference.types import LoadProgress, LoadProgressCallback
@@ -40,16 +41,32 @@ def default_model(backend: str) -> str:
     return DEFAULT_MODELS.get(backend, DEFAULT_MODELS["transformers"])
 
 
-def looks_like_path(model: str) -> bool:
-    """Whether the user meant a folder rather than a hub id like `owner/name`."""
+ModelKind = Literal["folder", "hub", "word"]
+
+
+def model_kind(model: str) -> ModelKind:
+    r"""What a model as the user gave it names: the one rule every place that takes a model follows.
+
+    A folder: a path (`/…`, `./…`, `~/…`, `C:\…`, two slashes or more) or anything that exists
+    here. A hub id: `owner/name`. A word: a model's name from `smolsight models`
+    (`qwen3.5-0.8b`), or a mistake to be said as one.
+    """
     if model.startswith(("/", ".", "~")) or "\\" in model or (len(model) > 1 and model[1] == ":"):
-        return True
-    return model.count("/") != 1 or Path(model).exists()
+        return "folder"
+    if Path(model).expanduser().exists():
+        return "folder"
+    slashes = model.count("/")
+    return "hub" if slashes == 1 else "word" if slashes == 0 else "folder"
+
+
+def looks_like_path(model: str) -> bool:
+    """Whether the user meant a folder (`model_kind`)."""
+    return model_kind(model) == "folder"
 
 
 def is_unknown_name(model: str) -> bool:
-    """Whether `model` is a plain word (no slash, not a folder here): meant as a model's name."""
-    return "/" not in model and "\\" not in model and not Path(model).expanduser().exists()
+    """Whether `model` is a plain word (`model_kind`): meant as a model's name."""
+    return model_kind(model) == "word"
 
 
 def check_model_folder(folder: Path) -> Path:
@@ -89,18 +106,6 @@ def why_not_loadable(model: str) -> str | None:
         except Exception:
             return str(_not_here(model, "offline mode is on (HF_HUB_OFFLINE), so it can't be downloaded now"))
     return None
-
-
-def context_limit(folder: Path) -> int:
-    """How many tokens the model in `folder` reads at most (its decoder's position count)."""
-    import json
-
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return 8192
-    text = config.get("text_config", config)
-    return int(text.get("max_position_embeddings", 8192))
 
 
 def _hub_settings() -> dict[str, str | None]:

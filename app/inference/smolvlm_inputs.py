@@ -21,6 +21,7 @@ from app.capture.frames import Frame
 from app.inference.backend import BackendError
 from app.inference.chat_format import IMAGE_TOKEN, render_prompt
 from app.inference.images import ImageSettings, prepare_image
+from app.inference.model_config import read_config
 from app.inference.types import GenerationRequest
 
 FAKE_TOKEN = "<fake_token_around_image>"
@@ -126,14 +127,15 @@ class SmolVLMInputs:
     def __init__(self, folder: Path) -> None:
         from tokenizers import Tokenizer
 
-        config = json.loads((folder / "config.json").read_text())
+        config = read_config(folder)
         self.image = ImageSettings.from_folder(folder)
         self.seq_len = _image_seq_len(folder, config)
         try:
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:
             raise BackendError(f"{folder} has no usable tokenizer.json ({exc}).") from exc
-        self.image_token_id = int(config.get("image_token_id", self.token_id(IMAGE_TOKEN)))
+        declared = config.get("image_token_id")
+        self.image_token_id = declared if isinstance(declared, int) else self.token_id(IMAGE_TOKEN)
 
     def token_id(self, token: str) -> int:
         """The id of a special token; BackendError when the tokenizer lacks it."""

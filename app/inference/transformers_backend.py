@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from transformers.processing_utils import ProcessorMixin
 
 from app.inference.backend import BackendError, NotLoaded
-from app.inference.catalog import Family, family_of_folder
 from app.inference.chat_format import prompt_for
 from app.inference.generation import LocalBackend, TokenStream, process_peak_rss_bytes, sampled_tokens
 from app.inference.images import ImageSettings, prepare_image
-from app.inference.model_files import context_limit, default_model, resolve_model
+from app.inference.model_config import Family, context_limit, end_token_ids, family_of_folder, read_config
+from app.inference.model_files import default_model, resolve_model
 from app.inference.qwen_inputs import budget, fit_pixels
 from app.inference.types import BackendInfo, GenerationRequest, LoadProgressCallback
 
@@ -125,13 +125,12 @@ class TransformersBackend(LocalBackend):
         params = inspect.signature(model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         tok = self._processor.tokenizer
-        eos = model.generation_config.eos_token_id
-        eos_list = eos if isinstance(eos, list) else [eos]
-        eos_ids = {int(e) for e in eos_list if e is not None}
-        eou = tok.convert_tokens_to_ids("<end_of_utterance>")
-        if isinstance(eou, int) and eou != tok.unk_token_id:
-            eos_ids.add(eou)
-        self.eos = frozenset(eos_ids)
+
+        def token_id(token: str) -> int | None:
+            found = tok.convert_tokens_to_ids(token)
+            return found if isinstance(found, int) and found != tok.unk_token_id else None
+
+        self.eos = end_token_ids(self.folder, token_id, also=[model.generation_config.eos_token_id])
 
     def _inputs(self, request: GenerationRequest) -> Any:
         """Tokenized prompt and pixel values for `request`."""
@@ -225,14 +224,9 @@ def load_processor(folder: Path) -> ProcessorMixin:
     both backends see the same pixels. mlx-vlm replaces `AutoProcessor.from_pretrained`
     process-wide once imported; naming the SmolVLM classes keeps this working beside it.
     """
-    import json
-
     from transformers import AutoProcessor
 
-    try:
-        model_type = json.loads((folder / "config.json").read_text()).get("model_type")
-    except (OSError, ValueError):
-        model_type = None
+    model_type = read_config(folder).get("model_type")
     if str(model_type or "").startswith("qwen3_5"):
         from transformers.models.qwen3_vl.processing_qwen3_vl import Qwen3VLProcessor
 

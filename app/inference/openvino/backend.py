@@ -40,9 +40,9 @@ import numpy as np
 from app.helpers import helper_command
 from app.inference.backend import BackendError, NotLoaded, one_line
 from app.inference.generation import LocalBackend, TokenStream, sampled_tokens
+from app.inference.model_config import context_limit, end_token_ids
 from app.inference.model_files import (
     ModelUnavailable,
-    context_limit,
     default_model,
     looks_like_path,
     repository_files,
@@ -294,7 +294,7 @@ class OpenVINOBackend(LocalBackend):
         self._inputs = SmolVLMInputs(self.folder)
         self._check_reference(self._inputs, self.ir_folder)
         self._compiled = self._compile(self.ir_folder)
-        self.eos = self._eos_ids(self.folder, self._inputs)
+        self.eos = end_token_ids(self.folder, self._inputs.tokenizer.token_to_id)
         self.context = context_limit(self.folder)
 
     def download(self, progress: LoadProgressCallback | None = None) -> Path:
@@ -429,19 +429,6 @@ class OpenVINOBackend(LocalBackend):
                 "This model's processor files ask for preprocessing the fast CPU engine does not "
                 f"reproduce ({'tokens' if not same_tokens else 'pixels'} differ)."
             )
-
-    @staticmethod
-    def _eos_ids(folder: Path, inputs: SmolVLMInputs) -> frozenset[int]:
-        ids: set[int] = set()
-        generation = folder / "generation_config.json"
-        if generation.exists():
-            eos = json.loads(generation.read_text()).get("eos_token_id")
-            ids.update(int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None)
-        try:
-            ids.add(inputs.token_id("<end_of_utterance>"))
-        except BackendError:
-            pass
-        return frozenset(ids)
 
     def count_prompt_tokens(self, request: GenerationRequest) -> int:
         """Prompt length in tokens, images expanded."""

@@ -14,7 +14,6 @@ next token and the helper thread is joined before `stream()` returns.
 from __future__ import annotations
 
 import hashlib
-import json
 import queue
 import threading
 import time
@@ -27,7 +26,8 @@ import numpy as np
 from app.inference.backend import BackendError, NotLoaded, one_line
 from app.inference.chat_format import QWEN_IMAGE, genai_image_tag, render_qwen_prompt
 from app.inference.generation import LocalBackend, TokenStream
-from app.inference.model_files import ModelUnavailable, context_limit, resolve_model
+from app.inference.model_config import context_limit, end_token_ids
+from app.inference.model_files import ModelUnavailable, resolve_model
 from app.inference.qwen_inputs import QwenVision, budget, fit_pixels
 from app.inference.types import BackendInfo, GenerationRequest, LoadProgress, LoadProgressCallback
 
@@ -70,6 +70,7 @@ class GenAIBackend(LocalBackend):
         self._hint = _HINTS[dtype]
         self._allow_download = allow_download
         self._pipe: Any = None
+        self._tokenizer: Any = None  # the pipeline's, fetched once at load
         self._vision = QwenVision()
         self._compute = "?"
         self._weights = "?"
@@ -122,7 +123,8 @@ class GenAIBackend(LocalBackend):
         except Exception as exc:  # the runtime says RuntimeError with its source file first
             raise BackendError(f"OpenVINO GenAI could not load {self._model_name}: {one_line(exc)}") from exc
         self._vision = QwenVision.from_folder(self.folder)
-        self.eos = self._eos_ids(self.folder)
+        self._tokenizer = self._pipe.get_tokenizer()  # once: it is asked on every token
+        self.eos = end_token_ids(self.folder, dict(self._tokenizer.get_vocab()).get)
         self.context = context_limit(self.folder)
         self._weights = self._weight_precision(self.folder)
         self._compute = _NAMES.get(self._hint or "") or self._cpu_precision()
@@ -155,19 +157,6 @@ class GenAIBackend(LocalBackend):
                 return name
         return "fp32"
 
-    def _eos_ids(self, folder: Path) -> frozenset[int]:
-        ids: set[int] = set()
-        generation = folder / "generation_config.json"
-        if generation.exists():
-            eos = json.loads(generation.read_text(encoding="utf-8")).get("eos_token_id")
-            ids.update(int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None)
-        vocab = self._vocabulary()
-        ids.update(vocab[t] for t in ("<|im_end|>", "<|endoftext|>") if t in vocab)
-        return frozenset(ids)
-
-    def _vocabulary(self) -> dict[str, int]:
-        return dict(self._loaded().get_tokenizer().get_vocab())
-
     def _loaded(self) -> Any:
         if self._pipe is None:
             raise NotLoaded()
@@ -179,7 +168,8 @@ class GenAIBackend(LocalBackend):
         return [fit_pixels(frame, limit) for frame in request.frames]
 
     def _count(self, request: GenerationRequest, pictures: list[np.ndarray]) -> int:
-        tokenizer = self._loaded().get_tokenizer()
+        self._loaded()
+        tokenizer = self._tokenizer
         text = render_qwen_prompt(request, lambda _i: QWEN_IMAGE)
         ids = tokenizer.encode(text, add_special_tokens=False).input_ids.data
         # the one pad each picture has in the text becomes its tokens
@@ -192,7 +182,8 @@ class GenAIBackend(LocalBackend):
 
     def detokenize(self, ids: list[int]) -> str:
         """Text for generated ids, special tokens left out."""
-        return str(self._loaded().get_tokenizer().decode(ids, skip_special_tokens=True))
+        self._loaded()
+        return str(self._tokenizer.decode(ids, skip_special_tokens=True))
 
     def prepare(self, request: GenerationRequest) -> TokenStream:
         """The pipeline's tokens for `request`, produced on a helper thread (see the module docs)."""
@@ -270,3 +261,4 @@ class GenAIBackend(LocalBackend):
     def close(self) -> None:
         """Release the pipeline."""
         self._pipe = None
+        self._tokenizer = None

@@ -9,13 +9,13 @@ tells the steps and why.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from app.inference.model_config import read_config, section
 from app.inference.openvino.graph import fuse_attention, make_stateful, simplify
 from app.inference.openvino.steps import ONNX_STEPS, Weights, finish_export, report_step, save_graphs
 
@@ -262,9 +262,7 @@ def export_from_onnx(
     if files is None:
         raise FileNotFoundError(f"{folder} has no complete {variant} ONNX export")
     started = time.monotonic()
-    tile = int(
-        json.loads((folder / "config.json").read_text()).get("vision_config", {}).get("image_size", 512)
-    )
+    tile = int(section(read_config(folder), "vision_config").get("image_size", 512))  # type: ignore[call-overload]
     from app.inference.openvino.onnx_rewrite import onnx_core
 
     core = onnx_core(own_rotary=own_rotary)
