@@ -7,11 +7,12 @@ queued signal.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from app.background import BackgroundJob
 from app.capture.frames import CaptureError
 from app.capture.screen import Rect, Target, capture_once
 
@@ -25,32 +26,26 @@ class PictureTaker(QObject):
     def __init__(self, exclude: Callable[[], Sequence[Rect]] = lambda: ()) -> None:
         super().__init__()
         self.exclude = exclude
-        self._thread: threading.Thread | None = None
+        self._job: BackgroundJob[np.ndarray] = BackgroundJob("smolsight-picture")
 
     def take(self, target: Target, what: str) -> bool:
         """Start taking a picture of `target`; False while one is still being taken."""
-        if self._thread is not None and self._thread.is_alive():
+        if self._job.running:
             return False
         hidden = tuple(self.exclude())  # read on the GUI thread, where SmolSight's windows live
 
-        def run() -> None:
-            try:
-                image = capture_once(target, hidden=hidden)
-            except CaptureError as exc:
-                self.failed.emit(str(exc))
-            except Exception as exc:  # a display server that failed in some other way
-                self.failed.emit(f"the picture could not be taken ({exc})")
-            else:
-                self.taken.emit(image, what)
+        def explain(exc: Exception) -> str:
+            if isinstance(exc, CaptureError):
+                return str(exc)
+            return f"the picture could not be taken ({exc})"  # a display server failed otherwise
 
-        self._thread = threading.Thread(target=run, name="smolsight-picture", daemon=True)
-        self._thread.start()
-        return True
+        return self._job.start(
+            lambda: capture_once(target, hidden=hidden),
+            done=lambda image: self.taken.emit(image, what),
+            failed=self.failed.emit,
+            explain=explain,
+        )
 
     def wait(self, timeout: float = 5.0) -> bool:
         """Wait for a picture being taken (closing); False if it is still going."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self._job.wait(timeout)

@@ -82,7 +82,7 @@ class VisionBackend(Protocol):
         ...
 
 
-def one_line(exc: BaseException) -> str:
+def exception_line(exc: BaseException) -> str:
     """`Type: message` in one line, for a runtime's exception.
 
     The last non-empty line of its message that is not a Python frame: that says what went wrong

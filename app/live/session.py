@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from app.inference.model_thread import (
     JobDropped,
     JobHandle,
     LatestWins,
+    LeavingThreads,
     ModelState,
     ModelThread,
     NotReady,
@@ -139,7 +139,7 @@ class LiveSession(QObject):
         # user asks for it (`use_accurate`); narration stays on `model_thread`.
         self.accurate: ModelThread | None = None
         self._accurate_signals: ModelSignals | None = None
-        self._stopping: list[ModelThread] = []  # accurate models replaced, on their way out
+        self._stopping = LeavingThreads()  # accurate models replaced, on their way out
 
     def _wire(self, w: ModelSignals) -> None:
         w.finished.connect(self._on_finished)
@@ -167,8 +167,7 @@ class LiveSession(QObject):
             # Its answers under way end unheard (its news is blocked): forget them here.
             for job in [job for job in self._asks if job >= ACCURATE_FIRST_ID]:
                 del self._asks[job]
-            self._stopping.append(old)  # joined at shutdown if it has not ended by then
-            threading.Thread(target=old.shutdown, name="smolsight-model-stop", daemon=True).start()
+            self._stopping.stop(old)  # joined at shutdown if it has not ended by then
             self.accurate_changed.emit(ModelState("stopped"))
         if model_thread is not None:
             self._accurate_signals = ModelSignals(model_thread)
@@ -227,9 +226,8 @@ class LiveSession(QObject):
         self._timer.stop()
         self.stop_source()
         read = self.reading.shutdown(timeout)
-        others = [t for t in (self.accurate, *self._stopping) if t is not None]
-        results = [t.shutdown(timeout) for t in others]  # every one asked, even after a failure
-        stopped = all(results)
+        results = [t.shutdown(timeout) for t in (self.accurate,) if t is not None]
+        stopped = all([*results, self._stopping.shutdown(timeout)])  # every one asked, even after a failure
         return self.model_thread.shutdown(timeout) and read and stopped
 
     # --- the user's commands ---------------------------------------------------------------

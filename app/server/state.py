@@ -16,6 +16,7 @@ from app.inference.model_thread import (
     Answer,
     BackendFactory,
     JobHandle,
+    LeavingThreads,
     ModelChanged,
     ModelEvent,
     ModelThread,
@@ -65,7 +66,9 @@ class ServedModel:
     served_name: str | None = None  # `--served-model-name`: what clients see instead
     _next: tuple[str, ModelThread] | None = field(default=None, init=False, repr=False)
     _failed: ModelSwitch | None = field(default=None, init=False, repr=False)
-    _leaving: list[ModelThread] = field(default_factory=list, init=False, repr=False)  # retired, abandoned
+    _leaving: LeavingThreads = field(
+        default_factory=LeavingThreads, init=False, repr=False
+    )  # retired, dropped
     # Models switched away from, by their public name: the model thread finishing their requests
     # (None once gone) and the model that replaced them (for telling a client why).
     _previous: dict[str, tuple[ModelThread | None, str]] = field(default_factory=dict, init=False, repr=False)
@@ -78,10 +81,10 @@ class ServedModel:
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Stop the model in use and any model still loading; False when one did not stop in time."""
         with self._lock:
-            threads = [self.model_thread, *([self._next[1]] if self._next else []), *self._leaving]
-            self._next, self._leaving = None, []
+            threads = [self.model_thread, *([self._next[1]] if self._next else [])]
+            self._next = None
         stopped = [thread.shutdown(timeout) for thread in threads]  # every one, even after a failure
-        return all(stopped)
+        return all(stopped) and self._leaving.shutdown(timeout)
 
     def serving(self, model: str | None, aliases: Callable[[str], set[str]]) -> ModelThread | None:
         """The model thread that answers a request naming `model` (None: whichever is in use).
@@ -186,16 +189,11 @@ class ServedModel:
                 self._previous.pop(public_model_name(model), None)
                 log.info("now serving %s", public_model_name(model))
                 retired.retire()  # it answers what it was given, then closes
-                self._joined_at_shutdown(retired)
+                self._leaving.keep(retired)
 
     def _leave(self, model_thread: ModelThread) -> None:
         """Stop a model thread nobody will use, not waiting here (the lock is held); `shutdown` joins it."""
-        self._joined_at_shutdown(model_thread)
-        threading.Thread(target=model_thread.shutdown, name="smolsight-model-stop", daemon=True).start()
-
-    def _joined_at_shutdown(self, model_thread: ModelThread) -> None:
-        """Keep a model thread on its way out for `shutdown` (those that ended are let go)."""
-        self._leaving = [t for t in self._leaving if t.running] + [model_thread]
+        self._leaving.stop(model_thread)
 
     @property
     def switching(self) -> ModelSwitch | None:

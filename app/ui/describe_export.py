@@ -6,14 +6,15 @@ progress, the result and failures come back to the GUI thread as signals.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.background import BackgroundJob
 from app.inference.types import CancelToken
 from app.video.audio_description import (
     KINDS,
+    AudioDescription,
     AudioDescriptionError,
     DescribeCancelled,
     write_audio_description,
@@ -31,13 +32,13 @@ class AudioDescriptionExport(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread: threading.Thread | None = None
+        self._job: BackgroundJob[AudioDescription | None] = BackgroundJob("audio-description")
         self._cancel = CancelToken()
 
     @property
     def running(self) -> bool:
         """Whether a description is being written."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._job.running
 
     def start(self, summary: VideoSummary, folder: Path, *, extended: bool, wpm: int) -> bool:
         """Write the descriptions track and the described video into `folder` (False: one is running)."""
@@ -46,9 +47,9 @@ class AudioDescriptionExport(QObject):
         self._cancel = CancelToken()
         cancel = self._cancel
 
-        def work() -> None:
+        def work() -> AudioDescription | None:
             try:
-                made = write_audio_description(
+                return write_audio_description(
                     summary,
                     folder,
                     KINDS,
@@ -58,19 +59,22 @@ class AudioDescriptionExport(QObject):
                     cancel=cancel,
                 )
             except DescribeCancelled:
+                return None
+
+        def explain(exc: Exception) -> str | None:
+            if isinstance(exc, AudioDescriptionError):
+                return str(exc)
+            if isinstance(exc, OSError):
+                return f"could not write to {folder}: {exc.strerror or exc}"
+            return None
+
+        def done(made: AudioDescription | None) -> None:
+            if made is None:
                 self.cancelled.emit()
-            except AudioDescriptionError as exc:
-                self.failed.emit(str(exc))
-            except OSError as exc:
-                self.failed.emit(f"could not write to {folder}: {exc.strerror or exc}")
-            except Exception as exc:  # the window must hear of any failure, not wait forever
-                self.failed.emit(f"{type(exc).__name__}: {exc}")
             else:
                 self.done.emit(made)
 
-        self._thread = threading.Thread(target=work, name="audio-description", daemon=True)
-        self._thread.start()
-        return True
+        return self._job.start(work, done=done, failed=self.failed.emit, explain=explain)
 
     def cancel(self) -> None:
         """Stop soon; nothing half-written is left behind."""
@@ -78,6 +82,4 @@ class AudioDescriptionExport(QObject):
 
     def wait(self, timeout: float = 10.0) -> bool:
         """Wait for the thread to end (True: it has)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.running
+        return self._job.wait(timeout)

@@ -13,13 +13,13 @@ model in use as it was, and says why.
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from app.background import BackgroundJob
 from app.config import EngineSettings, Settings
 from app.inference.backend import BackendError
 from app.inference.catalog import find, most_accurate, public_name
@@ -159,17 +159,12 @@ class ModelControl(QObject):
         entry = find(public_name(settings.model))
         title = entry.title if entry is not None else public_name(settings.model)
 
-        def work() -> None:
-            try:
-                self._fetch(settings, lambda progress: self._progress.emit(ticket, title, progress))
-            except BackendError as exc:
-                self._failed.emit(ticket, title, str(exc))
-            except Exception as exc:  # a bug or an unexpected OS error: said, never a crash
-                self._failed.emit(ticket, title, f"{type(exc).__name__}: {exc}")
-            else:
-                self._done.emit(ticket, title)
-
-        threading.Thread(target=work, name="smolsight-model-fetch", daemon=True).start()
+        BackgroundJob[object]("smolsight-model-fetch").start(
+            lambda: self._fetch(settings, lambda progress: self._progress.emit(ticket, title, progress)),
+            done=lambda _folder: self._done.emit(ticket, title),
+            failed=lambda why: self._failed.emit(ticket, title, why),
+            explain=lambda exc: str(exc) if isinstance(exc, BackendError) else None,
+        )
 
     def _on_progress(self, ticket: int, title: str, progress: object) -> None:
         if ticket == self._latest_fetch:

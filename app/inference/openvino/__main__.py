@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         say(error=str(exc), damaged=True)
         return 1
     except Exception as exc:  # reported to the parent in one line; it decides what to do
-        from app.inference.backend import one_line
+        from app.inference.backend import exception_line
 
-        say(error=one_line(exc))
+        say(error=exception_line(exc))
         return 1
     say(done=str(done))
     return 0

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from app.helpers import helper_command
-from app.inference.backend import BackendError, NotLoaded, one_line
+from app.inference.backend import BackendError, NotLoaded, exception_line
 from app.inference.generation import LocalBackend, TokenStream, sampled_tokens
 from app.inference.model_config import context_limit, end_token_ids
 from app.inference.model_files import (
@@ -404,7 +404,7 @@ class OpenVINOBackend(LocalBackend):
             ) from exc
         except RuntimeError as exc:  # OpenVINO's words, in one line (its first lines name its sources)
             raise BackendError(
-                f"OpenVINO could not load the prepared model in {ir}: {one_line(exc)}"
+                f"OpenVINO could not load the prepared model in {ir}: {exception_line(exc)}"
             ) from exc
         hint = done.decoder.get_property("INFERENCE_PRECISION_HINT")  # what the runtime chose for this CPU
         name = hint.to_string() if hasattr(hint, "to_string") else str(hint)

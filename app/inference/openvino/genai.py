@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from app.inference.backend import BackendError, NotLoaded, one_line
+from app.inference.backend import BackendError, NotLoaded, exception_line
 from app.inference.chat_format import QWEN_IMAGE, genai_image_tag, render_qwen_prompt
 from app.inference.generation import LocalBackend, TokenStream
 from app.inference.model_config import context_limit, end_token_ids
@@ -121,7 +121,9 @@ class GenAIBackend(LocalBackend):
         try:
             self._pipe = openvino_genai.VLMPipeline(str(self.folder), "CPU", **config)
         except Exception as exc:  # the runtime says RuntimeError with its source file first
-            raise BackendError(f"OpenVINO GenAI could not load {self._model_name}: {one_line(exc)}") from exc
+            raise BackendError(
+                f"OpenVINO GenAI could not load {self._model_name}: {exception_line(exc)}"
+            ) from exc
         self._vision = QwenVision.from_folder(self.folder)
         self._tokenizer = self._pipe.get_tokenizer()  # once: it is asked on every token
         self.eos = end_token_ids(self.folder, dict(self._tokenizer.get_vocab()).get)
@@ -236,7 +238,7 @@ class GenAIBackend(LocalBackend):
                 config = self._config(request)
                 pipe.generate(prompt, images=pictures, generation_config=config, streamer=Streamer())
             except Exception as exc:
-                tokens.put(BackendError(f"OpenVINO GenAI failed: {one_line(exc)}"))
+                tokens.put(BackendError(f"OpenVINO GenAI failed: {exception_line(exc)}"))
             finally:
                 tokens.put(_DONE)
 
