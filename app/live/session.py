@@ -22,13 +22,13 @@ from app.capture.frames import Frame, to_rgb_array
 from app.capture.sources import CaptureEvent, FrameSource
 from app.config import Settings, SummarySettings
 from app.inference.backend import VisionBackend
+from app.inference.leaving import LeavingThreads
 from app.inference.model_thread import (
     Answer,
     BackendFactory,
     JobDropped,
     JobHandle,
     LatestWins,
-    LeavingThreads,
     ModelState,
     ModelThread,
     NotReady,

@@ -11,12 +11,12 @@ from pathlib import Path, PureWindowsPath
 from typing import Literal
 
 from app.inference.factory import why_not_loadable
+from app.inference.leaving import LeavingThreads
 from app.inference.model_files import DEFAULT_MODELS
 from app.inference.model_thread import (
     Answer,
     BackendFactory,
     JobHandle,
-    LeavingThreads,
     ModelChanged,
     ModelEvent,
     ModelThread,
