@@ -8,10 +8,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.desktop import xvfb
+from tests.fakes import FakeBackend
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from app.server.api import ServedModel
+    from app.ui.main_window import MainWindow
 from tests.speechd import speechd_standin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,12 +91,11 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))  # where commands write their log
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _text_reader_loaded() -> None:
-    """The process's text reader, loaded once: every backend's warm-up then takes milliseconds.
+@pytest.fixture(scope="session")
+def text_reader_loaded() -> None:
+    """The process's text reader, loaded once, for the tests whose timing must not include its start.
 
-    In the app the first warm-up loads it (about 1 s, once); in tests that would move every
-    window's and server's readiness by a second, and timing tests with it.
+    Everything else loads it on first use (once per process: the reader is shared), or never.
     """
     from app.reading.reader import shared_reader
 
@@ -190,3 +197,41 @@ def x_display() -> Iterator[str]:
     """A real X server (Xvfb) on a free display number; its DISPLAY value."""
     with xvfb() as display:
         yield display
+
+
+@pytest.fixture
+def no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Modal dialogs return at once (they would block the test)."""
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> Iterator[MainWindow]:
+    """The main window on the fake engine, narration off (the tests press its buttons), closed after."""
+    from tests.windows import open_window
+
+    w = open_window(qtbot, tmp_path)
+    w.session.continuous = False
+    yield w
+    w.close()
+    assert not w.session.model_thread.running
+
+
+@pytest.fixture
+def fake_server() -> Iterator[tuple[str, FakeBackend, ServedModel]]:
+    """SmolSight's server on 127.0.0.1 with the fake engine (small image limits); URL, engine, model."""
+    from app.server.api import ApiPolicy, create_app
+    from app.server.images import ImageLimits
+    from tests.servers import served_model, serving, wait_ready
+
+    backend = FakeBackend(seconds_per_call=0.05, tokens=6)
+    served = served_model(lambda _m: backend, name="fake-model", queue_size=4)
+    options = ApiPolicy(images=ImageLimits(max_bytes=200_000, max_pixels=4_000_000))
+    with serving(create_app(served, options)) as base:
+        wait_ready(base, 10)
+        yield base, backend, served
+    assert served.shutdown()

@@ -99,6 +99,7 @@ class OrcaStandIn:
         self.mode: OrcaMode = mode
         self.messages: list[str] = []
         self.other_calls: list[str] = []
+        self.version_asked = 0  # how often it was asked `GetVersion` (the link's probe)
         self._stop = threading.Event()
         self._connection = open_dbus_connection(bus=address)
         request = message_bus.RequestName(service.bus_name)
@@ -127,6 +128,7 @@ class OrcaStandIn:
                 if self.mode != "silent":
                     self._connection.send(new_method_return(message, "b", (self.mode == "working",)))
             elif path == self.service.path and member == "GetVersion":
+                self.version_asked += 1
                 if self.mode != "silent":
                     self._connection.send(new_method_return(message, "s", ("50.0 (stand-in)",)))
             else:

@@ -24,11 +24,6 @@ from tests.windows import new_window
 
 
 @pytest.fixture
-def no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
-
-
-@pytest.fixture
 def closing() -> Iterator[list[MainWindow]]:
     windows: list[MainWindow] = []
     yield windows

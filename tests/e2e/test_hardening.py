@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from app.files import write_text_atomic
-from app.server.api import ApiPolicy, ServedModel, create_app
+from app.server.api import ApiPolicy, create_app
 from tests.commands import smolsight
 from tests.fakes import FakeBackend
 from tests.media import photo
@@ -29,21 +29,9 @@ def chat(text: object, **extra: object) -> dict[str, object]:
     return {"max_tokens": 4, "messages": [{"role": "user", "content": text}], **extra}
 
 
-@pytest.fixture
-def fake_server() -> Iterator[tuple[str, ServedModel]]:
-    served = served_model(lambda _m: FakeBackend(seconds_per_call=0.05, tokens=4), name="fake-model")
-    with serving(create_app(served)) as base:
-        deadline = time.monotonic() + 10
-        while httpx.get(f"{base}/health").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        yield base, served
-    assert served.shutdown()
-
-
 # --- context limits -------------------------------------------------------------------------------
 def test_a_huge_prompt_is_refused_at_once_and_the_server_goes_on(fake_server) -> None:  # type: ignore[no-untyped-def]
-    base, served = fake_server
+    base, _backend, served = fake_server
     start = time.monotonic()
     response = httpx.post(f"{base}{CHAT}", json=chat("word " * 40_000), timeout=30)  # 200,000 characters
     assert time.monotonic() - start < 1.0
@@ -86,7 +74,7 @@ BIG = 60 * 1024 * 1024
 
 
 def test_an_oversized_body_is_a_readable_413_for_urllib(fake_server) -> None:  # type: ignore[no-untyped-def]
-    base, _ = fake_server
+    base, _backend, _served = fake_server
     request = urllib.request.Request(
         f"{base}{CHAT}", data=b"x" * BIG, headers={"Content-Type": "application/json"}, method="POST"
     )
@@ -97,7 +85,7 @@ def test_an_oversized_body_is_a_readable_413_for_urllib(fake_server) -> None:  #
 
 
 def test_an_oversized_chunked_body_is_a_413_too(fake_server) -> None:  # type: ignore[no-untyped-def]
-    base, _ = fake_server
+    base, _backend, _served = fake_server
 
     def chunks() -> Iterator[bytes]:
         piece = b"x" * (1024 * 1024)
@@ -126,7 +114,7 @@ def test_an_oversized_chunked_body_is_a_413_too(fake_server) -> None:  # type: i
 def test_validation_errors_name_the_field_and_what_was_expected(
     fake_server, content: object, param: str, words: str
 ) -> None:  # type: ignore[no-untyped-def]
-    base, _ = fake_server
+    base, _backend, _served = fake_server
     response = httpx.post(f"{base}{CHAT}", json=chat(content), timeout=30)
     assert response.status_code == 400
     error = response.json()["error"]
@@ -182,7 +170,7 @@ def test_the_openai_client_waits_on_health_and_then_succeeds(tiny_model: Path) -
 
 # --- offline API docs ------------------------------------------------------------------------------------
 def test_the_api_docs_need_no_other_host(fake_server) -> None:  # type: ignore[no-untyped-def]
-    base, _ = fake_server
+    base, _backend, _served = fake_server
     page = httpx.get(f"{base}/docs").text
     links = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page) + re.findall(r"url: ?['\"]([^'\"]+)", page)
     assert links, page

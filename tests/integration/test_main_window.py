@@ -6,7 +6,6 @@ import gc
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDialog,
-    QFileDialog,
     QLineEdit,
     QWidget,
 )
@@ -34,23 +32,6 @@ from app.ui.video_view import VideoView
 from tests.fakes import FakeBackend, FakeScreenReader, FakeSpeaker, settings_of
 from tests.media import write_video
 from tests.windows import new_window, open_window
-
-
-@pytest.fixture
-def no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Modal dialogs return at once (they would block the test)."""
-    monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
-
-
-@pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, no_dialogs: None) -> Iterator[MainWindow]:
-    w = open_window(qtbot, tmp_path)
-    w.session.continuous = False  # the tests press the buttons themselves
-    yield w
-    w.close()
-    assert not w.session.model_thread.running
 
 
 def test_describe_now_updates_caption_history_and_speech(qtbot: QtBot, window: MainWindow) -> None:
@@ -225,7 +206,8 @@ def test_gui_thread_never_blocks_while_the_model_works(
     try:
         timer.start()
         w.describe_now()
-        qtbot.wait(4000)
+        # while the model is busy twice and the picture moves on (21 frames shown), the clock ticks
+        qtbot.waitUntil(lambda: len(backend.calls) >= 2 and w.panel.video.frames_shown > 20, timeout=15000)
     finally:  # a failure here must not leave the rest of the suite with a frozen heap
         timer.stop()
         gc.unfreeze()

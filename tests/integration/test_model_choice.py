@@ -48,7 +48,9 @@ def held() -> HeldDownload:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, held: HeldDownload) -> Iterator[MainWindow]:
+def window(
+    qtbot: QtBot, tmp_path: Path, held: HeldDownload
+) -> Iterator[MainWindow]:  # while a download is held
     engines = {
         None: FakeBackend(answer=lambda _r: "A mug, said by the default model."),
         "qwen3.5-0.8b": FakeBackend(answer=lambda _r: "A white mug with a blue handle, said by Qwen."),

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from app.commands.serve import check_exposure
-from app.server.api import ApiPolicy, ServedModel, create_app
+from app.server.api import ApiPolicy, create_app
 from app.server.images import ImageLimits
 from tests.fakes import FakeBackend
 from tests.media import photo
@@ -37,17 +37,6 @@ def tiny_server(tiny_model: Path) -> Iterator[str]:
     with serving(create_app(served)) as base:
         wait_ready(base)
         yield base
-    assert served.shutdown()
-
-
-@pytest.fixture
-def fake_server() -> Iterator[tuple[str, FakeBackend, ServedModel]]:
-    backend = FakeBackend(seconds_per_call=0.05, tokens=6)
-    served = served_model(lambda _m: backend, name="fake-model", queue_size=4)
-    options = ApiPolicy(images=ImageLimits(max_bytes=200_000, max_pixels=4_000_000))
-    with serving(create_app(served, options)) as base:
-        wait_ready(base, 10)
-        yield base, backend, served
     assert served.shutdown()
 
 
@@ -429,7 +418,7 @@ def test_local_files_only_inside_allowed_folders(tmp_path: Path) -> None:
 
 def test_images_fetched_over_http_with_limits() -> None:
     # The image server is on this machine, so this server's operator allows private addresses
-    # (refused by default: tests/unit/test_url_safety.py).
+    # (refused by default: tests/integration/test_url_safety.py).
     served = served_model(lambda _m: FakeBackend(seconds_per_call=0.0), name="fake-model")
     options = ApiPolicy(images=ImageLimits(max_bytes=200_000, allow_private_urls=True))
     with serving(create_app(served, options)) as base:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,14 @@ class FakeCapture:
         self.released = True
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for `condition` (polled every 10 ms), failing after `timeout` seconds: no fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def next_event(source: object, timeout: float = 5.0) -> CaptureEvent:
     events: queue.SimpleQueue[CaptureEvent] = source.events  # type: ignore[attr-defined]
     return events.get(timeout=timeout)
@@ -74,7 +83,7 @@ def test_working_camera_publishes_newest_frames_and_stops_quickly() -> None:
     cam = CameraSource(0, capture=FakeCapture())
     cam.start()
     assert next_event(cam).kind == "started"
-    time.sleep(0.2)
+    wait_until(lambda: cam.latest.get()[1] > 5)  # the newest frames keep coming
     frame, seq = cam.latest.get()
     assert frame is not None and seq > 5
     start = time.monotonic()
@@ -99,10 +108,10 @@ def test_looping_video_keeps_time_increasing(tmp_path: Path) -> None:
     video = write_video(tmp_path / "v.mp4", [((10, 200, 10), 0.5)], fps=10)
     src = VideoFileSource(video, realtime=False, loop=True)
     src.start()
-    time.sleep(0.3)
+    wait_until(lambda: (latest := src.latest.get()[0]) is not None and latest.timestamp > 0.5)
     frame, _ = src.latest.get()
     assert src.stop()
-    assert frame is not None and frame.timestamp > 0.5
+    assert frame is not None and frame.timestamp > 0.5  # the second time round counts on
 
 
 def test_unreadable_files_are_reported(tmp_path: Path) -> None:
@@ -119,7 +128,7 @@ def test_image_source_republishes_the_picture(tmp_path: Path) -> None:
     src = ImageSource(write_photo(tmp_path / "p.png"), rate=20)
     src.start()
     assert next_event(src).kind == "started"
-    time.sleep(0.2)
+    wait_until(lambda: src.latest.get()[1] >= 3)  # published again and again
     _, seq = src.latest.get()
     assert src.stop()
     assert seq >= 3

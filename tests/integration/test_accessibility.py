@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,15 +41,6 @@ INTERACTIVE = {
     QAccessible.Role.RadioButton,
 }
 NEEDS_LABEL = (QLineEdit, QComboBox, QAbstractSpinBox, QAbstractSlider)
-
-
-@pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
-    monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
-    w = open_window(qtbot, tmp_path)
-    w.session.continuous = False
-    yield w
-    w.close()
 
 
 def audit(root: QWidget) -> tuple[list[str], list[str], int]:
