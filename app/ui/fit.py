@@ -117,3 +117,18 @@ class ScreenFit(QObject):
             self.frame = actual  # the next window starts from the real frame
         if window.isVisible():
             fit_window(window, actual or self.frame)
+
+
+def fit_to_screen(window: QWidget, kept: tuple[int, int] | None) -> None:
+    """Size `window` for its screen: as last closed (`kept`) if that still fits, else 1280×800.
+
+    Never larger than the screen's free area less the window's frame.
+    """
+    layout = window.layout()
+    if layout is not None:
+        layout.activate()  # the minimum size for the text size now in use
+    if kept is not None and fits(window, QSize(*kept)):
+        window.resize(*kept)
+        return
+    room = room_for(window, frame_margins(window) or TYPICAL_FRAME)
+    window.resize(QSize(1280, 800).boundedTo(room.size()))

@@ -2,6 +2,7 @@
 
 The window composes small pieces and holds the user's commands:
 `MainPanel` (widgets and layout), `NarrationView` (what each session event shows and says),
+`FromAnywhere` (pictures and questions from any program), `ModelNotices` (another model downloading),
 `HistoryView` (the history list and its exports), `Preferences` (settings and saving),
 `SourceChooser` (sample, camera, files), `SummaryLauncher` (video summaries) and `Menus`.
 """
@@ -12,38 +13,31 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow
 
-from app.capture.frames import CaptureError, Frame
-from app.capture.screen import Target
 from app.config import EngineSettings, Settings
-from app.desktop.clipboard import clipboard_image
 from app.desktop.hotkeys import GLOBAL_KEYS, GlobalKeys
-from app.desktop.pictures import PictureTaker
-from app.inference.catalog import most_accurate
 from app.inference.factory import MakeBackend
-from app.inference.model_events import ModelState
 from app.inference.model_thread import ModelThread
-from app.inference.types import LoadProgress
 from app.live.session import LiveSession
 from app.narration.history import History
-from app.prompts import PRESETS, Preset
 from app.speech.screen_reader_link import ScreenReaderLink
 from app.speech.speaker import SpeechOutput
 from app.ui.announcer import AccessibilityAnnouncements, Announcer, ScreenReader
 from app.ui.dialogs import about_dialog, shortcuts_dialog
 from app.ui.feedback import Feedback
-from app.ui.fit import TYPICAL_FRAME, fits, frame_margins, room_for
+from app.ui.fit import fit_to_screen
+from app.ui.from_anywhere import FromAnywhere
 from app.ui.history_view import HistoryView
 from app.ui.main_panel import MainPanel, ModelStatusBar
 from app.ui.menus import Menus
 from app.ui.model_control import Fetch, ModelControl, engine_factory
+from app.ui.model_notices import ModelNotices
 from app.ui.narration_view import NarrationView
 from app.ui.own_windows import OwnWindows
 from app.ui.preferences import Preferences
-from app.ui.question_box import QuestionBox
 from app.ui.source_chooser import SourceChooser, dropped_file, is_image, system_camera_names
 from app.ui.summaries import SummaryLauncher
 from app.ui.summary_window import SummaryWindow
@@ -118,7 +112,7 @@ class MainWindow(QMainWindow):
             label=self.panel.source_label,
             video=self.panel.video,
             feedback=self.feedback,
-            changed=self._on_source_changed,
+            changed=lambda _text: self.view.say_screen_narration(self.sources.is_screen, self.setWindowTitle),
             own_windows=self.own_windows,
         )
         self.view = NarrationView(
@@ -138,8 +132,7 @@ class MainWindow(QMainWindow):
             feedback=self.feedback,
             announcer=self.announcer,
         )
-        self.pictures = PictureTaker(self.own_windows)
-        self.question_box = QuestionBox()  # its own window: it comes up over whatever program is in front
+        self.anywhere = FromAnywhere(self.session, self.view, self.feedback, self.own_windows)
         self.summaries = SummaryLauncher(
             self,
             self.session,
@@ -149,7 +142,9 @@ class MainWindow(QMainWindow):
             ui_state=self.ui_state,
         )
         self.menus = Menus(self, self, self.prefs, self.history_view)
-        self._narrating_screen = False
+        self.notices = ModelNotices(
+            self.model, self.session, feedback=self.feedback, status=self.status, announcer=self.announcer
+        )
         self._sized = False  # sized for its screen at its first showing, when its text is laid out
         self._connect()
         self._apply_settings(settings)
@@ -160,7 +155,7 @@ class MainWindow(QMainWindow):
         self.view.speech_notice(settings.speech.output)
         self.global_keys = global_keys
         if global_keys is not None:
-            global_keys.pressed.connect(self._on_global_key)
+            global_keys.pressed.connect(self.anywhere.on_global_key)
             problem = global_keys.start()
             if problem:
                 self.feedback.notice(
@@ -179,21 +174,12 @@ class MainWindow(QMainWindow):
         """The pieces' signals to what they mean, once every piece exists."""
         p = self.panel
         self.model.model_chosen.connect(lambda model: self.prefs.update("engine", model=model))
-        self.model.fetching.connect(self._on_model_fetching)
-        self.model.fetched.connect(self._on_model_fetched)
-        self.model.fetch_failed.connect(self._on_model_fetch_failed)
-        self.model.fetch_called_off.connect(self._on_model_fetch_called_off)
-        self.model.accurate_missing.connect(self._on_accurate_missing)
-        self.session.accurate_changed.connect(self._on_accurate_changed)
-        self.pictures.taken.connect(self._on_picture_taken)
-        self.pictures.failed.connect(self.feedback.show_error)
-        self.view.state_changed.connect(lambda _state: self._show_narration_state())
+        self.view.state_changed.connect(lambda _state: self.view.show_narration_state())
         if self.speaker is not None:
             self.speaker.status_changed.connect(self.view.on_speech_status)
         if self.screen_reader_link is not None:
             self.screen_reader_link.lost.connect(self.view.on_screen_reader_lost)
             self.screen_reader_link.changed.connect(self.view.on_screen_reader_found)
-        self.question_box.asked.connect(self.ask_about_last)
         p.question.returnPressed.connect(self.ask_question)
         on_click(p.ask_button, self.ask_question)
         on_click(p.describe_button, self.describe_now)
@@ -209,50 +195,9 @@ class MainWindow(QMainWindow):
         p.verbosity_box.currentIndexChanged.connect(
             lambda _i: self.prefs.set_verbosity(p.verbosity_box.currentData())
         )
-        p.preset_box.currentIndexChanged.connect(lambda _i: self._look_for())
-        p.target.textChanged.connect(lambda _t: self._look_for())
+        p.preset_box.currentIndexChanged.connect(lambda _i: self.view.look_for())
+        p.target.textChanged.connect(lambda _t: self.view.look_for())
         p.keep_history_box.toggled.connect(self.prefs.keep_history)
-
-    # ------------------------------------------------------------------ another model, downloading
-    def _on_model_fetching(self, title: str, progress: LoadProgress) -> None:
-        """A chosen model downloads beside the one in use: say so once, then show how far."""
-        first = not self.feedback.current_notice.startswith(f"Downloading {title}")
-        amount = f": {progress.done / 1e6:.0f} of {progress.total / 1e6:.0f} MB" if progress.total else ""
-        self.feedback.notice(f"Downloading {title}{amount}; the model in use answers meanwhile")
-        self.status.show_fraction(progress.fraction)
-        if first:
-            self.announcer.announce(f"Downloading {title}. The model in use answers meanwhile.", urgent=False)
-
-    def _on_model_fetched(self, title: str) -> None:
-        self.feedback.notice("")
-        self.feedback.note(f"{title} downloaded; loading it.")
-        self.announcer.announce(f"{title} downloaded; loading it.", urgent=False)
-
-    def _on_accurate_missing(self, title: str) -> None:
-        """Asked for, not downloaded: a lasting notice (choosing it as the model once downloads it)."""
-        self.feedback.notice(f"{title} is not on this computer yet: questions use the model in use")
-
-    def _on_accurate_changed(self, state: ModelState) -> None:
-        """The most accurate model beside: say when it answers questions, and when it can't."""
-        title = most_accurate().title
-        if state.ready:
-            self.feedback.notice(f"Questions and detailed descriptions: {title}")
-        elif state.status in ("missing", "failed"):
-            self.feedback.notice("")
-            self.feedback.show_error(f"{title} could not be loaded for questions: {state.not_ready_reason()}")
-        elif state.status == "stopped":
-            self.feedback.notice("")
-
-    def _on_model_fetch_called_off(self) -> None:
-        self.feedback.notice("")
-        self.status.show_fraction(None, visible=False)
-
-    def _on_model_fetch_failed(self, title: str, why: str) -> None:
-        self.feedback.notice("")
-        self.status.show_fraction(None, visible=False)
-        self.feedback.show_error(
-            f"{title} could not be downloaded: {why.rstrip('.')}. The model in use goes on working"
-        )
 
     # ------------------------------------------------------------------ settings
     def _apply_settings(self, s: Settings) -> None:
@@ -303,68 +248,12 @@ class MainWindow(QMainWindow):
         self.open_source("screen")
 
     def describe_active_window(self) -> None:
-        """Describe the window the person was using (the one under SmolSight, if SmolSight is active)."""
-        self._describe_picture("window", "the active window")
-
-    def describe_screen(self) -> None:
-        """Describe the whole screen once, without narrating it."""
-        self._describe_picture("screen", "the screen")
+        """Describe the window the person was using (`FromAnywhere`)."""
+        self.anywhere.describe_active_window()
 
     def describe_clipboard(self) -> None:
-        """Describe the picture on the clipboard."""
-        if not self.view.require_ready():
-            return
-        try:
-            image = clipboard_image()
-        except CaptureError as exc:
-            self.feedback.show_error(str(exc))
-            return
-        self._on_picture_taken(image, "the clipboard's picture")
-
-    def _describe_picture(self, target: Target, what: str) -> None:
-        if not self.view.require_ready():
-            return
-        if self.pictures.take(target, what):
-            self.feedback.note(f"Looking at {what}…")
-
-    def _on_picture_taken(self, image: object, what: str) -> None:
-        log.info("describing %s", what)
-        if self.session.describe_picture(Frame(image, 0.0), what) is not None:  # type: ignore[arg-type]
-            self.feedback.note(f"Describing {what}…")
-
-    def _on_global_key(self, name: str) -> None:
-        """A system-wide key, pressed in any program."""
-        {
-            "screen": self.describe_screen,
-            "window": self.describe_active_window,
-            "ask": self.ask_from_anywhere,
-        }.get(name, self.describe_clipboard)()
-
-    def ask_from_anywhere(self) -> None:
-        """The small question box, over whatever program is in front."""
-        self.question_box.open_over_everything()
-
-    def ask_about_last(self, question: str) -> None:
-        """Ask about the picture described last; the answer goes where descriptions go."""
-        if not self.view.require_ready():
-            return
-        if self.session.ask_about_last(question) is not None:
-            log.info("asking about the last picture")
-            self.feedback.note(f"Thinking about: {question}")
-
-    def _on_source_changed(self, _text: str) -> None:
-        """While the screen is narrated, the title and status say so; the screen reader hears it once."""
-        on = self.sources.is_screen
-        if on == self._narrating_screen:
-            return
-        self._narrating_screen = on
-        self.setWindowTitle("Narrating your screen" if on else "SmolSight")  # Qt adds " — SmolSight"
-        if on:
-            self.feedback.notice("Narrating your screen. The pictures stay on this computer.")
-            self.announcer.announce("Narrating your screen. Nothing leaves this computer.", urgent=True)
-        else:
-            self.feedback.notice("")
-            self.announcer.announce("Stopped narrating the screen.", urgent=True)
+        """Describe the picture on the clipboard (`FromAnywhere`)."""
+        self.anywhere.describe_clipboard()
 
     def open_camera(self) -> None:
         """Use the camera chosen in the settings."""
@@ -417,15 +306,6 @@ class MainWindow(QMainWindow):
             self.summarize_video(path)
 
     # ------------------------------------------------------------------ commands
-    def _show_narration_state(self) -> None:
-        on = self.session.continuous
-        waiting = on and not self.view.state.ready
-        button = self.panel.narrate_button
-        button.setChecked(on)
-        button.setText(
-            "Na&rration: waiting for the model" if waiting else "Na&rration: on" if on else "Na&rration: off"
-        )
-
     def describe_now(self) -> None:
         """Describe the current picture now."""
         if not self.view.require_ready():
@@ -466,7 +346,7 @@ class MainWindow(QMainWindow):
         """Turn automatic narration on or off."""
         on = not self.session.continuous
         self.session.continuous = on
-        self._show_narration_state()
+        self.view.show_narration_state()
         waiting = " (it starts when the model is ready)" if on and not self.view.state.ready else ""
         self.announcer.announce(("Narration on" if on else "Narration off") + waiting, urgent=True)
 
@@ -500,13 +380,6 @@ class MainWindow(QMainWindow):
         """Say the current caption again."""
         self.announcer.announce(self.panel.caption.text(), urgent=True)
 
-    def _look_for(self) -> None:
-        """What descriptions look for: the preset chosen, and the thing to find."""
-        chosen = self.panel.preset_box.currentData()
-        preset: Preset = chosen if chosen in PRESETS else "scene"
-        self.panel.target.setEnabled(preset == "find")
-        self.session.look_for(preset, self.panel.target.text())
-
     def export_history(self, path: Path) -> bool:
         """Write the history to `path` (.txt, .md or .json)."""
         return self.history_view.export(path)
@@ -516,8 +389,8 @@ class MainWindow(QMainWindow):
         rows = [
             ("Describe now (when the picture or caption has focus)", "Space"),
             *self.menus.shortcut_rows(),
-            *[(f"{key.purpose}, from any program", key.keys) for key in GLOBAL_KEYS],
         ]
+        rows += [(f"{key.purpose}, from any program", key.keys) for key in GLOBAL_KEYS]
         self.shortcuts_dialog = shortcuts_dialog(self, rows)
         self.shortcuts_dialog.exec()
 
@@ -525,21 +398,6 @@ class MainWindow(QMainWindow):
         """Version, model, engine, licence and the privacy note."""
         self.about_dialog = about_dialog(self, self.session.model_info)
         self.about_dialog.exec()
-
-    def _fit_to_screen(self) -> None:
-        """Size the window for its screen: as last closed if that still fits, else 1280×800.
-
-        Never larger than the screen's free area less the window's frame.
-        """
-        layout = self.layout()
-        if layout is not None:
-            layout.activate()  # the minimum size for the text size now in use
-        kept = self.ui_state.size("main")
-        if kept is not None and fits(self, QSize(*kept)):
-            self.resize(*kept)
-            return
-        room = room_for(self, frame_margins(self) or TYPICAL_FRAME)
-        self.resize(QSize(1280, 800).boundedTo(room.size()))
 
     def bring_forward(self, source: str | None = None) -> None:
         """Another launch asked for this window: show it in front, opening its file if it had one."""
@@ -554,9 +412,9 @@ class MainWindow(QMainWindow):
         """At the first showing, take the size it was closed at, or one that fits the screen."""
         if not self._sized:
             self._sized = True
-            self._fit_to_screen()
+            fit_to_screen(self, self.ui_state.size("main"))
             # Once the text size is laid out everywhere, how small the window may be is known.
-            QTimer.singleShot(0, self, self._fit_to_screen)
+            QTimer.singleShot(0, self, lambda: fit_to_screen(self, self.ui_state.size("main")))
         super().showEvent(event)
 
     # ------------------------------------------------------------------ keys and closing
@@ -575,11 +433,10 @@ class MainWindow(QMainWindow):
         self.announcer.stop()
         if self.global_keys is not None:
             self.global_keys.stop()
-        self.question_box.close()
+        self.anywhere.close()
         if self.screen_reader_link is not None:
             self.screen_reader_link.shutdown()
         self.own_windows.watch(False)
-        self.pictures.wait()
         if self.speaker is not None:
             self.speaker.shutdown()
         self.summaries.close_all()

@@ -17,6 +17,7 @@ from app.capture.sources import CaptureEvent
 from app.inference.model_thread import ModelState
 from app.live.session import LiveSession, NarrationEvent
 from app.narration.history import HistoryEntry
+from app.prompts import PRESETS, Preset
 from app.speech.speaker import SpeechStatus
 from app.timecode import format_clock, now_iso
 from app.ui.announcer import Announcer
@@ -50,6 +51,7 @@ class NarrationView(QObject):
         source_name: Callable[[], str],
     ) -> None:
         super().__init__()
+        self.session = session
         self.panel = panel
         self.status = status
         self.feedback = feedback
@@ -57,6 +59,7 @@ class NarrationView(QObject):
         self.history = history
         self.source_name = source_name
         self.state = session.model_state
+        self._narrating_screen = False
         self._speech_message = ""  # what the status bar says about broken speech, while it is broken
         self._screen_reader_message = ""  # what the status bar says about a lost screen reader
         session.narration.connect(self._on_narration)
@@ -244,3 +247,33 @@ class NarrationView(QObject):
             self.feedback.show_error(event.message)
         elif event.kind == "started":
             self.feedback.note(f"{event.source} is on.")
+
+    def show_narration_state(self) -> None:
+        """The narration button says whether narration is on, off, or waiting for the model."""
+        on = self.session.continuous
+        waiting = on and not self.state.ready
+        button = self.panel.narrate_button
+        button.setChecked(on)
+        button.setText(
+            "Na&rration: waiting for the model" if waiting else "Na&rration: on" if on else "Na&rration: off"
+        )
+
+    def look_for(self) -> None:
+        """What descriptions look for: the preset chosen, and the thing to find."""
+        chosen = self.panel.preset_box.currentData()
+        preset: Preset = chosen if chosen in PRESETS else "scene"
+        self.panel.target.setEnabled(preset == "find")
+        self.session.look_for(preset, self.panel.target.text())
+
+    def say_screen_narration(self, on: bool, set_title: Callable[[str], None]) -> None:
+        """While the screen is narrated, the title and status say so; the screen reader hears it once."""
+        if on == self._narrating_screen:
+            return
+        self._narrating_screen = on
+        set_title("Narrating your screen" if on else "SmolSight")  # Qt adds " — SmolSight"
+        if on:
+            self.feedback.notice("Narrating your screen. The pictures stay on this computer.")
+            self.announcer.announce("Narrating your screen. Nothing leaves this computer.", urgent=True)
+        else:
+            self.feedback.notice("")
+            self.announcer.announce("Stopped narrating the screen.", urgent=True)

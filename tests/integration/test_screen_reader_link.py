@@ -216,10 +216,10 @@ def test_a_question_from_anywhere_asks_about_the_picture_described_last(qtbot: Q
     w.session.continuous = False
     qtbot.waitUntil(lambda: link.name == "NVDA", timeout=5000)
     noise = np.random.default_rng(7).integers(0, 255, (48, 64, 3), dtype=np.uint8)  # something to see
-    w._on_picture_taken(noise, "the active window")  # what the system-wide key does with its picture
+    w.anywhere.on_picture_taken(noise, "the active window")  # what the system-wide key does with its picture
     qtbot.waitUntil(lambda: ANSWER in nvda.spoken, timeout=5000)
-    w._on_global_key("ask")
-    box = w.question_box
+    w.anywhere.on_global_key("ask")
+    box = w.anywhere.question_box
     qtbot.waitUntil(box.isVisible, timeout=2000)
     assert box.line.text() == ""
     box.line.setText("What does the sign say?")
@@ -228,7 +228,7 @@ def test_a_question_from_anywhere_asks_about_the_picture_described_last(qtbot: Q
     assert not box.isVisible()
     last = seen[-1]
     assert isinstance(last, np.ndarray) and np.array_equal(last, noise)  # the window's, not the live source
-    w._on_global_key("ask")  # again: the previous question is there, selected; Enter asks it again
+    w.anywhere.on_global_key("ask")  # again: the previous question is there, selected; Enter asks it again
     assert box.line.text() == "What does the sign say?" and box.line.selectedText() == box.line.text()
     box.ask_button.click()
     qtbot.waitUntil(lambda: nvda.spoken.count("It says EXIT.") == 2, timeout=5000)
@@ -239,7 +239,7 @@ def test_the_question_box_names_everything_a_screen_reader_reads(qtbot: QtBot, t
     from tests.integration.test_accessibility import audit
 
     w: MainWindow = open_window(qtbot, tmp_path)
-    w.ask_from_anywhere()
-    unnamed, unlabelled, count = audit(w.question_box)
+    w.anywhere.on_global_key("ask")
+    unnamed, unlabelled, count = audit(w.anywhere.question_box)
     assert count >= 3 and unnamed == [] and unlabelled == []
     w.close()
