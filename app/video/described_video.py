@@ -183,14 +183,19 @@ def write_described_video(
     return out
 
 
-def _write(
-    src: Any,
-    dst: Any,
-    plan: DescriptionPlan,
-    language: str,
-    progress: Callable[[float], None],
-    cancel: CancelToken | None,
-) -> None:
+@dataclass
+class _Outputs:
+    """The described video's streams: the picture, the film's own sound, the descriptions' track."""
+
+    video: Any
+    pictures: _Pictures | None  # the picture re-encoded (extended cues hold it; a codec that can't be copied)
+    original: Any | None  # the film's sound, copied or re-encoded; None when it has none
+    copy_original: bool
+    descriptions: Any
+
+
+def _add_streams(src: Any, dst: Any, plan: DescriptionPlan, language: str) -> tuple[Any, Any, _Outputs]:
+    """The input's picture and sound streams, and the output streams made for them."""
     import av
 
     extended = any(c.extended for c in plan.cues)
@@ -198,9 +203,8 @@ def _write(
         raise DescribedVideoError("the file has no picture")
     in_v = src.streams.video[0]
     in_a = src.streams.audio[0] if src.streams.audio else None
-    duration = plan.dialogue.duration
-    reencode_v = extended or in_v.codec_context.name not in COPY_VIDEO
-    if reencode_v:
+    pictures = None
+    if extended or in_v.codec_context.name not in COPY_VIDEO:
         fps = in_v.average_rate or in_v.guessed_rate or Fraction(25)
         out_v = dst.add_stream("libx264", rate=fps)
         out_v.width, out_v.height = in_v.width // 2 * 2, in_v.height // 2 * 2
@@ -208,6 +212,7 @@ def _write(
         out_v.time_base = out_v.codec_context.time_base = Fraction(1, 90_000)  # holds fall between frames
         # No B-frames: with the uneven timestamps a hold makes, x264's reordering can repeat a DTS.
         out_v.options = {"preset": "veryfast", "crf": "20", "bf": "0"}
+        pictures = _Pictures(out_v, [(c.start, c.hold) for c in plan.cues if c.hold > 0], in_v)
     else:
         out_v = dst.add_stream_from_template(in_v)
     out_orig = None
@@ -224,73 +229,104 @@ def _write(
     out_d.bit_rate = 128_000
     out_d.metadata.update({"title": TITLE, "handler_name": TITLE, "language": language})
     out_d.disposition = av.stream.Disposition.descriptions | av.stream.Disposition.visual_impaired
+    return in_v, in_a, _Outputs(out_v, pictures, out_orig, copy_orig, out_d)
 
-    holds = [(c.start, c.hold) for c in plan.cues if c.hold > 0]
-    timeline = Timeline(holds)
-    mixer = Mixer(narrations(plan))
-    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
-    pictures = _Pictures(out_v, holds, in_v) if reencode_v else None
-    orig_pos = 0  # samples of the film's sound read so far (its own time)
-    last_out = 0  # output samples written to the description track
 
-    def encode_audio(pairs: Iterator[tuple[int, np.ndarray]]) -> None:
-        nonlocal last_out
+class _Soundtrack:
+    """The film's sound and the descriptions' track, written in step, holds lengthening both."""
+
+    def __init__(self, dst: Any, out: _Outputs, plan: DescriptionPlan) -> None:
+        import av
+
+        self.dst = dst
+        self.out = out
+        self.timeline = Timeline([(c.start, c.hold) for c in plan.cues if c.hold > 0])
+        self.mixer = Mixer(narrations(plan))
+        self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+        self.read = 0  # samples of the film's sound read so far (its own time)
+        self.written = 0  # output samples written to the description track
+
+    def _encode(self, pairs: Iterator[tuple[int, np.ndarray]]) -> None:
+        """Write (output time, samples) pairs: the film's sound (when re-encoded) and the mix."""
         for at, samples in pairs:
-            if out_orig is not None and not copy_orig:
-                for p in out_orig.encode(_audio_frame(samples, at)):
-                    dst.mux(p)
-            for p in out_d.encode(_audio_frame(mixer.mix(at, samples), at)):
-                dst.mux(p)
-            last_out = at + samples.shape[1]
+            if self.out.original is not None and not self.out.copy_original:
+                for p in self.out.original.encode(_audio_frame(samples, at)):
+                    self.dst.mux(p)
+            for p in self.out.descriptions.encode(_audio_frame(self.mixer.mix(at, samples), at)):
+                self.dst.mux(p)
+            self.written = at + samples.shape[1]
 
-    def audio_frames(frames: Any) -> None:
-        nonlocal orig_pos
+    def add(self, frames: Any) -> None:
+        """The film's decoded sound frames (None flushes); sound that starts late gets silence first."""
         for frame in frames:
-            if frame is not None and orig_pos == 0 and frame.time:  # sound that starts late: silence first
+            if frame is not None and self.read == 0 and frame.time:
                 lead = round(max(0.0, float(frame.time)) * AUDIO_RATE)
-                encode_audio(timeline.place(0, np.zeros((2, lead), np.float32)))
-                orig_pos = lead
-            for r in resampler.resample(frame):
+                self._encode(self.timeline.place(0, np.zeros((2, lead), np.float32)))
+                self.read = lead
+            for r in self.resampler.resample(frame):
                 chunk = r.to_ndarray().reshape(2, -1)
-                encode_audio(timeline.place(orig_pos, chunk))
-                orig_pos += chunk.shape[1]
+                self._encode(self.timeline.place(self.read, chunk))
+                self.read += chunk.shape[1]
 
-    streams = [in_v] + ([in_a] if in_a is not None else [])
-    for n, packet in enumerate(src.demux(*streams)):
+    def silence(self, seconds: float) -> None:
+        """No sound in the film: the descriptions are said over silence as long as the video."""
+        end = round(seconds * AUDIO_RATE)
+        for at in range(0, end, AUDIO_RATE):
+            self._encode(self.timeline.place(at, np.zeros((2, min(AUDIO_RATE, end - at)), np.float32)))
+        self.read = end
+
+    def finish(self) -> None:
+        """The last holds, and a description still being said when the film's sound ended."""
+        self._encode(self.timeline.finish(self.read))
+        spoken_to = max((round(p.end * AUDIO_RATE) for p in self.mixer.parts), default=0)
+        if spoken_to > self.written:
+            self._encode(iter([(self.written, np.zeros((2, spoken_to - self.written), np.float32))]))
+
+    def flush(self) -> None:
+        """The encoders' last packets."""
+        for stream in (self.out.original, self.out.descriptions):
+            if stream is not None and not (stream is self.out.original and self.out.copy_original):
+                for p in stream.encode():
+                    self.dst.mux(p)
+
+
+def _write(
+    src: Any,
+    dst: Any,
+    plan: DescriptionPlan,
+    language: str,
+    progress: Callable[[float], None],
+    cancel: CancelToken | None,
+) -> None:
+    """Copy (or re-encode) the picture and the film's sound into `dst`, with the descriptions' track."""
+    in_v, in_a, out = _add_streams(src, dst, plan, language)
+    sound = _Soundtrack(dst, out, plan)
+    duration = plan.dialogue.duration
+    for n, packet in enumerate(src.demux(*[s for s in (in_v, in_a) if s is not None])):
         if n % 64 == 0:
             if cancel is not None and cancel.cancelled:
                 raise DescribeCancelled
             if packet.pts is not None and duration > 0:
                 progress(min(1.0, float(packet.pts * packet.time_base) / duration))
         if packet.stream is in_a:
-            audio_frames(packet.decode())
-            if copy_orig and packet.dts is not None:
-                packet.stream = out_orig
+            sound.add(packet.decode())
+            if out.copy_original and packet.dts is not None:
+                packet.stream = out.original
                 dst.mux(packet)
-        elif pictures is not None:
+        elif out.pictures is not None:
             for frame in packet.decode():
-                pictures.add(frame, dst)
+                out.pictures.add(frame, dst)
         elif packet.dts is not None:
-            packet.stream = out_v
+            packet.stream = out.video
             dst.mux(packet)
     if in_a is not None:
-        audio_frames([None])  # flushes the resampler
+        sound.add([None])  # flushes the resampler
     else:
-        # No sound in the film: the description track is narration over silence, as long as the video.
-        end = round(duration * AUDIO_RATE)
-        for at in range(0, end, AUDIO_RATE):
-            encode_audio(timeline.place(at, np.zeros((2, min(AUDIO_RATE, end - at)), np.float32)))
-        orig_pos = end
-    encode_audio(timeline.finish(orig_pos))
-    spoken_to = max((round(p.end * AUDIO_RATE) for p in mixer.parts), default=0)
-    if spoken_to > last_out:  # a description still being said when the film's sound ended
-        encode_audio(iter([(last_out, np.zeros((2, spoken_to - last_out), np.float32))]))
-    if pictures is not None:
-        pictures.finish(dst)
-    for stream in (out_orig, out_d):
-        if stream is not None and not (stream is out_orig and copy_orig):
-            for p in stream.encode():
-                dst.mux(p)
+        sound.silence(duration)
+    sound.finish()
+    if out.pictures is not None:
+        out.pictures.finish(dst)
+    sound.flush()
     progress(1.0)
 
 
