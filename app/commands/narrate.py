@@ -257,28 +257,10 @@ def run(args: argparse.Namespace) -> int:
 def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: BackendFactory) -> int:
     """Run narration until the duration passes, the file ends, or Ctrl-C; return the exit code."""
     if options.mode == "ask" and not options.question.strip():
-        print("smolsight: --mode ask needs --question", file=sys.stderr)
-        return ExitCode.INPUT
-    try:
-        source = parse_source(options.source, realtime=not options.fast, loop=options.loop)
-        if isinstance(source, VideoFileSource):
-            probe_video(source.path)  # a bad file is reported now, not after the model loads
-    except MediaError as exc:
-        print(f"smolsight: {exc}", file=sys.stderr)
-        return ExitCode.INPUT
-    live = isinstance(source, (CameraSource, ScreenSource))  # a device: narrated from the model's start
-    if live:
-        # Open the camera or screen before loading the model: a problem is reported at once.
-        source.start()
-        try:
-            first = source.events.get(timeout=15)
-        except queue.Empty:
-            first = None
-        if first is None or first.is_error:
-            source.stop()
-            message = first.message if first else f"{source.name} did not respond within 15 s."
-            print(f"smolsight: {message}", file=sys.stderr)
-            return ExitCode.INPUT
+        return fail("--mode ask needs --question", ExitCode.INPUT)
+    source = _opened_source(options)
+    if isinstance(source, int):
+        return source
     app = QCoreApplication.instance() or QCoreApplication([])
     session = LiveSession(ModelThread(backend_factory), settings)
     if options.read:
@@ -301,9 +283,68 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
     )
     print(f"Loading the model and opening {source.name} … (Ctrl-C stops)", file=sys.stderr)
     session.start()
-    if live:
+    if _is_device(source):
         session.set_source(source)  # a device shows problems at once and narration starts when ready
         term.started = True
+    if options.duration_s:
+        _end_after(options.duration_s, options.mode, session, term)
+    interrupted, stopped = _run_until_done(app, session, speaker)
+    _print_summary(term.seconds)
+    if interrupted:
+        print("Stopped.", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    if not stopped:
+        return fail("the model thread did not stop in time", ExitCode.INPUT)
+    return term.exit_code
+
+
+def _is_device(source: FrameSource) -> bool:
+    """A camera or the screen: narrated from the model's start (a file starts when the model is ready)."""
+    return isinstance(source, (CameraSource, ScreenSource))
+
+
+def _opened_source(options: NarrateOptions) -> FrameSource | int:
+    """The source, checked before the model loads: a bad file, camera or screen is said at once."""
+    try:
+        source = parse_source(options.source, realtime=not options.fast, loop=options.loop)
+        if isinstance(source, VideoFileSource):
+            probe_video(source.path)
+    except MediaError as exc:
+        return fail(str(exc), ExitCode.INPUT)
+    if _is_device(source):
+        source.start()
+        try:
+            first = source.events.get(timeout=15)
+        except queue.Empty:
+            first = None
+        if first is None or first.is_error:
+            source.stop()
+            return fail(
+                first.message if first else f"{source.name} did not respond within 15 s.", ExitCode.INPUT
+            )
+    return source
+
+
+def _end_after(seconds: float, mode: Mode, session: LiveSession, term: TerminalNarration) -> None:
+    """End the run `seconds` after the model is ready and the source starts (`--duration`)."""
+    duration_ms = int(seconds * 1000)
+    armed = False
+
+    def arm(state: ModelState) -> None:
+        nonlocal armed
+        if not state.ready or armed:
+            return
+        armed = True
+        end = term.finish_what_happened if mode == "what_happened" else term.quit_when_idle
+        QTimer.singleShot(duration_ms, end)
+
+    session.model_changed.connect(arm)
+
+
+def _run_until_done(
+    app: QCoreApplication, session: LiveSession, speaker: SpeechOutput | None
+) -> tuple[bool, bool]:
+    """Run the event loop until the narration ends or Ctrl-C; (interrupted, everything stopped in time)."""
     interrupted = False
 
     def on_sigint(*_: object) -> None:
@@ -316,23 +357,6 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
     keepalive = QTimer()
     keepalive.timeout.connect(lambda: None)
     keepalive.start(100)
-    if options.duration_s:
-        duration_ms = int(options.duration_s * 1000)
-
-        armed = False
-
-        # The duration counts from when the model is ready and the source starts.
-        def arm_duration(state: ModelState) -> None:
-            nonlocal armed
-            if not state.ready or armed:
-                return
-            armed = True
-            if options.mode == "what_happened":
-                QTimer.singleShot(duration_ms, term.finish_what_happened)
-            else:
-                QTimer.singleShot(duration_ms, term.quit_when_idle)
-
-        session.model_changed.connect(arm_duration)
     try:
         app.exec()
     finally:
@@ -341,14 +365,7 @@ def run_narrate(options: NarrateOptions, settings: Settings, backend_factory: Ba
         stopped = session.shutdown(timeout=10.0)
         if speaker is not None:
             speaker.shutdown()
-    _print_summary(term.seconds)
-    if interrupted:
-        print("Stopped.", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    if not stopped:
-        print("smolsight: the model thread did not stop in time", file=sys.stderr)
-        return ExitCode.INPUT
-    return term.exit_code
+    return interrupted, stopped
 
 
 def _print_summary(seconds: list[float]) -> None:

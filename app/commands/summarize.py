@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.capture.media import MediaError, probe_video
@@ -101,8 +102,41 @@ def run(args: argparse.Namespace) -> int:
     return run_summarize(options_from(OPTIONS, args), settings_from_args(args))
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What `summarize` was asked to write, checked before any work."""
+
+    formats: list[str]
+    described: tuple[str, ...]  # audio description outputs
+    voice: Voice | None
+    out_dir: Path
+
+
 def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     """Summarize the video with a progress bar; Ctrl-C keeps the finished scenes."""
+    asked = _checked(options)
+    if isinstance(asked, int):
+        return asked
+    result = _summary(options, settings)
+    if isinstance(result, int):
+        return result
+    for note in result.notes:
+        print(f"smolsight: {note}", file=sys.stderr)
+    if result.described_nothing:  # a track of error messages would be worse than none
+        return fail(
+            f"no scene of {options.path.name} could be described, so nothing was written: "
+            f"{result.failed[0].error}",
+            ExitCode.MODEL,
+        )
+    paths = _written(result, asked, options)
+    if isinstance(paths, int):
+        return paths
+    _report(result, paths)
+    return ExitCode.INTERRUPTED if result.partial else ExitCode.OK
+
+
+def _checked(options: SummarizeOptions) -> _Asked | int:
+    """The exports asked for, the voice, the folder: checked before the model's long work; or an exit code."""
     asked = [f.strip().lower() for f in options.export.split(",") if f.strip()]
     formats = [f for f in asked if f in FORMATS]
     described = tuple(f for f in asked if f in AD_KINDS)
@@ -112,17 +146,21 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     if not MIN_WPM <= options.voice_rate <= MAX_WPM:
         return fail(f"--voice-rate takes {MIN_WPM} to {MAX_WPM} words a minute", ExitCode.USAGE)
     voice = find_voice(options.voice_rate) if described else None
-    if described == ("described-video",) and voice is None:  # before the model's long work, not after
+    if described == ("described-video",) and voice is None:
         return fail(f"can't make a described video: {NO_VOICE}", ExitCode.INPUT)
     try:
         probe_video(options.path)
     except MediaError as exc:
         return fail(str(exc), ExitCode.INPUT)
     out_dir = options.out or options.path.parent
-    problem = check_writable_folder(out_dir)  # before any work, not after describing the video
+    problem = check_writable_folder(out_dir)
     if problem:
         return fail(f"can't save the results: {problem}", ExitCode.INPUT)
+    return _Asked(formats, described, voice, out_dir)
 
+
+def _summary(options: SummarizeOptions, settings: Settings) -> VideoSummary | int:
+    """Describe the video on the model thread, with a progress bar (Ctrl-C stops after the scene)."""
     bar = ProgressLine(sys.stderr)
 
     def task(backend: VisionBackend, cancel: CancelToken) -> VideoSummary:
@@ -153,7 +191,7 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
             signal.signal(signal.SIGINT, on_sigint)
             while not job.wait(0.2):  # short waits let Python run the Ctrl-C handler
                 pass
-            result = job.result()
+            return job.result()
     except BackendError as exc:
         return fail_backend(exc)
     except MediaError as exc:
@@ -161,23 +199,24 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
-    for note in result.notes:
-        print(f"smolsight: {note}", file=sys.stderr)
-    failed = result.failed
-    if result.described_nothing:  # a track of error messages would be worse than none
-        return fail(
-            f"no scene of {options.path.name} could be described, so nothing was written: {failed[0].error}",
-            ExitCode.MODEL,
-        )
+
+
+def _written(result: VideoSummary, asked: _Asked, options: SummarizeOptions) -> list[Path] | int:
+    """Write the exports and the audio description; the files written, or an exit code."""
     try:
-        paths = export(result, out_dir, formats) if formats else []
+        paths = export(result, asked.out_dir, asked.formats) if asked.formats else []
     except OSError as exc:
-        return fail(f"could not write the results to {out_dir}: {exc.strerror or exc}", ExitCode.INPUT)
-    if described:
-        made = _audio_description(result, out_dir, described, voice, options)
+        return fail(f"could not write the results to {asked.out_dir}: {exc.strerror or exc}", ExitCode.INPUT)
+    if asked.described:
+        made = _audio_description(result, asked.out_dir, asked.described, asked.voice, options)
         if isinstance(made, int):
             return made
         paths += made
+    return paths
+
+
+def _report(result: VideoSummary, paths: list[Path]) -> None:
+    """The summary and the scenes on stdout; what was written and what failed on stderr."""
     if result.summary:
         print(result.summary)
     for seg in result.segments:
@@ -187,6 +226,7 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     print(f"{len(result.segments)} scenes in {result.seconds:.0f} s{note}; wrote:", file=sys.stderr)
     for p in paths:
         print(f"  {p}", file=sys.stderr)
+    failed = result.failed
     if failed:
         reasons = sorted({seg.error or "" for seg in failed})
         print(
@@ -194,7 +234,6 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
             f"the reasons are in the JSON): {'; '.join(reasons)}",
             file=sys.stderr,
         )
-    return ExitCode.INTERRUPTED if result.partial else ExitCode.OK
 
 
 def _audio_description(
