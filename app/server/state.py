@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 ChunkSink = Callable[[GenerationChunk], None]
 
 
-def public_model_name(model: str) -> str:
+def name_without_path(model: str) -> str:
     """How a model is named to clients: a hub id as it is, a folder by its own name, never its path.
 
     The server's file layout (user names, mount points) is nobody's business but its operator's.
@@ -178,16 +178,16 @@ class ServedModel:
             self._next = None
             if not event.state.ready:
                 reason = self._public(event.state.not_ready_reason(), model)
-                self._failed = ModelSwitch(public_model_name(model), "error", reason)
-                log.warning("the switch to %s failed: %s", public_model_name(model), reason)
+                self._failed = ModelSwitch(name_without_path(model), "error", reason)
+                log.warning("the switch to %s failed: %s", name_without_path(model), reason)
                 self._leave(loading)
             else:
                 old_id = self.own_name
                 retired, self.model_thread = self.model_thread, loading
                 self.name = model  # `--served-model-name` names the service: it stays
-                self._previous[old_id] = (retired, public_model_name(model))
-                self._previous.pop(public_model_name(model), None)
-                log.info("now serving %s", public_model_name(model))
+                self._previous[old_id] = (retired, name_without_path(model))
+                self._previous.pop(name_without_path(model), None)
+                log.info("now serving %s", name_without_path(model))
                 retired.retire()  # it answers what it was given, then closes
                 self._leaving.keep(retired)
 
@@ -204,7 +204,7 @@ class ServedModel:
             return failed
         state = pending[1].model_state
         detail = state.progress.message if state.progress else None
-        return ModelSwitch(public_model_name(pending[0]), "loading", detail)
+        return ModelSwitch(name_without_path(pending[0]), "loading", detail)
 
     @property
     def model_id(self) -> str:
@@ -216,7 +216,7 @@ class ServedModel:
         """The model in use's own public name (no path; the default model's when none was named)."""
         info = self.model_thread.info
         loaded = self.name or (info.model if info else None)
-        return public_model_name(loaded or DEFAULT_MODELS["transformers"])
+        return name_without_path(loaded or DEFAULT_MODELS["transformers"])
 
     def public(self, text: str) -> str:
         """`text` (a reason a load failed, …) with the model's folder path replaced by its public name."""
@@ -224,13 +224,13 @@ class ServedModel:
 
     @staticmethod
     def _public(text: str, model: str, public: str | None = None) -> str:
-        if model and public_model_name(model) != model:
+        if model and name_without_path(model) != model:
             for form in sorted(
                 {model, str(Path(model).expanduser()), str(Path(model).expanduser().resolve())},
                 key=len,
                 reverse=True,
             ):
-                text = text.replace(form, public or public_model_name(model))
+                text = text.replace(form, public or name_without_path(model))
         return text
 
 

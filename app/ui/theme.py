@@ -128,7 +128,7 @@ class TextSizes:
 
     caption: int  # the live description
     ui: int  # menus, labels, buttons, fields, dialogs
-    reading: int  # the history, summaries and scene lists: read at length, a little larger
+    long_text: int  # the history, summaries and scene lists: read at length, a little larger
 
     @classmethod
     def for_caption(cls, caption_pt: int, system_pt: float = 0.0) -> TextSizes:
@@ -139,8 +139,8 @@ class TextSizes:
         low, high = bounds(DisplaySettings, "caption_font_pt")
         ui = round(11 + (caption_pt - low) * (28 - 11) / (high - low))
         ui = max(ui, round(system_pt))
-        reading = max(ui, min(32, round(caption_pt * 0.6)))
-        return cls(caption=max(caption_pt, ui), ui=ui, reading=reading)
+        long_text = max(ui, min(32, round(caption_pt * 0.6)))
+        return cls(caption=max(caption_pt, ui), ui=ui, long_text=long_text)
 
 
 def style_sheet(p: Palette, sizes: TextSizes) -> str:
@@ -155,9 +155,9 @@ def style_sheet(p: Palette, sizes: TextSizes) -> str:
         QScrollArea#captionArea {{ background: {p.caption_bg}; border: {p.border_px}px solid {p.border};
                                    border-radius: 6px; }}
         QLabel#summaryText {{ background: {p.caption_bg}; color: {p.caption_text};
-                              font-size: {sizes.reading}pt; }}
-        QLabel#captionStatus {{ font-size: {sizes.reading}pt; }}
-        QListWidget#history {{ font-size: {sizes.reading}pt; }}
+                              font-size: {sizes.long_text}pt; }}
+        QLabel#captionStatus {{ font-size: {sizes.long_text}pt; }}
+        QListWidget#history {{ font-size: {sizes.long_text}pt; }}
         {inputs} {{ background: {p.base}; color: {p.text}; border: {p.border_px}px solid {p.border};
                     border-radius: 4px; padding: 4px; selection-background-color: {p.highlight};
                     selection-color: {p.highlight_text}; }}
@@ -172,7 +172,7 @@ def style_sheet(p: Palette, sizes: TextSizes) -> str:
         {focused}, QPushButton:focus, QToolButton:focus, QCheckBox:focus, QSlider:focus,
         QLabel#caption:focus {{ outline: none; border: {p.focus_px}px solid {p.focus}; }}
         QLabel#sourceLabel {{ font-weight: 600; }}
-        QLabel#modelMessage {{ font-size: {sizes.reading}pt; }}
+        QLabel#modelMessage {{ font-size: {sizes.long_text}pt; }}
         """
 
 

@@ -38,7 +38,7 @@ FEWEST_WORDS = 3  # a shortened description says at least this much
 REPEAT_SIMILARITY = 88  # rapidfuzz token-set ratio above which a description repeats the previous one
 EXTENDED_PREFIX = "extended-"  # cue identifiers of descriptions that need the video paused
 
-Speaker = Callable[[str], Speech]
+Synthesizer = Callable[[str], Speech]  # text → spoken audio (the offline voice); not the app's `Speaker`
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def _repeats(text: str, said: str) -> bool:
 
 
 def plan_descriptions(
-    summary: VideoSummary, dialogue: Dialogue, speak: Speaker, *, extended: bool = False, voice: str = ""
+    summary: VideoSummary, dialogue: Dialogue, speak: Synthesizer, *, extended: bool = False, voice: str = ""
 ) -> DescriptionPlan:
     """Place each scene's description in the dialogue's pauses (see the module docs)."""
     pauses = [Span(p.start + MARGIN_S, p.end - MARGIN_S) for p in dialogue.pauses(USABLE_PAUSE_S)]
@@ -250,7 +250,7 @@ def _quiet_moment(dialogue: Dialogue, t: float) -> float:
     return min(t, dialogue.duration)
 
 
-def _shortened(text: str, scene: int, room: Span, whole: Speech, speak: Speaker) -> Cue | None:
+def _shortened(text: str, scene: int, room: Span, whole: Speech, speak: Synthesizer) -> Cue | None:
     """The longest shorter version of `text` that fits `room`, if one does."""
     words = max(1, len(text.split()))
     for version in shorter_versions(text):

@@ -1,7 +1,7 @@
 """Summarize a video: describe each scene as a timestamped clip, then write an overall summary.
 
-Runs wherever the model lives (the model thread in the app, the main thread in the CLI):
-`summarize()` takes a loaded backend, reports progress through a callback, checks a cancel
+Runs on the model thread, as a task handed to it (the summary window and `smolsight summarize`
+alike): `summarize()` takes a loaded backend, reports progress through a callback, checks a cancel
 token between and during model calls, and always returns a result. A cancelled run returns
 the segments finished so far, marked partial; a segment the model fails on is recorded with
 its error and the rest continue.
