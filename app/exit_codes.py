@@ -1,4 +1,4 @@
-"""The exit codes every `smolsight` command uses (documented in the README)."""
+"""The exit codes every `smolsight` command uses (documented in docs/user-guide.md)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     options = options_from(OPTIONS, args)
     if sys.platform in ("win32", "darwin"):
         return fail(
-            "menu entries are for Linux desktops; see the README for Windows and macOS", ExitCode.USAGE
+            "menu entries are for Linux desktops (docs/install.md: Windows and macOS)", ExitCode.USAGE
         )
     try:
         paths = desktop_entry.install() if options.action == "install" else desktop_entry.remove()

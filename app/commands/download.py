@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from app.inference.backend import BackendError
     from app.inference.catalog import source_for
     from app.inference.factory import choose_backend, fetch_model
-    from app.inference.model_files import DamagedDownload, ModelUnavailable
+    from app.inference.model_files import DamagedDownload, ModelUnavailable, model_kind, offline
     from app.inference.types import LoadProgress
     from app.terminal import ProgressLine
 
@@ -49,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     if options.model:
         engine = engine.model_copy(update={"model": options.model})
     backend = choose_backend(engine.backend, device=engine.device)
-    print(f"Downloading {source_for(engine.model, backend)} …", file=sys.stderr)
+    is_folder = model_kind(engine.model) == "folder"
+    if is_folder:
+        print(f"{engine.model} is a folder on this computer: nothing to download.", file=sys.stderr)
+    else:
+        print(f"Downloading {source_for(engine.model, backend)} …", file=sys.stderr)
     bar = ProgressLine(sys.stderr)
 
     def report(progress: LoadProgress) -> None:
@@ -60,7 +64,12 @@ def run(args: argparse.Namespace) -> int:
     except DamagedDownload as exc:
         return fail(str(exc), ExitCode.MODEL)
     except ModelUnavailable as exc:
-        advice = " Check the internet connection and try again." if exc.missing else ""
+        if not exc.missing or is_folder:
+            advice = ""
+        elif offline():
+            advice = " Unset HF_HUB_OFFLINE to download it."
+        else:
+            advice = " Check the internet connection and try again."
         return fail(f"{exc}{advice}", ExitCode.MODEL)
     except BackendError as exc:
         return fail(str(exc), ExitCode.MODEL)

@@ -98,7 +98,7 @@ def why_not_loadable(model: str) -> str | None:
         except ModelUnavailable as exc:
             return str(exc).replace(str(folder), model)
         return None
-    if _offline():
+    if offline():
         try:
             from huggingface_hub import snapshot_download
 
@@ -116,7 +116,8 @@ def _hub_settings() -> dict[str, str | None]:
     }
 
 
-def _offline() -> bool:
+def offline() -> bool:
+    """Whether the environment forbids going to the hub (HF_HUB_OFFLINE)."""
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
@@ -182,7 +183,7 @@ def resolve_model(
             return folder
     except Exception:
         pass  # not cached (or a partial cache): download below
-    if _offline():
+    if offline():
         raise _not_here(model, "offline mode is on (HF_HUB_OFFLINE), so it can't be downloaded now")
     if not allow_download:
         raise _not_here(model)
@@ -250,7 +251,7 @@ def remove_stale_partials(model: str) -> list[Path]:
 
 def repository_files(model: str) -> list[str] | None:
     """The file names a hub repository lists, or None when the hub can't be asked (offline, no network)."""
-    if _offline():
+    if offline():
         return None
     try:
         from huggingface_hub import HfApi

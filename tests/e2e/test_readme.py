@@ -1,4 +1,4 @@
-"""Every command in the README's shell blocks runs as written, from a fresh clone, with the tiny model.
+"""Every command in the shell blocks of the README and the user's docs runs as written, from a fresh clone.
 
 Commands run from a folder laid out like the checkout (the sample photo and video under
 `resources/`), with `smolsight` from this environment on PATH (as after `pipx install .` or
@@ -22,6 +22,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+# the README and the docs it sends a user to for commands (docs/server.md's examples are run by
+# tests/integration/test_remote_backend.py against a real server)
+GUIDES = ("install.md", "engines.md", "user-guide.md", "development.md")
+DOCUMENTS = [README] + [ROOT / "docs" / name for name in GUIDES]
 
 LEFT_OUT = {
     "pipx install": "installs into your home folder (test_packaging installs the wheel into a fresh venv)",
@@ -41,9 +45,10 @@ LEFT_OUT = {
 
 
 def readme_commands() -> list[str]:
-    """The commands of every ```bash block, continuation lines joined."""
+    """The commands of every ```bash block, continuation lines joined, each once."""
     commands: list[str] = []
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S):
+    text = "\n".join(document.read_text(encoding="utf-8") for document in DOCUMENTS)
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         pending = ""
         for line in block.splitlines():
             pending += line.rstrip()
@@ -53,7 +58,10 @@ def readme_commands() -> list[str]:
             if pending.strip():
                 commands.append(pending.strip())
             pending = ""
-    return commands
+    each: dict[str, str] = {}
+    for command in commands:  # the same command in two documents, with or without its comment, runs once
+        each.setdefault(command.split(" #")[0].strip(), command)
+    return list(each.values())
 
 
 COMMANDS = readme_commands()
@@ -72,9 +80,18 @@ def test_the_readme_has_commands_and_every_left_out_reason_is_used() -> None:
 
 
 def test_the_readme_never_mentions_files_that_do_not_ship() -> None:
+    for document in DOCUMENTS:
+        for name in re.findall(r"\bresources/[\w./-]+\.\w+", document.read_text(encoding="utf-8")):
+            assert (ROOT / name).is_file(), f"{document.name}: {name}"
+
+
+def test_the_readme_is_short_and_every_page_it_links_exists() -> None:
     text = README.read_text(encoding="utf-8")
-    for name in re.findall(r"\bresources/[\w./-]+\.\w+", text):
-        assert (ROOT / name).is_file(), name
+    assert len(text.splitlines()) <= 200, "the README is read in five minutes: move details to docs/"
+    for document in DOCUMENTS:
+        for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", document.read_text(encoding="utf-8")):
+            if "://" not in link:
+                assert (document.parent / link).exists(), f"{document.name} links {link}"
 
 
 @pytest.fixture(scope="module")

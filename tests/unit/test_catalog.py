@@ -94,6 +94,22 @@ def test_download_takes_a_name_and_says_which_repository_it_needs(
     err = capsys.readouterr().err
     assert "Downloading OpenVINO/Qwen3.5-0.8B-int4-ov" in err
     assert "OpenVINO/Qwen3.5-0.8B-int4-ov is not on this computer yet" in err
+    assert "Unset HF_HUB_OFFLINE to download it." in err and "internet connection" not in err
+
+
+def test_download_of_a_folder_says_there_is_nothing_to_download(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "smolvlm"}))
+    assert main(["download", str(folder), "--backend", "transformers"]) == ExitCode.MODEL
+    err = capsys.readouterr().err  # a folder without weights: what it lacks, no word of downloading
+    assert "is a folder on this computer: nothing to download." in err and "has no model weights" in err
+    assert "Downloading" not in err and "HF_HUB_OFFLINE" not in err and "internet" not in err
+    (folder / "model.safetensors").write_bytes(b"")
+    assert main(["download", str(folder), "--backend", "transformers"]) == ExitCode.OK
+    assert capsys.readouterr().out.strip() == str(folder)
 
 
 def test_qwens_prompt_is_its_chat_format_with_our_words() -> None:
