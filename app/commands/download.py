@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if options.model:
         engine = engine.model_copy(update={"model": options.model})
     backend = choose_backend(engine.backend, device=engine.device)
-    is_folder = model_kind(engine.model) == "folder"
+    is_folder = engine.model is not None and model_kind(engine.model) == "folder"
     if is_folder:
         print(f"{engine.model} is a folder on this computer: nothing to download.", file=sys.stderr)
     else:
