@@ -13,4 +13,5 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad flags (argparse's own code)
     MODEL = 3  # the model or backend can't be loaded
     NO_DISPLAY = 4  # the desktop app can't open a window here (no display, a system library missing)
+    GAPS = 5  # finished, but part of the work is missing (a scene, the summary): stderr says what
     INTERRUPTED = 130  # Ctrl-C

@@ -16,7 +16,12 @@ prompt tokens for one tiled 512 px frame, 64 with `--image-max-tokens 64`):
 - answers stream as OpenAI server-sent events.
 
 `answer` is what the model says (tests put control characters in it); `seen` keeps every
-request's message texts as the server joined them, and its image count.
+request's message texts as the server joined them, and its image count. Troubles a server
+has, each on request: a busy server (`busy`: the first N requests answer `busy_status`, 429
+or 503, with `Retry-After: retry_after`), a failing text-only request (`fail_text_only`: the
+summary after the scenes), an answer as one JSON completion where a stream was asked
+(`plain_json`, as some proxies and servers do), a stream with nothing readable in it
+(`unreadable`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import base64
 import io
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,7 +80,14 @@ class LlamaServerStandIn:
     refuse_all: bool = False  # every request too long, whatever its size (a tiny context)
     fail_every: int = 0  # every N-th request fails with HTTP 500 (a server in trouble), if set
     failure: str = "slot unavailable"  # what such a failure says (tests put escape codes in it)
+    fail_text_only: bool = False  # a request without pictures fails with HTTP 500
+    busy: int = 0  # the first N requests answer busy_status with Retry-After
+    busy_status: int = 429
+    retry_after: str = "1"
+    plain_json: bool = False  # answer a stream request with one chat.completion JSON object
+    unreadable: bool = False  # answer 200 with a body that is neither events nor a completion
     seen: list[Seen] = field(default_factory=list)
+    busy_answered: list[float] = field(default_factory=list)  # when each busy answer went (monotonic)
 
     def tokens_of(self, text: str) -> int:
         return max(1, len(text) // 4)
@@ -102,6 +115,12 @@ class LlamaServerStandIn:
             texts.append(text)
             tokens += self.tokens_of(text)
         self.seen.append(Seen(texts, images, tokens, adjacent, brightness))
+        if len(self.busy_answered) < self.busy:
+            self.busy_answered.append(time.monotonic())
+            message = "the server is busy" if self.busy_status == 429 else "loading model"
+            return self.busy_status, {"error": {"code": self.busy_status, "message": message}}
+        if self.fail_text_only and images == 0:
+            return 500, {"error": {"code": 500, "message": self.failure, "type": "server_error"}}
         if self.refuse_all or tokens > self.n_ctx:
             return 400, context_refusal(max(tokens, self.n_ctx + 1), self.n_ctx)
         if self.fail_every and len(self.seen) % self.fail_every == 0:
@@ -131,6 +150,8 @@ def llama_server(standin: LlamaServerStandIn) -> Iterator[str]:
         def _json(self, status: int, body: object) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
+            if status in (429, 503):
+                self.send_header("Retry-After", standin.retry_after)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -154,10 +175,26 @@ def llama_server(standin: LlamaServerStandIn) -> Iterator[str]:
             if error is not None:
                 self._json(status, error)
                 return
+            name = standin.alias or standin.model_path
+            if standin.plain_json:
+                message = {"role": "assistant", "content": standin.answer}
+                choice = {"index": 0, "message": message, "finish_reason": "stop"}
+                usage = {"prompt_tokens": standin.seen[-1].prompt_tokens, "completion_tokens": 8}
+                completion = {"object": "chat.completion", "model": name, "choices": [choice]}
+                self._json(200, {**completion, "usage": usage})
+                return
+            if standin.unreadable:
+                data = b"<html><body>502 Bad Gateway</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
-            base = {"object": "chat.completion.chunk", "model": standin.alias or standin.model_path}
+            base = {"object": "chat.completion.chunk", "model": name}
             for word in standin.answer.split(" "):
                 delta = {"choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps({**base, **delta})}\n\n".encode())

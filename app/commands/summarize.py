@@ -132,7 +132,9 @@ def run_summarize(options: SummarizeOptions, settings: Settings) -> int:
     if isinstance(paths, int):
         return paths
     _report(result, paths)
-    return ExitCode.INTERRUPTED if result.partial else ExitCode.OK
+    if result.partial:
+        return ExitCode.INTERRUPTED
+    return ExitCode.GAPS if result.gaps else ExitCode.OK
 
 
 def _checked(options: SummarizeOptions) -> _Asked | int:
@@ -226,14 +228,8 @@ def _report(result: VideoSummary, paths: list[Path]) -> None:
     print(f"{len(result.segments)} scenes in {result.seconds:.0f} s{note}; wrote:", file=sys.stderr)
     for p in paths:
         print(f"  {p}", file=sys.stderr)
-    failed = result.failed
-    if failed:
-        reasons = sorted({seg.error or "" for seg in failed})
-        print(
-            f"{len(failed)} of {len(result.segments)} scenes could not be described (marked as gaps; "
-            f"the reasons are in the JSON): {'; '.join(reasons)}",
-            file=sys.stderr,
-        )
+    for gap in result.gaps:  # marked in the exports too; the reasons are in the JSON
+        print(f"smolsight: {gap}", file=sys.stderr)
 
 
 def _audio_description(

@@ -4,15 +4,20 @@ Another SmolSight, vLLM, llama.cpp's server, Ollama or mlx_vlm.server all work.
 
 Frames travel as JPEG data URIs; clips get the same wording as the local prompt builder
 ("Frame from MM:SS:" before each image). Answers stream over server-sent events; cancelling
-closes the connection, which a well-behaved server (ours does) takes as a cancel.
+closes the connection, which a well-behaved server (ours does) takes as a cancel. A server
+that answers with one JSON completion instead is read as one; a body that is neither is an
+error, never an empty answer. A busy server (HTTP 429 or 503) is asked again after the wait
+its `Retry-After` names (`busy_wait`), a few times, cancellable.
 """
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -88,6 +93,29 @@ CONTEXT_REFUSALS = ("exceeds the available context size", "context_length_exceed
 def too_long_for_context(status: int, body: str) -> bool:
     """Whether an error response says the request did not fit the server's context."""
     return status == 400 and any(words in body for words in CONTEXT_REFUSALS)
+
+
+BUSY = (429, 503)  # "too many requests", "unavailable": come back later
+TRIES = 5  # asks of a busy server before saying it is busy
+LONGEST_WAIT_S = 30.0  # a server asking for longer than this is said to be busy at once
+
+
+def busy_wait(retry_after: str | None, tries_so_far: int) -> float:
+    """Seconds to wait before asking a busy server again.
+
+    `Retry-After` in seconds or as an HTTP date, as the server says; without it 1, 2, 4… s.
+    """
+    if retry_after:
+        text = retry_after.strip()
+        if text.isdigit():
+            return float(text)
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return max(0.0, when.timestamp() - time.time())
+    return float(2 ** (tries_so_far - 1))
 
 
 _VERSIONED = re.compile(r"/v\d+$")
@@ -182,8 +210,10 @@ class OpenAIBackend:
         note = ""
         finish: FinishReason = "stop"
         usage: dict[str, int] = {}
+        tries = 0
         try:
             while True:
+                tries += 1
                 with self._client.stream(
                     "POST",
                     f"{self.base_url}/chat/completions",
@@ -198,6 +228,12 @@ class OpenAIBackend:
                                 finish, usage = item
                         break
                     response.read()
+                    if response.status_code in BUSY:
+                        wait = self._busy(response, tries)
+                        if cancel.wait(wait) if cancel is not None else _sleep(wait):
+                            finish = "cancelled"
+                            break
+                        continue
                     if request.is_video and len(frames) > 1 and too_long_for_context(400, response.text):
                         fewer = len(frames) // 2
                         note = (
@@ -215,6 +251,24 @@ class OpenAIBackend:
             clock.prompt_tokens = int(usage.get("prompt_tokens", 0))
             clock.generated = int(usage.get("completion_tokens", clock.generated))
         yield GenerationChunk("", replace(clock.stats(finish=finish), note=note))
+
+    def _busy(self, response: Any, tries: int) -> float:
+        """How long to wait before asking a busy server again; BackendError when not again."""
+        status = response.status_code
+        asked = response.headers.get("Retry-After")
+        wait = busy_wait(asked, tries)
+        if wait > LONGEST_WAIT_S:
+            raise BackendError(
+                f"The server at {self.base_url} is busy (HTTP {status}) and asks to wait {wait:.0f} s; "
+                "try again later."
+            )
+        if tries >= TRIES:
+            raise BackendError(
+                f"The server at {self.base_url} is still busy (HTTP {status}): asked {tries} times; "
+                "try again later."
+            )
+        log.info("%s busy (HTTP %s); asking again in %.1f s", self.base_url, status, wait)
+        return wait
 
     def _body(self, request: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -234,9 +288,18 @@ class OpenAIBackend:
     def _read(
         response: Any, clock: StatsClock, cancel: CancelToken | None
     ) -> Iterator[GenerationChunk | tuple[FinishReason, dict[str, int]]]:
-        """The streamed answer's chunks, then (finish reason, usage)."""
+        """The streamed answer's chunks, then (finish reason, usage).
+
+        A plain JSON completion (a server or proxy that does not stream) is read as one chunk;
+        a body with neither events nor a completion in it is a BackendError.
+        """
         finish: FinishReason = "stop"
         usage: dict[str, int] = {}
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            yield from _completion(response, clock)
+            return
+        events = 0
         for line in response.iter_lines():
             if cancel is not None and cancel.cancelled:
                 finish = "cancelled"
@@ -244,9 +307,13 @@ class OpenAIBackend:
             if not line.startswith("data:"):
                 continue
             data = line[5:].strip()
+            events += 1
             if data == "[DONE]":
                 break
-            event = json.loads(data)
+            try:
+                event = json.loads(data)
+            except ValueError as exc:
+                raise BackendError(f"The server's answer could not be read: {data[:80]!r}") from exc
             if "error" in event:
                 raise BackendError(f"The server failed: {event['error'].get('message')}")
             usage = event.get("usage") or usage
@@ -257,6 +324,8 @@ class OpenAIBackend:
                     yield GenerationChunk(text, clock.stats())
                 if choice.get("finish_reason"):
                     finish = "length" if choice["finish_reason"] == "length" else "stop"
+        if not events and finish != "cancelled":
+            raise BackendError(f"The server's answer could not be read ({kind or 'no content type'}).")
         yield finish, usage
 
     def close(self) -> None:
@@ -264,6 +333,32 @@ class OpenAIBackend:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _completion(
+    response: Any, clock: StatsClock
+) -> Iterator[GenerationChunk | tuple[FinishReason, dict[str, int]]]:
+    """One chat.completion object read whole: its text, then (finish reason, usage)."""
+    response.read()
+    try:
+        data = response.json()
+        if "error" in data:
+            raise BackendError(f"The server failed: {data['error'].get('message')}")
+        choice = data["choices"][0]
+        text = str(choice["message"].get("content") or "")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise BackendError(f"The server's answer could not be read: {response.text[:80]!r}") from exc
+    if text:
+        clock.token()
+        yield GenerationChunk(text, clock.stats())
+    finish: FinishReason = "length" if choice.get("finish_reason") == "length" else "stop"
+    yield finish, data.get("usage") or {}
+
+
+def _sleep(seconds: float) -> bool:
+    """time.sleep for callers without a cancel token; never cancelled."""
+    time.sleep(seconds)
+    return False
 
 
 def _error_text(response: Any) -> str:

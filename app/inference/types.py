@@ -186,6 +186,10 @@ class CancelToken:
         """Whether cancel() was called."""
         return self._event.is_set()
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, ending the moment cancel() is called; whether it was."""
+        return self._event.wait(seconds)
+
 
 @dataclass
 class GenerationResult:

@@ -267,7 +267,10 @@ class SummaryWindow(QWidget):
             self._add_scene(seg)
         if self.scenes.count():
             self.scenes.setCurrentRow(0)
-        self.summary.setText(result.summary or ("(stopped before the summary)" if result.partial else ""))
+        missing = f"(Summary missing: {result.summary_error})" if result.summary_error is not None else ""
+        self.summary.setText(
+            result.summary or ("(stopped before the summary)" if result.partial else missing)
+        )
         self.progress.setValue(1000 if not result.partial else self.progress.value())
         saved = ""
         own_files = self.video.resolve().parent == SAMPLE_VIDEO.resolve().parent  # never into the app's
@@ -280,10 +283,12 @@ class SummaryWindow(QWidget):
         state = "Stopped early: the scenes so far are kept." if result.partial else "Done."
         if result.described_nothing:
             state = "No scene could be described, so nothing was saved."
-        gaps = f" {len(result.failed)} could not be described." if result.failed else ""
+        if result.gaps and not result.partial and not result.described_nothing:
+            state = "Done, with gaps."
+        gaps = "".join(f" {gap[0].upper()}{gap[1:].rstrip('.')}." for gap in result.gaps)
         notes = "".join(f" {note}" for note in result.notes)
         self.status.setText(f"{state} {len(result.segments)} scenes.{gaps}{saved}{notes}")
-        self.announcer.announce(f"{state} {result.summary}", urgent=True)
+        self.announcer.announce(f"{state}{gaps} {result.summary}", urgent=True)
         self.scenes.setFocus()
         self.finished.emit(result)
 

@@ -65,6 +65,8 @@ def to_markdown(summary: VideoSummary) -> str:
         out += ["> **Partial result:** summarization was stopped before the end of the video.", ""]
     if summary.summary:
         out += ["## Summary", "", markdown_text(summary.summary), ""]
+    elif summary.summary_error is not None:
+        out += ["## Summary", "", f"*Summary missing: {markdown_text(summary.summary_error)}*", ""]
     out += ["## Scenes", ""]
     for seg in summary.segments:
         span = f"{format_cue_time(seg.start, '.')[:8]}–{format_cue_time(seg.end, '.')[:8]}"

@@ -4,7 +4,8 @@ Runs on the model thread, as a task handed to it (the summary window and `smolsi
 alike): `summarize()` takes a loaded backend, reports progress through a callback, checks a cancel
 token between and during model calls, and always returns a result. A cancelled run returns
 the segments finished so far, marked partial; a segment the model fails on is recorded with
-its error and the rest continue.
+its error and the rest continue; a summary the model fails on is recorded as missing, with
+its reason (`summary_error`). `VideoSummary.gaps` says in words what is missing.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class VideoSummary:
     seconds: float = 0.0
     created: str = ""
     notes: list[str] = field(default_factory=list)  # what the engine said once (e.g. clips cut down)
+    summary_error: str | None = None  # why there is no summary, when the model failed to write it
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready mapping."""
@@ -67,6 +69,17 @@ class VideoSummary:
     def failed(self) -> list[SegmentResult]:
         """The scenes the model could not describe."""
         return [seg for seg in self.segments if seg.error]
+
+    @property
+    def gaps(self) -> list[str]:
+        """What is missing from a run that finished, in words ("summary missing: …"); [] when whole."""
+        missing = []
+        if self.summary_error is not None:
+            missing.append(f"summary missing: {self.summary_error}")
+        if self.failed:
+            reasons = "; ".join(sorted({seg.error or "" for seg in self.failed}))
+            missing.append(f"{len(self.failed)} of {len(self.segments)} scenes not described: {reasons}")
+        return missing
 
     @property
     def described_nothing(self) -> bool:
@@ -154,10 +167,10 @@ def summarize(
         span = f"{format_clock(raw.start)}–{format_clock(raw.end)}"
         said = f"Could not describe {span}" if error else f"Described {span}"
         report(Progress(done, eta, said, result))
-    summary = ""
+    summary, summary_error = "", None
     if not partial and results:
         report(Progress(1.0, 0.0, "Writing the summary…"))
-        summary = _summary(backend, results, s.detail, cancel)
+        summary, summary_error = _summary(backend, results, s.detail, cancel)
         partial = cancel is not None and cancel.cancelled
     info_b = backend.info
     return VideoSummary(
@@ -172,20 +185,28 @@ def summarize(
         seconds=time.monotonic() - started,
         created=now_iso(),
         notes=notes,
+        summary_error=summary_error,
     )
 
 
 def _summary(
     backend: VisionBackend, results: list[SegmentResult], detail: Detail, cancel: CancelToken | None
-) -> str:
-    """A text-only pass over the segment descriptions."""
+) -> tuple[str, str | None]:
+    """A text-only pass over the segment descriptions: (the summary, why it is missing or None)."""
     lines = [
         f"[{format_clock(r.start)}-{format_clock(r.end)}] {r.description}" for r in results if r.description
     ]
     if not lines:
-        return ""
+        return "", None  # no scene was described: said as such, not as a summary missing
     text, max_tokens = summary_prompt(lines, detail)
     try:
-        return collect(backend.stream(GenerationRequest(prompt=text, max_tokens=max_tokens), cancel)).text
-    except BackendError:
-        return ""
+        out = collect(backend.stream(GenerationRequest(prompt=text, max_tokens=max_tokens), cancel))
+    except BackendError as exc:
+        return "", str(exc)
+    except Exception as exc:  # the scenes are kept whatever the summary does
+        return "", f"{type(exc).__name__}: {exc}"
+    if out.stats.finish_reason == "cancelled":
+        return "", None  # stopped: the run is marked partial
+    if not out.text.strip():
+        return "", "the model wrote nothing"
+    return out.text, None

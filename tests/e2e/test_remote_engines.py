@@ -22,12 +22,15 @@ import pytest
 import webvtt
 
 from app.capture.frames import Frame
+from app.exit_codes import ExitCode
 from app.inference.answer import collect
 from app.inference.chat_format import MEDIA_OUTRO, frame_stamp, video_intro
 from app.inference.openai_backend import OpenAIBackend
 from app.inference.types import GenerationRequest
 from tests.llama_standin import MEDIA, LlamaServerStandIn, llama_server
 from tests.media import write_video
+
+ROOT = Path(__file__).resolve().parents[2]
 
 NOISY = "\x05A cat\ufffd sits\x14 on a mat\x00 by the door.\x7f"
 
@@ -123,16 +126,50 @@ def test_a_partly_failed_summary_keeps_what_worked_and_marks_the_gaps_plainly(
     out = tmp_path / "notes"
     with llama_server(standin) as base:
         done = summarize(video, base, out, "--max-segment", "4")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == ExitCode.GAPS, done.stderr  # finished, with gaps: said in its exit code
     data = json.loads((out / "street.smolsight.json").read_text(encoding="utf-8"))
     failed = [s for s in data["segments"] if s["error"]]
     described = [s for s in data["segments"] if not s["error"]]
     assert failed and described
     assert "HTTP 500" in failed[0]["error"]  # the reason is in the JSON…
-    assert f"{len(failed)} of {len(data['segments'])} scenes could not be described" in done.stderr
+    assert f"smolsight: {len(failed)} of {len(data['segments'])} scenes not described: " in done.stderr
     cues = [c.text for c in webvtt.read(str(out / "street.smolsight.vtt"))]
     assert "(not described)" in cues and not any("HTTP" in c for c in cues)  # …never in a caption cue
     assert "A cat sits on a mat by the door." in cues  # clean: no control or replacement characters
+
+
+def test_a_summary_the_server_failed_to_write_is_said_missing_with_the_gaps_code(
+    video: Path, tmp_path: Path
+) -> None:
+    standin = LlamaServerStandIn(image_tokens=64, fail_text_only=True)
+    out = tmp_path / "notes"
+    with llama_server(standin) as base:
+        done = summarize(video, base, out)
+    assert done.returncode == ExitCode.GAPS, done.stderr
+    said = "summary missing: The server answered HTTP 500: slot unavailable"
+    assert f"smolsight: {said}" in done.stderr.splitlines()
+    data = json.loads((out / "street.smolsight.json").read_text(encoding="utf-8"))
+    assert data["summary"] == "" and data["summary_error"] == "The server answered HTTP 500: slot unavailable"
+    assert all(s["description"] for s in data["segments"])  # every scene is kept
+    md = (out / "street.smolsight.md").read_text(encoding="utf-8")
+    assert "## Summary\n\n*Summary missing: The server answered HTTP 500: slot unavailable*" in md
+
+
+def test_describe_waits_for_a_busy_server_as_it_asks_and_succeeds() -> None:
+    standin = LlamaServerStandIn(image_tokens=64, busy=1, retry_after="1")
+    exe = Path(sys.executable).with_name("smolsight")
+    picture = str(ROOT / "resources" / "sample.jpg")
+    with llama_server(standin) as base:
+        done = subprocess.run(
+            [str(exe), "describe", picture, "--backend", "openai", "--base-url", base, "--no-read-text"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "A person walks past a red wall."
+    assert len(standin.busy_answered) == 1 and len(standin.seen) == 2
 
 
 def test_exports_of_noisy_answers_are_valid_and_name_the_model_not_a_path_or_server(

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.devtools.dialogue_video import conversation, write_dialogue_video
+from app.inference.backend import BackendError
+from app.inference.types import GenerationRequest
 from app.ui.main_window import MainWindow
 from app.ui.summary_window import SummaryWindow
 from tests.fakes import FakeBackend
@@ -90,6 +92,29 @@ def test_cancel_keeps_the_scenes_already_described(qtbot: QtBot, app_window, tmp
     result = done.args[0]
     assert result.partial and 1 <= len(result.segments) < 6
     assert "Stopped early" in summary.status.text()
+    summary.close()
+
+
+def test_a_summary_the_model_failed_to_write_is_said_missing_not_left_out(  # type: ignore[no-untyped-def]
+    qtbot: QtBot, app_window, tmp_path: Path
+) -> None:
+    window, backend = app_window
+
+    def answer(request: GenerationRequest) -> str:
+        if not request.frames:  # the summary: text only
+            raise BackendError("The server answered HTTP 500: slot unavailable")
+        return "A red wall."
+
+    backend.answer = answer
+    video = write_video(tmp_path / "walk.mp4", [((200, 40, 40), 3.0), ((40, 40, 200), 3.0)])
+    summary = window.summarize_video(video)
+    assert summary is not None
+    qtbot.waitUntil(lambda: summary.result is not None, timeout=20000)
+    status = summary.status.text()
+    assert status.startswith("Done, with gaps. 2 scenes.")
+    assert "Summary missing: The server answered HTTP 500: slot unavailable." in status
+    assert "Summary missing" in summary.summary.text()
+    assert window.speaker is not None and "Summary missing" in window.speaker.history[-1]
     summary.close()
 
 
